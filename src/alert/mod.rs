@@ -1,0 +1,103 @@
+//! Alerts the dashboard knows about. For now these are the alerts a gateway
+//! pushes; local rule evaluation joins them here later.
+
+use crate::model::{Alert, AlertState};
+use std::collections::HashMap;
+
+/// Resolved alerts stay listed this long, so a flap is still visible.
+const KEEP_RESOLVED_MS: i64 = 15 * 60_000;
+/// Most alerts held; the oldest resolved go first.
+const MAX_ALERTS: usize = 500;
+
+/// Alerts by id: a later frame for the same id replaces the earlier one.
+#[derive(Debug, Default)]
+pub struct AlertBook {
+    by_id: HashMap<String, Alert>,
+}
+
+impl AlertBook {
+    pub fn apply(&mut self, alert: Alert) {
+        self.by_id.insert(alert.id.clone(), alert);
+        if self.by_id.len() > MAX_ALERTS {
+            let oldest = self
+                .by_id
+                .values()
+                .min_by_key(|a| (a.state != AlertState::Resolved, a.updated_ms))
+                .map(|a| a.id.clone());
+            if let Some(id) = oldest {
+                self.by_id.remove(&id);
+            }
+        }
+    }
+
+    /// Forgets resolved alerts older than the keep window.
+    pub fn prune(&mut self, now_ms: i64) {
+        self.by_id.retain(|_, a| {
+            a.state != AlertState::Resolved || now_ms - a.ends_at.unwrap_or(a.updated_ms) < KEEP_RESOLVED_MS
+        });
+    }
+
+    /// Firing first, then pending, then resolved; loudest first; oldest first.
+    pub fn sorted(&self) -> Vec<Alert> {
+        let mut v: Vec<Alert> = self.by_id.values().cloned().collect();
+        v.sort_by(|a, b| {
+            (a.state, a.severity, a.starts_at.unwrap_or(i64::MAX), &a.id).cmp(&(
+                b.state,
+                b.severity,
+                b.starts_at.unwrap_or(i64::MAX),
+                &b.id,
+            ))
+        });
+        v
+    }
+
+    pub fn firing(&self) -> usize {
+        self.by_id.values().filter(|a| a.state == AlertState::Firing).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Severity;
+
+    fn alert(id: &str, state: AlertState, severity: Severity, starts: i64) -> Alert {
+        Alert {
+            id: id.into(),
+            state,
+            severity,
+            metric: "m".into(),
+            labels: Default::default(),
+            value: None,
+            threshold: None,
+            summary: String::new(),
+            starts_at: Some(starts),
+            ends_at: None,
+            updated_ms: starts,
+        }
+    }
+
+    #[test]
+    fn dedupes_by_id_and_sorts_firing_first() {
+        let mut book = AlertBook::default();
+        book.apply(alert("a", AlertState::Pending, Severity::Critical, 1));
+        book.apply(alert("b", AlertState::Firing, Severity::Warning, 2));
+        book.apply(alert("c", AlertState::Firing, Severity::Critical, 3));
+        book.apply(alert("a", AlertState::Firing, Severity::Critical, 1));
+        let ids: Vec<_> = book.sorted().into_iter().map(|a| a.id).collect();
+        assert_eq!(ids, ["a", "c", "b"]);
+        assert_eq!(book.firing(), 3);
+    }
+
+    #[test]
+    fn resolved_alerts_age_out() {
+        let mut book = AlertBook::default();
+        let mut a = alert("a", AlertState::Resolved, Severity::Info, 0);
+        a.ends_at = Some(0);
+        book.apply(a);
+        book.prune(KEEP_RESOLVED_MS - 1);
+        assert_eq!(book.sorted().len(), 1);
+        book.prune(KEEP_RESOLVED_MS);
+        assert!(book.sorted().is_empty());
+    }
+}

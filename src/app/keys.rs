@@ -1,0 +1,42 @@
+//! The keymap: key events to actions. Pure, so it is tested without a terminal.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    ToggleHelp,
+    TogglePause,
+    CloseOverlay,
+    None,
+}
+
+pub fn action(key: KeyEvent) -> Action {
+    if key.kind == KeyEventKind::Release {
+        return Action::None;
+    }
+    match (key.code, key.modifiers) {
+        (KeyCode::Char('c'), m) if m.contains(KeyModifiers::CONTROL) => Action::Quit,
+        (KeyCode::Char('q'), _) => Action::Quit,
+        (KeyCode::Char('?'), _) | (KeyCode::F(1), _) => Action::ToggleHelp,
+        (KeyCode::Char('p'), _) | (KeyCode::Char(' '), _) => Action::TogglePause,
+        (KeyCode::Esc, _) => Action::CloseOverlay,
+        _ => Action::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_map_to_actions() {
+        let k = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(action(k('q')), Action::Quit);
+        assert_eq!(action(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Action::Quit);
+        assert_eq!(action(k('c')), Action::None);
+        assert_eq!(action(k('?')), Action::ToggleHelp);
+        assert_eq!(action(k('p')), Action::TogglePause);
+        assert_eq!(action(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)), Action::CloseOverlay);
+    }
+}

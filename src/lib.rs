@@ -1,0 +1,23 @@
+//! vigil: a live SRE dashboard for the terminal, and the metrics gateway it
+//! talks to.
+//!
+//! Data flows one way: `source` -> `store` -> `alert` -> `view`, joined in
+//! `pipeline`. The gateway (`serve`, fed by `sim`) shares only the `wire`
+//! types with the dashboard and is reached over the network, even in demo
+//! mode.
+
+pub mod alert;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod model;
+pub mod pipeline;
+pub mod scene;
+pub mod serve;
+pub mod sim;
+pub mod source;
+pub mod store;
+pub mod terminal;
+pub mod theme;
+pub mod view;
+pub mod wire;

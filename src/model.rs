@@ -1,0 +1,187 @@
+//! Plain domain types shared by sources, store, alerts and view. Nothing
+//! here knows about sockets, tokio or the terminal.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A label set, ordered so equal sets compare equal.
+pub type Labels = BTreeMap<String, String>;
+
+/// A metric name plus a label set: the identity of one series.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesKey {
+    pub metric: String,
+    pub labels: Labels,
+}
+
+impl SeriesKey {
+    pub fn new(metric: &str) -> Self {
+        SeriesKey { metric: metric.to_string(), labels: Labels::new() }
+    }
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.labels.insert(name.to_string(), value.to_string());
+        self
+    }
+    /// The value of one label, or "" when absent.
+    pub fn label(&self, name: &str) -> &str {
+        self.labels.get(name).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// How a metric's values behave over time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Kind {
+    #[default]
+    Gauge,
+    /// Monotonic; a drop means the producer restarted.
+    Counter,
+    /// Cumulative buckets since the producer started.
+    Histogram,
+    /// Text such as `healthy`.
+    Status,
+}
+
+/// A cumulative histogram: upper bounds with cumulative counts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HistogramValue {
+    /// `(upper bound, cumulative count)`, bounds ascending, last may be +Inf.
+    pub buckets: Vec<(f64, f64)>,
+    pub sum: f64,
+    pub count: f64,
+}
+
+/// One observed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sample {
+    Number(f64),
+    Text(Arc<str>),
+    Histogram(Arc<HistogramValue>),
+}
+
+impl Sample {
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            Sample::Number(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+/// A value of a series at a time (milliseconds since the epoch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub key: SeriesKey,
+    pub ts: i64,
+    pub sample: Sample,
+}
+
+/// A metric the source announced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricMeta {
+    pub name: String,
+    pub kind: Kind,
+    pub unit: String,
+    pub help: String,
+}
+
+/// Lifecycle of an alert, as Prometheus names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AlertState {
+    Firing,
+    Pending,
+    Resolved,
+}
+
+/// How loud an alert is; ordered from loudest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Critical,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn parse(s: &str) -> Severity {
+        match s.to_ascii_lowercase().as_str() {
+            "critical" | "page" | "error" => Severity::Critical,
+            "warning" | "warn" | "ticket" => Severity::Warning,
+            _ => Severity::Info,
+        }
+    }
+}
+
+/// An alert as the dashboard knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub id: String,
+    pub state: AlertState,
+    pub severity: Severity,
+    pub metric: String,
+    pub labels: Labels,
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+    pub summary: String,
+    pub starts_at: Option<i64>,
+    pub ends_at: Option<i64>,
+    /// When this client last heard of the alert.
+    pub updated_ms: i64,
+}
+
+/// Something that happened, such as a deploy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub ts: i64,
+    pub kind: String,
+    pub text: String,
+    pub labels: Labels,
+}
+
+/// A `status` frame from the gateway: shown as a banner until cleared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusBanner {
+    pub status: String,
+    pub message: String,
+    pub freshness: Option<String>,
+    pub since_ms: i64,
+}
+
+/// What a source's connection is doing, as data the screen can show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnState {
+    /// Dialling; `attempt` counts failures since the last healthy link.
+    Connecting { attempt: u32 },
+    /// Streaming since `since_ms`.
+    Connected { since_ms: i64, server: String },
+    /// Waiting to dial again at `retry_at_ms` (wall clock).
+    Reconnecting { retry_at_ms: i64, attempt: u32, error: String },
+    /// Given up on, or stopped.
+    Disconnected { error: String },
+}
+
+impl ConnState {
+    pub fn is_connected(&self) -> bool {
+        matches!(self, ConnState::Connected { .. })
+    }
+}
+
+/// Everything a source tells the pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// The source's metric catalogue (from `hello`).
+    Catalogue {
+        metrics: Vec<MetricMeta>,
+        interval_ms: i64,
+    },
+    /// Values; `live` is false for backfilled history.
+    Samples {
+        observations: Vec<Observation>,
+        live: bool,
+    },
+    Alert(Alert),
+    Event(Event),
+    /// A status banner; `None` clears it.
+    Status(Option<StatusBanner>),
+    Conn(ConnState),
+    /// A frame that could not be used; the text says why.
+    Malformed(String),
+}

@@ -1,0 +1,214 @@
+//! The read-only REST routes: health, the realtime snapshot and history.
+
+use super::state::Shared;
+use crate::wire::{
+    ErrorBody, HistoricalPoint, HistoricalResponse, HistoricalSeries, Labels, MetricKind, PointValue, WireTime,
+    format_duration_ms, format_time, parse_duration_ms, parse_time, sanitize,
+};
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Most points one series of a historical answer may hold.
+pub(crate) const MAX_POINTS: i64 = 10_000;
+
+/// A JSON error body (`{"error": …}`) with its status.
+pub(crate) fn error_response(status: StatusCode, message: &str) -> Response {
+    (status, Json(ErrorBody { error: message.to_string() })).into_response()
+}
+
+/// Query strings as ordered pairs, with a JSON error instead of axum's text one.
+pub(crate) type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+pub(crate) fn pairs(query: Pairs) -> Result<Vec<(String, String)>, Response> {
+    query.map(|Query(p)| p).map_err(|_| error_response(StatusCode::BAD_REQUEST, "malformed query string"))
+}
+
+/// `GET /healthz`.
+pub(crate) async fn healthz() -> Response {
+    Json(serde_json::json!({"status": "ok"})).into_response()
+}
+
+/// Fallback for unknown paths.
+pub(crate) async fn not_found() -> Response {
+    error_response(StatusCode::NOT_FOUND, "no such route")
+}
+
+/// `GET /api/v1/metrics/realtime`: every unlabelled gauge and status, flat.
+pub(crate) async fn realtime(State(shared): State<Arc<Shared>>) -> Response {
+    let t = shared.sim_now();
+    let mut snapshot = Map::new();
+    for point in shared.sim.sample(t) {
+        if !point.labels.is_empty() {
+            continue;
+        }
+        let kind = shared.kind_of(&point.metric);
+        let value = match (&point.value, kind) {
+            (Some(PointValue::Number(n)), Some(MetricKind::Gauge)) => serde_json::to_value(n).ok(),
+            (Some(PointValue::Text(s)), Some(MetricKind::Status)) => Some(Value::String(s.clone())),
+            _ => None,
+        };
+        if let Some(value) = value {
+            snapshot.insert(point.metric, value);
+        }
+    }
+    snapshot.insert("timestamp".into(), Value::String(format_time(t)));
+    Json(Value::Object(snapshot)).into_response()
+}
+
+/// A validated historical query.
+#[derive(Debug, PartialEq)]
+pub(crate) struct HistoryQuery {
+    pub metric: String,
+    pub period_ms: i64,
+    pub granularity_ms: i64,
+    pub end_ms: i64,
+    pub matchers: Labels,
+}
+
+impl HistoryQuery {
+    /// Validates the query pairs; `now` is the default (and latest) end.
+    pub fn parse(pairs: Vec<(String, String)>, now: i64) -> Result<Self, String> {
+        let mut metric = None;
+        let (mut period, mut granularity, mut end) = (None, None, None);
+        let mut matchers = Labels::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "metric" => metric = Some(value),
+                "period" => period = Some(value),
+                "granularity" => granularity = Some(value),
+                "end" => end = Some(value),
+                _ => {
+                    matchers.insert(key, value);
+                }
+            }
+        }
+        let metric = metric.filter(|m| !m.is_empty()).ok_or("missing \"metric\"")?;
+        let period_ms = match period {
+            None => 3_600_000,
+            Some(p) => {
+                parse_duration_ms(&p).ok_or_else(|| format!("bad period {:?} (use e.g. 90s, 5m, 24h)", clip(&p)))?
+            }
+        };
+        let granularity_ms = match granularity {
+            None => (period_ms / 60).max(1),
+            Some(g) => {
+                parse_duration_ms(&g).ok_or_else(|| format!("bad granularity {:?} (use e.g. 10s, 1m, 1h)", clip(&g)))?
+            }
+        };
+        // The simulator can compute the future; a gateway should not pretend to know it.
+        let end_ms = match end {
+            None => now,
+            Some(e) => parse_time(&e).ok_or_else(|| format!("bad end {:?} (use RFC 3339)", clip(&e)))?.min(now),
+        };
+        let q = HistoryQuery { metric, period_ms, granularity_ms, end_ms, matchers };
+        if q.span().1 > MAX_POINTS {
+            return Err(format!("period/granularity asks for more than {MAX_POINTS} points per series"));
+        }
+        Ok(q)
+    }
+
+    /// The first timestamp and how many there are.
+    fn span(&self) -> (i64, i64) {
+        let g = self.granularity_ms;
+        let first = (self.end_ms - self.period_ms).div_euclid(g) * g + g;
+        let last = self.end_ms.div_euclid(g) * g;
+        (first, ((last - first) / g + 1).max(0))
+    }
+
+    /// Timestamps: multiples of the granularity in `(end - period, end]`.
+    pub fn timestamps(&self) -> impl Iterator<Item = i64> + use<> {
+        let (first, count) = self.span();
+        let g = self.granularity_ms;
+        (0..count).map(move |i| first + i * g)
+    }
+}
+
+/// `GET /api/v1/metrics/historical`.
+pub(crate) async fn historical(State(shared): State<Arc<Shared>>, query: Pairs) -> Response {
+    let pairs = match pairs(query) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let q = match HistoryQuery::parse(pairs, shared.sim_now()) {
+        Ok(q) => q,
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
+    };
+    if shared.kind_of(&q.metric).is_none() {
+        return error_response(StatusCode::NOT_FOUND, &format!("unknown metric {:?}", clip(&q.metric)));
+    }
+    // Up to ten thousand simulator samples: keep them off the async workers.
+    let work = Arc::clone(&shared);
+    match tokio::task::spawn_blocking(move || build_history(&work, q)).await {
+        Ok(body) => Json(body).into_response(),
+        Err(_) => error_response(StatusCode::INTERNAL_SERVER_ERROR, "history could not be computed"),
+    }
+}
+
+fn build_history(shared: &Shared, q: HistoryQuery) -> HistoricalResponse {
+    let mut series: BTreeMap<Labels, Vec<HistoricalPoint>> = BTreeMap::new();
+    for t in q.timestamps() {
+        for point in shared.sim.sample_metric(&q.metric, t) {
+            if point.metric != q.metric || !q.matchers.iter().all(|(k, v)| point.labels.get(k) == Some(v)) {
+                continue;
+            }
+            let hp = HistoricalPoint { timestamp: WireTime(t), value: point.value, histogram: point.histogram };
+            series.entry(point.labels).or_default().push(hp);
+        }
+    }
+    let series: Vec<HistoricalSeries> =
+        series.into_iter().map(|(labels, data)| HistoricalSeries { labels, data }).collect();
+    let data = (series.len() == 1).then(|| series[0].data.clone());
+    HistoricalResponse {
+        metric: q.metric,
+        period: format_duration_ms(q.period_ms),
+        granularity: format_duration_ms(q.granularity_ms),
+        series,
+        data,
+    }
+}
+
+/// Client text echoed in an error is made printable and short.
+pub(crate) fn clip(s: &str) -> String {
+    let s = sanitize(s);
+    if s.chars().count() > 80 { format!("{}…", s.chars().take(80).collect::<String>()) } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> Result<HistoryQuery, String> {
+        let pairs = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        HistoryQuery::parse(pairs, 1_751_279_400_000)
+    }
+
+    #[test]
+    fn defaults_and_alignment() {
+        let h = q(&[("metric", "cpu_usage_percent"), ("service", "checkout")]).unwrap();
+        assert_eq!((h.period_ms, h.granularity_ms), (3_600_000, 60_000));
+        assert_eq!(h.matchers.get("service").map(String::as_str), Some("checkout"));
+        let ts: Vec<i64> = h.timestamps().collect();
+        assert_eq!(ts.len(), 60);
+        assert_eq!(*ts.last().unwrap(), 1_751_279_400_000);
+        let h =
+            q(&[("metric", "m"), ("period", "150s"), ("granularity", "1m"), ("end", "2025-06-30T10:29:30Z")]).unwrap();
+        let ts: Vec<i64> = h.timestamps().collect();
+        assert_eq!(ts, vec![1_751_279_280_000, 1_751_279_340_000]);
+    }
+
+    #[test]
+    fn rejects_bad_queries() {
+        assert!(q(&[]).unwrap_err().contains("metric"));
+        assert!(q(&[("metric", "m"), ("period", "soon")]).unwrap_err().contains("period"));
+        assert!(q(&[("metric", "m"), ("granularity", "0s")]).unwrap_err().contains("granularity"));
+        assert!(q(&[("metric", "m"), ("end", "yesterday")]).unwrap_err().contains("end"));
+        assert!(q(&[("metric", "m"), ("period", "7d"), ("granularity", "1s")]).unwrap_err().contains("10000"));
+        assert!(q(&[("metric", "m"), ("period", "10000s"), ("granularity", "1s")]).is_ok());
+    }
+}

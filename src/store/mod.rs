@@ -1,0 +1,239 @@
+//! The store: every series in fixed-size rings at three resolutions, so
+//! memory has a ceiling however long vigil runs.
+//!
+//! | tier | resolution | span |
+//! |------|------------|------|
+//! | 0    | raw points | the last 900 points (15 min at 1 s) |
+//! | 1    | 15 s       | 4 h |
+//! | 2    | 5 min      | 24 h |
+
+pub mod derive;
+mod tier;
+
+pub use tier::{Fold, Placed, Slot, Tier};
+
+use crate::model::{Kind, MetricMeta, Observation, Sample, SeriesKey};
+use std::collections::HashMap;
+
+/// Resolutions: (slot width in ms, slots kept); 0 means raw points.
+pub const TIERS: [(i64, usize); 3] = [(0, 900), (15_000, 960), (300_000, 288)];
+/// Series beyond this many are refused (and counted), so a server that
+/// invents labels cannot exhaust memory.
+pub const DEFAULT_MAX_SERIES: usize = 20_000;
+
+/// One series at every resolution.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub kind: Kind,
+    tiers: Vec<Tier>,
+    /// Wall-clock time (ms) this series last received a live point.
+    pub last_live_ms: Option<i64>,
+}
+
+impl Series {
+    fn new(kind: Kind) -> Self {
+        Series { kind, tiers: TIERS.iter().map(|&(step, cap)| Tier::new(step, cap)).collect(), last_live_ms: None }
+    }
+
+    fn fold(&self) -> Fold {
+        if self.kind == Kind::Gauge { Fold::Mean } else { Fold::Last }
+    }
+
+    /// The newest point, from the full-resolution tier.
+    pub fn latest(&self) -> Option<(i64, &Sample)> {
+        self.tiers.iter().find_map(|t| t.slots().back().map(|s| (s.newest, &s.sample)))
+    }
+
+    /// Points from `from_ms` on, at the finest resolution that reaches back that far.
+    pub fn since(&self, from_ms: i64) -> Vec<(i64, &Sample)> {
+        let tier = self
+            .tiers
+            .iter()
+            .find(|t| t.first_ts().is_some_and(|first| first <= from_ms))
+            .or_else(|| self.tiers.iter().rev().find(|t| !t.slots().is_empty()))
+            .unwrap_or(&self.tiers[0]);
+        let slots = tier.slots();
+        let start = slots.partition_point(|s| s.ts < from_ms);
+        slots.range(start..).map(|s| (s.newest, &s.sample)).collect()
+    }
+
+    /// The raw points still in the full-resolution ring.
+    pub fn raw(&self) -> impl Iterator<Item = (i64, &Sample)> {
+        self.tiers[0].slots().iter().map(|s| (s.ts, &s.sample))
+    }
+
+    pub fn tier(&self, i: usize) -> Option<&Tier> {
+        self.tiers.get(i)
+    }
+
+    fn insert(&mut self, ts: i64, sample: &Sample) -> Placed {
+        let fold = self.fold();
+        let first = self.tiers[0].insert(ts, sample, fold);
+        if first == Placed::Duplicate {
+            return first;
+        }
+        for tier in &mut self.tiers[1..] {
+            tier.insert(ts, sample, fold);
+        }
+        first
+    }
+}
+
+/// Counts of what the store did with what it was given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub points: u64,
+    pub duplicates: u64,
+    pub too_old: u64,
+    pub refused_series: u64,
+}
+
+/// All series, by key.
+#[derive(Debug)]
+pub struct Store {
+    series: HashMap<SeriesKey, Series>,
+    kinds: HashMap<String, Kind>,
+    units: HashMap<String, String>,
+    max_series: usize,
+    pub stats: StoreStats,
+    /// Newest data timestamp seen on any series.
+    pub newest_ts: Option<i64>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new(DEFAULT_MAX_SERIES)
+    }
+}
+
+impl Store {
+    pub fn new(max_series: usize) -> Self {
+        Store {
+            series: HashMap::new(),
+            kinds: HashMap::new(),
+            units: HashMap::new(),
+            max_series,
+            stats: StoreStats::default(),
+            newest_ts: None,
+        }
+    }
+
+    /// Records what kind each metric is, so new series fold correctly.
+    pub fn learn(&mut self, metrics: &[MetricMeta]) {
+        for m in metrics {
+            self.kinds.insert(m.name.clone(), m.kind);
+            if !m.unit.is_empty() {
+                self.units.insert(m.name.clone(), m.unit.clone());
+            }
+        }
+    }
+
+    pub fn unit_of(&self, metric: &str) -> Option<&str> {
+        self.units.get(metric).map(String::as_str)
+    }
+
+    /// Adds one observation; `live_at` is the wall clock when it arrived live.
+    pub fn insert(&mut self, obs: &Observation, live_at: Option<i64>) -> Placed {
+        if !self.series.contains_key(&obs.key) {
+            if self.series.len() >= self.max_series {
+                self.stats.refused_series += 1;
+                return Placed::TooOld;
+            }
+            let kind = self.kinds.get(&obs.key.metric).copied().unwrap_or(match obs.sample {
+                Sample::Number(_) => Kind::Gauge,
+                Sample::Text(_) => Kind::Status,
+                Sample::Histogram(_) => Kind::Histogram,
+            });
+            self.series.insert(obs.key.clone(), Series::new(kind));
+        }
+        let Some(series) = self.series.get_mut(&obs.key) else { return Placed::TooOld };
+        let placed = series.insert(obs.ts, &obs.sample);
+        match placed {
+            Placed::Duplicate => self.stats.duplicates += 1,
+            Placed::TooOld => self.stats.too_old += 1,
+            Placed::Added | Placed::Folded => {
+                self.stats.points += 1;
+                self.newest_ts = Some(self.newest_ts.map_or(obs.ts, |n| n.max(obs.ts)));
+                if let Some(at) = live_at {
+                    series.last_live_ms = Some(at);
+                }
+            }
+        }
+        placed
+    }
+
+    pub fn get(&self, key: &SeriesKey) -> Option<&Series> {
+        self.series.get(key)
+    }
+
+    /// Every series of a metric.
+    pub fn of_metric<'a>(&'a self, metric: &'a str) -> impl Iterator<Item = (&'a SeriesKey, &'a Series)> + 'a {
+        self.series.iter().filter(move |(k, _)| k.metric == metric)
+    }
+
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(ts: i64, v: f64) -> Observation {
+        Observation { key: SeriesKey::new("cpu").with("service", "api"), ts, sample: Sample::Number(v) }
+    }
+
+    #[test]
+    fn memory_has_a_ceiling() {
+        let mut store = Store::default();
+        // Two days of one point a second.
+        for s in 0..172_800 {
+            store.insert(&obs(s * 1000, s as f64), None);
+        }
+        let series = store.get(&obs(0, 0.0).key).unwrap();
+        for (i, &(_, cap)) in TIERS.iter().enumerate() {
+            assert!(series.tier(i).unwrap().slots().len() <= cap);
+        }
+        assert_eq!(series.tier(0).unwrap().slots().len(), 900);
+        assert_eq!(series.latest().unwrap().0, 172_799_000);
+    }
+
+    #[test]
+    fn duplicates_are_counted_once() {
+        let mut store = Store::default();
+        store.insert(&obs(1000, 1.0), None);
+        store.insert(&obs(2000, 2.0), None);
+        assert_eq!(store.insert(&obs(1000, 1.0), None), Placed::Duplicate);
+        assert_eq!(store.stats.points, 2);
+        assert_eq!(store.stats.duplicates, 1);
+    }
+
+    #[test]
+    fn since_picks_a_tier_that_reaches_back() {
+        let mut store = Store::default();
+        for s in 0..3600 {
+            store.insert(&obs(s * 1000, 1.0), None);
+        }
+        let series = store.get(&obs(0, 0.0).key).unwrap();
+        assert_eq!(series.since(3_000_000).len(), 600);
+        // An hour back is beyond the raw ring: 15-second slots answer.
+        assert_eq!(series.since(0).len(), 240);
+    }
+
+    #[test]
+    fn too_many_series_are_refused() {
+        let mut store = Store::new(2);
+        for i in 0..5 {
+            let o =
+                Observation { key: SeriesKey::new("m").with("i", &i.to_string()), ts: 0, sample: Sample::Number(0.0) };
+            store.insert(&o, None);
+        }
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.stats.refused_series, 3);
+    }
+}

@@ -1,0 +1,88 @@
+//! Verdicts on values (ok / warn / crit / stale) and their look. State is
+//! never carried by colour alone: every level also has a glyph.
+
+use crate::theme::Theme;
+use ratatui::style::Style;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Ok,
+    Warn,
+    Crit,
+    Stale,
+}
+
+impl Level {
+    /// The glyph that says the same as the colour.
+    pub fn glyph(self) -> &'static str {
+        match self {
+            Level::Ok => "●",
+            Level::Warn => "▲",
+            Level::Crit => "✖",
+            Level::Stale => "◌",
+        }
+    }
+
+    pub fn style(self, theme: &Theme) -> Style {
+        match self {
+            Level::Ok => theme.ok(),
+            Level::Warn => theme.warn(),
+            Level::Crit => theme.crit(),
+            Level::Stale => theme.stale(),
+        }
+    }
+
+    /// Level of `v` against warn and crit thresholds (higher is worse).
+    pub fn of(v: f64, warn: f64, crit: f64) -> Level {
+        if v >= crit || v.is_nan() {
+            Level::Crit
+        } else if v >= warn {
+            Level::Warn
+        } else {
+            Level::Ok
+        }
+    }
+}
+
+/// Default thresholds of the golden signals: (warn, crit).
+pub const ERROR_RATIO: (f64, f64) = (0.01, 0.05);
+pub const P99_SECONDS: (f64, f64) = (0.5, 1.0);
+pub const CPU_PERCENT: (f64, f64) = (80.0, 90.0);
+pub const MEMORY_PERCENT: (f64, f64) = (85.0, 95.0);
+pub const QUEUE_DEPTH: (f64, f64) = (1000.0, 5000.0);
+pub const DB_POOL_RATIO: (f64, f64) = (0.8, 0.95);
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A text sparkline of the last `width` values, scaled between their min and max.
+pub fn sparkline(values: &[f64], width: usize) -> String {
+    let tail: Vec<f64> = values.iter().rev().take(width).rev().copied().filter(|v| v.is_finite()).collect();
+    if tail.is_empty() {
+        return String::new();
+    }
+    let (lo, hi) = tail.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let span = hi - lo;
+    tail.iter()
+        .map(|&v| if span <= f64::EPSILON { BARS[0] } else { BARS[(((v - lo) / span) * 7.0).round() as usize] })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparkline_scales_and_keeps_the_newest() {
+        assert_eq!(sparkline(&[0.0, 7.0, 3.5], 10), "▁█▅");
+        assert_eq!(sparkline(&[9.0, 1.0, 1.0], 2), "▁▁");
+        assert_eq!(sparkline(&[], 4), "");
+        assert_eq!(sparkline(&[f64::NAN, 2.0], 4), "▁");
+    }
+
+    #[test]
+    fn levels_follow_thresholds() {
+        assert_eq!(Level::of(0.5, 1.0, 2.0), Level::Ok);
+        assert_eq!(Level::of(1.0, 1.0, 2.0), Level::Warn);
+        assert_eq!(Level::of(3.0, 1.0, 2.0), Level::Crit);
+    }
+}

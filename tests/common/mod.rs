@@ -1,0 +1,171 @@
+//! Helpers for the gateway's integration tests: a gateway on an ephemeral
+//! port, a small WebSocket client that decodes frames, and bounded waits.
+
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use vigil::serve::{Gateway, ServeOptions};
+use vigil::wire::{Hello, ServerFrame};
+
+/// Every wait in these tests is bounded by this unless said otherwise.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Options for a test gateway: ephemeral port, fast ticks.
+pub fn options() -> ServeOptions {
+    ServeOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        interval: Duration::from_millis(100),
+        ..ServeOptions::default()
+    }
+}
+
+pub async fn start(opts: ServeOptions) -> Gateway {
+    tokio::time::timeout(Duration::from_secs(30), Gateway::start(opts))
+        .await
+        .expect("gateway start timed out")
+        .expect("gateway failed to start")
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().timeout(WAIT).build().unwrap()
+}
+
+/// A WebSocket client that speaks in decoded frames.
+pub struct Client<S = MaybeTlsStream<TcpStream>> {
+    pub ws: WebSocketStream<S>,
+}
+
+/// What reading the next message gave.
+#[derive(Debug)]
+pub enum Read {
+    Frame(ServerFrame),
+    Closed(Option<CloseFrame>),
+    TimedOut,
+}
+
+impl Client {
+    /// Connects, optionally with a bearer token.
+    pub async fn connect(gw: &Gateway, token: Option<&str>) -> Client {
+        let mut request = gw.stream_url().into_client_request().unwrap();
+        if let Some(token) = token {
+            request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("connect timed out")
+            .expect("connect failed");
+        Client { ws }
+    }
+
+    /// Connects and reads the `hello`.
+    pub async fn hello(gw: &Gateway) -> (Client, Hello) {
+        let mut client = Client::connect(gw, None).await;
+        let hello = client.expect_hello().await;
+        (client, hello)
+    }
+}
+
+impl<S> Client<S>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    pub async fn send(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.expect("send failed");
+    }
+
+    pub async fn subscribe(&mut self, metric: &str) {
+        self.send(&format!(r#"{{"action":"subscribe","metric":"{metric}"}}"#)).await;
+    }
+
+    /// The next text frame, decoded; close and timeout are reported, not panics.
+    pub async fn read_within(&mut self, wait: Duration) -> Read {
+        loop {
+            let msg = match tokio::time::timeout(wait, self.ws.next()).await {
+                Err(_) => return Read::TimedOut,
+                Ok(None) => return Read::Closed(None),
+                Ok(Some(Err(e))) => panic!("websocket error: {e}"),
+                Ok(Some(Ok(msg))) => msg,
+            };
+            match msg {
+                Message::Text(text) => {
+                    let frame: ServerFrame =
+                        serde_json::from_str(text.as_str()).unwrap_or_else(|e| panic!("bad frame {text}: {e}"));
+                    return Read::Frame(frame);
+                }
+                Message::Close(frame) => return Read::Closed(frame),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next frame; panics on timeout or close.
+    pub async fn next(&mut self) -> ServerFrame {
+        match self.read_within(WAIT).await {
+            Read::Frame(f) => f,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    pub async fn expect_hello(&mut self) -> Hello {
+        match self.next().await {
+            ServerFrame::Hello(h) => h,
+            other => panic!("expected hello, got {other:?}"),
+        }
+    }
+
+    /// Reads until a frame matches, returning it and every frame read before it.
+    pub async fn until(&mut self, mut want: impl FnMut(&ServerFrame) -> bool) -> (ServerFrame, Vec<ServerFrame>) {
+        let mut before = Vec::new();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.read_within(left).await {
+                Read::Frame(f) if want(&f) => return (f, before),
+                Read::Frame(f) => before.push(f),
+                other => panic!("gave up waiting for a frame ({} read before): {other:?}", before.len()),
+            }
+        }
+    }
+
+    /// Reads frames until none has come for `quiet`; gives them all.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<ServerFrame> {
+        let mut frames = Vec::new();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while tokio::time::Instant::now() < deadline {
+            match self.read_within(quiet).await {
+                Read::Frame(f) => frames.push(f),
+                Read::TimedOut => return frames,
+                Read::Closed(c) => panic!("closed while draining: {c:?}"),
+            }
+        }
+        panic!("the stream never went quiet");
+    }
+}
+
+/// Metric names of the points in a metrics frame.
+pub fn metric_names(frame: &ServerFrame) -> std::collections::BTreeSet<String> {
+    match frame {
+        ServerFrame::Metrics(m) => m.points.iter().map(|p| p.metric.clone()).collect(),
+        _ => Default::default(),
+    }
+}
+
+/// Polls `/metrics` until `line` appears in it.
+pub async fn wait_for_metric_line(gw: &Gateway, line: &str) -> String {
+    let client = http();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = client.get(format!("{}/metrics", gw.http_url())).send().await.unwrap().text().await.unwrap();
+        if text.lines().any(|l| l == line) {
+            return text;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never saw {line:?} in:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
