@@ -188,28 +188,3 @@ pub(crate) fn cumulative(seed: u64, scenario: Scenario, svc: usize, t_ms: i64) -
     }
     acc
 }
-
-#[cfg(test)]
-mod zz_profile {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn zz_profile() {
-        let t0 = 1_751_241_600_000i64;
-        let n = 200_000;
-        let time = |name: &str, f: &dyn Fn(i64) -> f64| {
-            let s = std::time::Instant::now();
-            let mut acc = 0.0;
-            for i in 0..n { acc += f(t0 + i * 10_000); }
-            println!("{name}: {:?} ({acc})", s.elapsed() / n as u32);
-        };
-        time("incident", &|t| Incident::at(Scenario::Tour, t).x);
-        time("load", &|t| super::super::shop::load(1, t as f64 / 1000.0));
-        time("traffic api", &|t| services::traffic(1, 0, &Incident::at(Scenario::Tour, t), t).rate);
-        time("traffic checkout", &|t| services::traffic(1, 1, &Incident::at(Scenario::Tour, t), t).rate);
-        time("rates api", &|t| rates(1, Scenario::Tour, 0, t)[0]);
-        time("rates checkout", &|t| rates(1, Scenario::Tour, 1, t)[0]);
-        let l = super::super::latency::Latency::lognormal(0.1, 0.4);
-        time("shares", &|t| l.bucket_shares()[(t % 7) as usize]);
-    }
-}

@@ -52,17 +52,18 @@ impl Latency {
         if bound.is_infinite() {
             return 1.0;
         }
-        self.cdf_ln(bound.ln())
+        self.cdf_ln(bound.ln(), self.median.ln(), self.tail_median.ln())
     }
 
-    /// [`Latency::cdf`] of a bound given by its logarithm, which the table
-    /// builder has precomputed for the fixed bucket bounds.
-    fn cdf_ln(&self, ln_b: f64) -> f64 {
-        let body = normal_cdf((ln_b - self.median.ln()) / self.sigma);
+    /// [`Latency::cdf`] with every logarithm supplied: filling buckets is the
+    /// hot loop of building a day of counters, and the bounds and medians
+    /// stay the same across a row of buckets.
+    fn cdf_ln(&self, ln_b: f64, ln_median: f64, ln_tail_median: f64) -> f64 {
+        let body = normal_cdf((ln_b - ln_median) / self.sigma);
         if self.tail_frac <= 0.0 {
             return body;
         }
-        let tail = normal_cdf((ln_b - self.tail_median.ln()) / self.tail_sigma);
+        let tail = normal_cdf((ln_b - ln_tail_median) / self.tail_sigma);
         (1.0 - self.tail_frac) * body + self.tail_frac * tail
     }
 
@@ -72,9 +73,10 @@ impl Latency {
     /// histogram invariants.
     pub fn bucket_shares(&self) -> [f64; HISTOGRAM_BOUNDS.len()] {
         let mut out = [0.0; HISTOGRAM_BOUNDS.len()];
+        let (ln_median, ln_tail_median) = (self.median.ln(), self.tail_median.ln());
         let mut floor = 0.0_f64;
         for (slot, &ln_b) in out.iter_mut().zip(LN_BOUNDS.iter()) {
-            floor = floor.max(self.cdf_ln(ln_b).clamp(0.0, 1.0));
+            floor = floor.max(self.cdf_ln(ln_b, ln_median, ln_tail_median).clamp(0.0, 1.0));
             *slot = floor;
         }
         out[HISTOGRAM_BOUNDS.len() - 1] = 1.0;
@@ -82,8 +84,7 @@ impl Latency {
     }
 }
 
-/// Natural logs of [`HISTOGRAM_BOUNDS`] (`+Inf` stays `+Inf`), computed once:
-/// filling buckets is the hot loop of building a day of counters.
+/// Natural logs of [`HISTOGRAM_BOUNDS`] (`+Inf` stays `+Inf`), computed once.
 static LN_BOUNDS: LazyLock<[f64; HISTOGRAM_BOUNDS.len()]> = LazyLock::new(|| HISTOGRAM_BOUNDS.map(f64::ln));
 
 /// Standard normal CDF.

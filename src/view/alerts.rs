@@ -67,6 +67,8 @@ fn alerts(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms: i
             };
             let service = a.labels.get("service").map(String::as_str).unwrap_or("");
             let value = match (a.value, a.threshold) {
+                // Narrow lists keep the summary; the numbers are in it or in the detail.
+                _ if width < 90 => String::new(),
                 (Some(v), Some(t)) => format!("{} > {}", short(v), short(t)),
                 (Some(v), None) => short(v),
                 _ => String::new(),

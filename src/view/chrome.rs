@@ -41,9 +41,14 @@ pub fn header(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, theme: 
         spans.push(Span::raw("   "));
         spans.push(Span::styled(format!("✖ {firing} firing"), theme.crit()));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    let line = Line::from(spans);
     let time = format!("{} UTC ", clock(now_ms));
-    frame.render_widget(Paragraph::new(time).style(theme.dim()).alignment(Alignment::Right), area);
+    // The clock gives way when the left side needs the room.
+    let clock_fits = line.width() + time.chars().count() < area.width as usize;
+    frame.render_widget(Paragraph::new(line), area);
+    if clock_fits {
+        frame.render_widget(Paragraph::new(time).style(theme.dim()).alignment(Alignment::Right), area);
+    }
 }
 
 /// The one-line banner, when there is something the whole screen must say.
@@ -104,9 +109,11 @@ pub fn status_bar(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, the
     if let (true, Some(why)) = (area.width >= 140, &link.last_malformed) {
         spans.push(Span::styled(format!("({}) ", fit(why, 40)), theme.dim()));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    let line = Line::from(spans);
+    let used = line.width();
+    frame.render_widget(Paragraph::new(line), area);
     let keys = if ui.paused_at.is_some() { "p resume  ? help  q quit " } else { "p pause  ? help  q quit " };
-    if area.width >= 130 {
+    if used + keys.chars().count() < area.width as usize {
         frame.render_widget(Paragraph::new(keys).style(theme.dim()).alignment(Alignment::Right), area);
     }
 }

@@ -101,7 +101,7 @@ fn health_card(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_
         Span::styled(text, level.style(theme)),
     ])];
     if inner.height >= 2 {
-        let alerts = if firing == 0 { "no alerts firing".to_string() } else { format!("{firing} alert(s) firing") };
+        let alerts = if firing == 0 { "no alerts firing".to_string() } else { format!("{firing} firing") };
         let style = if firing == 0 { theme.dim() } else { theme.crit() };
         lines.push(Line::from(Span::styled(alerts, style)));
     }

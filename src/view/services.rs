@@ -13,8 +13,10 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 pub fn table(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms: i64) {
     let wide = area.width >= 120;
-    let spark_w: u16 = if wide { 20 } else { 8 };
     let bar_w: u16 = if wide { 10 } else { 0 };
+    // The trends take whatever room the fixed columns leave.
+    let fixed: u16 = 12 + 7 + 6 + 6 + 7 + 2 * (5 + bar_w) + if wide { 15 } else { 0 } + 12;
+    let spark_w = (area.width.saturating_sub(2 + fixed) / 2).clamp(6, 60);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border())

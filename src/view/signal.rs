@@ -54,13 +54,22 @@ pub const DB_POOL_RATIO: (f64, f64) = (0.8, 0.95);
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-/// A text sparkline of the last `width` values, scaled between their min and max.
+/// A text sparkline of the last `width` values, scaled to their range; a
+/// range narrower than a tenth of the values' size is widened to that, so
+/// noise on a steady value does not look like a swing.
 pub fn sparkline(values: &[f64], width: usize) -> String {
     let tail: Vec<f64> = values.iter().rev().take(width).rev().copied().filter(|v| v.is_finite()).collect();
     if tail.is_empty() {
         return String::new();
     }
     let (lo, hi) = tail.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let floor = 0.1 * hi.abs().max(lo.abs());
+    let (lo, hi) = if hi - lo < floor {
+        let mid = (hi + lo) / 2.0;
+        (mid - floor / 2.0, mid + floor / 2.0)
+    } else {
+        (lo, hi)
+    };
     let span = hi - lo;
     tail.iter()
         .map(|&v| if span <= f64::EPSILON { BARS[0] } else { BARS[(((v - lo) / span) * 7.0).round() as usize] })
@@ -74,9 +83,13 @@ mod tests {
     #[test]
     fn sparkline_scales_and_keeps_the_newest() {
         assert_eq!(sparkline(&[0.0, 7.0, 3.5], 10), "▁█▅");
-        assert_eq!(sparkline(&[9.0, 1.0, 1.0], 2), "▁▁");
+        assert_eq!(sparkline(&[9.0, 1.0, 1.0], 2), "▅▅");
+        assert_eq!(sparkline(&[-1.0, 1.0], 2), "▁█");
+        // 1 % noise on a steady value stays near the middle.
+        assert_eq!(sparkline(&[100.0, 101.0, 100.0], 3), "▄▅▄");
         assert_eq!(sparkline(&[], 4), "");
-        assert_eq!(sparkline(&[f64::NAN, 2.0], 4), "▁");
+        assert_eq!(sparkline(&[f64::NAN, 2.0], 4), "▅");
+        assert_eq!(sparkline(&[0.0, 0.0], 4), "▁▁");
     }
 
     #[test]

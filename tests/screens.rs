@@ -1,0 +1,149 @@
+//! Whole-screen snapshots of the dashboard on ratatui's TestBackend, fed by
+//! the deterministic simulator through the real pipeline, so every number on
+//! screen is derived the way it is live.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::sync::Arc;
+use vigil::model::{Alert, AlertState, ConnState, Event, Severity, Update};
+use vigil::pipeline::Pipeline;
+use vigil::scene::{Scene, SourceInfo};
+use vigil::sim::{Scenario, Simulator};
+use vigil::source::{SourceStats, convert};
+use vigil::theme::Theme;
+use vigil::view::{self, UiView};
+use vigil::wire::parse_time;
+
+/// Six minutes into an error-burst period: payments is failing.
+const NOW: &str = "2025-06-30T10:36:00Z";
+
+fn scene_at(scenario: Scenario, connected: bool) -> (Scene, i64) {
+    let now = parse_time(NOW).unwrap();
+    let sim = Simulator::new(7, scenario);
+    let mut p = Pipeline::new(
+        SourceInfo { url: "ws://127.0.0.1:7878/api/v1/metrics/stream".into(), demo: Some(scenario.name().into()) },
+        Arc::new(SourceStats::default()),
+    );
+    let metrics = sim.catalogue().iter().map(convert::metric_meta).collect();
+    p.apply(Update::Catalogue { metrics, interval_ms: 1000 }, now - 400_000);
+    p.apply(Update::Conn(ConnState::Connected { since_ms: now - 400_000, server: "vigil/test".into() }), now - 400_000);
+    for t in (now - 400_000..=now).step_by(1000) {
+        let observations = convert::observations(t, &sim.sample(t));
+        p.apply(Update::Samples { observations, live: true }, t);
+    }
+    p.apply(Update::Alert(alert("a-1", AlertState::Firing, Severity::Critical, now - 150_000)), now);
+    p.apply(Update::Alert(alert("a-2", AlertState::Pending, Severity::Warning, now - 20_000)), now);
+    p.apply(
+        Update::Event(Event {
+            ts: now - 240_000,
+            kind: "deploy".into(),
+            text: "payments v2.8.1 switched to green".into(),
+            labels: Default::default(),
+        }),
+        now,
+    );
+    if !connected {
+        p.apply(
+            Update::Conn(ConnState::Reconnecting {
+                retry_at_ms: now + 44_000,
+                attempt: 3,
+                error: "connection refused".into(),
+            }),
+            now,
+        );
+        // The last data arrived 40 s before the snapshot.
+        return (p.scene(now), now + 40_000);
+    }
+    (p.scene(now), now)
+}
+
+fn alert(id: &str, state: AlertState, severity: Severity, starts: i64) -> Alert {
+    Alert {
+        id: id.into(),
+        state,
+        severity,
+        metric: "http_error_ratio".into(),
+        labels: [("service".to_string(), "payments".to_string())].into(),
+        value: Some(0.061),
+        threshold: Some(0.01),
+        summary: "payments error rate above 1% for 2m".into(),
+        starts_at: Some(starts),
+        ends_at: None,
+        updated_ms: starts,
+    }
+}
+
+fn screen(scene: &Scene, now: i64, ui: &UiView, theme: &Theme, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| view::render(f, scene, ui, theme, now)).unwrap();
+    let buf = term.backend().buffer();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>().trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn dark() -> Theme {
+    Theme::built_in("dark").unwrap()
+}
+
+#[test]
+fn overview_80x24() {
+    let (scene, now) = scene_at(Scenario::ErrorBurst, true);
+    let text = screen(&scene, now, &UiView::default(), &dark(), 80, 24);
+    assert!(text.contains("payments"), "{text}");
+    insta::assert_snapshot!("overview_80x24", text);
+}
+
+#[test]
+fn overview_120x40() {
+    let (scene, now) = scene_at(Scenario::ErrorBurst, true);
+    insta::assert_snapshot!("overview_120x40", screen(&scene, now, &UiView::default(), &dark(), 120, 40));
+}
+
+#[test]
+fn overview_200x60() {
+    let (scene, now) = scene_at(Scenario::ErrorBurst, true);
+    insta::assert_snapshot!("overview_200x60", screen(&scene, now, &UiView::default(), &dark(), 200, 60));
+}
+
+#[test]
+fn disconnected_says_so_and_marks_numbers_stale() {
+    let (scene, now) = scene_at(Scenario::Calm, false);
+    let text = screen(&scene, now, &UiView::default(), &dark(), 80, 24);
+    assert!(text.contains("DISCONNECTED · last data 40s ago · retry in"), "{text}");
+    assert!(text.contains("stale"), "{text}");
+    assert!(!text.contains("● LIVE"), "{text}");
+    insta::assert_snapshot!("disconnected_80x24", text);
+}
+
+#[test]
+fn monochrome_carries_state_in_glyphs() {
+    let (scene, now) = scene_at(Scenario::ErrorBurst, true);
+    let mono = Theme::pick(None, true).unwrap();
+    let text = screen(&scene, now, &UiView::default(), &mono, 80, 24);
+    // payments is over the error threshold: the glyph says so without colour.
+    let payments = text.lines().find(|l| l.contains("payments") && l.contains('%')).unwrap();
+    assert!(payments.contains('✖') || payments.contains('▲'), "{payments}");
+    insta::assert_snapshot!("mono_80x24", text);
+}
+
+#[test]
+fn help_overlay_and_pause_show() {
+    let (scene, now) = scene_at(Scenario::Calm, true);
+    let ui = UiView { paused_at: Some(now), help: true };
+    let text = screen(&scene, now, &ui, &dark(), 80, 24);
+    assert!(text.contains("PAUSED at 10:36:00"), "{text}");
+    assert!(text.contains("pause / resume"), "{text}");
+}
+
+#[test]
+fn tiny_terminals_get_a_message_not_garbage() {
+    let (scene, now) = scene_at(Scenario::Calm, true);
+    let text = screen(&scene, now, &UiView::default(), &dark(), 40, 10);
+    assert!(text.contains("needs a terminal of at least"), "{text}");
+    for (w, h) in [(0, 0), (1, 1), (60, 20), (59, 30)] {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| view::render(f, &scene, &UiView::default(), &dark(), now)).unwrap();
+    }
+}
