@@ -19,6 +19,8 @@ use tokio::sync::{mpsc, watch};
 
 /// How long a closing connection may take to flush its close frame and hear back.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// The same during shutdown.
+const SHUTDOWN_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// The upgrade handler.
 pub(crate) async fn handler(
@@ -103,20 +105,36 @@ async fn write_loop(
     let cmd = *close_rx.borrow();
     if let Some(CloseCmd { code: Some(code), reason }) = cmd {
         let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
-        let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+        let shutdown_grace = async {
+            shared.shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_CLOSE_GRACE).await;
+        };
+        tokio::select! {
+            _ = sink.send(Message::Close(Some(frame))) => {}
+            _ = tokio::time::sleep(grace(cmd)) => {}
+            _ = shutdown_grace => {}
+        }
     }
+}
+
+/// How long closing may take for this reason.
+fn grace(cmd: Option<CloseCmd>) -> Duration {
+    if cmd == Some(CloseCmd::SHUTDOWN) { SHUTDOWN_CLOSE_GRACE } else { CLOSE_GRACE }
 }
 
 /// Reads client actions until the peer goes or a close has run its course.
 async fn read_loop(mut stream: SplitStream<WebSocket>, shared: &Shared, conn: &ConnHandle, session: &mut String) {
     let mut close_rx = conn.close_signal();
     let mut deadline: Option<tokio::time::Instant> = None;
+    let mut shutting_down = false;
     loop {
-        let closing = close_rx.borrow_and_update().is_some();
+        let cmd = *close_rx.borrow_and_update();
+        let closing = cmd.is_some();
         if closing && deadline.is_none() {
             // Keep reading a little so the peer's close reply is consumed
-            // rather than answered with a reset that could eat our last frames.
-            deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
+            // rather than answered with a reset that could eat our last
+            // frames. A shutdown waits less: the whole process is waiting.
+            deadline = Some(tokio::time::Instant::now() + grace(cmd));
         }
         let until = deadline.unwrap_or_else(|| tokio::time::Instant::now() + CLOSE_GRACE);
         tokio::select! {
@@ -132,7 +150,12 @@ async fn read_loop(mut stream: SplitStream<WebSocket>, shared: &Shared, conn: &C
                 None => break,
             },
             _ = close_rx.changed(), if !closing => {}
-            _ = shared.shutdown.cancelled(), if !closing => conn.close(CloseCmd::SHUTDOWN),
+            _ = shared.shutdown.cancelled(), if !shutting_down => {
+                shutting_down = true;
+                conn.close(CloseCmd::SHUTDOWN);
+                let soon = tokio::time::Instant::now() + SHUTDOWN_CLOSE_GRACE;
+                deadline = Some(deadline.map_or(soon, |d| d.min(soon)));
+            }
             _ = tokio::time::sleep_until(until), if deadline.is_some() => break,
         }
     }

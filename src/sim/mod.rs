@@ -140,6 +140,7 @@ const CATALOGUE: [Spec; 16] = [
 ///
 /// Plain data: cheap to create, and changing `scenario` takes effect on the
 /// next call (cached counter tables are keyed by seed and scenario).
+#[derive(Debug, Clone)]
 pub struct Simulator {
     /// Drives all noise; different seeds give different but equally shaped data.
     pub seed: u64,

@@ -4,7 +4,7 @@
 
 use super::Scenario;
 use super::latency::Latency;
-use super::noise::{jitter, member, stream, wander};
+use super::noise::{jitter, member, smooth, stream, wander};
 use super::schedule::Incident;
 use super::shop;
 
@@ -150,7 +150,7 @@ pub(crate) fn gauges(seed: u64, svc: usize, inc: &Incident, t_ms: i64) -> Gauges
         + 0.8 * jitter(seed, member(CPU, svc), t_s);
     let mut memory = p.memory_base
         + 8.0 * load
-        + 4.0 * super::noise::smooth(seed, member(MEMORY, svc), t_s, 600.0)
+        + 4.0 * smooth(seed, member(MEMORY, svc), t_s, 600.0)
         + 0.3 * jitter(seed, member(MEMORY, svc), t_s);
     let mut db = p.db_max * (0.10 + 0.30 * load) * (1.0 + 0.08 * wander(seed, member(DB, svc), t_s));
     let mut queue = 8.0

@@ -1,8 +1,6 @@
-//! Whole-simulator tests: determinism, counter and histogram invariants, and
-//! that every scenario crosses the gateway's alert thresholds while its
-//! incident plays (and calm never does). Signals are computed the way the
-//! gateway computes them: ratios of counter deltas and quantiles of bucket
-//! deltas over 60 s.
+//! Whole-simulator tests (`invariants`, `scenarios`) and the helpers they
+//! share. Alert signals are computed the way the gateway computes them:
+//! ratios of counter deltas and quantiles of bucket deltas over 60 s.
 
 use super::*;
 use crate::wire::{Histogram, PointValue};
