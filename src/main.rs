@@ -27,7 +27,8 @@ fn main() {
         None => match dashboard(cli.dash) {
             Ok(()) => 0,
             Err(e) => {
-                eprintln!("vigil: {}", one_line(&e));
+                tracing::error!(error = %one_line(&e), "vigil failed");
+                complain(&e);
                 if e.downcast_ref::<config::ConfigError>().is_some() { 3 } else { 1 }
             }
         },
@@ -39,10 +40,16 @@ fn exit_code(r: anyhow::Result<()>) -> i32 {
     match r {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("vigil: {}", one_line(&e));
+            complain(&e);
             1
         }
     }
+}
+
+/// One line on stderr; quietly nothing when stderr is gone with the terminal.
+fn complain(e: &anyhow::Error) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "vigil: {}", one_line(e));
 }
 
 fn one_line(e: &anyhow::Error) -> String {

@@ -53,6 +53,7 @@ fn install_panic_hook() {
         std::panic::set_hook(Box::new(move |info| {
             let was_active = ACTIVE.load(Ordering::SeqCst);
             restore();
+            tracing::error!(panic = %info, backtrace = %std::backtrace::Backtrace::force_capture(), "panic");
             previous(info);
             if was_active {
                 std::process::exit(101);

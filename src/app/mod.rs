@@ -134,6 +134,11 @@ pub async fn run(
         }
     };
     terminal::restore();
+    if exit == Exit::TerminalGone || term.show_cursor().is_err() {
+        // ratatui's drop reports a failed cursor restore on stderr, which
+        // panics when stderr went away with the terminal; skip it.
+        std::mem::forget(term);
+    }
     Ok(exit)
 }
 
