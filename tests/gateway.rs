@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{Client, Read, WAIT, http, metric_names, options, start, wait_for_metric_line};
+use common::{
+    Client, Read, SseReader, WAIT, cpu_crossing, http, metric_names, options, start, wait_for_metric_line,
+    webhook_receiver,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -106,6 +109,26 @@ async fn error_frames_leave_the_connection_open() {
     client.subscribe("active_users").await;
     let (frame, _) = client.until(|f| matches!(f, ServerFrame::Metrics(_))).await;
     assert_eq!(metric_names(&frame), BTreeSet::from(["active_users".to_string()]));
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn messages_over_1_mib_are_refused() {
+    let gw = start(options()).await;
+    let (mut client, _) = Client::hello(&gw).await;
+    let huge = format!(r#"{{"action":"subscribe","metric":"{}"}}"#, "x".repeat(1 << 20));
+    // The server may close before the whole message is written; either way is a refusal.
+    let _ = futures_util::SinkExt::send(&mut client.ws, tokio_tungstenite::tungstenite::Message::text(huge)).await;
+    loop {
+        match tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut client.ws)).await.expect("still open") {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(close)))) => {
+                assert_eq!(u16::from(close.code), 1009);
+                break;
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => break,
+        }
+    }
     gw.shutdown().await;
 }
 
@@ -301,7 +324,13 @@ async fn historical_queries_are_aligned_matched_and_deterministic() {
     let (_, none) = history(&base, "metric=cpu_usage_percent&service=nowhere").await;
     assert_eq!(none["series"].as_array().unwrap().len(), 0);
 
-    for bad in ["period=1h", "metric=active_users&period=soon", "metric=active_users&granularity=x", "metric=active_users&end=yesterday", "metric=active_users&period=7d&granularity=1s"] {
+    for bad in [
+        "period=1h",
+        "metric=active_users&period=soon",
+        "metric=active_users&granularity=x",
+        "metric=active_users&end=yesterday",
+        "metric=active_users&period=7d&granularity=1s",
+    ] {
         let (status, body) = history(&base, bad).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert!(body["error"].is_string());
@@ -366,25 +395,6 @@ async fn subscribe_alert(base: &str, body: &Value) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
-/// A local webhook receiver: every JSON body POSTed to it arrives on the channel.
-async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(body);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, rx)
-}
-
 #[tokio::test]
 async fn alert_subscription_via_webhook_then_delete() {
     let gw = start(options()).await;
@@ -423,7 +433,8 @@ async fn alert_subscription_via_websocket_with_label_matcher() {
     client.until(|f| matches!(f, ServerFrame::Metrics(_))).await;
 
     // inventory_level is worse when low, so a huge threshold is crossed at once.
-    let body = json!({"metric":"inventory_level","threshold":1e12,"product_id":12345,"notification_method":"websocket"});
+    let body =
+        json!({"metric":"inventory_level","threshold":1e12,"product_id":12345,"notification_method":"websocket"});
     let (status, created) = subscribe_alert(&gw.http_url(), &body).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["product_id"], "12345");
@@ -459,7 +470,10 @@ async fn alert_subscription_rejections() {
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }
     };
-    let big = format!(r#"{{"metric":"active_users","threshold":1,"notification_method":"websocket","pad":"{}"}}"#, "x".repeat(70_000));
+    let big = format!(
+        r#"{{"metric":"active_users","threshold":1,"notification_method":"websocket","pad":"{}"}}"#,
+        "x".repeat(70_000)
+    );
     let (status, body) = post_raw(big).await;
     assert_eq!(status, 413);
     assert!(body["error"].is_string());
@@ -471,7 +485,11 @@ async fn alert_subscription_rejections() {
         (json!({"metric":"active_users","threshold":"lots","notification_method":"websocket"}), 400, "threshold"),
         (json!({"metric":"active_users","threshold":1}), 400, "notification_method"),
         (json!({"metric":"active_users","threshold":1,"notification_method":"webhook"}), 400, "url"),
-        (json!({"metric":"active_users","threshold":1,"notification_method":"webhook","url":"file:///etc"}), 400, "url"),
+        (
+            json!({"metric":"active_users","threshold":1,"notification_method":"webhook","url":"file:///etc"}),
+            400,
+            "url",
+        ),
         (json!({"metric":"no_such_metric","threshold":1,"notification_method":"websocket"}), 404, "no_such_metric"),
     ];
     for (body, want, needle) in cases {
@@ -483,57 +501,6 @@ async fn alert_subscription_rejections() {
 }
 
 // ---------------------------------------------------------------- SSE
-
-/// One parsed SSE message.
-#[derive(Debug, Clone)]
-struct SseMessage {
-    id: Option<String>,
-    event: String,
-    data: Value,
-}
-
-/// Reads SSE messages off a streaming response.
-struct SseReader {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl SseReader {
-    async fn open(url: &str, last_id: Option<&str>) -> SseReader {
-        let mut req = http().get(url);
-        if let Some(id) = last_id {
-            req = req.header("last-event-id", id);
-        }
-        let response = req.send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
-        SseReader { response, buffer: String::new() }
-    }
-
-    async fn next(&mut self) -> SseMessage {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let (mut id, mut event, mut data) = (None, String::new(), String::new());
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("id:") {
-                        id = Some(v.trim().to_string());
-                    } else if let Some(v) = line.strip_prefix("event:") {
-                        event = v.trim().to_string();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.trim_start());
-                    }
-                }
-                if data.is_empty() {
-                    continue; // a keep-alive comment
-                }
-                return SseMessage { id, event, data: serde_json::from_str(&data).unwrap() };
-            }
-            let chunk = tokio::time::timeout(WAIT, self.response.chunk()).await.expect("SSE stalled").unwrap();
-            self.buffer.push_str(std::str::from_utf8(&chunk.expect("SSE ended")).unwrap());
-        }
-    }
-}
 
 #[tokio::test]
 async fn sse_stream_with_filter_and_last_event_id() {
@@ -551,7 +518,8 @@ async fn sse_stream_with_filter_and_last_event_id() {
     assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
     for m in numbered.iter().filter(|m| m.event == "metrics") {
         assert_eq!(m.data["seq"].as_u64(), m.id.as_ref().map(|i| i.parse().unwrap()));
-        let names: BTreeSet<&str> = m.data["points"].as_array().unwrap().iter().map(|p| p["metric"].as_str().unwrap()).collect();
+        let names: BTreeSet<&str> =
+            m.data["points"].as_array().unwrap().iter().map(|p| p["metric"].as_str().unwrap()).collect();
         assert_eq!(names, BTreeSet::from(["orders_per_minute"]));
     }
     drop(sse);
@@ -579,7 +547,13 @@ async fn token_is_required_everywhere_when_set() {
     let token = "t0ken-for-tests";
     let gw = start(ServeOptions { token: Some(token.into()), ..options() }).await;
     let base = gw.http_url();
-    for path in ["/healthz", "/metrics", "/api/v1/metrics/realtime", "/api/v1/metrics/historical?metric=active_users", "/api/v1/metrics/events"] {
+    for path in [
+        "/healthz",
+        "/metrics",
+        "/api/v1/metrics/realtime",
+        "/api/v1/metrics/historical?metric=active_users",
+        "/api/v1/metrics/events",
+    ] {
         let r = http().get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(r.status(), 401, "{path}");
         let text = r.text().await.unwrap();
@@ -607,30 +581,6 @@ async fn token_is_required_everywhere_when_set() {
 }
 
 // ---------------------------------------------------------------- server alerts
-
-/// The first time after `from` when checkout's CPU goes over 80 % and stays
-/// there for at least 75 s, found from the simulator itself.
-fn cpu_crossing(sim: &Simulator, from: i64) -> i64 {
-    let cpu = |t: i64| {
-        sim.sample_metric("cpu_usage_percent", t)
-            .into_iter()
-            .find(|p| p.labels.get("service").map(String::as_str) == Some("checkout"))
-            .and_then(|p| match p.value {
-                Some(PointValue::Number(n)) => Some(n.0),
-                _ => None,
-            })
-            .unwrap()
-    };
-    let mut t = from - from.rem_euclid(1000);
-    let limit = from + 3 * 3_600_000;
-    while t < limit {
-        if cpu(t) > 80.0 && cpu(t - 1000) <= 80.0 && (0..=750).all(|k| cpu(t + k * 100) > 80.0) {
-            return t;
-        }
-        t += 1000;
-    }
-    panic!("no sustained CPU crossing in three hours of simulated time");
-}
 
 #[tokio::test]
 async fn server_alert_goes_pending_then_firing() {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -11,7 +12,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use vigil::serve::{Gateway, ServeOptions};
-use vigil::wire::{Hello, ServerFrame};
+use vigil::sim::Simulator;
+use vigil::wire::{Hello, PointValue, ServerFrame};
 
 /// Every wait in these tests is bounded by this unless said otherwise.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -168,4 +170,98 @@ pub async fn wait_for_metric_line(gw: &Gateway, line: &str) -> String {
         assert!(tokio::time::Instant::now() < deadline, "never saw {line:?} in:\n{text}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A local webhook receiver: every JSON body POSTed to it arrives on the channel.
+pub async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, rx)
+}
+
+/// One parsed SSE message.
+#[derive(Debug, Clone)]
+pub struct SseMessage {
+    pub id: Option<String>,
+    pub event: String,
+    pub data: Value,
+}
+
+/// Reads SSE messages off a streaming response.
+pub struct SseReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl SseReader {
+    pub async fn open(url: &str, last_id: Option<&str>) -> SseReader {
+        let mut req = http().get(url);
+        if let Some(id) = last_id {
+            req = req.header("last-event-id", id);
+        }
+        let response = req.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        SseReader { response, buffer: String::new() }
+    }
+
+    pub async fn next(&mut self) -> SseMessage {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (None, String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = Some(v.trim().to_string());
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return SseMessage { id, event, data: serde_json::from_str(&data).unwrap() };
+            }
+            let chunk = tokio::time::timeout(WAIT, self.response.chunk()).await.expect("SSE stalled").unwrap();
+            self.buffer.push_str(std::str::from_utf8(&chunk.expect("SSE ended")).unwrap());
+        }
+    }
+}
+
+/// The first time after `from` when checkout's CPU goes over 80 % and stays
+/// there for at least 75 s, found from the simulator itself.
+pub fn cpu_crossing(sim: &Simulator, from: i64) -> i64 {
+    let cpu = |t: i64| {
+        sim.sample_metric("cpu_usage_percent", t)
+            .into_iter()
+            .find(|p| p.labels.get("service").map(String::as_str) == Some("checkout"))
+            .and_then(|p| match p.value {
+                Some(PointValue::Number(n)) => Some(n.0),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let mut t = from - from.rem_euclid(1000);
+    let limit = from + 3 * 3_600_000;
+    while t < limit {
+        if cpu(t) > 80.0 && cpu(t - 1000) <= 80.0 && (0..=750).all(|k| cpu(t + k * 100) > 80.0) {
+            return t;
+        }
+        t += 1000;
+    }
+    panic!("no sustained CPU crossing in three hours of simulated time");
 }
