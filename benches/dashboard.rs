@@ -41,7 +41,10 @@ fn rss_kib() -> Option<u64> {
 }
 
 fn filled_pipeline(sim: &Simulator, seconds: i64) -> Pipeline {
-    let mut p = Pipeline::new(SourceInfo { url: "ws://bench".into(), demo: Some("bench".into()) }, Arc::new(SourceStats::default()));
+    let mut p = Pipeline::new(
+        SourceInfo { url: "ws://bench".into(), demo: Some("bench".into()) },
+        Arc::new(SourceStats::default()),
+    );
     let metrics = sim.catalogue().iter().map(convert::metric_meta).collect();
     p.apply(Update::Catalogue { metrics, interval_ms: 1000 }, NOW);
     p.apply(Update::Conn(ConnState::Connected { since_ms: NOW, server: "bench".into() }), NOW);

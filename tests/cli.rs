@@ -6,11 +6,7 @@ use std::process::Command;
 use vigil::config::Config;
 
 fn vigil(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(args)
-        .env_remove("VIGIL_TOKEN")
-        .output()
-        .expect("vigil runs")
+    Command::new(env!("CARGO_BIN_EXE_vigil")).args(args).env_remove("VIGIL_TOKEN").output().expect("vigil runs")
 }
 
 #[test]

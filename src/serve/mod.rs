@@ -14,6 +14,7 @@ mod replay;
 mod rest;
 mod rules;
 mod session;
+mod signals;
 mod sse;
 mod state;
 mod ticker;
@@ -29,7 +30,7 @@ use axum::routing::{delete, get, post};
 use axum::serve::ListenerExt;
 use state::Shared;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -100,8 +101,8 @@ impl fmt::Debug for ServeOptions {
 pub struct Gateway {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    server: JoinHandle<()>,
-    ticker: JoinHandle<()>,
+    server: Option<JoinHandle<()>>,
+    ticker: Option<JoinHandle<()>>,
 }
 
 impl Gateway {
@@ -137,7 +138,7 @@ impl Gateway {
             }
         });
         tracing::info!(%addr, scenario = opts.scenario.name(), seed = opts.seed, auth = opts.token.is_some(), "gateway listening");
-        Ok(Gateway { addr, shared, server, ticker })
+        Ok(Gateway { addr, shared, server: Some(server), ticker: Some(ticker) })
     }
 
     /// The address actually bound.
@@ -147,25 +148,48 @@ impl Gateway {
 
     /// Base URL for REST, e.g. `http://127.0.0.1:7878`.
     pub fn http_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.connectable())
     }
 
     /// URL of the WebSocket stream.
     pub fn stream_url(&self) -> String {
-        format!("ws://{}{STREAM_PATH}", self.addr)
+        format!("ws://{}{STREAM_PATH}", self.connectable())
+    }
+
+    /// The bound address, with a wildcard IP replaced by loopback so the URLs work.
+    fn connectable(&self) -> SocketAddr {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        addr
     }
 
     /// Stops accepting, closes every stream (WebSocket with 1001) and ends all tasks.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.shared.shutdown.cancel();
-        let Gateway { shared, mut server, ticker, .. } = self;
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, shared.live.drained()).await;
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.shared.live.drained()).await;
+        if let Some(mut server) = self.server.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err()
+        {
             // A keep-alive connection that never finishes its request.
             server.abort();
         }
-        let _ = ticker.await;
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.await;
+        }
         tracing::info!("gateway stopped");
+    }
+}
+
+impl Drop for Gateway {
+    /// A gateway dropped without `shutdown` still stops: its tasks see the
+    /// cancellation and wind down on their own.
+    fn drop(&mut self) {
+        self.shared.shutdown.cancel();
     }
 }
 
@@ -206,6 +230,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(rest::healthz))
         .route("/metrics", get(own_metrics::handler))
         .fallback(rest::not_found)
+        .method_not_allowed_fallback(rest::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), auth::require_token))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), ratelimit::limit))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), own_metrics::track))

@@ -22,11 +22,21 @@ pub(crate) fn error_response(status: StatusCode, message: &str) -> Response {
     (status, Json(ErrorBody { error: message.to_string() })).into_response()
 }
 
+/// A REST error: its status and a one-line message, answered as `{"error": …}`.
+#[derive(Debug)]
+pub(crate) struct ApiError(pub StatusCode, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error_response(self.0, &self.1)
+    }
+}
+
 /// Query strings as ordered pairs, with a JSON error instead of axum's text one.
 pub(crate) type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
-pub(crate) fn pairs(query: Pairs) -> Result<Vec<(String, String)>, Response> {
-    query.map(|Query(p)| p).map_err(|_| error_response(StatusCode::BAD_REQUEST, "malformed query string"))
+pub(crate) fn pairs(query: Pairs) -> Result<Vec<(String, String)>, ApiError> {
+    query.map(|Query(p)| p).map_err(|_| ApiError(StatusCode::BAD_REQUEST, "malformed query string".into()))
 }
 
 /// `GET /healthz`.
@@ -37,6 +47,11 @@ pub(crate) async fn healthz() -> Response {
 /// Fallback for unknown paths.
 pub(crate) async fn not_found() -> Response {
     error_response(StatusCode::NOT_FOUND, "no such route")
+}
+
+/// Known path, wrong method.
+pub(crate) async fn method_not_allowed() -> Response {
+    error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this route")
 }
 
 /// `GET /api/v1/metrics/realtime`: every unlabelled gauge and status, flat.
@@ -130,23 +145,16 @@ impl HistoryQuery {
 }
 
 /// `GET /api/v1/metrics/historical`.
-pub(crate) async fn historical(State(shared): State<Arc<Shared>>, query: Pairs) -> Response {
-    let pairs = match pairs(query) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let q = match HistoryQuery::parse(pairs, shared.sim_now()) {
-        Ok(q) => q,
-        Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
-    };
+pub(crate) async fn historical(State(shared): State<Arc<Shared>>, query: Pairs) -> Result<Response, ApiError> {
+    let q = HistoryQuery::parse(pairs(query)?, shared.sim_now()).map_err(|m| ApiError(StatusCode::BAD_REQUEST, m))?;
     if shared.kind_of(&q.metric).is_none() {
-        return error_response(StatusCode::NOT_FOUND, &format!("unknown metric {:?}", clip(&q.metric)));
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("unknown metric {:?}", clip(&q.metric))));
     }
     // Up to ten thousand simulator samples: keep them off the async workers.
     let work = Arc::clone(&shared);
     match tokio::task::spawn_blocking(move || build_history(&work, q)).await {
-        Ok(body) => Json(body).into_response(),
-        Err(_) => error_response(StatusCode::INTERNAL_SERVER_ERROR, "history could not be computed"),
+        Ok(body) => Ok(Json(body).into_response()),
+        Err(_) => Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, "history could not be computed".into())),
     }
 }
 

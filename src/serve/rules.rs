@@ -2,12 +2,10 @@
 //! gives a verdict (which series breach now, with what value) and its own
 //! wording; the engine owns the pending / firing / resolved lifecycle.
 
+use super::signals::{error_ratios, gauge, p99_latencies};
 use crate::sim::Simulator;
-use crate::wire::{AlertFrame, Histogram, Labels, PointValue, WireNum, WireTime};
-use std::collections::{BTreeMap, HashMap};
-
-/// How far back counter and histogram deltas reach.
-const WINDOW_MS: i64 = 60_000;
+use crate::wire::{AlertFrame, Labels, PointValue, WireNum, WireTime};
+use std::collections::HashMap;
 
 /// One series in breach of a rule at one instant.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,98 +146,6 @@ pub(crate) fn default_rules() -> Vec<Box<dyn Rule>> {
     ]
 }
 
-fn gauge(sim: &Simulator, metric: &str, t: i64) -> Vec<(Labels, f64)> {
-    numbers(sim, metric, t).into_iter().collect()
-}
-
-fn numbers(sim: &Simulator, metric: &str, t: i64) -> BTreeMap<Labels, f64> {
-    sim.sample_metric(metric, t)
-        .into_iter()
-        .filter_map(|p| match p.value {
-            Some(PointValue::Number(WireNum(v))) if v.is_finite() => Some((p.labels, v)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Increase of a counter over a window; a drop means it was reset (at UTC
-/// midnight in the simulator), so the new value is the increase.
-fn increase(before: f64, now: f64) -> f64 {
-    if now >= before { now - before } else { now }
-}
-
-/// Per service: 5xx responses over all responses in the last minute.
-fn error_ratios(sim: &Simulator, t: i64) -> Vec<(Labels, f64)> {
-    let before = numbers(sim, "http_requests_total", t - WINDOW_MS);
-    let mut per_service: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-    for (labels, now) in numbers(sim, "http_requests_total", t) {
-        let Some(service) = labels.get("service") else { continue };
-        let delta = increase(before.get(&labels).copied().unwrap_or(0.0), now);
-        let entry = per_service.entry(service.clone()).or_default();
-        entry.1 += delta;
-        if labels.get("status").is_some_and(|s| s.starts_with('5')) {
-            entry.0 += delta;
-        }
-    }
-    per_service
-        .into_iter()
-        .filter(|(_, (_, total))| *total > 0.0)
-        .map(|(service, (errors, total))| (Labels::from([("service".to_string(), service)]), errors / total))
-        .collect()
-}
-
-/// Per series: p99 of the requests in the last minute, from bucket deltas.
-fn p99_latencies(sim: &Simulator, t: i64) -> Vec<(Labels, f64)> {
-    let histograms = |at: i64| -> HashMap<Labels, Histogram> {
-        sim.sample_metric("http_request_duration_seconds", at)
-            .into_iter()
-            .filter_map(|p| p.histogram.map(|h| (p.labels, h)))
-            .collect()
-    };
-    let before = histograms(t - WINDOW_MS);
-    let mut out = Vec::new();
-    for (labels, now) in histograms(t) {
-        let old = before.get(&labels);
-        let deltas: Vec<(f64, f64)> = now
-            .buckets
-            .iter()
-            .enumerate()
-            .map(|(i, (bound, count))| {
-                let prev = old.and_then(|h| h.buckets.get(i)).map_or(0.0, |b| b.1.0);
-                (bound.0, increase(prev, count.0))
-            })
-            .collect();
-        if let Some(q) = quantile(0.99, &deltas) {
-            out.push((labels, q));
-        }
-    }
-    out
-}
-
-/// The `q` quantile of cumulative `(bound, count)` buckets, interpolating
-/// linearly inside a bucket as Prometheus does; `None` without observations.
-pub(crate) fn quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
-    let total = buckets.last()?.1;
-    if total <= 0.0 {
-        return None;
-    }
-    let rank = q * total;
-    let mut lower: (f64, f64) = (0.0, 0.0);
-    for &(bound, count) in buckets {
-        if count >= rank {
-            if bound.is_infinite() {
-                // Nothing is known above the last finite bound.
-                return Some(lower.0);
-            }
-            let span = count - lower.1;
-            let within = if span > 0.0 { (rank - lower.1) / span } else { 1.0 };
-            return Some(lower.0 + (bound - lower.0) * within);
-        }
-        lower = (bound, count);
-    }
-    Some(lower.0)
-}
-
 /// A series the engine is tracking.
 struct Active {
     since: i64,
@@ -346,15 +252,6 @@ fn frame(rule: &dyn Rule, a: &Active, ended: Option<i64>) -> AlertFrame {
 mod tests {
     use super::*;
     use crate::sim::Scenario;
-
-    #[test]
-    fn quantile_interpolates_inside_the_bucket() {
-        let b = [(0.1, 50.0), (0.5, 90.0), (1.0, 100.0), (f64::INFINITY, 100.0)];
-        assert!((quantile(0.5, &b).unwrap() - 0.1).abs() < 1e-9);
-        assert!((quantile(0.99, &b).unwrap() - 0.95).abs() < 1e-9);
-        assert_eq!(quantile(0.99, &[(0.1, 0.0), (f64::INFINITY, 0.0)]), None);
-        assert_eq!(quantile(0.99, &[(0.1, 1.0), (f64::INFINITY, 100.0)]), Some(0.1));
-    }
 
     /// A rule that breaches between 10 s and 100 s, for lifecycle tests.
     struct Window;

@@ -35,6 +35,7 @@ impl CloseCmd {
     pub const SLOW: CloseCmd = CloseCmd { code: Some(1013), reason: "slow client" };
     pub const SHUTDOWN: CloseCmd = CloseCmd { code: Some(1001), reason: "server shutting down" };
     pub const TAKEN_OVER: CloseCmd = CloseCmd { code: Some(1000), reason: "session resumed on another connection" };
+    pub const TOO_BIG: CloseCmd = CloseCmd { code: Some(1009), reason: "message over 1 MiB" };
     pub const PEER_GONE: CloseCmd = CloseCmd { code: None, reason: "" };
 }
 

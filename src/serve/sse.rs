@@ -4,7 +4,7 @@
 
 use super::own_metrics::OwnMetrics;
 use super::replay::{Replay, ReplayBuffer, ReplayLimits};
-use super::rest::{Pairs, clip, error_response, pairs};
+use super::rest::{ApiError, Pairs, clip, pairs};
 use super::state::{LiveConnections, LiveGuard, Shared};
 use crate::wire::{ResetFrame, ServerFrame};
 use axum::extract::State;
@@ -64,52 +64,55 @@ impl SseHub {
     }
 
     /// Everything after `last_id` plus a live receiver, taken together so
-    /// nothing falls between them; a `reset` frame instead of the replay when
-    /// the id cannot be honoured.
-    fn join(
-        &self,
-        last_id: Option<&str>,
-    ) -> (Result<Vec<Arc<SseEntry>>, ServerFrame>, broadcast::Receiver<Arc<SseEntry>>) {
+    /// nothing falls between them; a `reset` instead of the replay when the
+    /// id cannot be honoured.
+    fn join(&self, last_id: Option<&str>) -> (Joined, broadcast::Receiver<Arc<SseEntry>>) {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let rx = self.tx.subscribe();
-        let reset = |reason: &str| {
-            // The reset carries the stream's current seq: the next frame is seq + 1.
-            Err(ServerFrame::Reset(ResetFrame { seq: Some(state.seq), reason: reason.into() }))
-        };
-        let replay = match last_id.map(|id| id.trim().parse::<u64>()) {
-            None => Ok(Vec::new()),
+        // The reset carries the stream's current seq: the next frame is seq + 1.
+        let reset = |reason: &str| Joined::Reset(ResetFrame { seq: Some(state.seq), reason: reason.into() });
+        let joined = match last_id.map(|id| id.trim().parse::<u64>()) {
+            None => Joined::Fresh,
             Some(Err(_)) => reset("unreadable Last-Event-ID"),
             Some(Ok(id)) => match state.buffer.after(id, state.seq) {
-                Replay::Frames(entries) => Ok(entries),
+                Replay::Frames(entries) => Joined::Replay(entries),
                 Replay::Ahead => reset("Last-Event-ID is ahead of this stream"),
                 Replay::Exhausted => reset("replay buffer exhausted"),
             },
         };
-        (replay, rx)
+        (joined, rx)
     }
 }
 
+/// How a client joins the stream.
+enum Joined {
+    /// No `Last-Event-ID`: from now on.
+    Fresh,
+    /// Frames it missed, then live.
+    Replay(Vec<Arc<SseEntry>>),
+    /// Its `Last-Event-ID` cannot be honoured.
+    Reset(ResetFrame),
+}
+
 /// `GET /api/v1/metrics/events`.
-pub(crate) async fn handler(State(shared): State<Arc<Shared>>, headers: HeaderMap, query: Pairs) -> Response {
-    let pairs = match pairs(query) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let filter = match parse_filter(&shared, &pairs) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn handler(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    query: Pairs,
+) -> Result<Response, ApiError> {
+    let filter = parse_filter(&shared, &pairs(query)?)?;
     let last_id = headers.get("last-event-id").map(|v| v.to_str().unwrap_or(""));
-    let (replay, rx) = shared.sse.join(last_id);
+    let (joined, rx) = shared.sse.join(last_id);
     let mut pending = VecDeque::new();
-    let fresh = match replay {
-        Ok(entries) => {
-            let fresh = last_id.is_none();
+    let fresh = match joined {
+        Joined::Fresh => true,
+        Joined::Replay(entries) => {
             pending.extend(entries.iter().map(|e| event_for(e.seq, &e.frame, &e.json, filter.as_ref())));
-            fresh
+            false
         }
-        Err(reset) => {
-            pending.push_back(unnumbered_event(&reset, reset.seq()));
+        Joined::Reset(reset) => {
+            let id = reset.seq;
+            pending.push_back(unnumbered_event(&ServerFrame::Reset(reset), id));
             true
         }
     };
@@ -129,11 +132,11 @@ pub(crate) async fn handler(State(shared): State<Arc<Shared>>, headers: HeaderMa
         _live: LiveConnections::enter(&shared, |m| &m.sse_clients),
         shared: Arc::clone(&shared),
     };
-    Sse::new(events(state)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response()
+    Ok(Sse::new(events(state)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response())
 }
 
 /// `?metric=a,b` (repeatable; `*` means all): the metrics whose points are kept.
-fn parse_filter(shared: &Shared, pairs: &[(String, String)]) -> Result<Option<HashSet<String>>, Response> {
+fn parse_filter(shared: &Shared, pairs: &[(String, String)]) -> Result<Option<HashSet<String>>, ApiError> {
     let mut names = HashSet::new();
     for (_, value) in pairs.iter().filter(|(k, _)| k == "metric" || k == "metrics") {
         for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -141,7 +144,7 @@ fn parse_filter(shared: &Shared, pairs: &[(String, String)]) -> Result<Option<Ha
                 return Ok(None);
             }
             if shared.kind_of(name).is_none() {
-                return Err(error_response(StatusCode::NOT_FOUND, &format!("unknown metric {:?}", clip(name))));
+                return Err(ApiError(StatusCode::NOT_FOUND, format!("unknown metric {:?}", clip(name))));
             }
             names.insert(name.to_string());
         }

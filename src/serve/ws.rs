@@ -16,11 +16,14 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Error as WsError;
 
 /// How long a closing connection may take to flush its close frame and hear back.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// The same during shutdown.
 const SHUTDOWN_CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// How often the server pings a connection.
+const PING_EVERY: Duration = Duration::from_secs(20);
 
 /// The upgrade handler.
 pub(crate) async fn handler(
@@ -59,7 +62,11 @@ async fn run(shared: Arc<Shared>, socket: WebSocket) {
     }
     tracing::debug!(conn = conn.id, "websocket connected");
     let (sink, stream) = socket.split();
-    let writer = write_loop(sink, rx, close_rx, &shared);
+    let writer = async {
+        write_loop(sink, rx, close_rx, &shared).await;
+        // A writer that failed takes the reader down with it.
+        conn.close(CloseCmd::PEER_GONE);
+    };
     let reader = read_loop(stream, &shared, &conn, &mut session);
     tokio::join!(writer, reader);
     shared.lock_sessions().detach(&session, conn.id, Instant::now());
@@ -73,18 +80,26 @@ async fn write_loop(
     mut close_rx: watch::Receiver<Option<CloseCmd>>,
     shared: &Shared,
 ) {
+    // Our own pings make a vanished peer show up as a write error even on a
+    // connection that has nothing subscribed (and so nothing else to write).
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     'frames: loop {
-        let out = tokio::select! {
+        let texts = tokio::select! {
             biased;
             _ = close_rx.changed() => break 'frames,
             out = rx.recv() => match out {
-                Some(out) => out,
+                Some(Outgoing::Frame(text)) => vec![text],
+                Some(Outgoing::Batch(texts)) => texts,
                 None => break 'frames,
             },
-        };
-        let texts = match out {
-            Outgoing::Frame(text) => vec![text],
-            Outgoing::Batch(texts) => texts,
+            _ = ping.tick() => {
+                tokio::select! {
+                    biased;
+                    _ = close_rx.changed() => break 'frames,
+                    sent = sink.send(Message::Ping(Default::default())) => if sent.is_err() { return },
+                }
+                continue;
+            }
         };
         for text in texts {
             // A send stuck on a full socket is abandoned when a close is
@@ -144,6 +159,10 @@ async fn read_loop(mut stream: SplitStream<WebSocket>, shared: &Shared, conn: &C
                 Some(Ok(Message::Close(_))) => conn.close(CloseCmd::PEER_GONE),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
+                    let e = e.into_inner();
+                    if matches!(e.downcast_ref::<WsError>(), Some(WsError::Capacity(_))) {
+                        conn.close(CloseCmd::TOO_BIG);
+                    }
                     tracing::debug!(conn = conn.id, error = %e, "websocket read failed");
                     break;
                 }

@@ -105,10 +105,11 @@ fn health_card(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_
         let style = if firing == 0 { theme.dim() } else { theme.crit() };
         lines.push(Line::from(Span::styled(alerts, style)));
     }
-    if large && inner.height >= 4 {
-        if let Some(b) = &scene.banner {
-            lines.push(Line::from(Span::styled(fit(&b.message, inner.width as usize), theme.warn())));
-        }
+    if large
+        && inner.height >= 4
+        && let Some(b) = &scene.banner
+    {
+        lines.push(Line::from(Span::styled(fit(&b.message, inner.width as usize), theme.warn())));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
