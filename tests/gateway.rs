@@ -611,7 +611,7 @@ async fn server_alert_goes_pending_then_firing() {
 }
 
 #[tokio::test]
-async fn unhealthy_system_fires_at_once_for_new_subscribers() {
+async fn newcomers_see_the_current_status_and_unhealthy_system_alert() {
     let sim = Simulator::new(1, Scenario::Degraded);
     let now = now_ms();
     // Find a moment two minutes into an outage window.
@@ -627,6 +627,11 @@ async fn unhealthy_system_fires_at_once_for_new_subscribers() {
     let gw = start(opts).await;
     let (mut client, _) = Client::hello(&gw).await;
     client.subscribe("system_health").await;
+    // The banner that went up two minutes ago is news to a newcomer, first of all.
+    let (status, _) = client.until(|f| matches!(f, ServerFrame::Status(_))).await;
+    let ServerFrame::Status(status) = status else { unreachable!() };
+    assert_eq!(status.status, "degraded");
+    assert!(status.data_freshness.is_some());
     let (alert, _) = client.until(|f| matches!(f, ServerFrame::Alert(a) if a.metric == "system_health")).await;
     let ServerFrame::Alert(alert) = alert else { unreachable!() };
     assert_eq!((alert.state.as_str(), alert.severity.as_str()), ("firing", "critical"));

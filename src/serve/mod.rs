@@ -121,6 +121,11 @@ impl Gateway {
         let warm = Arc::clone(&shared);
         let engine = tokio::task::spawn_blocking(move || ticker::warmed_engine(&warm, t0)).await?;
         *shared.lock_active_alerts() = engine.current();
+        // Incidents are shorter than an hour, so the last hour's status
+        // changes say whether a banner is up right now.
+        if let Some(last) = shared.sim.status_between(t0 - 3_600_000, t0).last() {
+            shared.note_status(last);
+        }
         let ticker = tokio::spawn(ticker::run(Arc::clone(&shared), engine, t0));
 
         let listener = listener.tap_io(|tcp| {

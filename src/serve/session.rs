@@ -4,7 +4,7 @@
 
 use super::own_metrics::OwnMetrics;
 use super::replay::{Replay, ReplayBuffer, ReplayLimits};
-use crate::wire::{AlertFrame, MetricsFrame, Point, ResetFrame, ServerFrame, WireTime};
+use crate::wire::{MetricsFrame, Point, ResetFrame, ServerFrame, WireTime};
 use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -214,16 +214,17 @@ impl SessionTable {
         self.sessions.insert(id, session);
     }
 
-    /// Subscribes; on a session's first subscription, also sends the alerts already active.
-    pub fn subscribe(&mut self, id: &str, names: &[&str], active: &[AlertFrame], m: &OwnMetrics, now: Instant) {
+    /// Subscribes; on a session's first subscription, also sends the
+    /// greeting (current degraded status, alerts already active).
+    pub fn subscribe(&mut self, id: &str, names: &[&str], greeting: &[ServerFrame], m: &OwnMetrics, now: Instant) {
         let Some(s) = self.sessions.get_mut(id) else { return };
         s.subs.add(names.iter().copied());
         if s.greeted || s.subs.is_empty() {
             return;
         }
         s.greeted = true;
-        for alert in active {
-            s.push(ServerFrame::Alert(alert.clone()), m, now);
+        for frame in greeting {
+            s.push(frame.clone(), m, now);
         }
     }
 

@@ -117,10 +117,9 @@ pub(crate) async fn handler(
         }
     };
     if fresh {
-        // Alerts already active are news to a client starting afresh; they go
-        // without an id so the stream's numbering stays contiguous.
-        for alert in shared.lock_active_alerts().iter() {
-            let frame = ServerFrame::Alert(crate::wire::AlertFrame { seq: None, ..alert.clone() });
+        // The current status and active alerts are news to a client starting
+        // afresh; they go without an id so the stream's numbering stays contiguous.
+        for frame in shared.greeting() {
             pending.push_back(unnumbered_event(&frame, None));
         }
     }

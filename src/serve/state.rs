@@ -14,7 +14,7 @@ use super::session::SessionTable;
 use super::sse::SseHub;
 use super::webhook::WebhookSender;
 use crate::sim::Simulator;
-use crate::wire::{AlertFrame, MetricInfo, MetricKind, now_ms};
+use crate::wire::{AlertFrame, MetricInfo, MetricKind, ServerFrame, StatusFrame, now_ms};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     pub sse: SseHub,
     /// Server-rule alerts now pending or firing, for sessions that subscribe later.
     pub active_alerts: Mutex<Vec<AlertFrame>>,
+    /// The last status change when it is not "ok": a banner newcomers must see too.
+    pub current_status: Mutex<Option<StatusFrame>>,
     pub subscriptions: Mutex<SubscriptionBook>,
     pub webhooks: WebhookSender,
     pub metrics: OwnMetrics,
@@ -63,6 +65,7 @@ impl Shared {
             sessions: Mutex::new(SessionTable::new(session_limits, opts.session_ttl)),
             sse: SseHub::new(session_limits, opts.send_queue.max(16)),
             active_alerts: Mutex::new(Vec::new()),
+            current_status: Mutex::new(None),
             subscriptions: Mutex::new(SubscriptionBook::default()),
             webhooks: WebhookSender::new()?,
             metrics: OwnMetrics::default(),
@@ -100,6 +103,25 @@ impl Shared {
 
     pub fn lock_active_alerts(&self) -> MutexGuard<'_, Vec<AlertFrame>> {
         self.active_alerts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a status change; statuses that say all is well clear it.
+    pub fn note_status(&self, status: &StatusFrame) {
+        let clear = matches!(status.status.as_str(), "ok" | "healthy" | "live");
+        *self.current_status.lock().unwrap_or_else(|e| e.into_inner()) =
+            (!clear).then(|| StatusFrame { seq: None, ..status.clone() });
+    }
+
+    /// What a client starting afresh is told before live frames: the
+    /// current degraded status, if any, then the alerts now active.
+    pub fn greeting(&self) -> Vec<ServerFrame> {
+        let status = self.current_status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let alerts = self.lock_active_alerts().clone();
+        status
+            .into_iter()
+            .map(ServerFrame::Status)
+            .chain(alerts.into_iter().map(|a| ServerFrame::Alert(AlertFrame { seq: None, ..a })))
+            .collect()
     }
 
     pub fn lock_subscriptions(&self) -> MutexGuard<'_, SubscriptionBook> {

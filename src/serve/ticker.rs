@@ -81,7 +81,10 @@ fn tick(shared: &Arc<Shared>, engine: &mut RuleEngine, last_t: i64, t: i64) {
 
     let mut others: Vec<ServerFrame> = Vec::new();
     others.extend(shared.sim.events_between(last_t, t).into_iter().map(ServerFrame::Event));
-    others.extend(shared.sim.status_between(last_t, t).into_iter().map(ServerFrame::Status));
+    for status in shared.sim.status_between(last_t, t) {
+        shared.note_status(&status);
+        others.push(ServerFrame::Status(status));
+    }
     others.extend(alerts.into_iter().map(ServerFrame::Alert));
 
     {

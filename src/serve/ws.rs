@@ -195,8 +195,8 @@ fn handle_text(shared: &Shared, conn: &ConnHandle, session: &mut String, text: &
                 return send_error(conn, "subscribe needs \"metric\" or \"metrics\"");
             }
             let (known, unknown) = split_known(shared, &names);
-            let active = shared.lock_active_alerts().clone();
-            shared.lock_sessions().subscribe(session, &known, &active, &shared.metrics, now);
+            let greeting = shared.greeting();
+            shared.lock_sessions().subscribe(session, &known, &greeting, &shared.metrics, now);
             report_unknown(conn, &unknown);
         }
         ClientAction::Unsubscribe(names) => {
