@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
-use vigil::model::{ConnState, Update};
+use vigil::model::{ConnState, Transport, Update};
 use vigil::pipeline::Pipeline;
 use vigil::scene::SourceInfo;
 use vigil::sim::{Scenario, Simulator};
@@ -43,13 +43,21 @@ fn rss_kib() -> Option<u64> {
 fn filled_pipeline(sim: &Simulator, seconds: i64) -> Pipeline {
     let mut p = Pipeline::new(
         SourceInfo { url: "ws://bench".into(), demo: Some("bench".into()) },
-        Arc::new(SourceStats::default()),
+        vec![Arc::new(SourceStats::default())],
     );
     let metrics = sim.catalogue().iter().map(convert::metric_meta).collect();
     p.apply(Update::Catalogue { metrics, interval_ms: 1000 }, NOW);
-    p.apply(Update::Conn(ConnState::Connected { since_ms: NOW, server: "bench".into() }), NOW);
+    p.apply(
+        Update::Conn(ConnState::Connected {
+            since_ms: NOW,
+            server: "bench".into(),
+            url: String::new(),
+            transport: Transport::Ws,
+        }),
+        NOW,
+    );
     for t in (NOW - seconds * 1000..=NOW).step_by(1000) {
-        p.apply(Update::Samples { observations: convert::observations(t, &sim.sample(t)), live: true }, t);
+        p.apply(Update::Samples { observations: convert::observations(t, &sim.sample(t)), live: true, seq: None }, t);
     }
     p
 }
@@ -72,7 +80,7 @@ fn main() {
     let ingest = per_iter("ingest one frame into the store", 5000, || {
         t += 1000;
         let observations = convert::observations(t, &points);
-        p.apply(Update::Samples { observations, live: true }, t);
+        p.apply(Update::Samples { observations, live: true, seq: None }, t);
     });
     println!("{:<44} {:>10.0} observations/s", "  ingest throughput", obs_per_frame / ingest);
 
@@ -106,7 +114,10 @@ fn main() {
         let mut t = NOW;
         for _ in 0..86_400 {
             t += 1000;
-            p.apply(Update::Samples { observations: convert::observations(t, &sim.sample(t)), live: true }, t);
+            p.apply(
+                Update::Samples { observations: convert::observations(t, &sim.sample(t)), live: true, seq: None },
+                t,
+            );
         }
         p
     };

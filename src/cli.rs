@@ -21,20 +21,39 @@ pub struct Cli {
 pub enum Command {
     /// Run the metrics gateway (WebSocket, SSE and REST) over the simulator.
     Serve(ServeArgs),
+    /// Run the data layer without a screen and print what it receives.
+    Tail(TailArgs),
+}
+
+/// Where data comes from; shared by the dashboard and `tail`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct SourceArgs {
+    /// Gateway stream URL, e.g. ws://host:7878/api/v1/metrics/stream.
+    /// Repeat for failover, preferred first.
+    #[arg(long = "url", value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Config file (default: config.toml in the platform config dir).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// File holding the gateway's bearer token (else VIGIL_TOKEN).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// PEM file of a private CA to trust for wss:// and https://.
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+    /// Demo scenario when no URL is given.
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+    /// Demo seed when no URL is given.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 /// Flags of the dashboard; each overrides the config file.
 #[derive(Debug, Args, Default)]
 pub struct DashArgs {
-    /// Gateway stream URL, e.g. ws://host:7878/api/v1/metrics/stream.
-    #[arg(long, value_name = "URL")]
-    pub url: Option<String>,
-    /// Config file (default: config.toml in the platform config dir).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// File holding the gateway's bearer token.
-    #[arg(long, value_name = "PATH")]
-    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Colour theme (dark, mono).
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
@@ -44,15 +63,36 @@ pub struct DashArgs {
     /// Quiet time after new data before a redraw, e.g. 100ms.
     #[arg(long, value_name = "DURATION")]
     pub debounce: Option<humantime::Duration>,
-    /// Demo scenario when no URL is given.
-    #[arg(long, value_name = "NAME")]
-    pub scenario: Option<String>,
-    /// Demo seed when no URL is given.
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
     /// Log file (default: vigil.log in the platform cache dir).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+}
+
+/// How `tail` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TailFormat {
+    /// One JSON object per line.
+    #[default]
+    Jsonl,
+    /// One aligned, human-readable line per item.
+    Text,
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Only these metrics (repeatable); default every metric.
+    #[arg(long = "metric", value_name = "NAME")]
+    pub metrics: Vec<String>,
+    /// Stop after this long, e.g. 30s; default run until interrupted.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<humantime::Duration>,
+    #[arg(long, value_enum, default_value_t = TailFormat::Jsonl)]
+    pub format: TailFormat,
+    /// Print the sources table (state, transport, rates, errors) every second instead of data.
+    #[arg(long)]
+    pub sources: bool,
 }
 
 #[derive(Debug, Args)]

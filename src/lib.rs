@@ -10,6 +10,8 @@ pub mod alert;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod feed;
+pub mod headless;
 pub mod model;
 pub mod pipeline;
 pub mod scene;

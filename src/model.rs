@@ -145,13 +145,35 @@ pub struct StatusBanner {
     pub since_ms: i64,
 }
 
+/// How data reaches the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Transport {
+    /// WebSocket stream: the normal case.
+    #[default]
+    Ws,
+    /// Server-Sent Events, when a proxy refuses the WebSocket upgrade.
+    Sse,
+    /// Periodic REST snapshots: the last resort.
+    Poll,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Ws => "WS",
+            Transport::Sse => "SSE",
+            Transport::Poll => "POLL",
+        }
+    }
+}
+
 /// What a source's connection is doing, as data the screen can show.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnState {
     /// Dialling; `attempt` counts failures since the last healthy link.
     Connecting { attempt: u32 },
     /// Streaming since `since_ms`.
-    Connected { since_ms: i64, server: String },
+    Connected { since_ms: i64, server: String, url: String, transport: Transport },
     /// Waiting to dial again at `retry_at_ms` (wall clock).
     Reconnecting { retry_at_ms: i64, attempt: u32, error: String },
     /// Given up on, or stopped.
@@ -172,10 +194,12 @@ pub enum Update {
         metrics: Vec<MetricMeta>,
         interval_ms: i64,
     },
-    /// Values; `live` is false for backfilled history.
+    /// Values; `live` is false for backfilled history; `seq` is the live
+    /// frame's sequence number, when it had one.
     Samples {
         observations: Vec<Observation>,
         live: bool,
+        seq: Option<u64>,
     },
     Alert(Alert),
     Event(Event),

@@ -34,11 +34,13 @@ impl Client {
         let cancel = CancellationToken::new();
         let stats = Arc::new(SourceStats::default());
         let (tx, rx) = mpsc::channel(1024);
-        let opts = WsOptions { url: url.to_string(), token: None, backfill: Duration::from_secs(60) };
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let tls = vigil::source::tls::client_config(None).unwrap();
+        let opts = WsOptions { url: url.to_string(), token: None, backfill: Duration::from_secs(60), tls };
         let source = WsSource::new(opts, tx, stats.clone()).unwrap();
         let source = tokio::spawn(source.run(cancel.clone()));
         let (scene_tx, scenes) = watch::channel(Arc::new(Scene::default()));
-        let p = Pipeline::new(SourceInfo { url: url.into(), demo: None }, stats.clone());
+        let p = Pipeline::new(SourceInfo { url: url.into(), demo: None }, vec![stats.clone()]);
         let pipeline = tokio::spawn(pipeline::run(p, rx, scene_tx, cancel.clone()));
         Client { cancel, stats, scenes, source, pipeline }
     }

@@ -5,7 +5,7 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::sync::Arc;
-use vigil::model::{Alert, AlertState, ConnState, Event, Severity, Update};
+use vigil::model::{Alert, AlertState, ConnState, Event, Severity, Transport, Update};
 use vigil::pipeline::Pipeline;
 use vigil::scene::{Scene, SourceInfo};
 use vigil::sim::{Scenario, Simulator};
@@ -22,14 +22,22 @@ fn scene_at(scenario: Scenario, connected: bool) -> (Scene, i64) {
     let sim = Simulator::new(7, scenario);
     let mut p = Pipeline::new(
         SourceInfo { url: "ws://127.0.0.1:7878/api/v1/metrics/stream".into(), demo: Some(scenario.name().into()) },
-        Arc::new(SourceStats::default()),
+        vec![Arc::new(SourceStats::default())],
     );
     let metrics = sim.catalogue().iter().map(convert::metric_meta).collect();
     p.apply(Update::Catalogue { metrics, interval_ms: 1000 }, now - 400_000);
-    p.apply(Update::Conn(ConnState::Connected { since_ms: now - 400_000, server: "vigil/test".into() }), now - 400_000);
+    p.apply(
+        Update::Conn(ConnState::Connected {
+            since_ms: now - 400_000,
+            server: "vigil/test".into(),
+            url: String::new(),
+            transport: Transport::Ws,
+        }),
+        now - 400_000,
+    );
     for t in (now - 400_000..=now).step_by(1000) {
         let observations = convert::observations(t, &sim.sample(t));
-        p.apply(Update::Samples { observations, live: true }, t);
+        p.apply(Update::Samples { observations, live: true, seq: None }, t);
     }
     p.apply(Update::Alert(alert("a-1", AlertState::Firing, Severity::Critical, now - 150_000)), now);
     p.apply(Update::Alert(alert("a-2", AlertState::Pending, Severity::Warning, now - 20_000)), now);

@@ -14,10 +14,14 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Gateway stream URL; absent means the embedded demo.
+    /// Gateway stream URL; absent (with `urls` empty) means the embedded demo.
     pub url: Option<String>,
+    /// Several gateways, preferred first; vigil fails over between them.
+    pub urls: Vec<String>,
     /// File holding the bearer token (never the token itself).
     pub token_file: Option<PathBuf>,
+    /// PEM file of a private certificate authority to trust besides the platform's roots.
+    pub ca_file: Option<PathBuf>,
     pub ui: UiConfig,
     pub demo: DemoConfig,
     pub log: LogConfig,
@@ -90,7 +94,23 @@ pub fn cache_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "vigil").map(|d| d.cache_dir().to_path_buf())
 }
 
+/// Whether a URL names a WebSocket stream.
+pub fn is_stream_url(url: &str) -> bool {
+    url.starts_with("ws://") || url.starts_with("wss://")
+}
+
 impl Config {
+    /// Every gateway, preferred first: `url`, then `urls`, without repeats.
+    pub fn gateways(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for u in self.url.iter().chain(self.urls.iter()) {
+            if !out.contains(u) {
+                out.push(u.clone());
+            }
+        }
+        out
+    }
+
     /// Loads `path`, or the platform file when it exists, or the defaults.
     /// Returns the config and the file it came from.
     pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
@@ -120,9 +140,12 @@ impl Config {
     fn validate(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
         let bad = |key: &str, msg: String| Err(ConfigError::at_key(path, text, key, msg));
         if let Some(url) = &self.url
-            && !(url.starts_with("ws://") || url.starts_with("wss://"))
+            && !is_stream_url(url)
         {
             return bad("url", format!("{url:?} must start with ws:// or wss://"));
+        }
+        if let Some(url) = self.urls.iter().find(|u| !is_stream_url(u)) {
+            return bad("urls", format!("{url:?} must start with ws:// or wss://"));
         }
         if !(1..=240).contains(&self.ui.fps) {
             return bad("ui.fps", format!("{} is out of range (1 to 240)", self.ui.fps));

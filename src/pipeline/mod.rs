@@ -30,7 +30,8 @@ pub struct Pipeline {
     conn: ConnState,
     interval_ms: i64,
     source: SourceInfo,
-    stats: Arc<SourceStats>,
+    /// One per gateway, preferred first.
+    stats: Vec<Arc<SourceStats>>,
     last_malformed: Option<String>,
     last_live_ms: Option<i64>,
     frames_per_sec: f64,
@@ -38,7 +39,7 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(source: SourceInfo, stats: Arc<SourceStats>) -> Self {
+    pub fn new(source: SourceInfo, stats: Vec<Arc<SourceStats>>) -> Self {
         Pipeline {
             store: Store::default(),
             alerts: AlertBook::default(),
@@ -62,7 +63,7 @@ impl Pipeline {
                 self.store.learn(&metrics);
                 self.interval_ms = interval_ms.max(1);
             }
-            Update::Samples { observations, live } => {
+            Update::Samples { observations, live, .. } => {
                 let live_at = live.then_some(now_ms);
                 for obs in &observations {
                     self.store.insert(obs, live_at);
@@ -85,7 +86,7 @@ impl Pipeline {
     /// Once a second: measure the frame rate and age out old alerts.
     /// Returns whether anything shown changed.
     pub fn tick(&mut self, now_ms: i64, elapsed: Duration) -> bool {
-        let frames = SourceStats::read(&self.stats.frames);
+        let frames = self.total(|s| &s.frames);
         let rate = (frames - self.frames_seen) as f64 / elapsed.as_secs_f64().max(0.001);
         self.frames_seen = frames;
         let before = self.frames_per_sec;
@@ -95,6 +96,11 @@ impl Pipeline {
         (self.frames_per_sec * 10.0).round() != (before * 10.0).round()
     }
 
+    /// A counter summed over every gateway.
+    fn total(&self, counter: impl Fn(&SourceStats) -> &std::sync::atomic::AtomicU64) -> u64 {
+        self.stats.iter().map(|s| SourceStats::read(counter(s))).sum()
+    }
+
     /// Derives the picture for the view.
     pub fn scene(&self, now_ms: i64) -> Scene {
         let link = LinkInfo {
@@ -102,11 +108,11 @@ impl Pipeline {
             interval_ms: self.interval_ms,
             last_live_ms: self.last_live_ms,
             frames_per_sec: self.frames_per_sec,
-            malformed: SourceStats::read(&self.stats.malformed),
+            malformed: self.total(|s| &s.malformed),
             last_malformed: self.last_malformed.clone(),
-            reconnects: SourceStats::read(&self.stats.reconnects),
-            seq_gaps: SourceStats::read(&self.stats.seq_gaps),
-            backfills: SourceStats::read(&self.stats.backfills),
+            reconnects: self.total(|s| &s.reconnects),
+            seq_gaps: self.total(|s| &s.seq_gaps),
+            backfills: self.total(|s| &s.backfills),
         };
         Scene {
             source: self.source.clone(),

@@ -5,29 +5,61 @@
 pub mod backfill;
 pub mod backoff;
 pub mod convert;
+pub mod tls;
 pub mod ws;
 
+use crate::model::Transport;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Counters a source keeps about itself; read by the pipeline for the status bar.
+/// Counters one endpoint (one gateway URL) keeps about itself; read by the
+/// pipeline for the status bar and the sources page.
 #[derive(Debug, Default)]
 pub struct SourceStats {
+    /// The endpoint's URL as configured (never with credentials).
+    pub url: String,
     pub frames: AtomicU64,
     pub bytes: AtomicU64,
+    pub points: AtomicU64,
     pub malformed: AtomicU64,
     pub reconnects: AtomicU64,
     pub seq_gaps: AtomicU64,
     pub resets: AtomicU64,
     pub backfills: AtomicU64,
     pub backfill_errors: AtomicU64,
+    link: Mutex<LinkStatus>,
+}
+
+/// The endpoint's link as words and times, for "is the dashboard lying to me?".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LinkStatus {
+    /// The transport in use, or last used.
+    pub transport: Option<Transport>,
+    pub connected: bool,
+    /// Wall clock of the last frame or answer that worked.
+    pub last_success_ms: Option<i64>,
+    /// Round trip of the last ping, or of the last REST request.
+    pub rtt_ms: Option<f64>,
+    pub last_error: Option<String>,
 }
 
 impl SourceStats {
+    pub fn for_url(url: &str) -> Self {
+        SourceStats { url: url.to_string(), ..SourceStats::default() }
+    }
     pub fn bump(counter: &AtomicU64, by: u64) {
         counter.fetch_add(by, Ordering::Relaxed);
     }
     pub fn read(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+    /// A copy of the link status.
+    pub fn link(&self) -> LinkStatus {
+        self.link.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    /// Changes the link status in place.
+    pub fn update_link(&self, f: impl FnOnce(&mut LinkStatus)) {
+        f(&mut self.link.lock().unwrap_or_else(|e| e.into_inner()));
     }
 }
 

@@ -5,7 +5,7 @@
 use super::backfill::{self, Span};
 use super::backoff::Backoff;
 use super::{SourceStats, convert, error_chain};
-use crate::model::{ConnState, MetricMeta, Update};
+use crate::model::{ConnState, MetricMeta, Transport, Update};
 use crate::wire::{self, ClientAction, Decoded, MetricNames, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -33,6 +33,8 @@ pub struct WsOptions {
     pub token: Option<String>,
     /// How much history to fetch at start.
     pub backfill: Duration,
+    /// Roots to trust for `wss://` and `https://`.
+    pub tls: Arc<rustls::ClientConfig>,
 }
 
 /// Where the stream left off, so a new connection can pick up from there.
@@ -67,7 +69,7 @@ struct Ended {
 impl WsSource {
     pub fn new(opts: WsOptions, tx: mpsc::Sender<Update>, stats: Arc<SourceStats>) -> anyhow::Result<Self> {
         let http_base = http_base(&opts.url)?;
-        let http = reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).build()?;
+        let http = super::tls::http_client(&opts.tls)?;
         Ok(WsSource {
             opts,
             http_base,
@@ -132,7 +134,8 @@ impl WsSource {
             }
         }
         let config = WebSocketConfig::default().max_message_size(Some(8 << 20)).max_frame_size(Some(8 << 20));
-        let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        let connector = tokio_tungstenite::Connector::Rustls(self.opts.tls.clone());
+        let connect = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, Some(connector));
         let ws = match timeout(CONNECT_TIMEOUT, connect).await {
             Err(_) => return fail("connect timed out".into(), false),
             Ok(Err(tungstenite::Error::Http(resp))) => {
@@ -176,7 +179,13 @@ impl WsSource {
         if let Err(e) = send_action(&mut sink, &first).await {
             return fail(e, false);
         }
-        self.emit(Update::Conn(ConnState::Connected { since_ms: wire::now_ms(), server: hello.server.clone() })).await;
+        let connected = ConnState::Connected {
+            since_ms: wire::now_ms(),
+            server: hello.server.clone(),
+            url: self.opts.url.clone(),
+            transport: Transport::Ws,
+        };
+        self.emit(Update::Conn(connected)).await;
 
         let connected_at = Instant::now();
         let mut got_data = false;
@@ -228,7 +237,7 @@ impl WsSource {
                     let ts = timestamp.unwrap_or_else(wire::now_ms);
                     let observations = convert::observations(ts, &points);
                     got_data = true;
-                    self.emit(Update::Samples { observations, live: true }).await;
+                    self.emit(Update::Samples { observations, live: true, seq: None }).await;
                 }
                 Ok(Decoded::Frame { frame, skipped }) => {
                     if skipped > 0 {
@@ -280,7 +289,7 @@ impl WsSource {
                 let ts = m.timestamp.0;
                 self.last_data_ts = Some(self.last_data_ts.map_or(ts, |t| t.max(ts)));
                 let observations = convert::observations(ts, &m.points);
-                self.emit(Update::Samples { observations, live: true }).await;
+                self.emit(Update::Samples { observations, live: true, seq: m.seq }).await;
             }
             ServerFrame::Alert(a) => self.emit(Update::Alert(convert::alert(&a, now))).await,
             ServerFrame::Event(e) => self.emit(Update::Event(convert::event(&e))).await,
@@ -313,7 +322,7 @@ impl WsSource {
             }
             SourceStats::bump(&stats.backfill_errors, errors.len() as u64);
             if !observations.is_empty() {
-                let _ = tx.send(Update::Samples { observations, live: false }).await;
+                let _ = tx.send(Update::Samples { observations, live: false, seq: None }).await;
             }
         });
     }
