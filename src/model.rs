@@ -167,6 +167,34 @@ impl Transport {
     }
 }
 
+/// Why a link failed; each class has its own retry policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ErrorClass {
+    /// Refused, reset, timed out, dead: back off exponentially.
+    #[default]
+    Network,
+    /// The server closed the connection cleanly (restart, slow client): retry soon.
+    ServerClosed,
+    /// 401 or 403: the credentials are wrong; retrying fast will not help.
+    Auth,
+    /// Another 4xx, or a server that does not speak the protocol.
+    Refused,
+    /// The certificate could not be verified.
+    Tls,
+}
+
+impl ErrorClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorClass::Network => "network",
+            ErrorClass::ServerClosed => "closed by server",
+            ErrorClass::Auth => "auth",
+            ErrorClass::Refused => "refused",
+            ErrorClass::Tls => "TLS",
+        }
+    }
+}
+
 /// What a source's connection is doing, as data the screen can show.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnState {
@@ -175,7 +203,7 @@ pub enum ConnState {
     /// Streaming since `since_ms`.
     Connected { since_ms: i64, server: String, url: String, transport: Transport },
     /// Waiting to dial again at `retry_at_ms` (wall clock).
-    Reconnecting { retry_at_ms: i64, attempt: u32, error: String },
+    Reconnecting { retry_at_ms: i64, attempt: u32, error: String, class: ErrorClass },
     /// Given up on, or stopped.
     Disconnected { error: String },
 }

@@ -56,6 +56,7 @@ fn scene_at(scenario: Scenario, connected: bool) -> (Scene, i64) {
                 retry_at_ms: now + 44_000,
                 attempt: 3,
                 error: "connection refused".into(),
+                class: vigil::model::ErrorClass::Network,
             }),
             now,
         );

@@ -5,7 +5,7 @@
 use super::backfill::{self, Span};
 use super::backoff::Backoff;
 use super::{SourceStats, convert, error_chain};
-use crate::model::{ConnState, MetricMeta, Transport, Update};
+use crate::model::{ConnState, ErrorClass, MetricMeta, Transport, Update};
 use crate::wire::{self, ClientAction, Decoded, MetricNames, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -62,8 +62,7 @@ pub struct WsSource {
 struct Ended {
     error: String,
     healthy: bool,
-    /// The server asked us to stay away for a while (auth, 4xx).
-    slow_down: bool,
+    class: ErrorClass,
 }
 
 impl WsSource {
@@ -99,14 +98,16 @@ impl WsSource {
                 self.backoff.reset();
             }
             let mut delay = self.backoff.next_delay();
-            if ended.slow_down {
+            if matches!(ended.class, ErrorClass::Auth | ErrorClass::Refused | ErrorClass::Tls) {
+                // Retrying fast will not fix credentials or a wrong URL.
                 delay = delay.max(Duration::from_secs(30));
             }
             tracing::info!(error = %ended.error, delay_ms = delay.as_millis() as u64, "stream lost; reconnecting");
             SourceStats::bump(&self.stats.reconnects, 1);
             let retry_at_ms = wire::now_ms() + delay.as_millis() as i64;
             let attempt = self.backoff.failures();
-            self.emit(Update::Conn(ConnState::Reconnecting { retry_at_ms, attempt, error: ended.error })).await;
+            let class = ended.class;
+            self.emit(Update::Conn(ConnState::Reconnecting { retry_at_ms, attempt, error: ended.error, class })).await;
             tokio::select! {
                 _ = sleep(delay) => {}
                 _ = cancel.cancelled() => return,
@@ -120,33 +121,41 @@ impl WsSource {
     }
 
     async fn connect_once(&mut self, cancel: &CancellationToken) -> Ended {
-        let fail = |error: String, slow_down: bool| Ended { error, healthy: false, slow_down };
+        let fail = |error: String, class: ErrorClass| Ended { error, healthy: false, class };
         let mut request = match self.opts.url.as_str().into_client_request() {
             Ok(r) => r,
-            Err(e) => return fail(format!("bad URL: {e}"), true),
+            Err(e) => return fail(format!("bad URL: {e}"), ErrorClass::Refused),
         };
         if let Some(token) = &self.opts.token {
             match HeaderValue::from_str(&format!("Bearer {token}")) {
                 Ok(v) => {
                     request.headers_mut().insert(AUTHORIZATION, v);
                 }
-                Err(_) => return fail("the token has characters a header cannot carry".into(), true),
+                Err(_) => return fail("the token has characters a header cannot carry".into(), ErrorClass::Auth),
             }
         }
         let config = WebSocketConfig::default().max_message_size(Some(8 << 20)).max_frame_size(Some(8 << 20));
         let connector = tokio_tungstenite::Connector::Rustls(self.opts.tls.clone());
         let connect = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, Some(connector));
         let ws = match timeout(CONNECT_TIMEOUT, connect).await {
-            Err(_) => return fail("connect timed out".into(), false),
+            Err(_) => return fail("connect timed out".into(), ErrorClass::Network),
             Ok(Err(tungstenite::Error::Http(resp))) => {
                 let code = resp.status().as_u16();
                 let why = match code {
                     401 | 403 => format!("HTTP {code}: the gateway refused our credentials"),
                     _ => format!("HTTP {code} on upgrade"),
                 };
-                return fail(why, (400..500).contains(&code));
+                let class = match code {
+                    401 | 403 => ErrorClass::Auth,
+                    400..500 => ErrorClass::Refused,
+                    _ => ErrorClass::Network,
+                };
+                return fail(why, class);
             }
-            Ok(Err(e)) => return fail(error_chain(&e), false),
+            Ok(Err(e @ tungstenite::Error::Tls(_))) => {
+                return fail(format!("TLS: {}", error_chain(&e)), ErrorClass::Tls);
+            }
+            Ok(Err(e)) => return fail(error_chain(&e), ErrorClass::Network),
             Ok(Ok((ws, _))) => ws,
         };
         let (mut sink, mut stream) = ws.split();
@@ -155,11 +164,11 @@ impl WsSource {
         let hello = match timeout(CONNECT_TIMEOUT, stream.next()).await {
             Ok(Some(Ok(Message::Text(t)))) => match wire::decode_frame(&t) {
                 Ok(Decoded::Frame { frame: ServerFrame::Hello(h), .. }) => h,
-                _ => return fail("the server did not start with hello".into(), false),
+                _ => return fail("the server did not start with hello".into(), ErrorClass::Refused),
             },
-            Ok(Some(Err(e))) => return fail(error_chain(&e), false),
-            Ok(_) => return fail("the server closed before hello".into(), false),
-            Err(_) => return fail("no hello within 10 s".into(), false),
+            Ok(Some(Err(e))) => return fail(error_chain(&e), ErrorClass::Network),
+            Ok(_) => return fail("the server closed before hello".into(), ErrorClass::Network),
+            Err(_) => return fail("no hello within 10 s".into(), ErrorClass::Network),
         };
         if hello.interval_ms > 0 {
             self.interval_ms = hello.interval_ms as i64;
@@ -177,7 +186,7 @@ impl WsSource {
             }
         };
         if let Err(e) = send_action(&mut sink, &first).await {
-            return fail(e, false);
+            return fail(e, ErrorClass::Network);
         }
         let connected = ConnState::Connected {
             since_ms: wire::now_ms(),
@@ -197,30 +206,36 @@ impl WsSource {
                 m = stream.next() => m,
                 _ = ping.tick() => {
                     if let Err(e) = sink.send(Message::Ping(Vec::new().into())).await {
-                        return Ended { error: error_chain(&e), healthy: healthy(got_data), slow_down: false };
+                        return Ended { error: error_chain(&e), healthy: healthy(got_data), class: ErrorClass::Network };
                     }
                     continue;
                 }
                 _ = sleep_until(last_rx + DEAD_AFTER) => {
-                    return Ended { error: "no data for 30 s; link presumed dead".into(), healthy: healthy(got_data), slow_down: false };
+                    return Ended { error: "no data for 30 s; link presumed dead".into(), healthy: healthy(got_data), class: ErrorClass::Network };
                 }
                 _ = cancel.cancelled() => {
                     let _ = sink.send(Message::Close(None)).await;
-                    return Ended { error: "stopped".into(), healthy: true, slow_down: false };
+                    return Ended { error: "stopped".into(), healthy: true, class: ErrorClass::Network };
                 }
             };
             last_rx = Instant::now();
             let text = match msg {
                 None => {
-                    return Ended { error: "connection closed".into(), healthy: healthy(got_data), slow_down: false };
+                    return Ended {
+                        error: "connection closed".into(),
+                        healthy: healthy(got_data),
+                        class: ErrorClass::Network,
+                    };
                 }
-                Some(Err(e)) => return Ended { error: error_chain(&e), healthy: healthy(got_data), slow_down: false },
+                Some(Err(e)) => {
+                    return Ended { error: error_chain(&e), healthy: healthy(got_data), class: ErrorClass::Network };
+                }
                 Some(Ok(Message::Text(t))) => t,
                 Some(Ok(Message::Close(frame))) => {
                     let why = frame.map_or("server closed the connection".to_string(), |f| {
                         format!("server closed the connection ({} {})", u16::from(f.code), wire::sanitize(&f.reason))
                     });
-                    return Ended { error: why, healthy: healthy(got_data), slow_down: false };
+                    return Ended { error: why, healthy: healthy(got_data), class: ErrorClass::ServerClosed };
                 }
                 Some(Ok(Message::Binary(b))) => {
                     self.malformed(format!("binary frame of {} bytes", b.len())).await;
@@ -245,7 +260,7 @@ impl WsSource {
                     }
                     got_data |= matches!(frame, ServerFrame::Metrics(_));
                     if let Err(e) = self.on_frame(frame, &hello.session, &mut sink).await {
-                        return Ended { error: e, healthy: healthy(got_data), slow_down: false };
+                        return Ended { error: e, healthy: healthy(got_data), class: ErrorClass::Network };
                     }
                 }
             }
