@@ -8,7 +8,7 @@ use crate::model::Update;
 use crate::scene::SourceInfo;
 use crate::serve::{Gateway, ServeOptions};
 use crate::source::SourceStats;
-use crate::source::ws::{WsOptions, WsSource};
+use crate::source::link::{Control, Link, LinkOptions};
 use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
@@ -80,6 +80,8 @@ pub struct Feed {
     /// One per gateway, in preference order.
     pub stats: Vec<Arc<SourceStats>>,
     pub info: SourceInfo,
+    /// Asks the link to reconnect now, and the like.
+    pub control: mpsc::Sender<Control>,
     gateway: Option<Gateway>,
     tasks: Vec<JoinHandle<()>>,
     cancel: CancellationToken,
@@ -107,11 +109,15 @@ impl Feed {
         };
         let (tx, updates) = mpsc::channel(CHANNEL);
         let stats: Vec<Arc<SourceStats>> = urls.iter().map(|u| Arc::new(SourceStats::for_url(u))).collect();
-        let opts = WsOptions { url: urls[0].clone(), token: plan.token.clone(), backfill: START_BACKFILL, tls };
-        let source = WsSource::new(opts, tx, stats[0].clone())?;
-        let tasks = vec![tokio::spawn(source.run(cancel.clone()))];
+        let (control, control_rx) = mpsc::channel(4);
+        // The demo gateway is our own and alone: no reason to stagger the first dial.
+        let first_jitter = gateway.is_none();
+        let opts =
+            LinkOptions { urls: urls.clone(), token: plan.token.clone(), backfill: START_BACKFILL, tls, first_jitter };
+        let link = Link::new(opts, tx, stats.clone(), control_rx)?;
+        let tasks = vec![tokio::spawn(link.run(cancel.clone()))];
         let info = SourceInfo { url: urls[0].clone(), demo };
-        Ok(Feed { updates, stats, info, gateway, tasks, cancel })
+        Ok(Feed { updates, stats, info, control, gateway, tasks, cancel })
     }
 
     /// Takes the update channel, leaving an empty one behind.

@@ -16,7 +16,7 @@ use vigil::scene::{Scene, SourceInfo};
 use vigil::serve::{Gateway, ServeOptions};
 use vigil::sim::Scenario;
 use vigil::source::SourceStats;
-use vigil::source::ws::{WsOptions, WsSource};
+use vigil::source::link::{Link, LinkOptions};
 
 const INTERVAL_MS: u64 = 200;
 
@@ -36,9 +36,16 @@ impl Client {
         let (tx, rx) = mpsc::channel(1024);
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let tls = vigil::source::tls::client_config(None).unwrap();
-        let opts = WsOptions { url: url.to_string(), token: None, backfill: Duration::from_secs(60), tls };
-        let source = WsSource::new(opts, tx, stats.clone()).unwrap();
-        let source = tokio::spawn(source.run(cancel.clone()));
+        let opts = LinkOptions {
+            urls: vec![url.to_string()],
+            token: None,
+            backfill: Duration::from_secs(60),
+            tls,
+            first_jitter: false,
+        };
+        let (_control, control_rx) = mpsc::channel(1);
+        let link = Link::new(opts, tx, vec![stats.clone()], control_rx).unwrap();
+        let source = tokio::spawn(link.run(cancel.clone()));
         let (scene_tx, scenes) = watch::channel(Arc::new(Scene::default()));
         let p = Pipeline::new(SourceInfo { url: url.into(), demo: None }, vec![stats.clone()]);
         let pipeline = tokio::spawn(pipeline::run(p, rx, scene_tx, cancel.clone()));

@@ -5,8 +5,12 @@
 pub mod backfill;
 pub mod backoff;
 pub mod convert;
+pub mod link;
+pub mod poll;
+pub mod sse;
+pub mod stream;
 pub mod tls;
-pub mod ws;
+pub mod websocket;
 
 use crate::model::Transport;
 use std::sync::Mutex;

@@ -1,0 +1,327 @@
+//! The link: one data feed over one or more gateways. It picks the gateway
+//! and the transport, reconnects with a policy per error class, fails over
+//! after repeated failures, returns to the preferred gateway once it is
+//! healthy, and describes all of it as `ConnState` updates.
+//!
+//! Transports fall back in order: WebSocket, then SSE when the upgrade is
+//! refused (a proxy in the way), then REST polling.
+
+use super::backoff::Backoff;
+use super::stream::{Cursor, Stream};
+use super::{SourceStats, poll, sse, websocket};
+use crate::model::{ConnState, ErrorClass, Transport, Update};
+use crate::wire;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep};
+use tokio_util::sync::CancellationToken;
+
+/// A connection that streamed data this long counts as healthy.
+const HEALTHY_AFTER: Duration = Duration::from_secs(5);
+/// Consecutive failures on one gateway before trying the next.
+const FAILOVER_AFTER: u32 = 3;
+/// How often a failed-over link asks the preferred gateway whether it is back.
+const PROBE_EVERY: Duration = Duration::from_secs(30);
+/// The slowest retry for errors that a quick retry cannot fix.
+const SLOW_RETRY: Duration = Duration::from_secs(30);
+
+/// What the user can ask of a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Drop the current attempt or wait, and dial now.
+    ReconnectNow,
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkOptions {
+    /// Gateways' stream URLs, preferred first.
+    pub urls: Vec<String>,
+    pub token: Option<String>,
+    /// History fetched at start.
+    pub backfill: Duration,
+    pub tls: Arc<rustls::ClientConfig>,
+    /// Wait a random part of the first backoff step before the very first
+    /// dial, so many screens restarted together do not arrive at once.
+    pub first_jitter: bool,
+}
+
+/// One gateway and what we know of it.
+pub struct Endpoint {
+    pub url: String,
+    /// REST base (`http(s)://host[:port][/prefix]`).
+    pub base: String,
+    pub stats: Arc<SourceStats>,
+    /// The WebSocket session to resume.
+    pub cursor: Option<Cursor>,
+    /// The SSE stream position to resume.
+    pub sse_last_id: Option<u64>,
+    pub transport: Transport,
+    failures: u32,
+}
+
+/// How a connection ended, and what it achieved first.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    pub error: String,
+    pub class: ErrorClass,
+    /// It streamed data long enough to reset the backoff.
+    pub healthy: bool,
+    /// The transport itself is unavailable here: try the next one.
+    pub fall_back: bool,
+    /// Ended on purpose, to go back to the preferred gateway.
+    back_to_preferred: bool,
+    started: Option<Instant>,
+    got_data: bool,
+}
+
+impl Ended {
+    /// Failed before it was connected.
+    pub fn failed(error: String, class: ErrorClass) -> Ended {
+        Ended {
+            error,
+            class,
+            healthy: false,
+            fall_back: false,
+            back_to_preferred: false,
+            started: None,
+            got_data: false,
+        }
+    }
+
+    /// The WebSocket upgrade was answered with plain HTTP `code`.
+    pub fn upgrade_refused(code: u16) -> Ended {
+        Ended::transport_refused("WebSocket upgrade", code)
+    }
+
+    /// `what` was answered with HTTP `code`: credentials, a missing route
+    /// (fall back to the next transport), or a server error.
+    pub fn transport_refused(what: &str, code: u16) -> Ended {
+        match code {
+            401 | 403 => {
+                Ended::failed(format!("{what}: HTTP {code}, the gateway refused our credentials"), ErrorClass::Auth)
+            }
+            429 | 500..=599 => Ended::failed(format!("{what}: HTTP {code}"), ErrorClass::Network),
+            _ => {
+                Ended { fall_back: true, ..Ended::failed(format!("{what} refused: HTTP {code}"), ErrorClass::Refused) }
+            }
+        }
+    }
+
+    /// The record of a connection that is up.
+    pub fn alive() -> Ended {
+        Ended { started: Some(Instant::now()), ..Ended::failed(String::new(), ErrorClass::Network) }
+    }
+
+    pub fn saw_data(&mut self, yes: bool) {
+        self.got_data |= yes;
+    }
+
+    /// The connection that was up has ended.
+    pub fn with(self, error: String, class: ErrorClass) -> Ended {
+        let healthy = self.got_data && self.started.is_some_and(|s| s.elapsed() >= HEALTHY_AFTER);
+        Ended { error, class, healthy, ..self }
+    }
+}
+
+pub struct Link {
+    opts: LinkOptions,
+    endpoints: Vec<Endpoint>,
+    active: usize,
+    stream: Stream,
+    backoff: Backoff,
+    control: mpsc::Receiver<Control>,
+}
+
+impl Link {
+    /// `stats` holds one entry per URL, in the same order.
+    pub fn new(
+        opts: LinkOptions,
+        tx: mpsc::Sender<Update>,
+        stats: Vec<Arc<SourceStats>>,
+        control: mpsc::Receiver<Control>,
+    ) -> anyhow::Result<Link> {
+        anyhow::ensure!(!opts.urls.is_empty(), "no gateway to connect to");
+        anyhow::ensure!(stats.len() == opts.urls.len(), "one SourceStats per gateway is needed");
+        let mut endpoints = Vec::new();
+        for (url, stats) in opts.urls.iter().zip(stats) {
+            let base = http_base(url)?;
+            endpoints.push(Endpoint {
+                url: url.clone(),
+                base,
+                stats,
+                cursor: None,
+                sse_last_id: None,
+                transport: Transport::Ws,
+                failures: 0,
+            });
+        }
+        let http = super::tls::http_client(&opts.tls)?;
+        let stream = Stream::new(tx, http, opts.token.clone(), opts.backfill);
+        Ok(Link { opts, endpoints, active: 0, stream, backoff: Backoff::default(), control })
+    }
+
+    /// Runs until cancelled; never ends because a gateway is down.
+    pub async fn run(mut self, cancel: CancellationToken) {
+        if self.opts.first_jitter {
+            let wait = self.backoff.base_delay(0).mul_f64(rand::random::<f64>());
+            tokio::select! {
+                _ = sleep(wait) => {}
+                _ = cancel.cancelled() => return,
+            }
+        }
+        loop {
+            let attempt = self.backoff.failures();
+            self.stream.emit(Update::Conn(ConnState::Connecting { attempt })).await;
+            let probe = self.probe_target();
+            let ended = tokio::select! {
+                e = connect(&mut self.stream, &mut self.endpoints[self.active], &self.opts.tls) => e,
+                _ = cancel.cancelled() => return,
+                Some(Control::ReconnectNow) = self.control.recv() => {
+                    Ended::failed("reconnect requested".into(), ErrorClass::ServerClosed)
+                }
+                true = preferred_is_back(probe) => Ended {
+                    back_to_preferred: true,
+                    ..Ended::failed("the preferred gateway is back".into(), ErrorClass::ServerClosed)
+                },
+            };
+            let delay = self.after(ended).await;
+            tokio::select! {
+                _ = sleep(delay) => {}
+                Some(Control::ReconnectNow) = self.control.recv() => {}
+                _ = cancel.cancelled() => return,
+            }
+        }
+    }
+
+    /// Books an ended connection: transport fallback, failover, and the
+    /// wait before the next dial, which it announces.
+    async fn after(&mut self, ended: Ended) -> Duration {
+        let several = self.endpoints.len() > 1;
+        let ep = &mut self.endpoints[self.active];
+        websocket::mark_down(&ep.stats, &ended.error);
+        SourceStats::bump(&ep.stats.reconnects, 1);
+        tracing::info!(url = %ep.url, error = %ended.error, class = ended.class.name(), "link ended");
+        if ended.healthy {
+            self.backoff.reset();
+            ep.failures = 0;
+        }
+        if ended.fall_back {
+            let next = match ep.transport {
+                Transport::Ws => Some(Transport::Sse),
+                Transport::Sse => Some(Transport::Poll),
+                Transport::Poll => None,
+            };
+            if let Some(t) = next {
+                tracing::info!(url = %ep.url, transport = t.name(), "falling back");
+                ep.transport = t;
+                return Duration::ZERO;
+            }
+        }
+        if ended.back_to_preferred {
+            self.active = 0;
+            self.endpoints[0].failures = 0;
+            self.endpoints[0].transport = Transport::Ws;
+            return Duration::ZERO;
+        }
+        let quick = ended.class == ErrorClass::ServerClosed;
+        if !ended.healthy && !quick {
+            ep.failures += 1;
+            if ep.failures >= FAILOVER_AFTER && several {
+                ep.failures = 0;
+                self.active = (self.active + 1) % self.endpoints.len();
+                let next = &mut self.endpoints[self.active];
+                next.transport = Transport::Ws;
+                tracing::warn!(url = %next.url, "failing over");
+            }
+        }
+        let delay = match ended.class {
+            // A clean close (restart, slow client, switch): come back soon.
+            ErrorClass::ServerClosed => Duration::from_millis(250 + (rand::random::<u64>() % 750)),
+            // Credentials or a wrong URL: a fast retry cannot fix them.
+            ErrorClass::Auth | ErrorClass::Refused | ErrorClass::Tls => self.backoff.next_delay().max(SLOW_RETRY),
+            ErrorClass::Network => self.backoff.next_delay(),
+        };
+        let retry_at_ms = wire::now_ms() + delay.as_millis() as i64;
+        let state = ConnState::Reconnecting {
+            retry_at_ms,
+            attempt: self.backoff.failures(),
+            error: ended.error,
+            class: ended.class,
+        };
+        self.stream.emit(Update::Conn(state)).await;
+        delay
+    }
+
+    /// When failed over, the preferred gateway's health URL and what to send.
+    fn probe_target(&self) -> Option<(reqwest::Client, String, Option<String>)> {
+        (self.active != 0).then(|| {
+            let url = format!("{}/healthz", self.endpoints[0].base);
+            (self.stream.http().clone(), url, self.opts.token.clone())
+        })
+    }
+}
+
+async fn connect(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::ClientConfig>) -> Ended {
+    match ep.transport {
+        Transport::Ws => websocket::run(stream, ep, tls).await,
+        Transport::Sse => sse::run(stream, ep).await,
+        Transport::Poll => poll::run(stream, ep).await,
+    }
+}
+
+/// Resolves to `true` once the preferred gateway answers its health check;
+/// never resolves when there is nothing to probe.
+async fn preferred_is_back(target: Option<(reqwest::Client, String, Option<String>)>) -> bool {
+    let Some((http, url, token)) = target else { return std::future::pending().await };
+    loop {
+        sleep(PROBE_EVERY).await;
+        let mut req = http.get(&url).timeout(Duration::from_secs(5));
+        if let Some(t) = &token {
+            req = req.bearer_auth(t);
+        }
+        if req.send().await.is_ok_and(|r| r.status().is_success()) {
+            return true;
+        }
+    }
+}
+
+/// The REST base that goes with a stream URL: same host, `http(s)`, and any
+/// path prefix in front of the stream path.
+pub fn http_base(stream_url: &str) -> anyhow::Result<String> {
+    let (scheme, rest) = stream_url
+        .split_once("://")
+        .ok_or_else(|| anyhow::anyhow!("{stream_url:?} is not a URL (expected ws://HOST/api/v1/metrics/stream)"))?;
+    let http = match scheme {
+        "ws" | "http" => "http",
+        "wss" | "https" => "https",
+        other => anyhow::bail!("unsupported scheme {other:?} in {stream_url:?}: use ws:// or wss://"),
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let prefix = rest.strip_suffix(wire::STREAM_PATH).unwrap_or_else(|| rest.split('/').next().unwrap_or(rest));
+    Ok(format!("{http}://{}", prefix.trim_end_matches('/')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_base_follows_the_stream_url() {
+        assert_eq!(http_base("ws://127.0.0.1:7878/api/v1/metrics/stream").unwrap(), "http://127.0.0.1:7878");
+        assert_eq!(http_base("wss://ops.example/gw/api/v1/metrics/stream").unwrap(), "https://ops.example/gw");
+        assert_eq!(http_base("ws://host:1/other").unwrap(), "http://host:1");
+        assert!(http_base("ftp://x").is_err());
+        assert!(http_base("nonsense").is_err());
+    }
+
+    #[test]
+    fn refusals_are_classified() {
+        assert_eq!(Ended::upgrade_refused(401).class, ErrorClass::Auth);
+        assert!(!Ended::upgrade_refused(401).fall_back);
+        assert!(Ended::upgrade_refused(404).fall_back);
+        assert!(Ended::upgrade_refused(426).fall_back);
+        assert_eq!(Ended::upgrade_refused(503).class, ErrorClass::Network);
+        assert!(!Ended::upgrade_refused(503).fall_back);
+    }
+}

@@ -1,0 +1,101 @@
+//! The last resort: poll REST. Each round asks `realtime` for the flat
+//! snapshot and `historical` for everything since the previous round, so
+//! counters and histograms keep flowing too.
+
+use super::backfill::{self, Span};
+use super::error_chain;
+use super::link::{Ended, Endpoint};
+use super::stream::Stream;
+use super::{SourceStats, convert};
+use crate::model::{ConnState, ErrorClass, Transport, Update};
+use crate::wire::{self, Decoded};
+use std::time::Duration;
+use tokio::time::sleep;
+
+/// Shortest time between polls, whatever the stream interval.
+const MIN_PERIOD: Duration = Duration::from_secs(2);
+
+/// Polls `ep` until a round fails.
+pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
+    let stats = ep.stats.clone();
+    let mut ended: Option<Ended> = None;
+    let period = Duration::from_millis(stream.interval_ms.max(1) as u64).max(MIN_PERIOD);
+    loop {
+        let started = tokio::time::Instant::now();
+        let url = format!("{}{}", ep.base, wire::REALTIME_PATH);
+        let mut req = stream.http().get(&url).timeout(Duration::from_secs(10));
+        if let Some(t) = stream.token() {
+            req = req.bearer_auth(t);
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return fail(ended, error_chain(&e), ErrorClass::Network),
+        };
+        let code = resp.status().as_u16();
+        if !resp.status().is_success() {
+            let e = Ended::transport_refused("REST", code);
+            return fail(ended, e.error, e.class);
+        }
+        let text = match resp.text().await {
+            Ok(t) => t,
+            Err(e) => return fail(ended, error_chain(&e), ErrorClass::Network),
+        };
+        let rtt = started.elapsed().as_secs_f64() * 1000.0;
+        let now = wire::now_ms();
+        SourceStats::bump(&stats.frames, 1);
+        SourceStats::bump(&stats.bytes, text.len() as u64);
+        match wire::decode_snapshot(&text) {
+            Ok(Decoded::Snapshot { timestamp, points }) => {
+                let observations = convert::observations(timestamp.unwrap_or(now), &points);
+                SourceStats::bump(&stats.points, observations.len() as u64);
+                stream.emit(Update::Samples { observations, live: true, seq: None }).await;
+            }
+            Ok(_) => {}
+            Err(e) => stream.malformed(&stats, e.to_string()).await,
+        }
+        // Everything else since the last round, over `historical`.
+        let from = stream.resume_from();
+        if !stream.catalogue.is_empty() && now > from {
+            let span = Span { from_ms: from, to_ms: now, step_ms: stream.interval_ms.max(1) };
+            let (observations, errors) =
+                backfill::fetch(stream.http(), &ep.base, stream.token(), &stream.catalogue, span).await;
+            SourceStats::bump(&stats.backfill_errors, errors.len() as u64);
+            if let Some(newest) = observations.iter().map(|o| o.ts).max() {
+                stream.last_data_ts = Some(newest.max(stream.last_data_ts.unwrap_or(newest)));
+            }
+            SourceStats::bump(&stats.points, observations.len() as u64);
+            stream.emit(Update::Samples { observations, live: true, seq: None }).await;
+        } else if stream.last_data_ts.is_none() {
+            stream.last_data_ts = Some(now);
+        }
+        stats.update_link(|l| {
+            l.last_success_ms = Some(now);
+            l.rtt_ms = Some(rtt);
+        });
+        if ended.is_none() {
+            stats.update_link(|l| {
+                l.transport = Some(Transport::Poll);
+                l.connected = true;
+            });
+            let connected = ConnState::Connected {
+                since_ms: now,
+                server: String::new(),
+                url: ep.url.clone(),
+                transport: Transport::Poll,
+            };
+            stream.emit(Update::Conn(connected)).await;
+            ended = Some(Ended::alive());
+        }
+        if let Some(e) = ended.as_mut() {
+            e.saw_data(true);
+        }
+        sleep(period.saturating_sub(started.elapsed())).await;
+    }
+}
+
+fn fail(alive: Option<Ended>, error: String, class: ErrorClass) -> Ended {
+    match alive {
+        Some(e) => e.with(error, class),
+        None => Ended::failed(error, class),
+    }
+}
