@@ -112,8 +112,14 @@ impl Feed {
         let (control, control_rx) = mpsc::channel(4);
         // The demo gateway is our own and alone: no reason to stagger the first dial.
         let first_jitter = gateway.is_none();
-        let opts =
-            LinkOptions { urls: urls.clone(), token: plan.token.clone(), backfill: START_BACKFILL, tls, first_jitter };
+        let opts = LinkOptions {
+            urls: urls.clone(),
+            token: plan.token.clone(),
+            backfill: START_BACKFILL,
+            tls,
+            first_jitter,
+            timing: Default::default(),
+        };
         let link = Link::new(opts, tx, stats.clone(), control_rx)?;
         let tasks = vec![tokio::spawn(link.run(cancel.clone()))];
         let info = SourceInfo { url: urls[0].clone(), demo };

@@ -42,6 +42,7 @@ impl Client {
             backfill: Duration::from_secs(60),
             tls,
             first_jitter: false,
+            timing: Default::default(),
         };
         let (_control, control_rx) = mpsc::channel(1);
         let link = Link::new(opts, tx, vec![stats.clone()], control_rx).unwrap();

@@ -17,14 +17,32 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
 
-/// A connection that streamed data this long counts as healthy.
-const HEALTHY_AFTER: Duration = Duration::from_secs(5);
 /// Consecutive failures on one gateway before trying the next.
 const FAILOVER_AFTER: u32 = 3;
-/// How often a failed-over link asks the preferred gateway whether it is back.
-const PROBE_EVERY: Duration = Duration::from_secs(30);
-/// The slowest retry for errors that a quick retry cannot fix.
-const SLOW_RETRY: Duration = Duration::from_secs(30);
+
+/// The link's clock: defaults for people, shorter ones for tests.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// Delays after network errors.
+    pub backoff: Backoff,
+    /// A connection that streamed data this long counts as healthy and resets the backoff.
+    pub healthy_after: Duration,
+    /// How often a failed-over link asks the preferred gateway whether it is back.
+    pub probe_every: Duration,
+    /// The shortest wait after errors a quick retry cannot fix (auth, refusals, TLS).
+    pub slow_retry: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            backoff: Backoff::default(),
+            healthy_after: Duration::from_secs(5),
+            probe_every: Duration::from_secs(30),
+            slow_retry: Duration::from_secs(30),
+        }
+    }
+}
 
 /// What the user can ask of a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +62,7 @@ pub struct LinkOptions {
     /// Wait a random part of the first backoff step before the very first
     /// dial, so many screens restarted together do not arrive at once.
     pub first_jitter: bool,
+    pub timing: Timing,
 }
 
 /// One gateway and what we know of it.
@@ -117,10 +136,13 @@ impl Ended {
         self.got_data |= yes;
     }
 
-    /// The connection that was up has ended.
+    /// The connection that was up has ended; `healthy` is judged by the link.
     pub fn with(self, error: String, class: ErrorClass) -> Ended {
-        let healthy = self.got_data && self.started.is_some_and(|s| s.elapsed() >= HEALTHY_AFTER);
-        Ended { error, class, healthy, ..self }
+        Ended { error, class, ..self }
+    }
+
+    fn was_healthy(&self, healthy_after: Duration) -> bool {
+        self.got_data && self.started.is_some_and(|s| s.elapsed() >= healthy_after)
     }
 }
 
@@ -158,7 +180,8 @@ impl Link {
         }
         let http = super::tls::http_client(&opts.tls)?;
         let stream = Stream::new(tx, http, opts.token.clone(), opts.backfill);
-        Ok(Link { opts, endpoints, active: 0, stream, backoff: Backoff::default(), control })
+        let backoff = opts.timing.backoff.clone();
+        Ok(Link { opts, endpoints, active: 0, stream, backoff, control })
     }
 
     /// Runs until cancelled; never ends because a gateway is down.
@@ -196,7 +219,9 @@ impl Link {
 
     /// Books an ended connection: transport fallback, failover, and the
     /// wait before the next dial, which it announces.
-    async fn after(&mut self, ended: Ended) -> Duration {
+    async fn after(&mut self, mut ended: Ended) -> Duration {
+        ended.healthy = ended.was_healthy(self.opts.timing.healthy_after);
+        let slow_retry = self.opts.timing.slow_retry;
         let several = self.endpoints.len() > 1;
         let ep = &mut self.endpoints[self.active];
         websocket::mark_down(&ep.stats, &ended.error);
@@ -239,7 +264,7 @@ impl Link {
             // A clean close (restart, slow client, switch): come back soon.
             ErrorClass::ServerClosed => Duration::from_millis(250 + (rand::random::<u64>() % 750)),
             // Credentials or a wrong URL: a fast retry cannot fix them.
-            ErrorClass::Auth | ErrorClass::Refused | ErrorClass::Tls => self.backoff.next_delay().max(SLOW_RETRY),
+            ErrorClass::Auth | ErrorClass::Refused | ErrorClass::Tls => self.backoff.next_delay().max(slow_retry),
             ErrorClass::Network => self.backoff.next_delay(),
         };
         let retry_at_ms = wire::now_ms() + delay.as_millis() as i64;
@@ -254,13 +279,16 @@ impl Link {
     }
 
     /// When failed over, the preferred gateway's health URL and what to send.
-    fn probe_target(&self) -> Option<(reqwest::Client, String, Option<String>)> {
+    fn probe_target(&self) -> Option<Probe> {
         (self.active != 0).then(|| {
             let url = format!("{}/healthz", self.endpoints[0].base);
-            (self.stream.http().clone(), url, self.opts.token.clone())
+            (self.stream.http().clone(), url, self.opts.token.clone(), self.opts.timing.probe_every)
         })
     }
 }
+
+/// Client, health URL, token and period of a probe of the preferred gateway.
+type Probe = (reqwest::Client, String, Option<String>, Duration);
 
 async fn connect(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::ClientConfig>) -> Ended {
     match ep.transport {
@@ -272,10 +300,10 @@ async fn connect(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
 
 /// Resolves to `true` once the preferred gateway answers its health check;
 /// never resolves when there is nothing to probe.
-async fn preferred_is_back(target: Option<(reqwest::Client, String, Option<String>)>) -> bool {
-    let Some((http, url, token)) = target else { return std::future::pending().await };
+async fn preferred_is_back(target: Option<Probe>) -> bool {
+    let Some((http, url, token, every)) = target else { return std::future::pending().await };
     loop {
-        sleep(PROBE_EVERY).await;
+        sleep(every).await;
         let mut req = http.get(&url).timeout(Duration::from_secs(5));
         if let Some(t) = &token {
             req = req.bearer_auth(t);

@@ -15,11 +15,27 @@ pub use tier::{Fold, Placed, Slot, Tier};
 use crate::model::{Kind, MetricMeta, Observation, Sample, SeriesKey};
 use std::collections::HashMap;
 
+/// Hasher of the series index. SipHash (the std default) was the largest
+/// single cost of ingest; foldhash is several times faster on short keys and
+/// still seeded per process, and the series cap bounds what a hostile label
+/// set could do to the table.
+type FastState = foldhash::fast::RandomState;
+
 /// Resolutions: (slot width in ms, slots kept); 0 means raw points.
 pub const TIERS: [(i64, usize); 3] = [(0, 900), (15_000, 960), (300_000, 288)];
 /// Series beyond this many are refused (and counted), so a server that
 /// invents labels cannot exhaust memory.
 pub const DEFAULT_MAX_SERIES: usize = 20_000;
+
+/// The most memory one series of numbers holds, in bytes, however long it
+/// runs: every slot of every tier (allocated when the series is created) and
+/// the series itself, not counting its key. Text and histogram samples add
+/// their heap data on top, capped per sample by `wire::MAX_TEXT` and
+/// `wire::MAX_BUCKETS`.
+pub fn series_ceiling_bytes() -> usize {
+    let slots: usize = TIERS.iter().map(|&(_, cap)| cap).sum();
+    slots * std::mem::size_of::<Slot>() + TIERS.len() * std::mem::size_of::<Tier>() + std::mem::size_of::<Series>()
+}
 
 /// One series at every resolution.
 #[derive(Debug, Clone)]
@@ -91,7 +107,12 @@ pub struct StoreStats {
 /// All series, by key.
 #[derive(Debug)]
 pub struct Store {
-    series: HashMap<SeriesKey, Series>,
+    /// Key to position in `series`: an index rather than the series itself,
+    /// so the common case (a known series) costs one hash lookup and no key
+    /// clone, and the borrow of the map ends before the series is touched.
+    index: HashMap<SeriesKey, usize, FastState>,
+    /// Series in order of first sight; never removed, so indices stay valid.
+    series: Vec<Series>,
     kinds: HashMap<String, Kind>,
     units: HashMap<String, String>,
     max_series: usize,
@@ -109,7 +130,8 @@ impl Default for Store {
 impl Store {
     pub fn new(max_series: usize) -> Self {
         Store {
-            series: HashMap::new(),
+            index: HashMap::default(),
+            series: Vec::new(),
             kinds: HashMap::new(),
             units: HashMap::new(),
             max_series,
@@ -134,19 +156,22 @@ impl Store {
 
     /// Adds one observation; `live_at` is the wall clock when it arrived live.
     pub fn insert(&mut self, obs: &Observation, live_at: Option<i64>) -> Placed {
-        if !self.series.contains_key(&obs.key) {
-            if self.series.len() >= self.max_series {
-                self.stats.refused_series += 1;
-                return Placed::TooOld;
+        let i = match self.index.get(&obs.key) {
+            Some(&i) => i,
+            None => {
+                if self.series.len() >= self.max_series {
+                    self.stats.refused_series += 1;
+                    return Placed::TooOld;
+                }
+                let kind = self.kinds.get(&obs.key.metric).copied().unwrap_or(match obs.sample {
+                    Sample::Number(_) => Kind::Gauge,
+                    Sample::Text(_) => Kind::Status,
+                    Sample::Histogram(_) => Kind::Histogram,
+                });
+                self.add_series(obs.key.clone(), Series::new(kind))
             }
-            let kind = self.kinds.get(&obs.key.metric).copied().unwrap_or(match obs.sample {
-                Sample::Number(_) => Kind::Gauge,
-                Sample::Text(_) => Kind::Status,
-                Sample::Histogram(_) => Kind::Histogram,
-            });
-            self.series.insert(obs.key.clone(), Series::new(kind));
-        }
-        let Some(series) = self.series.get_mut(&obs.key) else { return Placed::TooOld };
+        };
+        let series = &mut self.series[i];
         let placed = series.insert(obs.ts, &obs.sample);
         match placed {
             Placed::Duplicate => self.stats.duplicates += 1,
@@ -162,13 +187,60 @@ impl Store {
         placed
     }
 
+    fn add_series(&mut self, key: SeriesKey, series: Series) -> usize {
+        let i = self.series.len();
+        self.series.push(series);
+        self.index.insert(key, i);
+        i
+    }
+
     pub fn get(&self, key: &SeriesKey) -> Option<&Series> {
-        self.series.get(key)
+        self.index.get(key).map(|&i| &self.series[i])
     }
 
     /// Every series of a metric.
     pub fn of_metric<'a>(&'a self, metric: &'a str) -> impl Iterator<Item = (&'a SeriesKey, &'a Series)> + 'a {
-        self.series.iter().filter(move |(k, _)| k.metric == metric)
+        self.iter().filter(move |(k, _)| k.metric == metric)
+    }
+
+    /// Every series, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&SeriesKey, &Series)> {
+        self.index.iter().map(|(k, &i)| (k, &self.series[i]))
+    }
+
+    /// What the store knows of each metric from catalogues: kind and unit.
+    pub fn known_metrics(&self) -> Vec<MetricMeta> {
+        let mut out: Vec<MetricMeta> = self
+            .kinds
+            .iter()
+            .map(|(name, &kind)| MetricMeta {
+                name: name.clone(),
+                kind,
+                unit: self.units.get(name).cloned().unwrap_or_default(),
+                help: String::new(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// Puts back a series saved earlier, tier by tier (finest first), each as
+    /// `(newest timestamp, samples folded, sample)` oldest first. It arrives
+    /// as history: `last_live_ms` stays `None` until a live point comes.
+    /// Refused (false) when the series exists already or the cap is reached.
+    pub fn restore(&mut self, key: SeriesKey, kind: Kind, tiers: Vec<Vec<(i64, u32, Sample)>>) -> bool {
+        if self.index.contains_key(&key) || self.series.len() >= self.max_series {
+            return false;
+        }
+        let mut series = Series::new(kind);
+        for (tier, slots) in series.tiers.iter_mut().zip(tiers) {
+            tier.restore(slots);
+        }
+        if let Some((ts, _)) = series.latest() {
+            self.newest_ts = Some(self.newest_ts.map_or(ts, |n| n.max(ts)));
+        }
+        self.add_series(key, series);
+        true
     }
 
     pub fn len(&self) -> usize {
