@@ -1,0 +1,78 @@
+//! The dashboard never shows a number as live when it is not: series go
+//! stale after three quiet intervals, everything goes stale when the link
+//! drops, and history that never arrived live is stale from the start.
+
+use std::sync::Arc;
+use vigil::model::{ConnState, ErrorClass, Observation, Sample, SeriesKey, Transport, Update};
+use vigil::pipeline::Pipeline;
+use vigil::scene::{Scene, SourceInfo};
+use vigil::source::SourceStats;
+
+const T0: i64 = 1_751_279_400_000;
+
+fn point(metric: &str, ts: i64, v: f64) -> Observation {
+    Observation { key: SeriesKey::new(metric), ts, sample: Sample::Number(v) }
+}
+
+fn connected() -> Update {
+    Update::Conn(ConnState::Connected { since_ms: T0, server: "gw".into(), url: "ws://gw".into(), transport: Transport::Ws })
+}
+
+fn pipeline() -> Pipeline {
+    let mut p = Pipeline::new(SourceInfo::default(), vec![Arc::new(SourceStats::default())]);
+    p.apply(Update::Catalogue { metrics: Vec::new(), interval_ms: 1000 }, T0);
+    p.apply(connected(), T0);
+    p
+}
+
+fn kpi_stale(scene: &Scene, title: &str, now: i64) -> bool {
+    let kpi = scene.kpis.iter().find(|k| k.title == title).unwrap();
+    scene.is_stale(kpi.now.as_ref().unwrap(), now)
+}
+
+#[test]
+fn a_quiet_series_goes_stale_after_three_intervals_while_others_stay_live() {
+    let mut p = pipeline();
+    for s in 0..10 {
+        let t = T0 + s * 1000;
+        let mut obs = vec![point("active_users", t, 100.0)];
+        // Orders stop arriving after 4 s.
+        if s < 4 {
+            obs.push(point("orders_per_minute", t, 40.0));
+        }
+        p.apply(Update::Samples { observations: obs, live: true, seq: Some(s as u64 + 1) }, t);
+    }
+    let now = T0 + 9_500;
+    let scene = p.scene(now);
+    assert!(!kpi_stale(&scene, "Active users", now));
+    assert!(kpi_stale(&scene, "Orders / min", now), "orders stopped 6 s ago but look live");
+}
+
+#[test]
+fn everything_is_stale_while_disconnected() {
+    let mut p = pipeline();
+    p.apply(Update::Samples { observations: vec![point("active_users", T0, 100.0)], live: true, seq: Some(1) }, T0);
+    let scene = p.scene(T0 + 500);
+    assert!(!kpi_stale(&scene, "Active users", T0 + 500));
+    p.apply(
+        Update::Conn(ConnState::Reconnecting {
+            retry_at_ms: T0 + 5_000,
+            attempt: 1,
+            error: "connection reset".into(),
+            class: ErrorClass::Network,
+        }),
+        T0 + 600,
+    );
+    let scene = p.scene(T0 + 700);
+    assert!(kpi_stale(&scene, "Active users", T0 + 700), "a number from a dead link looks live");
+    assert_eq!(scene.data_age_ms(T0 + 40_000), Some(40_000));
+}
+
+#[test]
+fn backfilled_history_is_never_shown_as_live() {
+    let mut p = pipeline();
+    p.apply(Update::Samples { observations: vec![point("active_users", T0, 100.0)], live: false, seq: None }, T0);
+    let scene = p.scene(T0 + 100);
+    assert!(kpi_stale(&scene, "Active users", T0 + 100));
+    assert_eq!(scene.data_age_ms(T0 + 100), None, "no live data has arrived yet");
+}
