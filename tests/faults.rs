@@ -392,3 +392,29 @@ async fn a_wrong_token_is_an_auth_error_and_is_not_retried_in_a_tight_loop() {
     client.stop().await;
     gw.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_tls_handshake_is_a_clear_tls_error() {
+    // A plain-text server where wss:// expects TLS.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+        }
+    });
+    let client = Client::start(vec![format!("wss://{addr}{STREAM_PATH}")], None, Timing::default());
+    client
+        .wait_for("a TLS error", Duration::from_secs(10), |c| {
+            c.seen.lock().unwrap().states.iter().any(|s| matches!(s, ConnState::Reconnecting { .. }))
+        })
+        .await;
+    let seen = client.stop().await;
+    let Some(ConnState::Reconnecting { class, error, .. }) =
+        seen.states.iter().find(|s| matches!(s, ConnState::Reconnecting { .. }))
+    else {
+        unreachable!()
+    };
+    assert_eq!(*class, ErrorClass::Tls, "{error}");
+    assert!(error.starts_with("TLS: ") && !error.contains('\n'), "{error}");
+}

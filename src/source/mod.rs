@@ -67,6 +67,33 @@ impl SourceStats {
     }
 }
 
+/// Whether an error, or anything that caused it, is a TLS failure
+/// (rustls hides inside `io::Error`s, whose `source` skips the inner error).
+pub fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref())
+            && is_tls(inner)
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// A transport error's class and one-line description.
+pub fn classify(e: &(dyn std::error::Error + 'static)) -> (crate::model::ErrorClass, String) {
+    if is_tls(e) {
+        (crate::model::ErrorClass::Tls, format!("TLS: {}", error_chain(e)))
+    } else {
+        (crate::model::ErrorClass::Network, error_chain(e))
+    }
+}
+
 /// An error with its causes, on one line.
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();

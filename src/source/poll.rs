@@ -29,7 +29,10 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return fail(ended, error_chain(&e), ErrorClass::Network),
+            Err(e) => {
+                let (class, why) = super::classify(&e);
+                return fail(ended, why, class);
+            }
         };
         let code = resp.status().as_u16();
         if !resp.status().is_success() {

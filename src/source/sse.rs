@@ -100,7 +100,10 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
     }
     let resp = match timeout(CONNECT_TIMEOUT, req.send()).await {
         Err(_) => return Ended::failed("SSE connect timed out".into(), ErrorClass::Network),
-        Ok(Err(e)) => return Ended::failed(error_chain(&e), ErrorClass::Network),
+        Ok(Err(e)) => {
+            let (class, why) = super::classify(&e);
+            return Ended::failed(why, class);
+        }
         Ok(Ok(r)) => r,
     };
     let code = resp.status().as_u16();

@@ -45,10 +45,10 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
     let ws = match timeout(CONNECT_TIMEOUT, connect).await {
         Err(_) => return Ended::failed("connect timed out".into(), ErrorClass::Network),
         Ok(Err(tungstenite::Error::Http(resp))) => return Ended::upgrade_refused(resp.status().as_u16()),
-        Ok(Err(e @ tungstenite::Error::Tls(_))) => {
-            return Ended::failed(format!("TLS: {}", error_chain(&e)), ErrorClass::Tls);
+        Ok(Err(e)) => {
+            let (class, why) = super::classify(&e);
+            return Ended::failed(why, class);
         }
-        Ok(Err(e)) => return Ended::failed(error_chain(&e), ErrorClass::Network),
         Ok(Ok((ws, _))) => ws,
     };
     let (mut sink, mut frames) = ws.split();
