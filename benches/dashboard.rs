@@ -3,20 +3,23 @@
 //!
 //! - decode: one typical `metrics` frame (every series of the demo)
 //! - ingest: observations folded into the store per second
+//! - decode + ingest: text in, store updated, on one thread, in points/s
 //! - scene: deriving the picture from five minutes of history
 //! - render: one full frame at several terminal sizes
-//! - memory: resident size after a simulated day of data, against the ceiling
+//! - memory: bytes per series over a 24 h window, measured and the ceiling,
+//!   and resident size after a simulated day of the demo's data
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
-use vigil::model::{ConnState, Transport, Update};
+use vigil::model::{ConnState, Observation, Sample, SeriesKey, Transport, Update};
 use vigil::pipeline::Pipeline;
 use vigil::scene::SourceInfo;
 use vigil::sim::{Scenario, Simulator};
 use vigil::source::{SourceStats, convert};
+use vigil::store::{self, Store};
 use vigil::theme::Theme;
 use vigil::view::{self, UiView};
 use vigil::wire::{self, MetricsFrame, ServerFrame, WireTime};
@@ -62,6 +65,94 @@ fn filled_pipeline(sim: &Simulator, seconds: i64) -> Pipeline {
     p
 }
 
+/// Decode and ingest as the live path does them, one after the other on
+/// this thread: frame text in, store updated. Several rounds, each over
+/// fresh frames into a fresh pipeline; the best round is reported.
+fn decode_and_ingest(sim: &Simulator) {
+    const FRAMES: i64 = 2000;
+    let texts: Vec<String> = (1..=FRAMES)
+        .map(|i| {
+            let t = NOW + i * 1000;
+            let frame = ServerFrame::Metrics(MetricsFrame {
+                seq: Some(i as u64),
+                timestamp: WireTime(t),
+                points: sim.sample(t),
+            });
+            serde_json::to_string(&frame).unwrap()
+        })
+        .collect();
+    let decode_one = |text: &str| match wire::decode_frame(text) {
+        Ok(wire::Decoded::Frame { frame: ServerFrame::Metrics(m), .. }) => {
+            convert::into_observations(m.timestamp.0, m.points)
+        }
+        other => panic!("not a metrics frame: {other:?}"),
+    };
+    let (mut best, mut decode_best, mut ingest_best) = (f64::MAX, f64::MAX, f64::MAX);
+    let mut points = 0;
+    for _ in 0..3 {
+        let mut p = filled_pipeline(sim, 0);
+        let start = Instant::now();
+        points = 0;
+        for text in &texts {
+            let observations = decode_one(text);
+            points += observations.len();
+            p.apply(Update::Samples { observations, live: true, seq: None }, NOW);
+        }
+        best = best.min(start.elapsed().as_secs_f64());
+        black_box(p.store.stats);
+
+        // The two halves alone, to see where the time goes.
+        let start = Instant::now();
+        let decoded: Vec<Vec<Observation>> = texts.iter().map(|t| decode_one(t)).collect();
+        decode_best = decode_best.min(start.elapsed().as_secs_f64());
+        let mut p = filled_pipeline(sim, 0);
+        let start = Instant::now();
+        for observations in decoded {
+            p.apply(Update::Samples { observations, live: true, seq: None }, NOW);
+        }
+        ingest_best = ingest_best.min(start.elapsed().as_secs_f64());
+    }
+    let bytes: usize = texts.iter().map(String::len).sum();
+    println!("decode + ingest, one core ({FRAMES} frames, {points} points)");
+    println!("{:<44} {:>10.0} points/s", "  decode + ingest", points as f64 / best);
+    println!("{:<44} {:>10.1} µs", "  per frame", best / FRAMES as f64 * 1e6);
+    println!("{:<44} {:>10.1} MB/s of JSON", "  input rate", bytes as f64 / best / 1e6);
+    println!("{:<44} {:>10.0} points/s", "  decode alone (to observations)", points as f64 / decode_best);
+    println!("{:<44} {:>10.0} points/s", "  ingest alone", points as f64 / ingest_best);
+}
+
+/// Memory per series over a 24 h window: many numeric series filled for
+/// 25 hours at one point a second (every tier full and wrapped), resident
+/// growth divided by the series count, beside the ceiling computed from
+/// the tier capacities.
+fn bytes_per_series() {
+    const SERIES: usize = 400;
+    let mut store = Store::new(SERIES);
+    let mut obs: Vec<Observation> = (0..SERIES)
+        .map(|i| Observation {
+            key: SeriesKey::new("bench_gauge").with("instance", &format!("host-{i:04}")),
+            ts: 0,
+            sample: Sample::Number(0.0),
+        })
+        .collect();
+    let before = rss_kib();
+    for s in 0..25 * 3600 {
+        let ts = NOW + s * 1000;
+        for (i, o) in obs.iter_mut().enumerate() {
+            o.ts = ts;
+            o.sample = Sample::Number((s as usize + i) as f64);
+            store.insert(o, Some(ts));
+        }
+    }
+    let after = rss_kib();
+    println!("{:<44} {:>10} B", "ceiling per numeric series (tiers)", store::series_ceiling_bytes());
+    if let (Some(b), Some(a)) = (before, after) {
+        let per = (a.saturating_sub(b) * 1024) as f64 / SERIES as f64;
+        println!("{:<44} {:>10.0} B", format!("  measured: {SERIES} series over 25 h, each"), per);
+    }
+    black_box(store.len());
+}
+
 fn main() {
     let sim = Simulator::new(7, Scenario::ErrorBurst);
     let points = sim.sample(NOW);
@@ -84,6 +175,10 @@ fn main() {
     });
     println!("{:<44} {:>10.0} observations/s", "  ingest throughput", obs_per_frame / ingest);
 
+    println!();
+    decode_and_ingest(&sim);
+    println!();
+
     let p = filled_pipeline(&sim, 600);
     per_iter("derive the scene (10 min of history)", 200, || {
         black_box(p.scene(NOW));
@@ -101,6 +196,7 @@ fn main() {
     }
 
     println!();
+    bytes_per_series();
     let before = rss_kib();
     let day = filled_pipeline(&sim, 86_400);
     let after = rss_kib();

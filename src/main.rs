@@ -131,7 +131,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         let (scene_tx, scene_rx) = watch::channel(Arc::new(Scene::default()));
         let pipeline_task = tokio::spawn(pipeline::run(pipeline, feed.take_updates(), scene_tx, cancel.clone()));
 
-        let opts = AppOptions { debounce: ui.debounce, fps: ui.fps, theme };
+        let opts = AppOptions { debounce: ui.debounce, fps: ui.fps, theme, control: Some(feed.control.clone()) };
         let result = app::run(scene_rx, opts, cancel.clone()).await;
         cancel.cancel();
         feed.stop().await;

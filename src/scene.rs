@@ -1,7 +1,7 @@
 //! The picture the view draws: everything on screen, already derived,
 //! published as an immutable `Arc<Scene>`. The view reads only this.
 
-use crate::model::{Alert, ConnState, Event, StatusBanner};
+use crate::model::{Alert, ConnState, Event, StatusBanner, Transport};
 
 /// A value and when it last arrived live (wall clock, ms); `fresh_at` of
 /// `None` means it came only from history and was never seen live.
@@ -95,6 +95,51 @@ impl Default for LinkInfo {
     }
 }
 
+/// What one gateway's link is doing, as the sources page judges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SourceHealth {
+    /// Connected, and a frame or answer arrived recently.
+    Live,
+    /// Connected, but nothing has worked for a while: the data may be lying.
+    Stale,
+    /// Not connected, and the last attempt failed.
+    Down,
+    /// Not connected and nothing failed: not dialled yet, or a standby.
+    #[default]
+    Idle,
+}
+
+impl SourceHealth {
+    /// The word the sources page and `tail --sources` print.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceHealth::Live => "live",
+            SourceHealth::Stale => "stale",
+            SourceHealth::Down => "down",
+            SourceHealth::Idle => "idle",
+        }
+    }
+}
+
+/// One gateway on the sources page: its link in words, times and rates.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SourceRow {
+    pub url: String,
+    /// The transport in use, or last used; `None` before the first connection.
+    pub transport: Option<Transport>,
+    pub health: SourceHealth,
+    pub connected: bool,
+    /// Wall clock of the last frame or answer that worked.
+    pub last_success_ms: Option<i64>,
+    pub rtt_ms: Option<f64>,
+    pub reconnects: u64,
+    pub bytes_per_sec: f64,
+    pub frames_per_sec: f64,
+    pub points_per_sec: f64,
+    pub malformed: u64,
+    pub last_error: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Scene {
     pub source: SourceInfo,
@@ -107,6 +152,8 @@ pub struct Scene {
     /// Newest first.
     pub events: Vec<Event>,
     pub banner: Option<StatusBanner>,
+    /// Every gateway, preferred first.
+    pub sources: Vec<SourceRow>,
 }
 
 impl Scene {

@@ -5,24 +5,32 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::sync::Arc;
+use std::time::Duration;
 use vigil::model::{Alert, AlertState, ConnState, Event, Severity, Transport, Update};
 use vigil::pipeline::Pipeline;
 use vigil::scene::{Scene, SourceInfo};
 use vigil::sim::{Scenario, Simulator};
 use vigil::source::{SourceStats, convert};
 use vigil::theme::Theme;
-use vigil::view::{self, UiView};
+use vigil::view::{self, Page, UiView};
 use vigil::wire::parse_time;
 
 /// Six minutes into an error-burst period: payments is failing.
 const NOW: &str = "2025-06-30T10:36:00Z";
 
 fn scene_at(scenario: Scenario, connected: bool) -> (Scene, i64) {
+    let (p, now) = pipeline_at(scenario, connected, vec![Arc::new(SourceStats::default())]);
+    (p.scene(now), now)
+}
+
+/// The pipeline behind [`scene_at`], fed by the given gateways' stats; the
+/// time returned is when to look at it.
+fn pipeline_at(scenario: Scenario, connected: bool, stats: Vec<Arc<SourceStats>>) -> (Pipeline, i64) {
     let now = parse_time(NOW).unwrap();
     let sim = Simulator::new(7, scenario);
     let mut p = Pipeline::new(
         SourceInfo { url: "ws://127.0.0.1:7878/api/v1/metrics/stream".into(), demo: Some(scenario.name().into()) },
-        vec![Arc::new(SourceStats::default())],
+        stats,
     );
     let metrics = sim.catalogue().iter().map(convert::metric_meta).collect();
     p.apply(Update::Catalogue { metrics, interval_ms: 1000 }, now - 400_000);
@@ -61,9 +69,9 @@ fn scene_at(scenario: Scenario, connected: bool) -> (Scene, i64) {
             now,
         );
         // The last data arrived 40 s before the snapshot.
-        return (p.scene(now), now + 40_000);
+        return (p, now + 40_000);
     }
-    (p.scene(now), now)
+    (p, now)
 }
 
 fn alert(id: &str, state: AlertState, severity: Severity, starts: i64) -> Alert {
@@ -140,7 +148,7 @@ fn monochrome_carries_state_in_glyphs() {
 #[test]
 fn help_overlay_and_pause_show() {
     let (scene, now) = scene_at(Scenario::Calm, true);
-    let ui = UiView { paused_at: Some(now), help: true };
+    let ui = UiView { paused_at: Some(now), help: true, ..UiView::default() };
     let text = screen(&scene, now, &ui, &dark(), 80, 24);
     assert!(text.contains("PAUSED at 10:36:00"), "{text}");
     assert!(text.contains("pause / resume"), "{text}");
@@ -154,5 +162,78 @@ fn tiny_terminals_get_a_message_not_garbage() {
     for (w, h) in [(0, 0), (1, 1), (60, 20), (59, 30)] {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         term.draw(|f| view::render(f, &scene, &UiView::default(), &dark(), now)).unwrap();
+    }
+}
+
+/// Three gateways, one in each state that matters: the preferred one live
+/// over WebSocket, a backup refusing our token, and one that went quiet.
+fn sources_scene() -> (Scene, i64) {
+    let now = parse_time(NOW).unwrap();
+    let live = Arc::new(SourceStats::for_url("ws://127.0.0.1:7878/api/v1/metrics/stream"));
+    for (counter, by) in [(&live.frames, 5), (&live.bytes, 42_500), (&live.points, 405), (&live.reconnects, 1)] {
+        SourceStats::bump(counter, by);
+    }
+    live.update_link(|l| {
+        l.transport = Some(Transport::Ws);
+        l.connected = true;
+        l.last_success_ms = Some(now - 200);
+        l.rtt_ms = Some(1.8);
+        l.last_error = Some("server closed the connection (1001 going away)".into());
+    });
+    let refused = Arc::new(SourceStats::for_url("wss://backup.example:7878/api/v1/metrics/stream"));
+    SourceStats::bump(&refused.reconnects, 7);
+    SourceStats::bump(&refused.malformed, 2);
+    refused.update_link(|l| {
+        l.transport = Some(Transport::Ws);
+        l.last_success_ms = Some(now - 252_000);
+        l.last_error = Some("WebSocket upgrade: HTTP 401, the gateway refused our credentials".into());
+    });
+    let quiet = Arc::new(SourceStats::for_url("https://ops.example/gw/api/v1/metrics/stream"));
+    quiet.update_link(|l| {
+        l.transport = Some(Transport::Sse);
+        l.connected = true;
+        l.last_success_ms = Some(now - 12_000);
+        l.rtt_ms = Some(48.0);
+    });
+    let (mut p, now) = pipeline_at(Scenario::ErrorBurst, true, vec![live, refused, quiet]);
+    // One tick, a second after the counters started, measures the rates.
+    p.tick(now, Duration::from_secs(1));
+    (p.scene(now), now)
+}
+
+fn sources_page(w: u16, h: u16) -> String {
+    let (scene, now) = sources_scene();
+    let ui = UiView { page: Page::Sources, ..UiView::default() };
+    screen(&scene, now, &ui, &dark(), w, h)
+}
+
+#[test]
+fn sources_80x24() {
+    let text = sources_page(80, 24);
+    for want in ["● live", "✖ down", "◌ stale", "HTTP 401", "42.5 KB/s", "4m12s ago", "idle: not in use"] {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+    assert!(!text.contains("Services"), "the overview is not drawn under the page:\n{text}");
+    insta::assert_snapshot!("sources_80x24", text);
+}
+
+#[test]
+fn sources_120x40() {
+    let text = sources_page(120, 40);
+    assert!(text.contains("points/s") && text.contains("10:35:59 · 0.2s ago"), "{text}");
+    insta::assert_snapshot!("sources_120x40", text);
+}
+
+#[test]
+fn sources_use_one_line_each_when_wide() {
+    let text = sources_page(200, 60);
+    let row = text.lines().find(|l| l.contains("backup.example")).unwrap();
+    assert!(row.contains("✖ down") && row.contains("HTTP 401"), "{row}");
+    // Degenerate sizes draw without panicking.
+    let (scene, now) = sources_scene();
+    let ui = UiView { page: Page::Sources, help: true, ..UiView::default() };
+    for (w, h) in [(0, 0), (1, 1), (60, 20), (61, 21)] {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| view::render(f, &scene, &ui, &dark(), now)).unwrap();
     }
 }

@@ -15,7 +15,12 @@ fn point(metric: &str, ts: i64, v: f64) -> Observation {
 }
 
 fn connected() -> Update {
-    Update::Conn(ConnState::Connected { since_ms: T0, server: "gw".into(), url: "ws://gw".into(), transport: Transport::Ws })
+    Update::Conn(ConnState::Connected {
+        since_ms: T0,
+        server: "gw".into(),
+        url: "ws://gw".into(),
+        transport: Transport::Ws,
+    })
 }
 
 fn pipeline() -> Pipeline {

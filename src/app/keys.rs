@@ -7,7 +7,11 @@ pub enum Action {
     Quit,
     ToggleHelp,
     TogglePause,
+    /// Show the sources page, or go back from it to the overview.
+    ToggleSources,
     CloseOverlay,
+    /// Drop the wait (or the current attempt) and dial the gateway now.
+    ReconnectNow,
     None,
 }
 
@@ -20,6 +24,8 @@ pub fn action(key: KeyEvent) -> Action {
         (KeyCode::Char('q'), _) => Action::Quit,
         (KeyCode::Char('?'), _) | (KeyCode::F(1), _) => Action::ToggleHelp,
         (KeyCode::Char('p'), _) | (KeyCode::Char(' '), _) => Action::TogglePause,
+        (KeyCode::Char('s'), _) => Action::ToggleSources,
+        (KeyCode::Char('r'), _) => Action::ReconnectNow,
         (KeyCode::Esc, _) => Action::CloseOverlay,
         _ => Action::None,
     }
@@ -35,8 +41,17 @@ mod tests {
         assert_eq!(action(k('q')), Action::Quit);
         assert_eq!(action(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Action::Quit);
         assert_eq!(action(k('c')), Action::None);
+        assert_eq!(action(k('r')), Action::ReconnectNow);
         assert_eq!(action(k('?')), Action::ToggleHelp);
         assert_eq!(action(k('p')), Action::TogglePause);
         assert_eq!(action(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)), Action::CloseOverlay);
+    }
+
+    #[test]
+    fn s_toggles_the_sources_page() {
+        assert_eq!(action(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE)), Action::ToggleSources);
+        let mut release = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(action(release), Action::None);
     }
 }

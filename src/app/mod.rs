@@ -7,7 +7,7 @@ pub mod keys;
 use crate::scene::Scene;
 use crate::terminal;
 use crate::theme::Theme;
-use crate::view::{self, UiView};
+use crate::view::{self, Page, UiView};
 use crate::wire::now_ms;
 use crossterm::event::{Event, EventStream};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
@@ -28,6 +28,8 @@ pub struct AppOptions {
     /// Most frames per second.
     pub fps: u32,
     pub theme: Theme,
+    /// Where `r` sends its request; `None` when nothing can reconnect.
+    pub control: Option<tokio::sync::mpsc::Sender<crate::source::link::Control>>,
 }
 
 /// Screen-local state: what the user chose, not what the data says.
@@ -36,11 +38,12 @@ struct UiState {
     /// The frozen picture and when it was frozen.
     paused: Option<(Arc<Scene>, i64)>,
     help: bool,
+    page: Page,
 }
 
 impl UiState {
     fn view(&self) -> UiView {
-        UiView { paused_at: self.paused.as_ref().map(|p| p.1), help: self.help }
+        UiView { paused_at: self.paused.as_ref().map(|p| p.1), help: self.help, page: self.page }
     }
 }
 
@@ -82,12 +85,24 @@ pub async fn run(
                     match keys::action(k) {
                         Action::Quit => break Exit::Quit,
                         Action::ToggleHelp => ui.help = !ui.help,
-                        Action::CloseOverlay => ui.help = false,
+                        Action::ToggleSources => {
+                            ui.page = if ui.page == Page::Sources { Page::Overview } else { Page::Sources };
+                        }
+                        // Esc closes the help first, and only then leaves a page.
+                        Action::CloseOverlay if ui.help => ui.help = false,
+                        Action::CloseOverlay => ui.page = Page::Overview,
                         Action::TogglePause => {
                             ui.paused = match ui.paused.take() {
                                 Some(_) => None,
                                 None => Some((scene.clone(), now_ms())),
                             };
+                        }
+                        Action::ReconnectNow => {
+                            if let Some(c) = &opts.control {
+                                // Full means a request is already queued; one is enough.
+                                let _ = c.try_send(crate::source::link::Control::ReconnectNow);
+                            }
+                            continue;
                         }
                         Action::None => continue,
                     }

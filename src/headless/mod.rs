@@ -1,8 +1,361 @@
-//! The data layer without a screen: `vigil tail`.
+//! The data layer without a screen: `vigil tail`. It starts the same feed
+//! as the dashboard and prints what arrives, each point once, so scripts
+//! (and our tests) see exactly what the dashboard holds.
+//!
+//! Points are de-duplicated by a [`Store`], the same structure the
+//! dashboard keeps, so a backfill that overlaps live data prints nothing
+//! twice. A point the store will not hold at full resolution (older than its
+//! raw ring, or past the series cap) is not printed either: it may be one
+//! already printed and since evicted, and the dashboard would not show it.
 
-use crate::cli::TailArgs;
+mod jsonl;
+mod text;
+
+use crate::cli::{TailArgs, TailFormat};
+use crate::feed::{self, Feed};
+use crate::model::{Alert, ConnState, ErrorClass, Event, Observation, StatusBanner, Update};
+use crate::pipeline::sources::SourceTable;
+use crate::scene::SourceRow;
+use crate::source::SourceStats;
+use crate::store::{Placed, Store};
+use crate::wire::now_ms;
+use std::future::Future;
+use std::io::{self, BufWriter, Write};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Exit code when the gateway refuses us for good (credentials, URL, TLS).
+pub const REFUSED_EXIT: i32 = 2;
+/// Updates taken from the channel per pass; each pass ends with one flush.
+const BATCH: usize = 1024;
+/// How often `--sources` prints its table.
+const SOURCES_EVERY: Duration = Duration::from_secs(1);
+
+/// One thing `tail` prints.
+#[derive(Debug, Clone, Copy)]
+pub enum Item<'a> {
+    /// A point; `seq` is its live frame's, `backfilled` when it came over REST.
+    Point {
+        obs: &'a Observation,
+        seq: Option<u64>,
+        backfilled: bool,
+    },
+    Alert(&'a Alert),
+    Event(&'a Event),
+    /// A status banner; `None` when the gateway cleared it.
+    Status(Option<&'a StatusBanner>),
+    /// A connection state change; `url` is the gateway it concerns, when the
+    /// state does not say.
+    Conn {
+        state: &'a ConnState,
+        url: &'a str,
+    },
+    Malformed(&'a str),
+    Source(&'a SourceRow),
+}
 
 /// Runs `vigil tail`; returns the process exit code.
-pub fn tail(_args: TailArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("vigil tail is not built yet")
+pub fn tail(args: TailArgs) -> anyhow::Result<i32> {
+    let plan = feed::plan(&args.source)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let code = runtime.block_on(async {
+        let mut feed = Feed::start(&plan).await?;
+        let updates = feed.take_updates();
+        let stop = stop_signal(args.duration.map(Into::into))?;
+        let stdout = io::stdout();
+        let mut out = Printer { out: BufWriter::with_capacity(64 * 1024, stdout.lock()), format: args.format };
+        let ended = if args.sources {
+            print_sources(&feed, updates, stop, &mut out).await
+        } else {
+            print_data(&feed, updates, stop, &mut out, &args.metrics).await
+        };
+        feed.stop().await;
+        anyhow::Ok(exit_code(ended, &mut out)?)
+    });
+    // A backfill still in flight is of no use now; do not wait for it.
+    runtime.shutdown_background();
+    code
+}
+
+/// How a run ended.
+enum Ended {
+    /// Duration over, a signal, or the feed finished.
+    Clean,
+    /// The gateway refused us before it ever sent data; the reason.
+    Refused(String),
+}
+
+fn exit_code(ended: io::Result<Ended>, out: &mut Printer<impl Write>) -> io::Result<i32> {
+    let ended = ended.and_then(|e| out.flush().map(|()| e));
+    match ended {
+        Ok(Ended::Clean) => Ok(0),
+        Ok(Ended::Refused(why)) => {
+            let _ = writeln!(io::stderr(), "vigil tail: {why}");
+            Ok(REFUSED_EXIT)
+        }
+        // The reader went away (`| head`): that is their way of saying stop.
+        // Dropping the writer tries one more flush and ignores its failure.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
+/// Resolves when `duration` has passed or SIGINT or SIGTERM arrives.
+fn stop_signal(duration: Option<Duration>) -> io::Result<impl Future<Output = ()>> {
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        let deadline = async {
+            match duration {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = deadline => {}
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+/// A buffered writer in the chosen format.
+struct Printer<W: Write> {
+    out: W,
+    format: TailFormat,
+}
+
+impl<W: Write> Printer<W> {
+    fn item(&mut self, item: &Item, now_ms: i64) -> io::Result<()> {
+        match self.format {
+            TailFormat::Jsonl => jsonl::write(&mut self.out, item, now_ms),
+            TailFormat::Text => text::write(&mut self.out, item, now_ms),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Tells a wrong set-up (credentials, URL, certificate) from a bad network:
+/// a refusal before the gateway ever answered will not go away by waiting.
+#[derive(Default)]
+struct Refusals {
+    heard_from_gateway: bool,
+}
+
+impl Refusals {
+    /// The one-line reason to give up, when `u` is such a refusal.
+    fn check(&mut self, u: &Update, stats: &[Arc<SourceStats>]) -> Option<String> {
+        match u {
+            Update::Conn(ConnState::Reconnecting { error, class, .. }) => {
+                let fatal = matches!(class, ErrorClass::Auth | ErrorClass::Refused | ErrorClass::Tls);
+                (fatal && !self.heard_from_gateway)
+                    .then(|| format!("{} refused us ({} error): {error}", url_of(stats, error), class.name()))
+            }
+            Update::Conn(_) | Update::Malformed(_) => None,
+            _ => {
+                self.heard_from_gateway = true;
+                None
+            }
+        }
+    }
+}
+
+/// The gateway whose last error is `error`, else the preferred one.
+fn url_of<'a>(stats: &'a [Arc<SourceStats>], error: &str) -> &'a str {
+    let failed = stats.iter().find(|s| s.link().last_error.as_deref() == Some(error));
+    failed.or(stats.first()).map_or("the gateway", |s| s.url.as_str())
+}
+
+/// Prints every point once, and alerts, events, status and connection changes.
+async fn print_data<W: Write>(
+    feed: &Feed,
+    mut updates: mpsc::Receiver<Update>,
+    stop: impl Future<Output = ()>,
+    out: &mut Printer<W>,
+    metrics: &[String],
+) -> io::Result<Ended> {
+    let mut stop = std::pin::pin!(stop);
+    let mut store = Store::default();
+    let mut refusals = Refusals::default();
+    let mut buf = Vec::with_capacity(BATCH);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut stop => return Ok(Ended::Clean),
+            n = updates.recv_many(&mut buf, BATCH) => {
+                if n == 0 {
+                    return Ok(Ended::Clean);
+                }
+                let now = now_ms();
+                for u in buf.drain(..) {
+                    let refused = refusals.check(&u, &feed.stats);
+                    print_update(&u, &mut store, metrics, &feed.info.url, out, now)?;
+                    if let Some(why) = refused {
+                        return Ok(Ended::Refused(why));
+                    }
+                }
+                out.flush()?;
+            }
+        }
+    }
+}
+
+/// Prints what one update holds that was not printed before.
+fn print_update<W: Write>(
+    u: &Update,
+    store: &mut Store,
+    metrics: &[String],
+    url: &str,
+    out: &mut Printer<W>,
+    now: i64,
+) -> io::Result<()> {
+    match u {
+        Update::Catalogue { metrics, .. } => store.learn(metrics),
+        Update::Samples { observations, live, seq } => {
+            for obs in observations {
+                if !metrics.is_empty() && !metrics.contains(&obs.key.metric) {
+                    continue;
+                }
+                if matches!(store.insert(obs, None), Placed::Added | Placed::Folded) {
+                    out.item(&Item::Point { obs, seq: *seq, backfilled: !live }, now)?;
+                }
+            }
+        }
+        Update::Alert(a) => out.item(&Item::Alert(a), now)?,
+        Update::Event(e) => out.item(&Item::Event(e), now)?,
+        Update::Status(b) => out.item(&Item::Status(b.as_ref()), now)?,
+        Update::Conn(state) => out.item(&Item::Conn { state, url }, now)?,
+        Update::Malformed(why) => out.item(&Item::Malformed(why), now)?,
+    }
+    Ok(())
+}
+
+/// Prints the sources table every second, from the same rows as the page.
+async fn print_sources<W: Write>(
+    feed: &Feed,
+    mut updates: mpsc::Receiver<Update>,
+    stop: impl Future<Output = ()>,
+    out: &mut Printer<W>,
+) -> io::Result<Ended> {
+    let mut stop = std::pin::pin!(stop);
+    let mut table = SourceTable::default();
+    let mut refusals = Refusals::default();
+    let mut interval_ms = 1000;
+    let mut buf = Vec::with_capacity(BATCH);
+    let mut tick = tokio::time::interval_at(Instant::now() + SOURCES_EVERY, SOURCES_EVERY);
+    let mut last = Instant::now();
+    let mut print_rows = |out: &mut Printer<W>, interval_ms: i64| -> io::Result<()> {
+        let now = now_ms();
+        let rows = table.rows(&feed.stats, last.elapsed(), now, interval_ms);
+        last = Instant::now();
+        for r in &rows {
+            out.item(&Item::Source(r), now)?;
+        }
+        out.flush()
+    };
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut stop => return Ok(Ended::Clean),
+            // The updates must still be drained, or the sources would stall.
+            n = updates.recv_many(&mut buf, BATCH) => {
+                if n == 0 {
+                    return Ok(Ended::Clean);
+                }
+                for u in buf.drain(..) {
+                    if let Update::Catalogue { interval_ms: i, .. } = u {
+                        interval_ms = i;
+                    }
+                    if let Some(why) = refusals.check(&u, &feed.stats) {
+                        // Show the table once, so the refusal is on record.
+                        print_rows(out, interval_ms)?;
+                        return Ok(Ended::Refused(why));
+                    }
+                }
+            }
+            _ = tick.tick() => print_rows(out, interval_ms)?,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Sample, SeriesKey};
+
+    fn samples(ts: &[i64], live: bool, seq: Option<u64>) -> Update {
+        let observations = ts
+            .iter()
+            .map(|&t| Observation { key: SeriesKey::new("orders_per_minute"), ts: t, sample: Sample::Number(1.0) })
+            .collect();
+        Update::Samples { observations, live, seq }
+    }
+
+    fn printed(updates: &[Update], metrics: &[String]) -> Vec<serde_json::Value> {
+        let mut out = Printer { out: Vec::new(), format: TailFormat::Jsonl };
+        let mut store = Store::default();
+        for u in updates {
+            print_update(u, &mut store, metrics, "ws://gw/s", &mut out, 0).unwrap();
+        }
+        String::from_utf8(out.out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    #[test]
+    fn overlapping_backfill_prints_each_point_once() {
+        let lines = printed(&[samples(&[3000], true, Some(9)), samples(&[1000, 2000, 3000], false, None)], &[]);
+        let ts: Vec<_> = lines.iter().map(|l| l["timestamp"].as_str().unwrap().to_string()).collect();
+        assert_eq!(ts, ["1970-01-01T00:00:03Z", "1970-01-01T00:00:01Z", "1970-01-01T00:00:02Z"]);
+        assert_eq!(lines[0]["seq"], 9);
+        assert!(lines[0].get("backfilled").is_none());
+        assert_eq!(lines[1]["backfilled"], true);
+    }
+
+    #[test]
+    fn metric_filter_keeps_only_named_metrics() {
+        let other = Update::Samples {
+            observations: vec![Observation { key: SeriesKey::new("active_users"), ts: 1, sample: Sample::Number(2.0) }],
+            live: true,
+            seq: Some(1),
+        };
+        let lines = printed(&[other, samples(&[1000], true, Some(2))], &["orders_per_minute".to_string()]);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["metric"], "orders_per_minute");
+    }
+
+    #[test]
+    fn refusals_count_only_before_the_gateway_answered() {
+        let stats = vec![Arc::new(SourceStats::for_url("ws://gw/s"))];
+        let auth = Update::Conn(ConnState::Reconnecting {
+            retry_at_ms: 0,
+            attempt: 1,
+            error: "HTTP 401".into(),
+            class: ErrorClass::Auth,
+        });
+        let network = Update::Conn(ConnState::Reconnecting {
+            retry_at_ms: 0,
+            attempt: 1,
+            error: "connection refused".into(),
+            class: ErrorClass::Network,
+        });
+        let mut r = Refusals::default();
+        assert_eq!(r.check(&network, &stats), None);
+        let why = r.check(&auth, &stats).unwrap();
+        assert!(why.contains("ws://gw/s") && why.contains("auth") && why.contains("HTTP 401"), "{why}");
+        let mut r = Refusals::default();
+        assert_eq!(r.check(&samples(&[1], true, None), &stats), None);
+        assert_eq!(r.check(&auth, &stats), None);
+    }
+
+    #[test]
+    fn a_closed_stdout_is_a_clean_end() {
+        let mut out = Printer { out: Vec::new(), format: TailFormat::Text };
+        let code = exit_code(Err(io::ErrorKind::BrokenPipe.into()), &mut out).unwrap();
+        assert_eq!(code, 0);
+    }
 }

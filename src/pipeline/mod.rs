@@ -4,10 +4,11 @@
 //! thousand updates becomes one redraw.
 
 mod build;
+pub mod sources;
 
 use crate::alert::AlertBook;
 use crate::model::{ConnState, Event, StatusBanner, Update};
-use crate::scene::{LinkInfo, Scene, SourceInfo};
+use crate::scene::{LinkInfo, Scene, SourceInfo, SourceRow};
 use crate::source::SourceStats;
 use crate::store::Store;
 use crate::wire::now_ms;
@@ -36,6 +37,9 @@ pub struct Pipeline {
     last_live_ms: Option<i64>,
     frames_per_sec: f64,
     frames_seen: u64,
+    /// Per-gateway rates for the sources page, measured in `tick`.
+    source_table: sources::SourceTable,
+    source_rows: Vec<SourceRow>,
 }
 
 impl Pipeline {
@@ -53,6 +57,8 @@ impl Pipeline {
             last_live_ms: None,
             frames_per_sec: 0.0,
             frames_seen: 0,
+            source_table: sources::SourceTable::default(),
+            source_rows: Vec::new(),
         }
     }
 
@@ -83,7 +89,8 @@ impl Pipeline {
         }
     }
 
-    /// Once a second: measure the frame rate and age out old alerts.
+    /// Once a second: measure the frame rate and each gateway's rates, and
+    /// age out old alerts.
     /// Returns whether anything shown changed.
     pub fn tick(&mut self, now_ms: i64, elapsed: Duration) -> bool {
         let frames = self.total(|s| &s.frames);
@@ -93,7 +100,10 @@ impl Pipeline {
         // Smooth over a few seconds so the figure does not jitter.
         self.frames_per_sec = if before == 0.0 { rate } else { before * 0.6 + rate * 0.4 };
         self.alerts.prune(now_ms);
-        (self.frames_per_sec * 10.0).round() != (before * 10.0).round()
+        let rows = self.source_table.rows(&self.stats, elapsed, now_ms, self.interval_ms);
+        let rows_changed = rows != self.source_rows;
+        self.source_rows = rows;
+        (self.frames_per_sec * 10.0).round() != (before * 10.0).round() || rows_changed
     }
 
     /// A counter summed over every gateway.
@@ -123,6 +133,7 @@ impl Pipeline {
             alerts: self.alerts.sorted(),
             events: self.events.iter().take(50).cloned().collect(),
             banner: self.banner.clone(),
+            sources: self.source_rows.clone(),
         }
     }
 }

@@ -51,10 +51,24 @@ pub fn into_observations(ts: i64, points: Vec<wire::Point>) -> Vec<Observation> 
     points
         .into_iter()
         .filter_map(|p| {
-            let sample = sample(p.value.as_ref(), p.histogram.as_ref())?;
+            let sample = owned_sample(p.value, p.histogram)?;
             Some(Observation { key: SeriesKey { metric: p.metric, labels: p.labels }, ts, sample })
         })
         .collect()
+}
+
+/// [`sample`] for owned parts: the bucket list is converted where it lies.
+fn owned_sample(value: Option<PointValue>, hist: Option<wire::Histogram>) -> Option<Sample> {
+    if let Some(h) = hist {
+        // `(WireNum, WireNum)` and `(f64, f64)` have one layout, so this
+        // collect reuses the allocation instead of making a new one.
+        let buckets = h.buckets.into_iter().map(|(le, c)| (le.0, c.0)).collect();
+        return Some(Sample::Histogram(Arc::new(HistogramValue { buckets, sum: h.sum.0, count: h.count.0 })));
+    }
+    match value? {
+        PointValue::Number(n) => Some(Sample::Number(n.0)),
+        PointValue::Text(t) => Some(Sample::Text(Arc::from(t))),
+    }
 }
 
 pub fn alert(a: &wire::AlertFrame, now_ms: i64) -> Alert {

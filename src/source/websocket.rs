@@ -91,7 +91,8 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
     let mut ended = Ended::alive();
     let mut last_rx = Instant::now();
     let mut ping_sent: Option<Instant> = None;
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    // The first ping goes at once, so the round trip is known from the start.
+    let mut ping = tokio::time::interval(PING_EVERY);
     loop {
         let msg = tokio::select! {
             m = frames.next() => m,

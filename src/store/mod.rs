@@ -14,6 +14,7 @@ pub use tier::{Fold, Placed, Slot, Tier};
 
 use crate::model::{Kind, MetricMeta, Observation, Sample, SeriesKey};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Hasher of the series index. SipHash (the std default) was the largest
 /// single cost of ingest; foldhash is several times faster on short keys and
@@ -110,9 +111,19 @@ pub struct Store {
     /// Key to position in `series`: an index rather than the series itself,
     /// so the common case (a known series) costs one hash lookup and no key
     /// clone, and the borrow of the map ends before the series is touched.
-    index: HashMap<SeriesKey, usize, FastState>,
-    /// Series in order of first sight; never removed, so indices stay valid.
-    series: Vec<Series>,
+    index: HashMap<Arc<SeriesKey>, usize, FastState>,
+    /// Series in order of first sight, with their keys (shared with
+    /// `index`); never removed, so positions stay valid.
+    series: Vec<(Arc<SeriesKey>, Series)>,
+    /// Positions of each metric's series, in key order, so that sums over a
+    /// metric add up in the same order on every run.
+    by_metric: HashMap<String, Vec<usize>, FastState>,
+    /// For each series, the one inserted right after it last time, and the
+    /// one inserted last. Frames list their series in the same order each
+    /// time, so this guess is nearly always right and costs one comparison
+    /// where a lookup costs hashing the whole key.
+    follower: Vec<usize>,
+    last: usize,
     kinds: HashMap<String, Kind>,
     units: HashMap<String, String>,
     max_series: usize,
@@ -132,6 +143,9 @@ impl Store {
         Store {
             index: HashMap::default(),
             series: Vec::new(),
+            by_metric: HashMap::default(),
+            follower: Vec::new(),
+            last: usize::MAX,
             kinds: HashMap::new(),
             units: HashMap::new(),
             max_series,
@@ -156,8 +170,10 @@ impl Store {
 
     /// Adds one observation; `live_at` is the wall clock when it arrived live.
     pub fn insert(&mut self, obs: &Observation, live_at: Option<i64>) -> Placed {
-        let i = match self.index.get(&obs.key) {
-            Some(&i) => i,
+        let guess =
+            self.follower.get(self.last).copied().filter(|&g| self.series.get(g).is_some_and(|s| *s.0 == obs.key));
+        let i = match guess.or_else(|| self.index.get(&obs.key).copied()) {
+            Some(i) => i,
             None => {
                 if self.series.len() >= self.max_series {
                     self.stats.refused_series += 1;
@@ -171,7 +187,11 @@ impl Store {
                 self.add_series(obs.key.clone(), Series::new(kind))
             }
         };
-        let series = &mut self.series[i];
+        if let Some(f) = self.follower.get_mut(self.last) {
+            *f = i;
+        }
+        self.last = i;
+        let series = &mut self.series[i].1;
         let placed = series.insert(obs.ts, &obs.sample);
         match placed {
             Placed::Duplicate => self.stats.duplicates += 1,
@@ -189,23 +209,30 @@ impl Store {
 
     fn add_series(&mut self, key: SeriesKey, series: Series) -> usize {
         let i = self.series.len();
-        self.series.push(series);
-        self.index.insert(key, i);
+        let key = Arc::new(key);
+        let all = &self.series;
+        let same_metric = self.by_metric.entry(key.metric.clone()).or_default();
+        let at = same_metric.partition_point(|&j| *all[j].0 < *key);
+        same_metric.insert(at, i);
+        self.index.insert(key.clone(), i);
+        self.series.push((key, series));
+        self.follower.push(usize::MAX);
         i
     }
 
     pub fn get(&self, key: &SeriesKey) -> Option<&Series> {
-        self.index.get(key).map(|&i| &self.series[i])
+        self.index.get(key).map(|&i| &self.series[i].1)
     }
 
-    /// Every series of a metric.
+    /// Every series of a metric, in key order.
     pub fn of_metric<'a>(&'a self, metric: &'a str) -> impl Iterator<Item = (&'a SeriesKey, &'a Series)> + 'a {
-        self.iter().filter(move |(k, _)| k.metric == metric)
+        let positions = self.by_metric.get(metric).map(Vec::as_slice).unwrap_or_default();
+        positions.iter().map(|&i| (&*self.series[i].0, &self.series[i].1))
     }
 
-    /// Every series, in no particular order.
+    /// Every series, in the order they were first seen.
     pub fn iter(&self) -> impl Iterator<Item = (&SeriesKey, &Series)> {
-        self.index.iter().map(|(k, &i)| (k, &self.series[i]))
+        self.series.iter().map(|(k, s)| (&**k, s))
     }
 
     /// What the store knows of each metric from catalogues: kind and unit.
@@ -307,5 +334,34 @@ mod tests {
         }
         assert_eq!(store.len(), 2);
         assert_eq!(store.stats.refused_series, 3);
+    }
+
+    #[test]
+    fn series_of_a_metric_come_in_key_order() {
+        let mut store = Store::default();
+        for svc in ["payments", "api", "search", "checkout"] {
+            let o = Observation { key: SeriesKey::new("m").with("service", svc), ts: 0, sample: Sample::Number(0.0) };
+            store.insert(&o, None);
+        }
+        store.insert(&Observation { key: SeriesKey::new("other"), ts: 0, sample: Sample::Number(0.0) }, None);
+        let order: Vec<&str> = store.of_metric("m").map(|(k, _)| k.label("service")).collect();
+        assert_eq!(order, ["api", "checkout", "payments", "search"]);
+        assert_eq!(store.of_metric("none").count(), 0);
+    }
+
+    #[test]
+    fn restored_series_are_history_until_a_live_point() {
+        let mut store = Store::default();
+        let key = SeriesKey::new("cpu");
+        let raw = (0..5).map(|s| (s * 1000, 1, Sample::Number(s as f64))).collect();
+        assert!(store.restore(key.clone(), Kind::Gauge, vec![raw, vec![(4000, 5, Sample::Number(2.0))]]));
+        assert!(!store.restore(key.clone(), Kind::Gauge, Vec::new()), "a series is restored once");
+        let series = store.get(&key).unwrap();
+        assert_eq!((series.latest().unwrap().0, series.last_live_ms), (4000, None));
+        assert_eq!(store.newest_ts, Some(4000));
+        store.insert(&Observation { key: key.clone(), ts: 5000, sample: Sample::Number(5.0) }, Some(9));
+        let series = store.get(&key).unwrap();
+        assert_eq!((series.raw().count(), series.last_live_ms), (6, Some(9)));
+        assert_eq!(series.tier(1).unwrap().slots()[0].n, 6);
     }
 }

@@ -59,8 +59,8 @@ pub fn banner_text(scene: &Scene, now_ms: i64) -> Option<(String, Level)> {
             None => "no data yet".into(),
         };
         let retry = match &scene.link.conn {
-            ConnState::Reconnecting { retry_at_ms, error, .. } => {
-                format!(" · retry in {} · {error}", age((retry_at_ms - now_ms).max(0)))
+            ConnState::Reconnecting { retry_at_ms, error, class, .. } => {
+                format!(" · retry in {} (r: now) · {}: {error}", age((retry_at_ms - now_ms).max(0)), class.name())
             }
             ConnState::Connecting { .. } => " · connecting…".into(),
             ConnState::Disconnected { error } => format!(" · {error}"),
@@ -87,7 +87,7 @@ pub fn banner(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_m
 pub fn status_bar(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, theme: &Theme, now_ms: i64) {
     let link = &scene.link;
     let (state, level) = match &link.conn {
-        ConnState::Connected { .. } => ("● CONNECTED".to_string(), Level::Ok),
+        ConnState::Connected { transport, .. } => (format!("● CONNECTED {}", transport.name()), Level::Ok),
         ConnState::Connecting { .. } => ("◌ CONNECTING".to_string(), Level::Warn),
         ConnState::Reconnecting { retry_at_ms, .. } => {
             (format!("↻ RECONNECTING in {}", age((retry_at_ms - now_ms).max(0))), Level::Warn)
@@ -100,7 +100,7 @@ pub fn status_bar(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, the
     };
     let mut spans = vec![
         Span::styled(format!(" {state} "), level.style(theme)),
-        Span::styled(format!(" {} ", fit(&scene.source.url, 40)), theme.dim()),
+        Span::styled(format!(" {} ", fit(gateway_in_use(scene), 40)), theme.dim()),
         Span::styled(format!(" {data_age} "), theme.text()),
         Span::styled(format!(" {:.1} fr/s ", link.frames_per_sec), theme.dim()),
     ];
@@ -115,5 +115,13 @@ pub fn status_bar(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, the
     let keys = if ui.paused_at.is_some() { "p resume  ? help  q quit " } else { "p pause  ? help  q quit " };
     if used + keys.chars().count() < area.width as usize {
         frame.render_widget(Paragraph::new(keys).style(theme.dim()).alignment(Alignment::Right), area);
+    }
+}
+
+/// The gateway the link is on now; the preferred one until it connects.
+fn gateway_in_use(scene: &Scene) -> &str {
+    match &scene.link.conn {
+        ConnState::Connected { url, .. } if !url.is_empty() => url,
+        _ => &scene.source.url,
     }
 }

@@ -100,6 +100,20 @@ pub fn per_second(v: f64) -> String {
     }
 }
 
+/// A byte count in B, KB, MB or GB (powers of 1000, as network rates are quoted).
+pub fn bytes(v: f64) -> String {
+    let a = v.abs();
+    if a < 1e3 {
+        format!("{v:.0} B")
+    } else if a < 1e6 {
+        format!("{:.1} KB", v / 1e3)
+    } else if a < 1e9 {
+        format!("{:.1} MB", v / 1e6)
+    } else {
+        format!("{:.1} GB", v / 1e9)
+    }
+}
+
 /// An age such as `4s`, `2m05s`, `3h10m`, `2d4h`.
 pub fn age(ms: i64) -> String {
     let s = ms.max(0) / 1000;
@@ -160,6 +174,9 @@ mod tests {
         assert_eq!(age(125_000), "2m05s");
         assert_eq!(age(3 * 3_600_000 + 600_000), "3h10m");
         assert_eq!(clock(1_751_279_405_000), "10:30:05");
+        assert_eq!(bytes(512.0), "512 B");
+        assert_eq!(bytes(8_523.0), "8.5 KB");
+        assert_eq!(bytes(2_400_000.0), "2.4 MB");
     }
 
     #[test]

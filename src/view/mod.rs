@@ -8,6 +8,7 @@ mod kpi;
 mod latency;
 mod services;
 pub mod signal;
+pub mod sources;
 
 use crate::scene::Scene;
 use crate::theme::Theme;
@@ -26,6 +27,17 @@ pub struct UiView {
     /// When set, the screen is frozen on data as of this wall-clock time.
     pub paused_at: Option<i64>,
     pub help: bool,
+    pub page: Page,
+}
+
+/// Which page fills the body of the screen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Page {
+    /// KPIs, services, alerts and events.
+    #[default]
+    Overview,
+    /// Every gateway's link: state, last success, latency, rates, errors.
+    Sources,
 }
 
 /// Draws the whole dashboard.
@@ -42,6 +54,10 @@ pub fn render(frame: &mut Frame, scene: &Scene, ui: &UiView, theme: &Theme, now_
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, theme);
+        return;
+    }
+    if ui.page == Page::Sources {
+        sources_page(frame, area, scene, ui, theme, now_ms);
         return;
     }
     let large = area.width >= 120 && area.height >= 40;
@@ -75,6 +91,32 @@ pub fn render(frame: &mut Frame, scene: &Scene, ui: &UiView, theme: &Theme, now_
     }
 }
 
+/// The sources page: the overview's header and status bar around the table.
+///
+/// ```text
+/// ┌ header ········································ clock ┐
+/// │ banner (only when disconnected or the gateway is degraded) │
+/// │ ┌ Sources: url · state · last ok · rtt · rates · errors ┐ │
+/// └ status bar ················································ ┘
+/// ```
+fn sources_page(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, theme: &Theme, now_ms: i64) {
+    let banner_rows = u16::from(chrome::banner_text(scene, now_ms).is_some());
+    let [header, banner, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner_rows),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    chrome::header(frame, header, scene, ui, theme, now_ms);
+    chrome::banner(frame, banner, scene, theme, now_ms);
+    sources::page(frame, body, scene, theme, now_ms);
+    chrome::status_bar(frame, status, scene, ui, theme, now_ms);
+    if ui.help {
+        help(frame, area, theme);
+    }
+}
+
 fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
     let msg = format!(
         "vigil needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}; this one is {}x{}. Enlarge it, or press q to quit.",
@@ -83,11 +125,13 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
     frame.render_widget(Paragraph::new(msg).style(theme.warn()).wrap(Wrap { trim: true }), area);
 }
 
-const HELP: [(&str, &str); 5] = [
+const HELP: [(&str, &str); 7] = [
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
     ("p", "pause / resume (data keeps arriving)"),
-    ("Esc", "close this help"),
+    ("s", "sources page: every gateway's link"),
+    ("r", "reconnect now (skip the wait)"),
+    ("Esc", "close help; back to the overview"),
     ("", "States: ● ok  ▲ warning  ✖ critical  ◌ stale"),
 ];
 

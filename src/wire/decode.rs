@@ -2,12 +2,17 @@
 //! unknown types and fields, point by point so one bad point does not cost a
 //! whole frame, and sanitised so the rest of the program can trust its text.
 
-use super::text::{MAX_LABELS, sanitize, sanitize_labels};
+mod metrics;
+
+use super::text::{sanitize, sanitize_labels};
 use super::{Point, PointValue, ServerFrame, WireNum, parse_special, parse_time};
 use serde_json::{Map, Value};
 
 /// Frames larger than this are refused unread.
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
+/// Most buckets a histogram point may carry before it is refused, so that
+/// every sample the store keeps has a bounded size.
+pub const MAX_BUCKETS: usize = 256;
 /// Longest metric name accepted.
 const MAX_NAME: usize = 256;
 
@@ -39,6 +44,17 @@ pub fn decode_frame(text: &str) -> Result<Decoded, DecodeError> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(DecodeError::TooLarge(text.len()));
     }
+    // Nearly every frame is `metrics`: a typed one-pass reader takes those,
+    // and hands anything it is unsure of to the general path below.
+    if let Some((frame, skipped)) = metrics::decode(text) {
+        return Ok(Decoded::Frame { frame: ServerFrame::Metrics(frame), skipped });
+    }
+    decode_general(text)
+}
+
+/// Any frame, through a `serde_json::Value`: slower, but it sees the whole
+/// object, so it settles every case the fast path declines.
+fn decode_general(text: &str) -> Result<Decoded, DecodeError> {
     let value: Value = serde_json::from_str(text).map_err(|e| DecodeError::Json(short(&e.to_string())))?;
     let Value::Object(mut obj) = value else {
         return Err(DecodeError::NotObject);
@@ -68,7 +84,7 @@ pub fn decode_frame(text: &str) -> Result<Decoded, DecodeError> {
     if let ServerFrame::Metrics(m) = &mut frame {
         m.points.reserve(raw_points.len());
         for raw in raw_points {
-            match decode_point(raw) {
+            match metrics::read_point(&raw.to_string()) {
                 Some(p) => m.points.push(p),
                 None => skipped += 1,
             }
@@ -108,34 +124,26 @@ fn decode_snapshot_object(obj: &Map<String, Value>) -> Decoded {
     Decoded::Snapshot { timestamp, points }
 }
 
-fn decode_point(raw: Value) -> Option<Point> {
-    let mut p: Point = serde_json::from_value(raw).ok()?;
-    if !valid_name(&p.metric) || p.labels.len() > MAX_LABELS {
-        return None;
-    }
-    if p.labels.iter().any(|(k, v)| k.len() > MAX_NAME || v.len() > 4 * MAX_NAME) {
-        return None;
-    }
-    if p.value.is_none() && p.histogram.is_none() {
-        return None;
-    }
-    if let Some(PointValue::Text(t)) = &mut p.value {
-        // Numbers spelt as strings are numbers; anything else is a status.
-        match parse_special(t).or_else(|| t.trim().parse::<f64>().ok()) {
-            Some(f) => p.value = Some(PointValue::Number(WireNum(f))),
-            None => *t = sanitize(t),
-        }
-    }
-    p.labels = sanitize_labels(&p.labels);
-    Some(p)
-}
-
 /// Metric names follow Prometheus: `[a-zA-Z_:][a-zA-Z0-9_:]*`, capped in length.
 pub(crate) fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    name.len() <= MAX_NAME
-        && chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    // Every allowed character is ASCII, so bytes will do: any byte of a
+    // multi-byte character fails the test as its character would. A table
+    // makes it one load per byte; this runs for every point of every frame.
+    const fn table() -> [bool; 256] {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b':';
+            b += 1;
+        }
+        t
+    }
+    static NAME_BYTE: [bool; 256] = table();
+    let bytes = name.as_bytes();
+    bytes.len() <= MAX_NAME
+        && bytes.first().is_some_and(|c| !c.is_ascii_digit())
+        && bytes.iter().all(|&c| NAME_BYTE[c as usize])
 }
 
 fn sanitize_frame(frame: &mut ServerFrame) {
@@ -240,6 +248,51 @@ mod tests {
         assert!(matches!(decode_frame(r#"{"type":"metrics","seq":1}"#), Err(DecodeError::Shape { .. })));
         let big = format!("\"{}\"", "x".repeat(MAX_FRAME_BYTES));
         assert!(matches!(decode_frame(&big), Err(DecodeError::TooLarge(_))));
+    }
+
+    #[test]
+    fn fast_and_general_paths_agree() {
+        let sim = crate::sim::Simulator::new(7, crate::sim::Scenario::ErrorBurst);
+        let frame = ServerFrame::Metrics(super::super::MetricsFrame {
+            seq: Some(4),
+            timestamp: super::super::WireTime(1_751_279_760_000),
+            points: sim.sample(1_751_279_760_000),
+        });
+        let text = serde_json::to_string(&frame).unwrap();
+        assert!(metrics::decode(&text).is_some(), "the demo frame takes the fast path");
+        assert_eq!(decode_frame(&text).unwrap(), decode_general(&text).unwrap());
+        let odd = r#"{"points":[{"metric":"a\u0062","labels":{"k":"v\n"},"value":" 2.5 "},{"metric":"s","value":"ok\u001b"},
+            {"metric":"h","histogram":{"buckets":[[1,2],["+Inf",3]]}},{"metric":"x","value":true},null],
+            "seq":null,"extra":[1,{"a":2}],"timestamp":"2025-06-30T10:30:01Z","type":"metrics"}"#;
+        assert!(metrics::decode(odd).is_some());
+        assert_eq!(decode_frame(odd).unwrap(), decode_general(odd).unwrap());
+    }
+
+    #[test]
+    fn unusual_metrics_frames_fall_back_and_still_decode() {
+        // An escaped type name, and a repeated `type` whose last value counts.
+        for f in [
+            r#"{"type":"metric\u0073","timestamp":"2025-06-30T10:30:01Z","points":[{"metric":"a","value":1}]}"#,
+            r#"{"type":"hello","type":"metrics","timestamp":"2025-06-30T10:30:01Z","points":[{"metric":"a","value":1}]}"#,
+        ] {
+            assert!(metrics::decode(f).is_none());
+            let Decoded::Frame { frame: ServerFrame::Metrics(m), .. } = decode_frame(f).unwrap() else { panic!("{f}") };
+            assert_eq!(m.points.len(), 1);
+        }
+        let f = r#"{"type":"metrics","timestamp":"2025-06-30T10:30:01Z","points":{"metric":"a"}}"#;
+        assert!(matches!(decode_frame(f), Err(DecodeError::Shape { .. })));
+        let f = r#"{"type":"metrics","timestamp":"2025-06-30T10:30:01Z","points":null}"#;
+        assert!(matches!(decode_frame(f), Ok(Decoded::Frame { skipped: 0, .. })));
+    }
+
+    #[test]
+    fn oversized_histograms_are_skipped() {
+        let buckets: Vec<String> = (0..=MAX_BUCKETS).map(|i| format!("[{i},{i}]")).collect();
+        let f = format!(
+            r#"{{"type":"metrics","timestamp":"2025-06-30T10:30:01Z","points":[{{"metric":"h","histogram":{{"buckets":[{}]}}}}]}}"#,
+            buckets.join(",")
+        );
+        assert!(matches!(decode_frame(&f), Ok(Decoded::Frame { skipped: 1, .. })));
     }
 
     #[test]

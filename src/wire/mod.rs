@@ -7,7 +7,7 @@ mod num;
 mod text;
 mod time;
 
-pub use decode::{DecodeError, Decoded, MAX_FRAME_BYTES, decode_frame, decode_snapshot};
+pub use decode::{DecodeError, Decoded, MAX_BUCKETS, MAX_FRAME_BYTES, decode_frame, decode_snapshot};
 pub use num::{WireNum, parse_special, special_name};
 pub use text::{MAX_LABELS, MAX_TEXT, sanitize, sanitize_labels};
 pub use time::{

@@ -13,7 +13,7 @@ pub const MAX_LABELS: usize = 32;
 /// with visible escapes, folds line breaks and tabs to spaces, and caps the
 /// length at [`MAX_TEXT`] characters.
 pub fn sanitize(s: &str) -> String {
-    if s.len() <= MAX_TEXT && s.chars().all(is_safe) {
+    if is_clean(s) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len().min(MAX_TEXT + 8));
@@ -31,9 +31,26 @@ pub fn sanitize(s: &str) -> String {
     out
 }
 
+/// [`sanitize`] for text already owned: clean text, the usual case, is
+/// kept as it is instead of copied.
+pub fn sanitize_owned(s: String) -> String {
+    if is_clean(&s) { s } else { sanitize(&s) }
+}
+
 /// Sanitises every key and value of a label set.
 pub fn sanitize_labels(labels: &Labels) -> Labels {
     labels.iter().map(|(k, v)| (sanitize(k), sanitize(v))).collect()
+}
+
+/// [`sanitize_labels`] for a set already owned: a clean set is kept whole.
+pub fn sanitize_labels_owned(labels: Labels) -> Labels {
+    if labels.iter().all(|(k, v)| is_clean(k) && is_clean(v)) { labels } else { sanitize_labels(&labels) }
+}
+
+/// Whether [`sanitize`] would leave the text as it is. Printable ASCII, by far
+/// the most common text, is settled a byte at a time without decoding chars.
+fn is_clean(s: &str) -> bool {
+    s.len() <= MAX_TEXT && (s.bytes().all(|b| (0x20..0x7f).contains(&b)) || s.chars().all(is_safe))
 }
 
 fn is_safe(c: char) -> bool {
@@ -59,5 +76,16 @@ mod tests {
         assert_eq!(sanitize(&long).chars().count(), MAX_TEXT + 1);
         assert_eq!(sanitize("checkout ✓"), "checkout ✓");
         assert_eq!(sanitize("a\u{202e}b"), "a\\u{202e}b");
+    }
+
+    #[test]
+    fn owned_variants_agree_with_the_borrowing_ones() {
+        for s in ["plain", "checkout ✓", "a\x1bb", "t\tab", &"x".repeat(MAX_TEXT + 1)] {
+            assert_eq!(sanitize_owned(s.to_string()), sanitize(s));
+        }
+        let dirty: Labels = [("k\x07".to_string(), "v".to_string()), ("a".into(), "b\u{9b}".into())].into();
+        assert_eq!(sanitize_labels_owned(dirty.clone()), sanitize_labels(&dirty));
+        let clean: Labels = [("service".to_string(), "api".to_string())].into();
+        assert_eq!(sanitize_labels_owned(clean.clone()), clean);
     }
 }
