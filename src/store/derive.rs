@@ -22,19 +22,26 @@ pub fn rates(points: &[(i64, f64)], window_ms: i64) -> Vec<(i64, f64)> {
         total += if cur >= prev { cur - prev } else { cur.max(0.0) };
         prefix.push(total);
     }
-    let mut out = Vec::with_capacity(points.len());
+    let times: Vec<i64> = points.iter().map(|p| p.0).collect();
+    windows(&times, window_ms)
+        .filter_map(|(i, j)| {
+            let dt = (times[i] - times[j]) as f64 / 1000.0;
+            (dt > 0.0).then(|| (times[i], (prefix[i] - prefix[j]) / dt))
+        })
+        .collect()
+}
+
+/// For each point from the second on, `(i, j)`: `j` is the oldest point
+/// still inside the window that ends at `i` (or the one just before it),
+/// found with one forward pass since timestamps only rise.
+fn windows(times: &[i64], window_ms: i64) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut j = 0;
-    for i in 1..points.len() {
-        let ts = points[i].0;
-        while j + 1 < i && points[j + 1].0 <= ts - window_ms {
+    (1..times.len()).map(move |i| {
+        while j + 1 < i && times[j + 1] <= times[i] - window_ms {
             j += 1;
         }
-        let dt = (ts - points[j].0) as f64 / 1000.0;
-        if dt > 0.0 {
-            out.push((ts, (prefix[i] - prefix[j]) / dt));
-        }
-    }
-    out
+        (i, j)
+    })
 }
 
 /// Adds several series point-wise by timestamp (missing points count as absent,
@@ -98,18 +105,10 @@ pub fn bucket_quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
 /// Quantile series of a cumulative histogram series: for each snapshot, the
 /// quantile of what was observed over the preceding `window_ms`.
 pub fn quantiles(points: &[(i64, &HistogramValue)], window_ms: i64, q: f64) -> Vec<(i64, f64)> {
-    let mut out = Vec::with_capacity(points.len());
-    let mut j = 0;
-    for i in 1..points.len() {
-        let ts = points[i].0;
-        while j + 1 < i && points[j + 1].0 <= ts - window_ms {
-            j += 1;
-        }
-        if let Some(v) = quantile_between(points[i].1, Some(points[j].1), q) {
-            out.push((ts, v));
-        }
-    }
-    out
+    let times: Vec<i64> = points.iter().map(|p| p.0).collect();
+    windows(&times, window_ms)
+        .filter_map(|(i, j)| quantile_between(points[i].1, Some(points[j].1), q).map(|v| (times[i], v)))
+        .collect()
 }
 
 #[cfg(test)]
