@@ -1,21 +1,26 @@
 //! The reconnect schedule: 1 s, then x1.5 each failure, capped at 30 s, with
-//! jitter so many dashboards restarted together do not reconnect in step.
+//! full jitter (a random delay up to the step) so many dashboards that lost
+//! the same gateway do not come back in step.
 
 use std::time::Duration;
+
+/// The shortest delay full jitter may produce.
+const MIN_DELAY: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone)]
 pub struct Backoff {
     initial: Duration,
     factor: f64,
     cap: Duration,
-    /// Fraction of the delay that is randomised either way (0.2 = ±20 %).
+    /// Fraction of the step that is randomised away: 1.0 is full jitter,
+    /// a delay anywhere up to the step.
     jitter: f64,
     failures: u32,
 }
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff::new(Duration::from_secs(1), 1.5, Duration::from_secs(30), 0.2)
+        Backoff::new(Duration::from_secs(1), 1.5, Duration::from_secs(30), 1.0)
     }
 }
 
@@ -35,9 +40,10 @@ impl Backoff {
     pub fn next_delay_with(&mut self, unit: f64) -> Duration {
         let base = self.base_delay(self.failures).as_secs_f64();
         self.failures = self.failures.saturating_add(1);
-        let spread = base * self.jitter;
-        let jittered = base - spread + 2.0 * spread * unit.clamp(0.0, 1.0);
-        Duration::from_secs_f64(jittered.min(self.cap.as_secs_f64()).max(0.0))
+        let jittered = base * (1.0 - self.jitter * unit.clamp(0.0, 1.0));
+        // A floor, so full jitter never turns into a tight loop.
+        let floor = base.min(MIN_DELAY.as_secs_f64());
+        Duration::from_secs_f64(jittered.max(floor))
     }
 
     /// The next delay with fresh randomness.
@@ -73,15 +79,19 @@ mod tests {
     }
 
     #[test]
-    fn jitter_stays_within_bounds_and_under_the_cap() {
+    fn full_jitter_stays_under_the_step_and_above_the_floor() {
         let mut b = Backoff::default();
-        assert_eq!(b.next_delay_with(0.0).as_secs_f64(), 0.8);
-        assert_eq!(b.next_delay_with(1.0).as_secs_f64(), 1.8);
+        assert_eq!(b.next_delay_with(0.0).as_secs_f64(), 1.0);
+        assert_eq!(b.next_delay_with(0.5).as_secs_f64(), 0.75);
+        assert_eq!(b.next_delay_with(0.999_999).as_millis(), 100, "the floor holds");
         for _ in 0..20 {
-            assert!(b.next_delay_with(1.0) <= Duration::from_secs(30));
+            assert!(b.next_delay_with(0.0) <= Duration::from_secs(30));
         }
         b.reset();
         assert_eq!(b.failures(), 0);
-        assert_eq!(b.next_delay_with(0.5).as_secs_f64(), 1.0);
+        assert_eq!(b.next_delay_with(0.0).as_secs_f64(), 1.0);
+        // Partial jitter keeps the delay near the step.
+        let mut b = Backoff::new(Duration::from_secs(2), 1.5, Duration::from_secs(30), 0.25);
+        assert_eq!(b.next_delay_with(1.0).as_secs_f64(), 1.5);
     }
 }

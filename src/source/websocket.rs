@@ -110,6 +110,13 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
         last_rx = Instant::now();
         let text = match msg {
             None => return ended.with("connection closed".into(), ErrorClass::Network),
+            // A text frame that is not UTF-8 is a bad frame, not a dead link:
+            // count it and read on (if the socket is really broken, the next
+            // read says so).
+            Some(Err(tungstenite::Error::Utf8(why))) => {
+                stream.malformed(&stats, format!("text frame is not UTF-8: {why}")).await;
+                continue;
+            }
             Some(Err(e)) => return ended.with(error_chain(&e), ErrorClass::Network),
             Some(Ok(Message::Text(t))) => t,
             Some(Ok(Message::Close(frame))) => {
