@@ -11,8 +11,7 @@ use vigil::app::{self, AppOptions};
 use vigil::cli::{Cli, Command, DashArgs, ServeArgs};
 use vigil::config::{self, Config};
 use vigil::feed::{self, Feed};
-use vigil::pipeline::{self, Pipeline};
-use vigil::scene::Scene;
+use vigil::pipeline::{self, Pipeline, RestoreError, StateFile};
 use vigil::serve::ServeOptions;
 use vigil::sim::Scenario;
 use vigil::theme::Theme;
@@ -127,15 +126,33 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
         let mut feed = Feed::start(&plan).await?;
         let cancel = CancellationToken::new();
-        let pipeline = Pipeline::new(feed.info.clone(), feed.stats.clone());
-        let (scene_tx, scene_rx) = watch::channel(Arc::new(Scene::default()));
+        let mut pipeline = Pipeline::new(feed.info.clone(), feed.stats.clone());
+        let state = config::cache_dir().map(|dir| StateFile::new(&dir, &plan.gateways));
+        if let Some(file) = &state {
+            // The last state shows at once, marked stale, until live data comes.
+            match pipeline.restore(file, vigil::wire::now_ms()) {
+                Ok(series) => tracing::info!(series, path = %file.path.display(), "restored the last state"),
+                Err(RestoreError::Missing) => {}
+                Err(e) => tracing::warn!(error = %e, path = %file.path.display(), "saved state ignored"),
+            }
+            pipeline.save_every_minute(file.clone());
+        }
+        let first = Arc::new(pipeline.scene(vigil::wire::now_ms()));
+        let (scene_tx, scene_rx) = watch::channel(first);
         let pipeline_task = tokio::spawn(pipeline::run(pipeline, feed.take_updates(), scene_tx, cancel.clone()));
 
         let opts = AppOptions { debounce: ui.debounce, fps: ui.fps, theme, control: Some(feed.control.clone()) };
         let result = app::run(scene_rx, opts, cancel.clone()).await;
         cancel.cancel();
         feed.stop().await;
-        let _ = tokio::time::timeout(Duration::from_secs(1), pipeline_task).await;
+        if let (Ok(Ok(pipeline)), Some(file)) =
+            (tokio::time::timeout(Duration::from_secs(1), pipeline_task).await, state)
+        {
+            let saved = tokio::task::spawn_blocking(move || pipeline.save(&file, vigil::wire::now_ms())).await;
+            if let Ok(Err(e)) = saved {
+                tracing::warn!(error = %e, "cannot save the state");
+            }
+        }
         let exit = result?;
         tracing::info!(?exit, "vigil stopped");
         Ok(())

@@ -89,8 +89,12 @@ pub fn default_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "vigil").map(|d| d.config_dir().join("config.toml"))
 }
 
-/// The platform's cache dir, for logs and saved state.
+/// The platform's cache dir, for logs and saved state; `VIGIL_CACHE_DIR`
+/// overrides it (tests point it at a temporary dir).
 pub fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("VIGIL_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
     directories::ProjectDirs::from("", "", "vigil").map(|d| d.cache_dir().to_path_buf())
 }
 

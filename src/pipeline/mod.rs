@@ -4,7 +4,10 @@
 //! thousand updates becomes one redraw.
 
 mod build;
+mod persist;
 pub mod sources;
+
+pub use persist::{MAX_STATE_BYTES, RestoreError, StateFile};
 
 use crate::alert::AlertBook;
 use crate::model::{ConnState, Event, StatusBanner, Update};
@@ -40,6 +43,8 @@ pub struct Pipeline {
     /// Per-gateway rates for the sources page, measured in `tick`.
     source_table: sources::SourceTable,
     source_rows: Vec<SourceRow>,
+    /// The state file, saved every minute (see `persist.rs`).
+    cache: persist::Cache,
 }
 
 impl Pipeline {
@@ -59,6 +64,7 @@ impl Pipeline {
             frames_seen: 0,
             source_table: sources::SourceTable::default(),
             source_rows: Vec::new(),
+            cache: persist::Cache::default(),
         }
     }
 
@@ -76,6 +82,7 @@ impl Pipeline {
                 }
                 if live && !observations.is_empty() {
                     self.last_live_ms = Some(now_ms);
+                    self.forget_restored_alerts();
                 }
             }
             Update::Alert(a) => self.alerts.apply(a),
@@ -164,6 +171,7 @@ pub async fn run(
             _ = tick.tick() => {
                 let elapsed = last_tick.elapsed();
                 last_tick = tokio::time::Instant::now();
+                pipeline.autosave(now_ms());
                 pipeline.tick(now_ms(), elapsed)
             }
             _ = cancel.cancelled() => break,

@@ -49,7 +49,7 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
         SourceStats::bump(&stats.bytes, text.len() as u64);
         match wire::decode_snapshot(&text) {
             Ok(Decoded::Snapshot { timestamp, points }) => {
-                let observations = convert::observations(timestamp.unwrap_or(now), &points);
+                let observations = convert::into_observations(timestamp.unwrap_or(now), points);
                 SourceStats::bump(&stats.points, observations.len() as u64);
                 stream.emit(Update::Samples { observations, live: true, seq: None }).await;
             }

@@ -127,7 +127,7 @@ impl Stream {
             Ok(Decoded::Ignored { .. }) => Next::Continue,
             Ok(Decoded::Snapshot { timestamp, points }) => {
                 self.succeeded(stats, now);
-                let observations = convert::observations(timestamp.unwrap_or(now), &points);
+                let observations = convert::into_observations(timestamp.unwrap_or(now), points);
                 SourceStats::bump(&stats.points, observations.len() as u64);
                 self.emit(Update::Samples { observations, live: true, seq: None }).await;
                 Next::Continue
@@ -183,9 +183,11 @@ impl Stream {
                 let ts = m.timestamp.0;
                 self.last_data_ts = Some(self.last_data_ts.map_or(ts, |t| t.max(ts)));
                 self.learn_from(&m.points);
-                let observations = convert::observations(ts, &m.points);
+                let seq = m.seq;
+                // Names and labels move into the keys rather than being copied.
+                let observations = convert::into_observations(ts, m.points);
                 SourceStats::bump(&stats.points, observations.len() as u64);
-                self.emit(Update::Samples { observations, live: true, seq: m.seq }).await;
+                self.emit(Update::Samples { observations, live: true, seq }).await;
             }
             ServerFrame::Alert(a) => self.emit(Update::Alert(convert::alert(&a, now))).await,
             ServerFrame::Event(e) => self.emit(Update::Event(convert::event(&e))).await,

@@ -73,7 +73,6 @@ impl Tier {
             fold_into(slot, ts, sample, fold);
             return Placed::Folded;
         }
-        let slot = Slot { ts: slot_ts, newest: ts, n: 1, sample: sample.clone() };
         let pos = if self.slots.len() >= self.cap {
             if pos == 0 {
                 return Placed::TooOld;
@@ -83,35 +82,15 @@ impl Tier {
         } else {
             pos
         };
+        let slot = Slot { ts: slot_ts, newest: ts, n: 1, sample: sample.clone() };
         // The ring was allocated at full size, so a push at the back never allocates.
         if pos == self.slots.len() {
             self.slots.push_back(slot);
         } else {
             self.slots.insert(pos, slot);
         }
-        if self.slots.len() == self.cap && std::env::var_os("NOPF").is_none() {
-            self.prefetch_next();
-        }
         Placed::Added
     }
-
-    /// Once the ring is full, the next new slot lands where the oldest one
-    /// is, which was last touched a whole ring ago and is long out of the
-    /// cache. Asking for it now lets that miss overlap with other work: with
-    /// many series, ingest would otherwise wait on memory once per point.
-    #[cfg(target_arch = "x86_64")]
-    fn prefetch_next(&self) {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        if let Some(oldest) = self.slots.front() {
-            // SAFETY: SSE is part of every x86_64 target, and a prefetch is
-            // only a hint to the cache: it reads nothing and cannot fault,
-            // whatever the address (here a live element besides).
-            unsafe { _mm_prefetch::<_MM_HINT_T0>((oldest as *const Slot).cast()) };
-        }
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    fn prefetch_next(&self) {}
 
     /// Replaces the contents with saved slots given as `(newest timestamp,
     /// samples folded, sample)`, oldest first. Slots out of order are

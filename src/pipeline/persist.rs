@@ -1,0 +1,308 @@
+//! The last state on disk, so the next start shows something at once.
+//!
+//! Every minute and on exit the pipeline writes its series (every tier),
+//! alerts, events and catalogue to one JSON file in the cache dir, named
+//! after the gateways it watches. At start the file is read back before any
+//! live data: restored series arrive as history, so their `last_live_ms`
+//! stays `None` and the screen marks them stale until live points come.
+//!
+//! JSON rather than a binary format: serde_json is already here, the file
+//! stays readable when something looks wrong, and timestamps are stored as
+//! differences, which keeps a full day of the demo to a few MB. Writes go to
+//! a temporary file that is then renamed, so a crash mid-write leaves the
+//! previous file whole. A file that is corrupt, from another version or for
+//! other gateways is ignored; it never stops vigil.
+
+mod format;
+
+use super::Pipeline;
+use crate::alert::AlertBook;
+use crate::model::{Alert, SeriesKey};
+use crate::source::convert;
+use crate::wire::{self, EventFrame, MetricInfo, WireTime};
+use format::{
+    Saved, SavedAlert, SavedSeries, VERSION, alert_frame, clean_alert, metric_kind, saved_tier, tier_slots, valid_name,
+};
+use serde_json::value::RawValue;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Largest file written or read. Series past it are left out, those updated
+/// longest ago first.
+pub const MAX_STATE_BYTES: usize = 16 << 20;
+/// How often the pipeline task saves.
+const SAVE_EVERY_MS: i64 = 60_000;
+/// A file older than the longest tier holds nothing worth showing.
+const MAX_AGE_MS: i64 = 24 * 3_600_000;
+
+/// Why a saved state was not used.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("no saved state")]
+    Missing,
+    #[error("cannot read {0}")]
+    Io(#[from] std::io::Error),
+    #[error("saved state is {0} bytes, over the limit")]
+    TooLarge(u64),
+    #[error("saved state is corrupt: {0}")]
+    Corrupt(String),
+    #[error("saved state is {0}")]
+    Foreign(String),
+}
+
+/// The state file of one set of gateways.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateFile {
+    pub path: PathBuf,
+    /// Names the gateways inside the file too, so a file renamed or copied
+    /// from elsewhere is not taken for this source's.
+    source: String,
+}
+
+impl StateFile {
+    /// `<dir>/state-<hash of the gateway URLs>.json`, or `state-demo.json`
+    /// for the embedded demo (no gateways).
+    pub fn new(dir: &Path, gateways: &[String]) -> StateFile {
+        let source = source_name(gateways);
+        StateFile { path: dir.join(format!("state-{source}.json")), source }
+    }
+}
+
+/// Where and when the pipeline saves; one per pipeline.
+#[derive(Debug, Default)]
+pub(super) struct Cache {
+    file: Option<StateFile>,
+    last_save_ms: Option<i64>,
+    /// Set while a save runs on a blocking thread, so saves never pile up.
+    saving: Arc<AtomicBool>,
+    /// Wall clock of the restore, until live data arrives: alerts not heard
+    /// of since then are forgotten at that point (they may have ended).
+    restored_at: Option<i64>,
+}
+
+impl Pipeline {
+    /// Saves to `file` every minute from [`super::run`], besides on demand.
+    pub fn save_every_minute(&mut self, file: StateFile) {
+        self.cache.file = Some(file);
+    }
+
+    /// Loads a saved state before live data arrives; returns how many series
+    /// came back. Values shown from it are stale until live points arrive.
+    pub fn restore(&mut self, file: &StateFile, now_ms: i64) -> Result<usize, RestoreError> {
+        let size = match std::fs::metadata(&file.path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RestoreError::Missing),
+            Err(e) => return Err(e.into()),
+        };
+        if size > MAX_STATE_BYTES as u64 {
+            return Err(RestoreError::TooLarge(size));
+        }
+        let text = std::fs::read_to_string(&file.path)?;
+        let saved: Saved<SavedSeries> =
+            serde_json::from_str(&text).map_err(|e| RestoreError::Corrupt(wire::sanitize(&e.to_string())))?;
+        if saved.vigil_state != VERSION {
+            return Err(RestoreError::Foreign(format!("of format {}, not {VERSION}", saved.vigil_state)));
+        }
+        if saved.source != file.source {
+            return Err(RestoreError::Foreign("for other gateways".into()));
+        }
+        if now_ms - saved.saved_ms > MAX_AGE_MS {
+            return Err(RestoreError::Foreign("more than a day old".into()));
+        }
+        Ok(self.put_back(saved, now_ms))
+    }
+
+    fn put_back(&mut self, saved: Saved<SavedSeries>, now_ms: i64) -> usize {
+        // What came from a file is treated like what comes from a server:
+        // names are checked and text is sanitised before anything shows it.
+        let metrics: Vec<_> = saved.metrics.iter().filter(|m| valid_name(&m.name)).map(convert::metric_meta).collect();
+        self.store.learn(&metrics);
+        self.interval_ms = saved.interval_ms.max(1);
+        for a in saved.alerts {
+            let mut alert = convert::alert(&clean_alert(a.alert), a.updated_ms);
+            alert.updated_ms = a.updated_ms.min(now_ms);
+            self.alerts.apply(alert);
+        }
+        for e in saved.events.iter().take(super::MAX_EVENTS) {
+            let mut event = convert::event(e);
+            event.kind = wire::sanitize(&event.kind);
+            event.text = wire::sanitize(&event.text);
+            event.labels = wire::sanitize_labels(&event.labels);
+            self.events.push_back(event);
+        }
+        let mut restored = 0;
+        for s in saved.series {
+            if !valid_name(&s.metric) || s.labels.len() > wire::MAX_LABELS {
+                continue;
+            }
+            let key = SeriesKey { metric: s.metric, labels: wire::sanitize_labels(&s.labels) };
+            let tiers = s.tiers.into_iter().map(tier_slots).collect();
+            if self.store.restore(key, convert::kind(s.kind), tiers) {
+                restored += 1;
+            }
+        }
+        self.cache.restored_at = Some(now_ms);
+        restored
+    }
+
+    /// At the first live data after a restore, forgets restored alerts that
+    /// the gateway has not mentioned since: they may have ended meanwhile.
+    pub(super) fn forget_restored_alerts(&mut self) {
+        let Some(at) = self.cache.restored_at.take() else { return };
+        let keep: Vec<Alert> = self.alerts.sorted().into_iter().filter(|a| a.updated_ms >= at).collect();
+        self.alerts = AlertBook::default();
+        for a in keep {
+            self.alerts.apply(a);
+        }
+    }
+
+    /// Writes the state now; returns the bytes written.
+    pub fn save(&self, file: &StateFile, now_ms: i64) -> std::io::Result<usize> {
+        self.save_within(file, now_ms, MAX_STATE_BYTES)
+    }
+
+    /// [`Pipeline::save`] with a size limit of its own choosing.
+    pub fn save_within(&self, file: &StateFile, now_ms: i64, max_bytes: usize) -> std::io::Result<usize> {
+        self.snapshot(&file.source, now_ms).write(&file.path, max_bytes)
+    }
+
+    /// Called once a second by the pipeline task: saves when a minute has
+    /// passed, serialising and writing on a blocking thread so the task
+    /// keeps folding updates meanwhile.
+    pub(super) fn autosave(&mut self, now_ms: i64) {
+        let Some(file) = self.cache.file.clone() else { return };
+        let last = *self.cache.last_save_ms.get_or_insert(now_ms);
+        if now_ms - last < SAVE_EVERY_MS || self.cache.saving.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.cache.last_save_ms = Some(now_ms);
+        let snapshot = self.snapshot(&file.source, now_ms);
+        let saving = self.cache.saving.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = snapshot.write(&file.path, MAX_STATE_BYTES) {
+                tracing::warn!(error = %e, path = %file.path.display(), "cannot save the state");
+            }
+            saving.store(false, Ordering::Release);
+        });
+    }
+
+    fn snapshot(&self, source: &str, now_ms: i64) -> Snapshot {
+        let alerts = self
+            .alerts
+            .sorted()
+            .into_iter()
+            .map(|a| SavedAlert { updated_ms: a.updated_ms, alert: alert_frame(a) })
+            .collect();
+        let events = self
+            .events
+            .iter()
+            .map(|e| EventFrame {
+                seq: None,
+                timestamp: WireTime(e.ts),
+                kind: e.kind.clone(),
+                text: e.text.clone(),
+                labels: e.labels.clone(),
+            })
+            .collect();
+        let metrics = self
+            .store
+            .known_metrics()
+            .into_iter()
+            .map(|m| MetricInfo { name: m.name, kind: metric_kind(m.kind), unit: m.unit, help: m.help })
+            .collect();
+        let mut series: Vec<(i64, SavedSeries)> = self
+            .store
+            .iter()
+            .map(|(key, s)| {
+                let tiers = (0..crate::store::TIERS.len()).filter_map(|i| s.tier(i)).map(saved_tier).collect();
+                let newest = s.latest().map_or(i64::MIN, |(ts, _)| ts);
+                let saved = SavedSeries {
+                    metric: key.metric.clone(),
+                    labels: key.labels.clone(),
+                    kind: metric_kind(s.kind),
+                    tiers,
+                };
+                (newest, saved)
+            })
+            .collect();
+        // Freshest first, so a size limit drops the series that went quiet.
+        series.sort_by_key(|(newest, _)| std::cmp::Reverse(*newest));
+        Snapshot {
+            head: Saved {
+                vigil_state: VERSION,
+                source: source.to_string(),
+                saved_ms: now_ms,
+                interval_ms: self.interval_ms,
+                metrics,
+                alerts,
+                events,
+                series: Vec::new(),
+            },
+            series: series.into_iter().map(|(_, s)| s).collect(),
+        }
+    }
+}
+
+/// A copy of the state, taken in the pipeline task and written elsewhere.
+struct Snapshot {
+    head: Saved<Box<RawValue>>,
+    series: Vec<SavedSeries>,
+}
+
+impl Snapshot {
+    fn write(mut self, path: &Path, max_bytes: usize) -> std::io::Result<usize> {
+        let to_io = |e: serde_json::Error| std::io::Error::other(e);
+        let mut used = serde_json::to_vec(&self.head).map_err(to_io)?.len();
+        for s in &self.series {
+            let raw = serde_json::value::to_raw_value(s).map_err(to_io)?;
+            // One more byte for the comma between series.
+            if used + raw.get().len() + 1 > max_bytes {
+                break;
+            }
+            used += raw.get().len() + 1;
+            self.head.series.push(raw);
+        }
+        if self.head.series.len() < self.series.len() {
+            tracing::info!(kept = self.head.series.len(), of = self.series.len(), "state over its size limit");
+        }
+        let bytes = serde_json::to_vec(&self.head).map_err(to_io)?;
+        if bytes.len() > max_bytes {
+            return Err(std::io::Error::other("state is over its size limit even without series"));
+        }
+        write_atomically(path, &bytes)?;
+        Ok(bytes.len())
+    }
+}
+
+/// Temp file in the same directory, flushed, then renamed over the old one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A stable name for a gateway list (FNV-1a: std's hasher may change
+/// between releases, and the name must not).
+fn source_name(gateways: &[String]) -> String {
+    if gateways.is_empty() {
+        return "demo".into();
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in gateways.join("\n").bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
