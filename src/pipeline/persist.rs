@@ -158,8 +158,15 @@ impl Pipeline {
         }
     }
 
-    /// Writes the state now; returns the bytes written.
+    /// Writes the state now; returns the bytes written. Waits (briefly) for
+    /// an autosave in flight, so an older snapshot cannot land last.
     pub fn save(&self, file: &StateFile, now_ms: i64) -> std::io::Result<usize> {
+        for _ in 0..100 {
+            if !self.cache.saving.load(Ordering::Acquire) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         self.save_within(file, now_ms, MAX_STATE_BYTES)
     }
 
@@ -281,7 +288,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+    // A name per write, so a save on exit never shares a temp file with an
+    // autosave still running on its blocking thread.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("json.{}.{n}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

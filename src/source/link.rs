@@ -44,6 +44,21 @@ impl Default for Timing {
     }
 }
 
+/// Why the link itself ended a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// The preferred gateway answers its health check again.
+    BackToPreferred,
+    /// The user pressed `r`.
+    UserAsked,
+    /// A fallback transport has run long enough: see whether the WebSocket works again.
+    TryWebSocket,
+}
+
+/// How long a fallback transport runs before the WebSocket is tried again
+/// (a proxy that refused the upgrade during a deploy may allow it now).
+const RETRY_WEBSOCKET_AFTER: Duration = Duration::from_secs(300);
+
 /// What the user can ask of a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
@@ -88,8 +103,8 @@ pub struct Ended {
     pub healthy: bool,
     /// The transport itself is unavailable here: try the next one.
     pub fall_back: bool,
-    /// Ended on purpose, to go back to the preferred gateway.
-    back_to_preferred: bool,
+    /// Ended on purpose rather than by a failure.
+    purpose: Option<Purpose>,
     started: Option<Instant>,
     got_data: bool,
 }
@@ -97,15 +112,7 @@ pub struct Ended {
 impl Ended {
     /// Failed before it was connected.
     pub fn failed(error: String, class: ErrorClass) -> Ended {
-        Ended {
-            error,
-            class,
-            healthy: false,
-            fall_back: false,
-            back_to_preferred: false,
-            started: None,
-            got_data: false,
-        }
+        Ended { error, class, healthy: false, fall_back: false, purpose: None, started: None, got_data: false }
     }
 
     /// The WebSocket upgrade was answered with plain HTTP `code`.
@@ -197,16 +204,19 @@ impl Link {
             let attempt = self.backoff.failures();
             self.stream.emit(Update::Conn(ConnState::Connecting { attempt })).await;
             let probe = self.probe_target();
+            let on_fallback = self.endpoints[self.active].transport != Transport::Ws;
+            let purposely = |purpose: Purpose, why: &str| Ended {
+                purpose: Some(purpose),
+                ..Ended::failed(why.to_string(), ErrorClass::ServerClosed)
+            };
             let ended = tokio::select! {
                 e = connect(&mut self.stream, &mut self.endpoints[self.active], &self.opts.tls) => e,
                 _ = cancel.cancelled() => return,
-                Some(Control::ReconnectNow) = self.control.recv() => {
-                    Ended::failed("reconnect requested".into(), ErrorClass::ServerClosed)
+                Some(Control::ReconnectNow) = self.control.recv() => purposely(Purpose::UserAsked, "reconnect requested"),
+                true = preferred_is_back(probe) => purposely(Purpose::BackToPreferred, "the preferred gateway is back"),
+                _ = sleep(RETRY_WEBSOCKET_AFTER), if on_fallback => {
+                    purposely(Purpose::TryWebSocket, "trying the WebSocket again")
                 }
-                true = preferred_is_back(probe) => Ended {
-                    back_to_preferred: true,
-                    ..Ended::failed("the preferred gateway is back".into(), ErrorClass::ServerClosed)
-                },
             };
             let delay = self.after(ended).await;
             tokio::select! {
@@ -243,13 +253,25 @@ impl Link {
                 return Duration::ZERO;
             }
         }
-        if ended.back_to_preferred {
-            self.active = 0;
-            self.endpoints[0].failures = 0;
-            self.endpoints[0].transport = Transport::Ws;
-            return Duration::ZERO;
+        match ended.purpose {
+            Some(Purpose::BackToPreferred) => {
+                self.active = 0;
+                self.endpoints[0].failures = 0;
+                self.endpoints[0].transport = Transport::Ws;
+                return Duration::ZERO;
+            }
+            Some(Purpose::TryWebSocket) => {
+                ep.transport = Transport::Ws;
+                return Duration::ZERO;
+            }
+            Some(Purpose::UserAsked) => return Duration::ZERO,
+            None => {}
         }
-        let quick = ended.class == ErrorClass::ServerClosed;
+        // A clean close after data (restart, slow client) is worth a quick
+        // retry; one before any data is a failure like any other, or a
+        // gateway that accepts and closes at once would be dialled twice a
+        // second forever and never failed over.
+        let quick = ended.class == ErrorClass::ServerClosed && ended.got_data;
         if !ended.healthy && !quick {
             ep.failures += 1;
             if ep.failures >= FAILOVER_AFTER && several {
@@ -261,8 +283,8 @@ impl Link {
             }
         }
         let delay = match ended.class {
-            // A clean close (restart, slow client, switch): come back soon.
-            ErrorClass::ServerClosed => Duration::from_millis(250 + (rand::random::<u64>() % 750)),
+            _ if quick => Duration::from_millis(250 + (rand::random::<u64>() % 750)),
+            ErrorClass::ServerClosed => self.backoff.next_delay(),
             // Credentials or a wrong URL: a fast retry cannot fix them.
             ErrorClass::Auth | ErrorClass::Refused | ErrorClass::Tls => self.backoff.next_delay().max(slow_retry),
             ErrorClass::Network => self.backoff.next_delay(),

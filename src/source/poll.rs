@@ -67,7 +67,14 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
                 stream.last_data_ts = Some(newest.max(stream.last_data_ts.unwrap_or(newest)));
             }
             SourceStats::bump(&stats.points, observations.len() as u64);
-            stream.emit(Update::Samples { observations, live: true, seq: None }).await;
+            // Only the last rounds' worth counts as live; anything older is
+            // history (the first round after a fallback reaches far back).
+            let cutoff = now - 2 * period.as_millis() as i64;
+            let (recent, older): (Vec<_>, Vec<_>) = observations.into_iter().partition(|o| o.ts >= cutoff);
+            if !older.is_empty() {
+                stream.emit(Update::Samples { observations: older, live: false, seq: None }).await;
+            }
+            stream.emit(Update::Samples { observations: recent, live: true, seq: None }).await;
         } else if stream.last_data_ts.is_none() {
             stream.last_data_ts = Some(now);
         }

@@ -4,7 +4,7 @@
 
 use super::error_chain;
 use super::link::{Ended, Endpoint};
-use super::stream::Stream;
+use super::stream::{Next, Stream};
 use super::websocket::{CONNECT_TIMEOUT, DEAD_AFTER};
 use crate::model::{ConnState, ErrorClass, Transport, Update};
 use crate::wire;
@@ -28,7 +28,9 @@ pub struct Parser {
     skipping: bool,
     current: Event,
     has_data: bool,
-    /// Lines dropped for being too long.
+    /// The current event grew too large and is being skipped.
+    dropping: bool,
+    /// Lines or events dropped for being too long.
     pub oversized: u64,
 }
 
@@ -59,11 +61,12 @@ impl Parser {
         let line = String::from_utf8_lossy(raw);
         let line = line.strip_suffix('\r').unwrap_or(&line);
         if line.is_empty() {
-            if self.has_data {
+            if self.has_data && !self.dropping {
                 out.push(std::mem::take(&mut self.current));
             }
             self.current = Event::default();
             self.has_data = false;
+            self.dropping = false;
             return;
         }
         if line.starts_with(':') {
@@ -75,6 +78,16 @@ impl Parser {
         };
         match field {
             "data" => {
+                if self.current.data.len() + value.len() > MAX_LINE {
+                    // An event that never ends must not grow without bound:
+                    // drop what it has and skip it up to its blank line.
+                    self.current.data = String::new();
+                    self.dropping = true;
+                    self.oversized += 1;
+                }
+                if self.dropping {
+                    return;
+                }
                 if self.has_data {
                     self.current.data.push('\n');
                 }
@@ -145,15 +158,18 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
         let before = parser.oversized;
         for event in parser.feed(&bytes) {
             let mut last_seq = ep.sse_last_id;
+            let newest = stream.last_data_ts;
             // A frame's seq is its event id; frames without one (the
             // greeting) leave the position alone.
-            stream.on_text(&event.data, &mut last_seq, &ep.base, &stats).await;
-            if let Some(id) = event.id.as_deref().and_then(|i| i.trim().parse::<u64>().ok()) {
+            let next = stream.on_text(&event.data, &mut last_seq, &ep.base, &stats).await;
+            let id = event.id.as_deref().and_then(|i| i.trim().parse::<u64>().ok());
+            if let Some(id) = id {
                 ep.sse_last_id = Some(id.max(last_seq.unwrap_or(0)));
-            } else if last_seq > ep.sse_last_id {
+            } else if next == Next::Resubscribe || last_seq > ep.sse_last_id {
+                // A reset starts the numbering over, even when it names no seq.
                 ep.sse_last_id = last_seq;
             }
-            ended.saw_data(stream.last_data_ts.is_some());
+            ended.saw_data(stream.last_data_ts != newest);
         }
         if parser.oversized > before {
             stream.malformed(&stats, "an event line over 1 MiB was skipped".into()).await;
@@ -184,5 +200,17 @@ mod tests {
         let events = p.feed(b"\n\ndata: ok\n\n");
         assert_eq!(p.oversized, 1);
         assert_eq!(events, vec![Event { id: None, data: "ok".into() }]);
+    }
+
+    #[test]
+    fn an_event_that_never_ends_is_dropped_not_buffered() {
+        let mut p = Parser::default();
+        let line = format!("data: {}\n", "y".repeat(1000));
+        for _ in 0..(MAX_LINE / 1000 + 10) {
+            assert!(p.feed(line.as_bytes()).is_empty());
+        }
+        assert!(p.current.data.len() <= MAX_LINE);
+        assert_eq!(p.oversized, 1);
+        assert_eq!(p.feed(b"\ndata: next\n\n"), vec![Event { id: None, data: "next".into() }]);
     }
 }

@@ -39,6 +39,8 @@ pub struct Stream {
     pub interval_ms: i64,
     /// What the gateway announced, or what we have seen when it announced nothing (SSE).
     pub catalogue: Vec<MetricMeta>,
+    /// A seq gap was seen on a frame without data: backfill at the next metrics frame.
+    pending_gap: bool,
 }
 
 impl Stream {
@@ -48,7 +50,16 @@ impl Stream {
         token: Option<String>,
         backfill_window: Duration,
     ) -> Self {
-        Stream { tx, http, token, backfill_window, last_data_ts: None, interval_ms: 1000, catalogue: Vec::new() }
+        Stream {
+            tx,
+            http,
+            token,
+            backfill_window,
+            last_data_ts: None,
+            interval_ms: 1000,
+            catalogue: Vec::new(),
+            pending_gap: false,
+        }
     }
 
     pub fn token(&self) -> Option<&str> {
@@ -127,7 +138,9 @@ impl Stream {
             Ok(Decoded::Ignored { .. }) => Next::Continue,
             Ok(Decoded::Snapshot { timestamp, points }) => {
                 self.succeeded(stats, now);
-                let observations = convert::into_observations(timestamp.unwrap_or(now), points);
+                let ts = timestamp.unwrap_or(now);
+                self.last_data_ts = Some(self.last_data_ts.map_or(ts, |t| t.max(ts)));
+                let observations = convert::into_observations(ts, points);
                 SourceStats::bump(&stats.points, observations.len() as u64);
                 self.emit(Update::Samples { observations, live: true, seq: None }).await;
                 Next::Continue
@@ -157,6 +170,7 @@ impl Stream {
         if let ServerFrame::Reset(r) = &frame {
             // What the old session held is gone: fetch what we missed over REST.
             SourceStats::bump(&stats.resets, 1);
+            self.pending_gap = false;
             tracing::info!(reason = %r.reason, "server reset the stream; backfilling");
             *last_seq = r.seq;
             self.backfill(base, stats, self.resume_from(), now);
@@ -170,13 +184,17 @@ impl Stream {
                 }
                 if seq > last + 1 {
                     SourceStats::bump(&stats.seq_gaps, 1);
-                    if let (ServerFrame::Metrics(m), Some(from)) = (&frame, self.last_data_ts) {
-                        tracing::info!(seq, last, "seq gap; backfilling the missing span");
-                        self.backfill(base, stats, from, m.timestamp.0);
-                    }
+                    self.pending_gap = true;
                 }
             }
             *last_seq = Some(seq);
+        }
+        // A gap is filled from the newest data held up to the first metrics
+        // frame after it, whichever kind of frame revealed it.
+        if let (true, ServerFrame::Metrics(m), Some(from)) = (self.pending_gap, &frame, self.last_data_ts) {
+            tracing::info!(from, to = m.timestamp.0, "seq gap; backfilling the missing span");
+            self.backfill(base, stats, from, m.timestamp.0);
+            self.pending_gap = false;
         }
         match frame {
             ServerFrame::Metrics(m) => {

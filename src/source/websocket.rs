@@ -140,12 +140,15 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
         };
         let Some(cursor) = ep.cursor.as_mut() else { continue };
         let mut last_seq = Some(cursor.last_seq);
+        let newest = stream.last_data_ts;
         let next = stream.on_text(&text, &mut last_seq, &ep.base, &stats).await;
         cursor.last_seq = last_seq.unwrap_or(cursor.last_seq);
-        ended.saw_data(stream.last_data_ts.is_some());
+        ended.saw_data(stream.last_data_ts != newest);
         if next == Next::Resubscribe {
-            // The old session is gone: carry on with this connection's own.
+            // The old session is gone: carry on with this connection's own,
+            // from the seq the reset gave or else from where hello left it.
             cursor.session = hello.session.clone();
+            cursor.last_seq = last_seq.unwrap_or(hello.seq);
             if let Err(e) = send_action(&mut sink, &ClientAction::Subscribe(MetricNames::one("*"))).await {
                 return ended.with(e, ErrorClass::Network);
             }
