@@ -92,6 +92,17 @@ pub enum AlertState {
     Resolved,
 }
 
+impl AlertState {
+    /// The protocol's name for the state.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlertState::Firing => "firing",
+            AlertState::Pending => "pending",
+            AlertState::Resolved => "resolved",
+        }
+    }
+}
+
 /// How loud an alert is; ordered from loudest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -101,6 +112,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The protocol's name for the severity.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+
     pub fn parse(s: &str) -> Severity {
         match s.to_ascii_lowercase().as_str() {
             "critical" | "page" | "error" => Severity::Critical,

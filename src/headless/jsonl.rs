@@ -3,7 +3,7 @@
 //! "-Inf") and times as RFC 3339, so a line reads like a protocol frame.
 
 use super::Item;
-use crate::model::{AlertState, ConnState, Labels, Sample, Severity, Transport};
+use crate::model::{ConnState, Labels, Sample, Transport};
 use crate::scene::SourceRow;
 use crate::wire::{WireNum, format_time};
 use serde::{Serialize, Serializer};
@@ -29,16 +29,8 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
             &AlertLine {
                 kind: "alert",
                 id: &a.id,
-                state: match a.state {
-                    AlertState::Firing => "firing",
-                    AlertState::Pending => "pending",
-                    AlertState::Resolved => "resolved",
-                },
-                severity: match a.severity {
-                    Severity::Critical => "critical",
-                    Severity::Warning => "warning",
-                    Severity::Info => "info",
-                },
+                state: a.state.name(),
+                severity: a.severity.name(),
                 metric: &a.metric,
                 labels: &a.labels,
                 value: a.value.map(WireNum),
@@ -285,7 +277,9 @@ fn hundredths(v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Alert, ErrorClass, Event, HistogramValue, Observation, SeriesKey, StatusBanner};
+    use crate::model::{
+        Alert, AlertState, ErrorClass, Event, HistogramValue, Observation, SeriesKey, Severity, StatusBanner,
+    };
     use crate::scene::SourceHealth;
     use serde_json::{Value as Json, json};
     use std::sync::Arc;

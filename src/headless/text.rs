@@ -4,7 +4,7 @@
 
 use super::Item;
 use super::jsonl::transport_name;
-use crate::model::{AlertState, ConnState, Labels, Sample, Severity};
+use crate::model::{ConnState, Labels, Sample};
 use crate::scene::SourceRow;
 use crate::view::format::{age, bytes, seconds};
 use crate::wire::{format_time, special_name};
@@ -36,16 +36,7 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
             )
         }
         Item::Alert(a) => {
-            let state = match a.state {
-                AlertState::Firing => "firing",
-                AlertState::Pending => "pending",
-                AlertState::Resolved => "resolved",
-            };
-            let severity = match a.severity {
-                Severity::Critical => "critical",
-                Severity::Warning => "warning",
-                Severity::Info => "info",
-            };
+            let (state, severity) = (a.state.name(), a.severity.name());
             let at = format_time(a.ends_at.or(a.starts_at).unwrap_or(now_ms));
             let figures = match (a.value, a.threshold) {
                 (Some(v), Some(t)) => format!("  {} over {}", number(v), number(t)),

@@ -2,7 +2,7 @@
 //! them and the store's. Timestamps are stored as differences and values as
 //! columns, which keeps a day of the demo to a few MB of JSON.
 
-use crate::model::{Alert, AlertState, HistogramValue, Kind, Sample, Severity};
+use crate::model::{Alert, HistogramValue, Kind, Sample};
 use crate::wire::{self, AlertFrame, EventFrame, Labels, MetricInfo, MetricKind, WireNum, WireTime};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -123,16 +123,7 @@ pub(super) fn metric_kind(kind: Kind) -> MetricKind {
 }
 
 pub(super) fn alert_frame(a: Alert) -> AlertFrame {
-    let state = match a.state {
-        AlertState::Firing => "firing",
-        AlertState::Pending => "pending",
-        AlertState::Resolved => "resolved",
-    };
-    let severity = match a.severity {
-        Severity::Critical => "critical",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    };
+    let (state, severity) = (a.state.name(), a.severity.name());
     AlertFrame {
         seq: None,
         id: a.id,
