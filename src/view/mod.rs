@@ -56,50 +56,7 @@ pub fn render(frame: &mut Frame, scene: &Scene, ui: &UiView, theme: &Theme, now_
         too_small(frame, area, theme);
         return;
     }
-    if ui.page == Page::Sources {
-        sources_page(frame, area, scene, ui, theme, now_ms);
-        return;
-    }
-    let large = area.width >= 120 && area.height >= 40;
-    let banner_rows = u16::from(chrome::banner_text(scene, now_ms).is_some());
-    let kpi_rows = if large { 8 } else { 4 };
-    let service_rows = (scene.services.len().max(1) as u16 + 3).min(area.height / 3);
-    let [header, banner, kpis, services, rest, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(banner_rows),
-        Constraint::Length(kpi_rows),
-        Constraint::Length(service_rows),
-        Constraint::Min(3),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-
-    chrome::header(frame, header, scene, ui, theme, now_ms);
-    chrome::banner(frame, banner, scene, theme, now_ms);
-    kpi::row(frame, kpis, scene, theme, now_ms, large);
-    services::table(frame, services, scene, theme, now_ms);
-    if large {
-        let [chart, lists] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rest);
-        latency::chart(frame, chart, scene, theme, now_ms);
-        alerts::lists(frame, lists, scene, theme, now_ms);
-    } else {
-        alerts::lists(frame, rest, scene, theme, now_ms);
-    }
-    chrome::status_bar(frame, status, scene, ui, theme, now_ms);
-    if ui.help {
-        help(frame, area, theme);
-    }
-}
-
-/// The sources page: the overview's header and status bar around the table.
-///
-/// ```text
-/// ┌ header ········································ clock ┐
-/// │ banner (only when disconnected or the gateway is degraded) │
-/// │ ┌ Sources: url · state · last ok · rtt · rates · errors ┐ │
-/// └ status bar ················································ ┘
-/// ```
-fn sources_page(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, theme: &Theme, now_ms: i64) {
+    // Every page shares the header, the banner and the status bar.
     let banner_rows = u16::from(chrome::banner_text(scene, now_ms).is_some());
     let [header, banner, body, status] = Layout::vertical([
         Constraint::Length(1),
@@ -110,10 +67,36 @@ fn sources_page(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, theme
     .areas(area);
     chrome::header(frame, header, scene, ui, theme, now_ms);
     chrome::banner(frame, banner, scene, theme, now_ms);
-    sources::page(frame, body, scene, theme, now_ms);
+    match ui.page {
+        Page::Overview => overview(frame, body, scene, theme, now_ms),
+        Page::Sources => sources::page(frame, body, scene, theme, now_ms),
+    }
     chrome::status_bar(frame, status, scene, ui, theme, now_ms);
     if ui.help {
         help(frame, area, theme);
+    }
+}
+
+/// The overview's body: KPIs, services, then the latency chart (on large
+/// screens) beside alerts and events.
+fn overview(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms: i64) {
+    // Sizes follow the whole screen, so a banner coming and going does not
+    // switch the layout.
+    let screen = frame.area();
+    let large = screen.width >= 120 && screen.height >= 40;
+    let kpi_rows = if large { 8 } else { 4 };
+    let service_rows = (scene.services.len().max(1) as u16 + 3).min(screen.height / 3);
+    let [kpis, services, rest] =
+        Layout::vertical([Constraint::Length(kpi_rows), Constraint::Length(service_rows), Constraint::Min(3)])
+            .areas(area);
+    kpi::row(frame, kpis, scene, theme, now_ms, large);
+    services::table(frame, services, scene, theme, now_ms);
+    if large {
+        let [chart, lists] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rest);
+        latency::chart(frame, chart, scene, theme, now_ms);
+        alerts::lists(frame, lists, scene, theme, now_ms);
+    } else {
+        alerts::lists(frame, rest, scene, theme, now_ms);
     }
 }
 
