@@ -21,5 +21,6 @@ pub mod source;
 pub mod store;
 pub mod terminal;
 pub mod theme;
+pub mod units;
 pub mod view;
 pub mod wire;
