@@ -2,6 +2,7 @@
 //! frames are capped; with nothing new, nothing is drawn except the clock
 //! once a second (and ratatui writes only the cells that changed).
 
+pub mod command;
 pub mod keys;
 
 use crate::scene::Scene;
