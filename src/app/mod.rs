@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod keys;
+pub mod kiosk;
 
 use crate::scene::Scene;
 use crate::terminal;
