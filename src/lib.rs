@@ -11,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod feed;
+pub mod filter;
 pub mod headless;
 pub mod model;
 pub mod pipeline;
