@@ -15,6 +15,7 @@ pub mod filter;
 pub mod headless;
 pub mod model;
 pub mod pipeline;
+pub mod reload;
 pub mod scene;
 pub mod serve;
 pub mod sim;
