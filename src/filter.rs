@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn labels_can_come_from_owned_strings() {
-        let owned = vec![("env".to_string(), "prod".to_string())];
+        let owned = [("env".to_string(), "prod".to_string())];
         let f = Filter::parse("env=prod");
         assert!(f.matches("cpu", owned.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
     }

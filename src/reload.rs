@@ -176,7 +176,7 @@ mod tests {
         quiet(&mut rx).await;
 
         std::fs::write(&a, "two").unwrap();
-        assert_eq!(next(&mut rx).await, [a.clone()]);
+        assert_eq!(next(&mut rx).await, vec![a.clone()]);
 
         // A save with nothing changed.
         std::fs::write(&a, "two").unwrap();
@@ -186,7 +186,7 @@ mod tests {
         let tmp = dir.path(".config.toml.swp");
         std::fs::write(&tmp, "three").unwrap();
         std::fs::rename(&tmp, &a).unwrap();
-        assert_eq!(next(&mut rx).await, [a.clone()]);
+        assert_eq!(next(&mut rx).await, vec![a.clone()]);
 
         std::fs::remove_file(&a).unwrap();
         quiet(&mut rx).await;
@@ -196,11 +196,11 @@ mod tests {
         std::fs::remove_file(&a).unwrap();
         quiet(&mut rx).await;
         std::fs::write(&a, "four").unwrap();
-        assert_eq!(next(&mut rx).await, [a.clone()]);
+        assert_eq!(next(&mut rx).await, vec![a.clone()]);
 
         // A file missing at the start counts once it appears.
         std::fs::write(&c, "new").unwrap();
-        assert_eq!(next(&mut rx).await, [c.clone()]);
+        assert_eq!(next(&mut rx).await, vec![c.clone()]);
 
         std::fs::write(&a, "five").unwrap();
         std::fs::write(&b, "dash 2").unwrap();
