@@ -2,7 +2,9 @@
 //! frames are capped; with nothing new, nothing is drawn except the clock
 //! once a second (and ratatui writes only the cells that changed).
 
+pub mod command;
 pub mod keys;
+pub mod kiosk;
 
 use crate::scene::Scene;
 use crate::terminal;

@@ -23,6 +23,7 @@ pub struct Config {
     /// PEM file of a private certificate authority to trust besides the platform's roots.
     pub ca_file: Option<PathBuf>,
     pub ui: UiConfig,
+    pub kiosk: KioskConfig,
     pub demo: DemoConfig,
     pub log: LogConfig,
 }
@@ -37,6 +38,33 @@ pub struct UiConfig {
     pub fps: u32,
     /// Theme name; `NO_COLOR` overrides it.
     pub theme: Option<String>,
+    /// A dashboard TOML file; relative paths are from the config file's dir.
+    pub dashboard: Option<PathBuf>,
+    /// Draw with ASCII only, for terminals and fonts without box drawing or braille.
+    pub ascii: bool,
+    /// Time span the charts show at start, e.g. "15m".
+    #[serde(deserialize_with = "duration")]
+    pub window: Duration,
+}
+
+/// Wall-display mode: pages rotate, criticals jump forward, the keyboard is locked.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KioskConfig {
+    pub enabled: bool,
+    /// Time each page stays up.
+    #[serde(deserialize_with = "duration")]
+    pub rotate_every: Duration,
+    /// Flash the screen on a critical alert.
+    pub flash: bool,
+    /// Ring the terminal bell on a critical alert.
+    pub bell: bool,
+    /// Least time between two alarms (jump, flash, bell).
+    #[serde(deserialize_with = "duration")]
+    pub alert_min_gap: Duration,
+    /// Time between one-cell shifts of the layout against burn-in; "0s" turns them off.
+    #[serde(deserialize_with = "duration")]
+    pub drift_every: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -58,7 +86,27 @@ pub struct LogConfig {
 
 impl Default for UiConfig {
     fn default() -> Self {
-        UiConfig { debounce: Duration::from_millis(100), fps: 30, theme: None }
+        UiConfig {
+            debounce: Duration::from_millis(100),
+            fps: 30,
+            theme: None,
+            dashboard: None,
+            ascii: false,
+            window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl Default for KioskConfig {
+    fn default() -> Self {
+        KioskConfig {
+            enabled: false,
+            rotate_every: Duration::from_secs(20),
+            flash: true,
+            bell: true,
+            alert_min_gap: Duration::from_secs(60),
+            drift_every: Duration::from_secs(10 * 60),
+        }
     }
 }
 
@@ -115,6 +163,17 @@ impl Config {
         out
     }
 
+    /// The dashboard file, with a relative `ui.dashboard` taken from the
+    /// directory of `config_file` (the file this config came from), so a
+    /// config and its dashboard can move together.
+    pub fn dashboard_path(&self, config_file: Option<&Path>) -> Option<PathBuf> {
+        let file = self.ui.dashboard.as_ref()?;
+        match config_file.and_then(Path::parent) {
+            Some(dir) if file.is_relative() => Some(dir.join(file)),
+            _ => Some(file.clone()),
+        }
+    }
+
     /// Loads `path`, or the platform file when it exists, or the defaults.
     /// Returns the config and the file it came from.
     pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
@@ -165,6 +224,32 @@ impl Config {
                 format!("unknown theme {theme:?} (built in: {})", crate::theme::Theme::names().join(", ")),
             );
         }
+        let (min, max) = (Duration::from_secs(60), Duration::from_secs(24 * 3600));
+        if !(min..=max).contains(&self.ui.window) {
+            return bad("ui.window", "must be from 1m to 24h".into());
+        }
+        if self.ui.dashboard.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
+            return bad("ui.dashboard", "is empty; leave it out for the built-in dashboard".into());
+        }
+        let k = &self.kiosk;
+        if k.rotate_every < Duration::from_secs(2) {
+            return bad("kiosk.rotate_every", "must be at least 2s, or nobody could read a page".into());
+        }
+        if k.rotate_every > Duration::from_secs(3600) {
+            return bad("kiosk.rotate_every", "must be at most 1h".into());
+        }
+        if k.alert_min_gap < Duration::from_secs(1) || k.alert_min_gap > Duration::from_secs(3600) {
+            return bad(
+                "kiosk.alert_min_gap",
+                "must be from 1s to 1h, so an alert storm rings at most once a second".into(),
+            );
+        }
+        if !k.drift_every.is_zero() && k.drift_every < Duration::from_secs(60) {
+            return bad(
+                "kiosk.drift_every",
+                "must be at least 1m (or \"0s\" for no drift); faster drift is a distraction".into(),
+            );
+        }
         Ok(())
     }
 }
@@ -206,6 +291,51 @@ mod tests {
         assert!(err.starts_with("c.toml:2: key `ui.fps`"), "{err}");
         let err = Config::parse("[demo]\nscenario = \"chaos\"\n", Path::new("c.toml")).unwrap_err().to_string();
         assert!(err.contains("demo.scenario") && err.contains("long-tail"), "{err}");
+    }
+
+    #[test]
+    fn ui_additions_are_read_and_checked() {
+        let text = "[ui]\ndashboard = \"wall.toml\"\nascii = true\nwindow = \"1h\"\n";
+        let c = Config::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(c.ui.window, Duration::from_secs(3600));
+        assert!(c.ui.ascii);
+        let from = Path::new("/etc/vigil/config.toml");
+        assert_eq!(c.dashboard_path(Some(from)), Some(PathBuf::from("/etc/vigil/wall.toml")));
+        assert_eq!(c.dashboard_path(None), Some(PathBuf::from("wall.toml")));
+        assert_eq!(Config::default().dashboard_path(Some(from)), None);
+
+        let err = Config::parse("[ui]\nfps = 30\nwindow = \"30s\"\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert_eq!(err, "c.toml:3: key `ui.window`: must be from 1m to 24h");
+        let err = Config::parse("[ui]\nwindow = \"2d\"\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:2: key `ui.window`"), "{err}");
+        let err = Config::parse("[ui]\nwindow = \"soon\"\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:2:") && err.contains("ui.window") && err.contains("not a duration"), "{err}");
+        let err = Config::parse("[ui]\ndashboard = \"\"\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:2: key `ui.dashboard`"), "{err}");
+    }
+
+    #[test]
+    fn kiosk_settings_are_read_and_checked() {
+        let text = "[kiosk]\nenabled = true\nrotate_every = \"30s\"\nbell = false\ndrift_every = \"0s\"\n";
+        let k = Config::parse(text, Path::new("c.toml")).unwrap().kiosk;
+        assert!(k.enabled && k.flash && !k.bell);
+        assert_eq!((k.rotate_every, k.drift_every), (Duration::from_secs(30), Duration::ZERO));
+        assert_eq!(k.alert_min_gap, Duration::from_secs(60));
+
+        let check = |text: &str, want: &str| {
+            let err = Config::parse(text, Path::new("k.toml")).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        };
+        check(
+            "[kiosk]\nenabled = true\nrotate_every = \"1s\"\n",
+            "k.toml:3: key `kiosk.rotate_every`: must be at least 2s",
+        );
+        check("[kiosk]\nrotate_every = \"2h\"\n", "k.toml:2: key `kiosk.rotate_every`: must be at most 1h");
+        check("[ui]\nfps = 30\n[kiosk]\nalert_min_gap = \"0s\"\n", "k.toml:4: key `kiosk.alert_min_gap`");
+        check("[kiosk]\ndrift_every = \"5s\"\n", "k.toml:2: key `kiosk.drift_every`: must be at least 1m");
+        check("[kiosk]\nflash = \"yes\"\n", "k.toml:2:");
+        check("[kiosk]\nrotate = \"20s\"\n", "k.toml:2:");
     }
 
     #[test]
