@@ -4,8 +4,8 @@
 //! - decode: one typical `metrics` frame (every series of the demo)
 //! - ingest: observations folded into the store per second
 //! - decode + ingest: text in, store updated, on one thread, in points/s
-//! - scene: deriving the picture from five minutes of history
-//! - render: one full frame at several terminal sizes
+//! - scene: deriving each page of the default dashboard from ten minutes of history
+//! - render: one full frame of each page at 300x80, and the overview at smaller sizes
 //! - memory: bytes per series over a 24 h window, measured and the ceiling,
 //!   and resident size after a simulated day of the demo's data
 
@@ -239,19 +239,34 @@ fn main() {
     decode_and_ingest(&sim);
     println!();
 
-    let p = filled_pipeline(&sim, 600);
-    per_iter("derive the scene (10 min of history)", 200, || {
-        black_box(p.scene(NOW));
-    });
-
-    let scene = p.scene(NOW);
+    // Every page of the default dashboard: the scene it needs, then the
+    // frame at a wall-sized terminal (and the overview at the usual sizes).
+    let mut p = filled_pipeline(&sim, 600);
     let theme = Theme::built_in("dark").unwrap();
-    let ui = UiView::default();
+    let pages = vigil::dashboard::Dashboard::built_in().pages.len();
+    let mut scenes = Vec::new();
+    for page in 0..pages {
+        p.set_view(vigil::pipeline::ViewRequest { page, ..Default::default() });
+        let title = p.scene(NOW).page.title;
+        per_iter(&format!("derive the scene: {title} (10 min of history)"), 100, || {
+            black_box(p.scene(NOW));
+        });
+        scenes.push((page, title, p.scene(NOW)));
+    }
     println!();
-    for (w, h) in [(80, 24), (120, 40), (200, 60), (300, 80)] {
+    for (page, title, scene) in &scenes {
+        let ui = UiView { page: view::Page::Dashboard(*page), ..UiView::default() };
+        let mut term = Terminal::new(TestBackend::new(300, 80)).unwrap();
+        per_iter(&format!("render {title} at 300x80"), 200, || {
+            term.draw(|f| view::render(f, scene, &ui, &theme, NOW)).unwrap();
+        });
+    }
+    let ui = UiView::default();
+    let overview = &scenes[0].2;
+    for (w, h) in [(80, 24), (120, 40), (200, 60)] {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        per_iter(&format!("render one frame at {w}x{h}"), 300, || {
-            term.draw(|f| view::render(f, &scene, &ui, &theme, NOW)).unwrap();
+        per_iter(&format!("render Overview at {w}x{h}"), 300, || {
+            term.draw(|f| view::render(f, overview, &ui, &theme, NOW)).unwrap();
         });
     }
 

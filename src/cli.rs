@@ -54,9 +54,21 @@ pub struct SourceArgs {
 pub struct DashArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Colour theme (dark, mono).
+    /// Colour theme: dark, light, high-contrast or mono (NO_COLOR forces mono).
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Dashboard file (TOML pages of panels); default: the built-in one.
+    #[arg(long, value_name = "PATH")]
+    pub dashboard: Option<PathBuf>,
+    /// Draw with ASCII only: no braille, blocks or box lines (automatic in a non-UTF-8 locale).
+    #[arg(long)]
+    pub ascii: bool,
+    /// Wall display: pages rotate, keys are locked, new critical alerts flash and ring.
+    #[arg(long)]
+    pub kiosk: bool,
+    /// The window shown at start, e.g. 15m or 1h.
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<humantime::Duration>,
     /// Most redraws per second.
     #[arg(long, value_name = "N")]
     pub fps: Option<u32>,

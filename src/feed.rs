@@ -8,6 +8,7 @@ use crate::model::Update;
 use crate::scene::SourceInfo;
 use crate::serve::{Gateway, ServeOptions};
 use crate::source::SourceStats;
+use crate::source::history;
 use crate::source::link::{Control, Link, LinkOptions};
 use anyhow::Context;
 use std::path::Path;
@@ -29,11 +30,13 @@ pub struct Plan {
     /// Gateways, preferred first; empty means the embedded demo.
     pub gateways: Vec<String>,
     pub token: Option<String>,
+    /// The config file read, if any (watched for changes).
+    pub config_path: Option<std::path::PathBuf>,
 }
 
 /// Loads the config and lays the source flags over it.
 pub fn plan(args: &SourceArgs) -> anyhow::Result<Plan> {
-    let (mut config, _from) = Config::load(args.config.as_deref())?;
+    let (mut config, config_path) = Config::load(args.config.as_deref())?;
     for url in &args.urls {
         anyhow::ensure!(config::is_stream_url(url), "--url {url:?} must start with ws:// or wss://");
     }
@@ -58,7 +61,7 @@ pub fn plan(args: &SourceArgs) -> anyhow::Result<Plan> {
         Some(p) => Some(read_token(p)?),
         None => std::env::var("VIGIL_TOKEN").ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
     };
-    Ok(Plan { gateways: config.gateways(), token, config })
+    Ok(Plan { gateways: config.gateways(), token, config, config_path })
 }
 
 /// Reads a bearer token from a file; the token never appears in messages.
@@ -82,6 +85,8 @@ pub struct Feed {
     pub info: SourceInfo,
     /// Asks the link to reconnect now, and the like.
     pub control: mpsc::Sender<Control>,
+    /// Asks for a span of history the store lacks.
+    pub history: mpsc::Sender<history::Request>,
     gateway: Option<Gateway>,
     tasks: Vec<JoinHandle<()>>,
     cancel: CancellationToken,
@@ -120,10 +125,21 @@ impl Feed {
             first_jitter,
             timing: Default::default(),
         };
+        let http = crate::source::tls::http_client(&opts.tls)?;
+        let (history, history_rx) = mpsc::channel(4);
+        let fetcher = history::serve(
+            history_rx,
+            urls.clone(),
+            stats.clone(),
+            plan.token.clone(),
+            http,
+            tx.clone(),
+            cancel.clone(),
+        );
         let link = Link::new(opts, tx, stats.clone(), control_rx)?;
-        let tasks = vec![tokio::spawn(link.run(cancel.clone()))];
+        let tasks = vec![tokio::spawn(link.run(cancel.clone())), tokio::spawn(fetcher)];
         let info = SourceInfo { url: urls[0].clone(), demo };
-        Ok(Feed { updates, stats, info, control, gateway, tasks, cancel })
+        Ok(Feed { updates, stats, info, control, history, gateway, tasks, cancel })
     }
 
     /// Takes the update channel, leaving an empty one behind.

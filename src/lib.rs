@@ -10,6 +10,7 @@ pub mod alert;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod feed;
 pub mod filter;
 pub mod headless;

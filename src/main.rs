@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use vigil::app::kiosk::KioskOptions;
 use vigil::app::{self, AppOptions};
 use vigil::cli::{Cli, Command, DashArgs, ServeArgs};
 use vigil::config::{self, Config};
+use vigil::dashboard::Dashboard;
 use vigil::feed::{self, Feed};
-use vigil::pipeline::{self, Pipeline, RestoreError, StateFile};
+use vigil::pipeline::{self, Pipeline, RestoreError, StateFile, ViewRequest, Wanted};
 use vigil::serve::ServeOptions;
 use vigil::sim::Scenario;
 use vigil::theme::Theme;
@@ -118,10 +120,54 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
     if let Some(d) = args.debounce {
         ui.debounce = *d;
     }
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = Theme::pick(args.theme.as_deref().or(ui.theme.as_deref()), no_color).map_err(anyhow::Error::msg)?;
+    if let Some(w) = args.window {
+        anyhow::ensure!(
+            (60..=86_400).contains(&w.as_secs()),
+            "--window {w} is out of range (1m to 24h, what the store keeps)"
+        );
+        ui.window = *w;
+    }
+    let ascii = args.ascii || ui.ascii;
+    let theme_flag = args.theme.clone();
+    let env = |k: &str| std::env::var(k).ok();
+    let theme =
+        Theme::resolve(theme_flag.as_deref().or(ui.theme.as_deref()), env, ascii).map_err(anyhow::Error::msg)?;
+    let dashboard_flag = args.dashboard.clone();
+    let dashboard_path = dashboard_flag.clone().or_else(|| plan.config.dashboard_path(plan.config_path.as_deref()));
+    let dashboard = Arc::new(match &dashboard_path {
+        Some(p) => Dashboard::load(p)?,
+        None => Dashboard::built_in(),
+    });
+    let kiosk = (args.kiosk || plan.config.kiosk.enabled).then(|| KioskOptions::from_config(&plan.config.kiosk));
     let log_path = init_file_log(&plan.config, args.log_file)?;
     tracing::info!(log = %log_path.display(), "vigil starting");
+
+    // A reload reads the same files again, with the same flags on top.
+    let config_path = plan.config_path.clone();
+    let reload_config = config_path.clone();
+    let reload: app::ReloadFn = Box::new(move || {
+        let (config, _) = Config::load(reload_config.as_deref()).map_err(|e| e.to_string())?;
+        let path = dashboard_flag.clone().or_else(|| config.dashboard_path(reload_config.as_deref()));
+        let dashboard = match &path {
+            Some(p) => Dashboard::load(p).map_err(|e| e.to_string())?,
+            None => Dashboard::built_in(),
+        };
+        let env = |k: &str| std::env::var(k).ok();
+        let name = theme_flag.clone().or(config.ui.theme.clone());
+        let theme = Theme::resolve(name.as_deref(), env, ascii || config.ui.ascii)?;
+        let files = reload_config.iter().chain(path.iter()).cloned().collect();
+        Ok(app::Reloaded {
+            dashboard: Arc::new(dashboard),
+            theme: Some(theme),
+            window_ms: config.ui.window.as_millis() as i64,
+            files,
+        })
+    });
+    let theme_for: app::ThemeFn = Box::new(move |name: &str| {
+        let env = |k: &str| std::env::var(k).ok();
+        Theme::resolve(Some(name), env, ascii)
+    });
+    let watched: Vec<PathBuf> = config_path.iter().chain(dashboard_path.iter()).cloned().collect();
 
     runtime()?.block_on(async move {
         let mut feed = Feed::start(&plan).await?;
@@ -137,11 +183,38 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
             }
             pipeline.save_every_minute(file.clone());
         }
+        let window_ms = ui.window.as_millis() as i64;
+        pipeline.set_dashboard(dashboard.clone());
+        pipeline.fetch_history_with(feed.history.clone());
+        let first_view = ViewRequest {
+            window_ms: dashboard.pages.first().and_then(|p| p.window).unwrap_or(window_ms),
+            ..ViewRequest::default()
+        };
+        pipeline.set_view(first_view.clone());
         let first = Arc::new(pipeline.scene(vigil::wire::now_ms()));
         let (scene_tx, scene_rx) = watch::channel(first);
-        let pipeline_task = tokio::spawn(pipeline::run(pipeline, feed.take_updates(), scene_tx, cancel.clone()));
+        let (wanted_tx, wanted_rx) = watch::channel(Wanted { dashboard: dashboard.clone(), view: first_view });
+        let pipeline_task =
+            tokio::spawn(pipeline::run(pipeline, feed.take_updates(), Some(wanted_rx), scene_tx, cancel.clone()));
+        let changed_files = (!watched.is_empty()).then(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            tokio::spawn(vigil::reload::watch(watched, Duration::from_secs(1), tx, cancel.clone()));
+            rx
+        });
 
-        let opts = AppOptions { debounce: ui.debounce, fps: ui.fps, theme, control: Some(feed.control.clone()) };
+        let opts = AppOptions {
+            debounce: ui.debounce,
+            fps: ui.fps,
+            theme,
+            control: Some(feed.control.clone()),
+            dashboard,
+            window_ms,
+            wanted: wanted_tx,
+            reload: Some(reload),
+            changed_files,
+            theme_for: Some(theme_for),
+            kiosk,
+        };
         let result = app::run(scene_rx, opts, cancel.clone()).await;
         cancel.cancel();
         feed.stop().await;

@@ -11,48 +11,134 @@ pub struct Reading<T> {
     pub fresh_at: Option<i64>,
 }
 
-/// How to print a number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Count,
-    /// US dollars.
-    Money,
-    /// 0-100.
-    Percent,
-    /// 0-1 shown as a percentage.
-    Ratio,
-    Seconds,
-    PerSecond,
-}
+pub use crate::dashboard::Thresholds;
+pub use crate::dashboard::spec::{Show, Sort};
+pub use crate::units::Unit;
 
-/// One business KPI.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Kpi {
-    pub title: &'static str,
-    pub unit: Unit,
-    pub now: Option<Reading<f64>>,
-    /// Oldest first, about one value per data interval.
-    pub trend: Vec<f64>,
-    /// Value at or above which the KPI is a warning (e.g. inventory alerts).
-    pub warn_at: Option<f64>,
-}
-
-/// The golden signals of one service.
+/// The page the dashboard shows, already evaluated.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ServiceRow {
+pub struct PageScene {
+    pub title: String,
+    /// The label chosen one value at a time, when the page has one.
+    pub select: Option<Selection>,
+    pub rows: Vec<RowScene>,
+}
+
+/// The value of a page's `select` label on show, and the others to pick.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Selection {
+    pub label: String,
+    pub value: String,
+    pub choices: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RowScene {
+    /// Fixed height, when the dashboard gave one.
+    pub height: Option<u16>,
+    pub panels: Vec<PanelScene>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelScene {
+    pub title: String,
+    /// Share of the row.
+    pub width: u16,
+    pub unit: Unit,
+    pub thresholds: Thresholds,
+    pub body: PanelBody,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PanelBody {
+    /// A big number with its trend (also a sparkline panel).
+    Number {
+        now: Option<Reading<f64>>,
+        trend: Vec<f64>,
+        big: bool,
+    },
+    Gauge {
+        now: Option<Reading<f64>>,
+        max: f64,
+    },
+    Chart {
+        lines: Vec<ChartLine>,
+        markers: Vec<Marker>,
+    },
+    Heatmap(crate::dashboard::query::Heat),
+    Table {
+        by: String,
+        columns: Vec<ColumnHead>,
+        rows: Vec<TableRow>,
+        limit: Option<usize>,
+    },
+    /// The scene's alerts, as filtered.
+    Alerts {
+        limit: Option<usize>,
+    },
+    /// The scene's events, as filtered.
+    Events {
+        limit: Option<usize>,
+    },
+    /// `status`: the text is a health word (healthy, degraded, down) and is
+    /// judged by it; otherwise it is shown as written.
+    Text {
+        text: Option<Reading<String>>,
+        status: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartLine {
     pub name: String,
-    pub rps: Option<Reading<f64>>,
-    pub rps_trend: Vec<f64>,
-    pub error_ratio: Option<Reading<f64>>,
-    pub error_trend: Vec<f64>,
-    pub p50: Option<Reading<f64>>,
-    pub p99: Option<Reading<f64>>,
-    pub p99_trend: Vec<f64>,
-    pub cpu: Option<Reading<f64>>,
-    pub memory: Option<Reading<f64>>,
-    pub db_active: Option<Reading<f64>>,
-    pub db_max: Option<f64>,
-    pub queue: Option<Reading<f64>>,
+    /// `(ms, value)`, oldest first.
+    pub points: Vec<(i64, f64)>,
+    pub fresh_at: Option<i64>,
+}
+
+/// An event drawn on a chart at its time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub ts: i64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnHead {
+    pub title: String,
+    pub unit: Unit,
+    pub thresholds: Thresholds,
+    pub show: Show,
+    /// Full scale of a bar.
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableRow {
+    pub name: String,
+    pub cells: Vec<TableCell>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableCell {
+    pub now: Option<Reading<f64>>,
+    pub trend: Vec<f64>,
+}
+
+/// What span of time the page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeInfo {
+    /// Following the newest data, as opposed to paused or scrolled back.
+    pub live: bool,
+    /// The instant shown (wall clock, ms).
+    pub to_ms: i64,
+    pub window_ms: i64,
+}
+
+impl Default for TimeInfo {
+    fn default() -> Self {
+        TimeInfo { live: true, to_ms: 0, window_ms: 15 * 60_000 }
+    }
 }
 
 /// What the data source is.
@@ -144,9 +230,14 @@ pub struct SourceRow {
 pub struct Scene {
     pub source: SourceInfo,
     pub link: LinkInfo,
-    pub kpis: Vec<Kpi>,
-    pub health: Option<Reading<String>>,
-    pub services: Vec<ServiceRow>,
+    /// Titles of the dashboard's pages, in order.
+    pub pages: Vec<String>,
+    /// Which of them `page` is.
+    pub page_index: usize,
+    pub page: PageScene,
+    pub time: TimeInfo,
+    /// The `/` filter applied to lines, rows, alerts and events.
+    pub filter: String,
     /// Firing first, loudest first.
     pub alerts: Vec<Alert>,
     /// Newest first.
@@ -159,10 +250,27 @@ pub struct Scene {
 impl Scene {
     /// A reading is stale when nothing arrived for three data intervals, or
     /// when it never arrived live at all.
+    /// Looking back in time, nothing is stale: the header says when it is.
     pub fn is_stale<T>(&self, r: &Reading<T>, now_ms: i64) -> bool {
+        if !self.time.live {
+            return false;
+        }
         match r.fresh_at {
             None => true,
             Some(at) => !self.link.conn.is_connected() || now_ms - at > 3 * self.link.interval_ms.max(250),
+        }
+    }
+
+    /// The first panel titled `title` on the page, for tests and tools.
+    pub fn panel(&self, title: &str) -> Option<&PanelScene> {
+        self.page.rows.iter().flat_map(|r| &r.panels).find(|p| p.title == title)
+    }
+
+    /// A number panel's reading and trend, by title.
+    pub fn number(&self, title: &str) -> Option<(Option<&Reading<f64>>, &[f64])> {
+        match &self.panel(title)?.body {
+            PanelBody::Number { now, trend, .. } => Some((now.as_ref(), trend)),
+            _ => None,
         }
     }
 

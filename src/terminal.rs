@@ -2,6 +2,7 @@
 //! panic hook (a panic in any task), and before every exit path.
 
 use crossterm::cursor::{Hide, Show};
+use crossterm::event::{DisableFocusChange, DisableMouseCapture, EnableFocusChange, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 use ratatui::Terminal;
@@ -24,14 +25,16 @@ impl Drop for Guard {
     }
 }
 
-/// Enters raw mode and the alternate screen, and arms the panic hook.
+/// Enters raw mode and the alternate screen, turns on mouse and focus
+/// reports (both are modes the terminal switches on, not queries, so they
+/// cost no round trip), and arms the panic hook.
 pub fn init() -> io::Result<(Term, Guard)> {
     install_panic_hook();
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
     let guard = Guard;
     let mut stdout = io::stdout();
-    execute!(stdout, EnterAlternateScreen, Hide)?;
+    execute!(stdout, EnterAlternateScreen, Hide, EnableMouseCapture, EnableFocusChange)?;
     let terminal = Terminal::new(CrosstermBackend::new(stdout))?;
     Ok((terminal, guard))
 }
@@ -40,7 +43,7 @@ pub fn init() -> io::Result<(Term, Guard)> {
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         // Errors are ignored: the terminal may already be gone (SSH dropped).
-        let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+        let _ = execute!(io::stdout(), DisableFocusChange, DisableMouseCapture, LeaveAlternateScreen, Show);
         let _ = disable_raw_mode();
     }
 }

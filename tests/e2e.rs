@@ -51,7 +51,7 @@ impl Client {
         let source = tokio::spawn(link.run(cancel.clone()));
         let (scene_tx, scenes) = watch::channel(Arc::new(Scene::default()));
         let p = Pipeline::new(SourceInfo { url: url.into(), demo: None }, vec![stats.clone()]);
-        let pipeline = tokio::spawn(pipeline::run(p, rx, scene_tx, cancel.clone()));
+        let pipeline = tokio::spawn(pipeline::run(p, rx, None, scene_tx, cancel.clone()));
         Client { cancel, stats, scenes, source, pipeline }
     }
 

@@ -62,8 +62,8 @@ fn alert(id: &str, updated_ms: i64) -> Alert {
 }
 
 fn kpi_stale(scene: &Scene, title: &str, now: i64) -> Option<bool> {
-    let kpi = scene.kpis.iter().find(|k| k.title == title)?;
-    Some(scene.is_stale(kpi.now.as_ref()?, now))
+    let (reading, _) = scene.number(title)?;
+    Some(scene.is_stale(reading?, now))
 }
 
 #[test]
@@ -86,9 +86,9 @@ fn a_restored_state_shows_stale_until_live_data_arrives() {
     let now = T0 + 150_000;
     assert_eq!(after.restore(&file, now).unwrap(), 2);
     let scene = after.scene(now);
-    let users = scene.kpis.iter().find(|k| k.title == "Active users").unwrap();
-    assert_eq!(users.now.as_ref().unwrap().value, 219.0, "the last value is back");
-    assert!(!users.trend.is_empty(), "and its history");
+    let (users, trend) = scene.number("Active users").unwrap();
+    assert_eq!(users.unwrap().value, 219.0, "the last value is back");
+    assert!(!trend.is_empty(), "and its history");
     assert_eq!(kpi_stale(&scene, "Active users", now), Some(true), "restored values are stale");
     assert_eq!(scene.link.last_live_ms, None);
     assert_eq!(scene.alerts.len(), 1);

@@ -6,8 +6,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::sync::Arc;
 use std::time::Duration;
+use vigil::dashboard::Dashboard;
 use vigil::model::{Alert, AlertState, ConnState, Event, Severity, Transport, Update};
-use vigil::pipeline::Pipeline;
+use vigil::pipeline::{Pipeline, ViewRequest};
 use vigil::scene::{Scene, SourceInfo};
 use vigil::sim::{Scenario, Simulator};
 use vigil::source::{SourceStats, convert};
@@ -43,6 +44,12 @@ fn pipeline_at(scenario: Scenario, connected: bool, stats: Vec<Arc<SourceStats>>
         }),
         now - 400_000,
     );
+    // A day of history a minute apart (as a backfill would bring it), then
+    // the last minutes live, a second apart.
+    for t in (now - 86_400_000..now - 400_000).step_by(60_000) {
+        let observations = convert::observations(t, &sim.sample(t));
+        p.apply(Update::Samples { observations, live: false, seq: None }, t);
+    }
     for t in (now - 400_000..=now).step_by(1000) {
         let observations = convert::observations(t, &sim.sample(t));
         p.apply(Update::Samples { observations, live: true, seq: None }, t);
@@ -54,7 +61,7 @@ fn pipeline_at(scenario: Scenario, connected: bool, stats: Vec<Arc<SourceStats>>
             ts: now - 240_000,
             kind: "deploy".into(),
             text: "payments v2.8.1 switched to green".into(),
-            labels: Default::default(),
+            labels: [("service".to_string(), "payments".to_string())].into(),
         }),
         now,
     );
@@ -104,24 +111,50 @@ fn dark() -> Theme {
     Theme::built_in("dark").unwrap()
 }
 
-#[test]
-fn overview_80x24() {
-    let (scene, now) = scene_at(Scenario::ErrorBurst, true);
-    let text = screen(&scene, now, &UiView::default(), &dark(), 80, 24);
-    assert!(text.contains("payments"), "{text}");
-    insta::assert_snapshot!("overview_80x24", text);
+/// The pages of the built-in dashboard, by number.
+const PAGES: [(&str, usize); 4] = [("overview", 0), ("services", 1), ("business", 2), ("alerts", 3)];
+
+/// One page of the default dashboard as the pipeline works it out; the
+/// services page shows payments, the service in trouble.
+fn page_scene(page: usize) -> (Scene, i64) {
+    let (mut p, now) = pipeline_at(Scenario::ErrorBurst, true, vec![Arc::new(SourceStats::default())]);
+    let window_ms = Dashboard::built_in().pages[page].window.unwrap_or(15 * 60_000);
+    p.set_view(ViewRequest { page, window_ms, choice: Some("payments".into()), ..ViewRequest::default() });
+    (p.scene(now), now)
+}
+
+fn page_screen(page: usize, theme: &Theme, w: u16, h: u16) -> String {
+    let (scene, now) = page_scene(page);
+    let ui = UiView { page: Page::Dashboard(page), ..UiView::default() };
+    screen(&scene, now, &ui, theme, w, h)
 }
 
 #[test]
-fn overview_120x40() {
-    let (scene, now) = scene_at(Scenario::ErrorBurst, true);
-    insta::assert_snapshot!("overview_120x40", screen(&scene, now, &UiView::default(), &dark(), 120, 40));
+fn every_page_at_every_size() {
+    for (name, page) in PAGES {
+        for (w, h) in [(80, 24), (120, 40), (200, 60)] {
+            let text = page_screen(page, &dark(), w, h);
+            assert!(text.contains("LIVE"), "{name} {w}x{h}:\n{text}");
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), text);
+        }
+    }
 }
 
 #[test]
-fn overview_200x60() {
-    let (scene, now) = scene_at(Scenario::ErrorBurst, true);
-    insta::assert_snapshot!("overview_200x60", screen(&scene, now, &UiView::default(), &dark(), 200, 60));
+fn pages_show_what_their_panels_promise() {
+    let overview = page_screen(0, &dark(), 120, 40);
+    assert!(overview.contains("payments") && overview.contains("Services: golden signals"), "{overview}");
+    let services = page_screen(1, &dark(), 120, 40);
+    for want in ["service: ", "[payments]", "payments latency", "p99", "latency heatmap", "errors by status", "DB pool"]
+    {
+        assert!(services.contains(want), "{want:?} missing:\n{services}");
+    }
+    // The deploy shows as a marker with its text under the latency chart.
+    assert!(services.contains("payments v2.8.1 switched to green"), "{services}");
+    let business = page_screen(2, &dark(), 120, 40);
+    assert!(business.contains("window 24h") && business.contains("Lowest stock"), "{business}");
+    let alerts = page_screen(3, &dark(), 120, 40);
+    assert!(alerts.contains("FIRING") && alerts.contains("PENDING"), "{alerts}");
 }
 
 #[test]
@@ -136,22 +169,37 @@ fn disconnected_says_so_and_marks_numbers_stale() {
 
 #[test]
 fn monochrome_carries_state_in_glyphs() {
-    let (scene, now) = scene_at(Scenario::ErrorBurst, true);
     let mono = Theme::pick(None, true).unwrap();
-    let text = screen(&scene, now, &UiView::default(), &mono, 80, 24);
+    let text = page_screen(0, &mono, 80, 24);
     // payments is over the error threshold: the glyph says so without colour.
     let payments = text.lines().find(|l| l.contains("payments") && l.contains('%')).unwrap();
     assert!(payments.contains('✖') || payments.contains('▲'), "{payments}");
-    insta::assert_snapshot!("mono_80x24", text);
+    insta::assert_snapshot!("mono_overview_80x24", text);
+    insta::assert_snapshot!("mono_services_120x40", page_screen(1, &mono, 120, 40));
 }
 
 #[test]
-fn help_overlay_and_pause_show() {
-    let (scene, now) = scene_at(Scenario::Calm, true);
-    let ui = UiView { paused_at: Some(now), help: true, ..UiView::default() };
+fn ascii_draws_with_ascii_only() {
+    let ascii = dark().with_ascii(true);
+    for (name, page) in PAGES {
+        let text = page_screen(page, &ascii, 120, 40);
+        let odd: String = text.chars().filter(|c| !c.is_ascii()).collect();
+        assert!(odd.is_empty(), "{name}: non-ASCII {odd:?} in:\n{text}");
+        if page < 2 {
+            insta::assert_snapshot!(format!("ascii_{name}_120x40"), text);
+        }
+    }
+}
+
+#[test]
+fn help_overlay_and_time_travel_show() {
+    let (mut p, now) = pipeline_at(Scenario::Calm, true, vec![Arc::new(SourceStats::default())]);
+    p.set_view(ViewRequest { at_ms: Some(now - 240_000), ..ViewRequest::default() });
+    let scene = p.scene(now);
+    let ui = UiView { help: true, ..UiView::default() };
     let text = screen(&scene, now, &ui, &dark(), 80, 24);
-    assert!(text.contains("PAUSED at 10:36:00"), "{text}");
-    assert!(text.contains("pause / resume"), "{text}");
+    assert!(text.contains("AT 10:32:"), "{text}");
+    assert!(text.contains("back to live"), "{text}");
 }
 
 #[test]
@@ -210,10 +258,10 @@ fn sources_page(w: u16, h: u16) -> String {
 #[test]
 fn sources_80x24() {
     let text = sources_page(80, 24);
-    for want in ["● live", "✖ down", "◌ stale", "HTTP 401", "42.5 KB/s", "4m12s ago", "idle: not in use"] {
+    for want in ["● live", "✖ down", "◌ stale", "HTTP 401", "41.5KiB/s", "4m12s ago", "idle: not in use"] {
         assert!(text.contains(want), "{want:?} missing:\n{text}");
     }
-    assert!(!text.contains("Services"), "the overview is not drawn under the page:\n{text}");
+    assert!(!text.contains("golden signals"), "the overview is not drawn under the page:\n{text}");
     insta::assert_snapshot!("sources_80x24", text);
 }
 

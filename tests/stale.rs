@@ -31,8 +31,8 @@ fn pipeline() -> Pipeline {
 }
 
 fn kpi_stale(scene: &Scene, title: &str, now: i64) -> bool {
-    let kpi = scene.kpis.iter().find(|k| k.title == title).unwrap();
-    scene.is_stale(kpi.now.as_ref().unwrap(), now)
+    let (reading, _) = scene.number(title).unwrap();
+    scene.is_stale(reading.unwrap(), now)
 }
 
 #[test]

@@ -6,10 +6,33 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 pub enum Action {
     Quit,
     ToggleHelp,
+    /// Freeze the picture at this instant, or go back to live.
     TogglePause,
-    /// Show the sources page, or go back from it to the overview.
+    /// Show the sources page, or go back from it.
     ToggleSources,
-    CloseOverlay,
+    NextPage,
+    PrevPage,
+    /// A page by number, from 0.
+    Page(usize),
+    /// Step the page's choice (e.g. the service shown) back or forth.
+    PrevChoice,
+    NextChoice,
+    /// Scroll through history by a quarter of the window.
+    Back,
+    Forward,
+    Wider,
+    Narrower,
+    Live,
+    ScrollUp,
+    ScrollDown,
+    PageUp,
+    PageDown,
+    /// Open the `:` command line.
+    Command,
+    /// Open the `/` filter line.
+    Filter,
+    /// Close the help, clear the filter, or return to live, in that order.
+    Escape,
     /// Drop the wait (or the current attempt) and dial the gateway now.
     ReconnectNow,
     None,
@@ -25,8 +48,24 @@ pub fn action(key: KeyEvent) -> Action {
         (KeyCode::Char('?'), _) | (KeyCode::F(1), _) => Action::ToggleHelp,
         (KeyCode::Char('p'), _) | (KeyCode::Char(' '), _) => Action::TogglePause,
         (KeyCode::Char('s'), _) => Action::ToggleSources,
+        (KeyCode::Tab, _) => Action::NextPage,
+        (KeyCode::BackTab, _) => Action::PrevPage,
+        (KeyCode::Char(c @ '1'..='9'), _) => Action::Page(c as usize - '1' as usize),
+        (KeyCode::Char('['), _) => Action::PrevChoice,
+        (KeyCode::Char(']'), _) => Action::NextChoice,
+        (KeyCode::Left, _) | (KeyCode::Char('h'), _) => Action::Back,
+        (KeyCode::Right, _) | (KeyCode::Char('l'), _) => Action::Forward,
+        (KeyCode::Char('+'), _) | (KeyCode::Char('='), _) => Action::Wider,
+        (KeyCode::Char('-'), _) | (KeyCode::Char('_'), _) => Action::Narrower,
+        (KeyCode::End, _) | (KeyCode::Char('G'), _) => Action::Live,
+        (KeyCode::Up, _) | (KeyCode::Char('k'), _) => Action::ScrollUp,
+        (KeyCode::Down, _) | (KeyCode::Char('j'), _) => Action::ScrollDown,
+        (KeyCode::PageUp, _) => Action::PageUp,
+        (KeyCode::PageDown, _) => Action::PageDown,
+        (KeyCode::Char(':'), _) => Action::Command,
+        (KeyCode::Char('/'), _) => Action::Filter,
         (KeyCode::Char('r'), _) => Action::ReconnectNow,
-        (KeyCode::Esc, _) => Action::CloseOverlay,
+        (KeyCode::Esc, _) => Action::Escape,
         _ => Action::None,
     }
 }
@@ -35,23 +74,33 @@ pub fn action(key: KeyEvent) -> Action {
 mod tests {
     use super::*;
 
+    fn k(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
     #[test]
     fn keys_map_to_actions() {
-        let k = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         assert_eq!(action(k('q')), Action::Quit);
         assert_eq!(action(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Action::Quit);
         assert_eq!(action(k('c')), Action::None);
         assert_eq!(action(k('r')), Action::ReconnectNow);
         assert_eq!(action(k('?')), Action::ToggleHelp);
         assert_eq!(action(k('p')), Action::TogglePause);
-        assert_eq!(action(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)), Action::CloseOverlay);
+        assert_eq!(action(k('3')), Action::Page(2));
+        assert_eq!(action(k(':')), Action::Command);
+        assert_eq!(action(k('/')), Action::Filter);
+        assert_eq!(action(k('+')), Action::Wider);
+        assert_eq!(action(KeyEvent::new(KeyCode::Left, KeyModifiers::NONE)), Action::Back);
+        assert_eq!(action(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)), Action::Live);
+        assert_eq!(action(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)), Action::PrevPage);
+        assert_eq!(action(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)), Action::Escape);
     }
 
     #[test]
-    fn s_toggles_the_sources_page() {
-        assert_eq!(action(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE)), Action::ToggleSources);
-        let mut release = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE);
+    fn releases_do_nothing() {
+        let mut release = k('s');
         release.kind = KeyEventKind::Release;
         assert_eq!(action(release), Action::None);
+        assert_eq!(action(k('s')), Action::ToggleSources);
     }
 }

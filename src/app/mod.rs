@@ -5,25 +5,50 @@
 pub mod command;
 pub mod keys;
 pub mod kiosk;
+pub mod state;
 
+use crate::dashboard::Dashboard;
+use crate::model::{AlertState, Severity};
+use crate::pipeline::Wanted;
 use crate::scene::Scene;
 use crate::terminal;
 use crate::theme::Theme;
-use crate::view::{self, Page, UiView};
+use crate::view::signal::Level;
+use crate::view::{self, Page, TAB_ROW};
 use crate::wire::now_ms;
-use crossterm::event::{Event, EventStream};
+use crossterm::event::{Event, EventStream, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use crossterm::{execute, queue};
 use futures_util::StreamExt;
-use keys::Action;
+use kiosk::{KeyVerdict, Kiosk, KioskOptions};
+use state::{Effect, UiState};
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-#[derive(Debug, Clone)]
+/// Redraws at most this often while the terminal is not in focus.
+const UNFOCUSED_FRAME: Duration = Duration::from_secs(1);
+
+/// What a reload produced: the new dashboard and settings the screen uses.
+pub struct Reloaded {
+    pub dashboard: Arc<Dashboard>,
+    pub theme: Option<Theme>,
+    pub window_ms: i64,
+    /// The files read, for the message.
+    pub files: Vec<PathBuf>,
+}
+
+/// Reads the config and dashboard again; an error leaves everything as it was.
+pub type ReloadFn = Box<dyn Fn() -> Result<Reloaded, String> + Send>;
+/// A theme by name, fitted to this terminal (colour depth, ASCII).
+pub type ThemeFn = Box<dyn Fn(&str) -> Result<Theme, String> + Send>;
+
 pub struct AppOptions {
     /// Wait this long after a data change before drawing, to fold bursts.
     pub debounce: Duration,
@@ -31,22 +56,17 @@ pub struct AppOptions {
     pub fps: u32,
     pub theme: Theme,
     /// Where `r` sends its request; `None` when nothing can reconnect.
-    pub control: Option<tokio::sync::mpsc::Sender<crate::source::link::Control>>,
-}
-
-/// Screen-local state: what the user chose, not what the data says.
-#[derive(Default)]
-struct UiState {
-    /// The frozen picture and when it was frozen.
-    paused: Option<(Arc<Scene>, i64)>,
-    help: bool,
-    page: Page,
-}
-
-impl UiState {
-    fn view(&self) -> UiView {
-        UiView { paused_at: self.paused.as_ref().map(|p| p.1), help: self.help, page: self.page }
-    }
+    pub control: Option<mpsc::Sender<crate::source::link::Control>>,
+    pub dashboard: Arc<Dashboard>,
+    pub window_ms: i64,
+    /// Where page, window and filter changes go.
+    pub wanted: watch::Sender<Wanted>,
+    pub reload: Option<ReloadFn>,
+    /// Files that changed on disk (from `reload::watch`).
+    pub changed_files: Option<mpsc::Receiver<Vec<PathBuf>>>,
+    pub theme_for: Option<ThemeFn>,
+    /// Wall-display mode, when on from the start.
+    pub kiosk: Option<KioskOptions>,
 }
 
 /// Why the loop ended.
@@ -58,9 +78,22 @@ pub enum Exit {
     Cancelled,
 }
 
+/// Everything the loop keeps between events.
+struct Loop {
+    opts: AppOptions,
+    ui: UiState,
+    scene: Arc<Scene>,
+    kiosk: Option<Kiosk>,
+    /// Critical alerts already seen firing, so only new ones ring.
+    criticals: HashSet<String>,
+    focused: bool,
+    /// The last frame written, to skip frames that change nothing.
+    last_frame: Option<ratatui::buffer::Buffer>,
+}
+
 pub async fn run(
     mut scene_rx: watch::Receiver<Arc<Scene>>,
-    opts: AppOptions,
+    mut opts: AppOptions,
     cancel: CancellationToken,
 ) -> anyhow::Result<Exit> {
     let (mut term, _guard) = terminal::init()?;
@@ -68,51 +101,54 @@ pub async fn run(
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut input = EventStream::new();
-    let mut ui = UiState::default();
-    let mut scene = scene_rx.borrow_and_update().clone();
-    let min_frame = Duration::from_secs_f64(1.0 / opts.fps.clamp(1, 240) as f64);
-    let mut last_draw = Instant::now() - min_frame;
+    let mut changed_files = opts.changed_files.take();
+    let ui = UiState::new(opts.dashboard.clone(), opts.window_ms);
+    let kiosk = opts.kiosk.clone().map(|k| Kiosk::new(k, ui.dashboard.pages.len(), now_ms()));
+    let mut lp = Loop {
+        scene: scene_rx.borrow_and_update().clone(),
+        ui,
+        kiosk,
+        criticals: HashSet::new(),
+        focused: true,
+        last_frame: None,
+        opts,
+    };
+    lp.ui.kiosk = lp.kiosk.is_some();
+    lp.send_wanted();
+    let fast_frame = Duration::from_secs_f64(1.0 / lp.opts.fps.clamp(1, 240) as f64);
+    let mut last_draw = Instant::now() - UNFOCUSED_FRAME;
     let mut due = Some(Instant::now());
     let mut next_clock = Instant::now() + Duration::from_millis(1000 - now_ms().rem_euclid(1000) as u64);
     let mut scenes_open = true;
 
     let exit = loop {
+        let min_frame = if lp.focused { fast_frame } else { UNFOCUSED_FRAME };
+        let soon = |last: Instant| Some(Instant::now().max(last + min_frame));
         let deadline = due.map_or(next_clock, |d| d.min(next_clock));
         // Keys and signals first: they must answer within a frame however busy the data is.
         tokio::select! {
             biased;
             ev = input.next() => match ev {
                 None | Some(Err(_)) => break Exit::TerminalGone,
-                Some(Ok(Event::Key(k))) => {
-                    match keys::action(k) {
-                        Action::Quit => break Exit::Quit,
-                        Action::ToggleHelp => ui.help = !ui.help,
-                        Action::ToggleSources => {
-                            ui.page = if ui.page == Page::Sources { Page::Overview } else { Page::Sources };
-                        }
-                        // Esc closes the help first, and only then leaves a page.
-                        Action::CloseOverlay if ui.help => ui.help = false,
-                        Action::CloseOverlay => ui.page = Page::Overview,
-                        Action::TogglePause => {
-                            ui.paused = match ui.paused.take() {
-                                Some(_) => None,
-                                None => Some((scene.clone(), now_ms())),
-                            };
-                        }
-                        Action::ReconnectNow => {
-                            if let Some(c) = &opts.control {
-                                // Full means a request is already queued; one is enough.
-                                let _ = c.try_send(crate::source::link::Control::ReconnectNow);
-                            }
-                            continue;
-                        }
-                        Action::None => continue,
+                Some(Ok(Event::Key(k))) => match lp.key(k, &mut term) {
+                    Some(Effect::Quit) => break Exit::Quit,
+                    Some(_) => due = soon(last_draw),
+                    None => {}
+                },
+                Some(Ok(Event::Mouse(m))) => {
+                    if lp.mouse(m) {
+                        due = soon(last_draw);
                     }
-                    due = Some(Instant::now().max(last_draw + min_frame));
+                }
+                Some(Ok(Event::FocusLost)) => lp.focused = false,
+                Some(Ok(Event::FocusGained)) => {
+                    lp.focused = true;
+                    due = soon(last_draw);
                 }
                 Some(Ok(Event::Resize(..))) => {
                     let _ = term.autoresize();
-                    due = Some(Instant::now().max(last_draw + min_frame));
+                    lp.last_frame = None;
+                    due = soon(last_draw);
                 }
                 Some(Ok(_)) => {}
             },
@@ -120,11 +156,22 @@ pub async fn run(
             _ = sighup.recv() => break Exit::TerminalGone,
             _ = sigint.recv() => break Exit::Signal,
             _ = cancel.cancelled() => break Exit::Cancelled,
+            files = async { changed_files.as_mut()?.recv().await }, if changed_files.is_some() => {
+                match files {
+                    Some(files) => {
+                        tracing::info!(?files, "files changed; reloading");
+                        lp.reload();
+                        due = soon(last_draw);
+                    }
+                    None => changed_files = None,
+                }
+            },
             changed = scene_rx.changed(), if scenes_open => match changed {
                 Ok(()) => {
-                    scene = scene_rx.borrow_and_update().clone();
-                    if due.is_none() && ui.paused.is_none() {
-                        due = Some((Instant::now() + opts.debounce).max(last_draw + min_frame));
+                    lp.scene = scene_rx.borrow_and_update().clone();
+                    lp.alarms(&mut term);
+                    if due.is_none() {
+                        due = Some((Instant::now() + lp.opts.debounce).max(last_draw + min_frame));
                     }
                 }
                 // The pipeline ended; keep showing the last picture.
@@ -137,12 +184,13 @@ pub async fn run(
                     if next_clock < now {
                         next_clock = now + Duration::from_secs(1);
                     }
+                    lp.every_second();
                     due.get_or_insert(now.max(last_draw + min_frame));
                 }
                 if due.is_some_and(|d| d <= now) {
                     due = None;
                     last_draw = now;
-                    if draw(&mut term, &scene, &ui, &opts.theme).is_err() {
+                    if lp.draw(&mut term).is_err() {
                         // Writes fail when the terminal is gone (SSH dropped).
                         break Exit::TerminalGone;
                     }
@@ -159,14 +207,220 @@ pub async fn run(
     Ok(exit)
 }
 
-/// One frame, wrapped in synchronized-output markers so it lands at once.
-fn draw(term: &mut terminal::Term, scene: &Arc<Scene>, ui: &UiState, theme: &Theme) -> std::io::Result<()> {
-    let (shown, now) = match &ui.paused {
-        Some((frozen, at)) => (frozen, *at),
-        None => (scene, now_ms()),
-    };
-    queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
-    term.draw(|f| view::render(f, shown, &ui.view(), theme, now))?;
-    execute!(term.backend_mut(), EndSynchronizedUpdate)?;
-    Ok(())
+impl Loop {
+    /// Tells the pipeline what to compute.
+    fn send_wanted(&self) {
+        let view = self.ui.wanted();
+        let dashboard = self.ui.dashboard.clone();
+        self.opts.wanted.send_if_modified(|w| {
+            let same = Arc::ptr_eq(&w.dashboard, &dashboard) && w.view == view;
+            if !same {
+                *w = Wanted { dashboard, view };
+            }
+            !same
+        });
+    }
+
+    /// A key; `None` when it changed nothing on screen.
+    fn key(&mut self, k: KeyEvent, term: &mut terminal::Term) -> Option<Effect> {
+        let now = now_ms();
+        if let Some(kiosk) = self.kiosk.as_mut() {
+            match kiosk.key(k, now) {
+                KeyVerdict::Swallowed => return None,
+                KeyVerdict::Unlocked => {
+                    self.ui.say("unlocked: keys work until the wall relocks", Level::Ok, now);
+                    return Some(Effect::Redraw);
+                }
+                KeyVerdict::Pass => {}
+            }
+        }
+        let effect = if self.ui.typing() {
+            self.ui.edit(k, &self.scene, now)
+        } else {
+            self.ui.act(keys::action(k), &self.scene, now)
+        };
+        self.apply(effect, term, now)
+    }
+
+    fn apply(&mut self, effect: Effect, _term: &mut terminal::Term, now: i64) -> Option<Effect> {
+        match effect {
+            Effect::Nothing => return None,
+            Effect::Quit => return Some(Effect::Quit),
+            Effect::Redraw => {}
+            Effect::Reframe => {
+                // A page chosen by hand holds a full rotation period on a wall.
+                if let (Some(k), Page::Dashboard(p)) = (self.kiosk.as_mut(), self.ui.page) {
+                    k.show(p, now);
+                }
+                self.send_wanted();
+            }
+            Effect::Reconnect => {
+                if let Some(c) = &self.opts.control {
+                    // Full means a request is already queued; one is enough.
+                    let _ = c.try_send(crate::source::link::Control::ReconnectNow);
+                }
+                return None;
+            }
+            Effect::Theme(name) => match self.opts.theme_for.as_ref().map(|f| f(&name)) {
+                Some(Ok(theme)) => {
+                    self.opts.theme = theme;
+                    self.ui.say(format!("theme {name}"), Level::Ok, now);
+                }
+                Some(Err(e)) => self.ui.say(e, Level::Warn, now),
+                None => self.ui.say("themes cannot be changed here", Level::Warn, now),
+            },
+            Effect::Reload => self.reload(),
+            Effect::Kiosk(on) => {
+                self.kiosk = on.then(|| {
+                    let opts = self.opts.kiosk.clone().unwrap_or_default();
+                    let mut k = Kiosk::new(opts, self.ui.dashboard.pages.len(), now);
+                    if let Page::Dashboard(p) = self.ui.page {
+                        k.show(p, now);
+                    }
+                    k
+                });
+                self.ui.kiosk = on;
+                let msg = if on {
+                    format!("kiosk on: keys are locked; type {:?} to unlock", kiosk::UNLOCK_WORD)
+                } else {
+                    "kiosk off".to_string()
+                };
+                self.ui.say(msg, Level::Ok, now);
+            }
+        }
+        Some(Effect::Redraw)
+    }
+
+    /// Clicks on the tab bar switch pages; the wheel scrolls.
+    fn mouse(&mut self, m: MouseEvent) -> bool {
+        if self.kiosk.as_ref().is_some_and(|k| k.locked()) {
+            return false;
+        }
+        let now = now_ms();
+        let action = match m.kind {
+            MouseEventKind::ScrollDown => keys::Action::ScrollDown,
+            MouseEventKind::ScrollUp => keys::Action::ScrollUp,
+            MouseEventKind::Down(MouseButton::Left) if m.row == TAB_ROW => {
+                let hit = view::tabs(&self.scene).into_iter().find(|(_, _, from, to)| (*from..*to).contains(&m.column));
+                match hit {
+                    Some((page, ..)) => {
+                        self.ui.go_to(page);
+                        self.send_wanted();
+                        return true;
+                    }
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+        let effect = self.ui.act(action, &self.scene, now);
+        if effect == Effect::Reframe {
+            self.send_wanted();
+        }
+        effect != Effect::Nothing
+    }
+
+    /// Once a second: kiosk rotation, messages timing out.
+    fn every_second(&mut self) {
+        let now = now_ms();
+        self.ui.clear_expired(now);
+        if let Some(page) = self.kiosk.as_mut().and_then(|k| k.tick(now)) {
+            self.ui.go_to(Page::Dashboard(page));
+            self.send_wanted();
+        }
+    }
+
+    /// New critical alerts: on a wall, jump to them, flash and ring.
+    fn alarms(&mut self, term: &mut terminal::Term) {
+        let firing: HashSet<String> = self
+            .scene
+            .alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Firing && a.severity == Severity::Critical)
+            .map(|a| a.id.clone())
+            .collect();
+        let new = firing.iter().any(|id| !self.criticals.contains(id));
+        self.criticals = firing;
+        let Some(kiosk) = self.kiosk.as_mut() else { return };
+        if !new {
+            return;
+        }
+        let page = alerts_page(&self.ui.dashboard);
+        let alarm = kiosk.on_critical(page, now_ms());
+        if let Some(p) = alarm.jump_to {
+            self.ui.go_to(Page::Dashboard(p));
+            self.send_wanted();
+        }
+        if alarm.bell {
+            // The bell is one byte, outside any frame.
+            let _ = term.backend_mut().write_all(b"\x07");
+            let _ = term.backend_mut().flush();
+        }
+    }
+
+    /// A reload: the old config keeps running when the new one is broken.
+    fn reload(&mut self) {
+        let now = now_ms();
+        let Some(reload) = self.opts.reload.as_ref() else {
+            self.ui.say("nothing to reload: no config or dashboard file", Level::Warn, now);
+            return;
+        };
+        match reload() {
+            Ok(r) => {
+                self.ui.set_default_window(r.window_ms);
+                self.ui.set_dashboard(r.dashboard);
+                if let Some(t) = r.theme {
+                    self.opts.theme = t;
+                }
+                if let Some(k) = self.kiosk.as_mut() {
+                    k.set_pages(self.ui.dashboard.pages.len());
+                }
+                self.send_wanted();
+                let files: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
+                let what = if files.is_empty() { "built-in defaults".to_string() } else { files.join(", ") };
+                self.ui.say(format!("reloaded {what}"), Level::Ok, now);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reload refused; the old config keeps running");
+                self.ui.say(format!("reload refused, old config kept: {e}"), Level::Crit, now);
+            }
+        }
+    }
+
+    /// One frame, wrapped in synchronized-output markers so it lands at once.
+    /// A frame that changes no cell writes nothing at all, and the cursor,
+    /// hidden once at start, is not hidden again on every frame: on an idle
+    /// wall that is most of what would otherwise be sent.
+    fn draw(&mut self, term: &mut terminal::Term) -> std::io::Result<()> {
+        let now = now_ms();
+        let (flash, drift) = match &self.kiosk {
+            // The header alternates while flashing, once a second.
+            Some(k) => (k.flashing(now) && (now / 1000) % 2 == 0, k.drift(now)),
+            None => (false, (0, 0)),
+        };
+        let ui = self.ui.view(now, flash, drift);
+        term.autoresize()?;
+        let mut frame = term.get_frame();
+        view::render(&mut frame, &self.scene, &ui, &self.opts.theme, now);
+        let drawn = term.current_buffer_mut();
+        if self.last_frame.as_ref() == Some(drawn) {
+            drawn.reset();
+            return Ok(());
+        }
+        self.last_frame = Some(drawn.clone());
+        queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
+        term.flush()?;
+        term.swap_buffers();
+        execute!(term.backend_mut(), EndSynchronizedUpdate)?;
+        Ok(())
+    }
+}
+
+/// The page a new critical alert sends a wall display to: the first with an
+/// alerts panel.
+fn alerts_page(d: &Dashboard) -> usize {
+    d.pages
+        .iter()
+        .position(|p| p.rows.iter().flat_map(|r| &r.panels).any(|x| x.kind == crate::dashboard::PanelKind::Alerts))
+        .unwrap_or(0)
 }

@@ -6,7 +6,8 @@ use super::Item;
 use super::jsonl::transport_name;
 use crate::model::{ConnState, Labels, Sample};
 use crate::scene::SourceRow;
-use crate::view::format::{age, bytes, seconds};
+use crate::units::{self, Unit};
+use crate::view::format::age;
 use crate::wire::{format_time, special_name};
 use std::io::{self, Write};
 
@@ -102,16 +103,16 @@ fn conn(state: &ConnState, url: &str, now_ms: i64) -> String {
 }
 
 fn source(r: &SourceRow, now_ms: i64) -> String {
-    let glyph = crate::view::sources::level(r.health).glyph();
+    let glyph = crate::view::sources::level(r.health).glyph_in(&crate::theme::Glyphs::UNICODE);
     let last_ok = r.last_success_ms.map_or("never".to_string(), |t| format!("{} ago", age(now_ms - t)));
-    let rtt = r.rtt_ms.map_or("—".to_string(), |ms| seconds(ms / 1000.0));
+    let rtt = r.rtt_ms.map_or("—".to_string(), |ms| units::format(ms / 1000.0, &Unit::Seconds));
     let transport = r.transport.map_or("—", transport_name);
     let mut line = format!(
-        "{glyph} {:<6} {:<44} {transport:<4} last ok {last_ok:<10} rtt {rtt:<6} reconnects {:<3} {:>10}/s {:>6.1} fr/s {:>7.0} pts/s  malformed {}",
+        "{glyph} {:<6} {:<44} {transport:<4} last ok {last_ok:<10} rtt {rtt:<6} reconnects {:<3} {:>12} {:>6.1} fr/s {:>7.0} pts/s  malformed {}",
         r.health.name(),
         r.url,
         r.reconnects,
-        bytes(r.bytes_per_sec),
+        units::format(r.bytes_per_sec, &Unit::BytesPerSecond),
         r.frames_per_sec,
         r.points_per_sec,
         r.malformed,

@@ -3,16 +3,20 @@
 //! publishes an immutable [`Scene`] on a `watch` channel, so a burst of a
 //! thousand updates becomes one redraw.
 
-mod build;
+pub mod page;
 mod persist;
 pub mod sources;
 
+pub use page::ViewRequest;
 pub use persist::{MAX_STATE_BYTES, RestoreError, StateFile};
 
 use crate::alert::AlertBook;
+use crate::dashboard::Dashboard;
+use crate::dashboard::query::Span;
 use crate::model::{ConnState, Event, StatusBanner, Update};
-use crate::scene::{LinkInfo, Scene, SourceInfo, SourceRow};
+use crate::scene::{LinkInfo, Scene, SourceInfo, SourceRow, TimeInfo};
 use crate::source::SourceStats;
+use crate::source::history::Request as HistoryRequest;
 use crate::store::Store;
 use crate::wire::now_ms;
 use std::collections::VecDeque;
@@ -45,7 +49,21 @@ pub struct Pipeline {
     source_rows: Vec<SourceRow>,
     /// The state file, saved every minute (see `persist.rs`).
     cache: persist::Cache,
+    dashboard: Arc<Dashboard>,
+    view: ViewRequest,
+    /// Where to ask for history the store lacks; `None` when nothing can fetch it.
+    history: Option<mpsc::Sender<HistoryRequest>>,
+    /// The oldest point that arrived (live or backfilled), and the oldest
+    /// instant already asked for: history is only asked for once.
+    earliest_ms: Option<i64>,
+    asked_from: Option<i64>,
+    /// When data first arrived: the link's own start-up backfill gets a
+    /// head start before the view asks for more.
+    first_data_ms: Option<i64>,
 }
+
+/// The store keeps a day; older history has nowhere to go.
+const HISTORY_REACH_MS: i64 = 24 * 3_600_000;
 
 impl Pipeline {
     pub fn new(source: SourceInfo, stats: Vec<Arc<SourceStats>>) -> Self {
@@ -65,7 +83,52 @@ impl Pipeline {
             source_table: sources::SourceTable::default(),
             source_rows: Vec::new(),
             cache: persist::Cache::default(),
+            dashboard: Arc::new(Dashboard::built_in()),
+            view: ViewRequest::default(),
+            history: None,
+            earliest_ms: None,
+            asked_from: None,
+            first_data_ms: None,
         }
+    }
+
+    /// Lets the pipeline ask for history the view needs and the store lacks.
+    pub fn fetch_history_with(&mut self, tx: mpsc::Sender<HistoryRequest>) {
+        self.history = Some(tx);
+    }
+
+    /// Asks for the part of the shown span older than anything held, once.
+    pub fn want_history(&mut self, now_ms: i64) {
+        let (Some(tx), Some(earliest)) = (&self.history, self.earliest_ms) else { return };
+        if self.first_data_ms.is_none_or(|t| now_ms - t < 5_000) {
+            return;
+        }
+        let to = self.view.at_ms.unwrap_or(now_ms).min(now_ms);
+        let from = (to - self.view.window_ms).max(now_ms - HISTORY_REACH_MS);
+        let have = self.asked_from.map_or(earliest, |a| a.min(earliest));
+        // A couple of intervals of slack: the first point rarely sits on the edge.
+        if from >= have - 2 * self.interval_ms {
+            return;
+        }
+        let metrics = self.store.known_metrics();
+        if metrics.is_empty() {
+            return;
+        }
+        let req = HistoryRequest { from_ms: from, to_ms: have, step_ms: self.interval_ms, metrics };
+        // A full queue means requests are already in flight; ask again later.
+        if tx.try_send(req).is_ok() {
+            self.asked_from = Some(from);
+        }
+    }
+
+    /// Shows another dashboard from the next scene on; history is kept.
+    pub fn set_dashboard(&mut self, dashboard: Arc<Dashboard>) {
+        self.dashboard = dashboard;
+    }
+
+    /// What the user is looking at: page, window, instant, filter.
+    pub fn set_view(&mut self, view: ViewRequest) {
+        self.view = view;
     }
 
     /// Folds one update in; `now_ms` is the wall clock.
@@ -79,6 +142,12 @@ impl Pipeline {
                 let live_at = live.then_some(now_ms);
                 for obs in &observations {
                     self.store.insert(obs, live_at);
+                }
+                if !observations.is_empty() {
+                    self.first_data_ms.get_or_insert(now_ms);
+                }
+                if let Some(oldest) = observations.iter().map(|o| o.ts).min() {
+                    self.earliest_ms = Some(self.earliest_ms.map_or(oldest, |e| e.min(oldest)));
                 }
                 if live && !observations.is_empty() {
                     self.last_live_ms = Some(now_ms);
@@ -131,24 +200,65 @@ impl Pipeline {
             seq_gaps: self.total(|s| &s.seq_gaps),
             backfills: self.total(|s| &s.backfills),
         };
+        let page_index = self.view.page.min(self.dashboard.pages.len().saturating_sub(1));
+        let to_ms = self.view.at_ms.unwrap_or(now_ms).min(now_ms);
+        let mut span = Span::new(to_ms, self.view.window_ms, self.interval_ms, now_ms);
+        // The grid moves in whole steps, so a chart with nothing new to show
+        // stays still between data and costs no output.
+        span.to_ms = span.to_ms.div_euclid(span.step_ms) * span.step_ms + span.step_ms;
+        let to_ms = span.to_ms;
+        let events: Vec<Event> = self.events.iter().cloned().collect();
+        let inputs = page::Inputs { store: &self.store, events: &events, interval_ms: self.interval_ms, now_ms };
+        let page = match self.dashboard.pages.get(page_index) {
+            Some(spec) => page::build(spec, &self.view, &span, &inputs),
+            None => Default::default(),
+        };
+        let filter = &self.view.filter;
         Scene {
             source: self.source.clone(),
             link,
-            kpis: build::kpis(&self.store, now_ms, self.interval_ms),
-            health: build::health(&self.store),
-            services: build::services(&self.store, now_ms, self.interval_ms),
-            alerts: self.alerts.sorted(),
-            events: self.events.iter().take(50).cloned().collect(),
+            pages: self.dashboard.pages.iter().map(|p| p.title.clone()).collect(),
+            page_index,
+            page,
+            time: TimeInfo { live: self.view.at_ms.is_none(), to_ms, window_ms: self.view.window_ms },
+            filter: filter.to_string(),
+            alerts: self
+                .alerts
+                .sorted()
+                .into_iter()
+                .filter(|a| filter.matches(&format!("{} {}", a.metric, a.summary), label_pairs(&a.labels)))
+                .collect(),
+            events: self
+                .events
+                .iter()
+                .filter(|e| e.ts <= to_ms && filter.matches(&e.text, label_pairs(&e.labels)))
+                .take(50)
+                .cloned()
+                .collect(),
             banner: self.banner.clone(),
             sources: self.source_rows.clone(),
         }
     }
 }
 
-/// Runs the pipeline until cancelled or until every source is gone.
+fn label_pairs(labels: &crate::model::Labels) -> impl Iterator<Item = (&str, &str)> {
+    labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+/// What the screen wants from the pipeline: which dashboard, and which part
+/// of it. The app sends a new one on every page switch, scroll or filter.
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    pub dashboard: Arc<Dashboard>,
+    pub view: ViewRequest,
+}
+
+/// Runs the pipeline until cancelled or until every source is gone. `wanted`
+/// is `None` when nothing changes what is shown (tests, tools).
 pub async fn run(
     mut pipeline: Pipeline,
     mut rx: mpsc::Receiver<Update>,
+    mut wanted: Option<watch::Receiver<Wanted>>,
     scene_tx: watch::Sender<Arc<Scene>>,
     cancel: CancellationToken,
 ) -> Pipeline {
@@ -172,7 +282,23 @@ pub async fn run(
                 let elapsed = last_tick.elapsed();
                 last_tick = tokio::time::Instant::now();
                 pipeline.autosave(now_ms());
+                pipeline.want_history(now_ms());
                 pipeline.tick(now_ms(), elapsed)
+            }
+            changed = async { wanted.as_mut()?.changed().await.ok() }, if wanted.is_some() => {
+                match changed {
+                    Some(()) => {
+                        let w = wanted.as_mut().map(|w| w.borrow_and_update().clone());
+                        if let Some(w) = w {
+                            pipeline.set_dashboard(w.dashboard);
+                            pipeline.set_view(w.view);
+                            pipeline.want_history(now_ms());
+                        }
+                    }
+                    // The screen is gone; keep serving whatever still listens.
+                    None => wanted = None,
+                }
+                true
             }
             _ = cancel.cancelled() => break,
         };

@@ -5,6 +5,7 @@
 pub mod backfill;
 pub mod backoff;
 pub mod convert;
+pub mod history;
 pub mod link;
 pub mod poll;
 pub mod sse;

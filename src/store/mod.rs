@@ -74,6 +74,28 @@ impl Series {
         slots.range(start..).map(|s| (s.newest, &s.sample)).collect()
     }
 
+    /// Points from `from_ms` on, each span at the finest resolution that
+    /// still holds it: raw points where the raw ring reaches, coarser slots
+    /// before that. Oldest first.
+    pub fn stitched(&self, from_ms: i64) -> Vec<(i64, &Sample)> {
+        let mut parts: Vec<Vec<(i64, &Sample)>> = Vec::new();
+        let mut before = i64::MAX;
+        for tier in &self.tiers {
+            let slots = tier.slots();
+            let start = slots.partition_point(|s| s.ts < from_ms);
+            let part: Vec<(i64, &Sample)> =
+                slots.range(start..).take_while(|s| s.newest < before).map(|s| (s.newest, &s.sample)).collect();
+            if let Some(first) = tier.first_ts() {
+                before = before.min(first);
+            }
+            parts.push(part);
+            if before <= from_ms {
+                break;
+            }
+        }
+        parts.into_iter().rev().flatten().collect()
+    }
+
     /// The raw points still in the full-resolution ring.
     pub fn raw(&self) -> impl Iterator<Item = (i64, &Sample)> {
         self.tiers[0].slots().iter().map(|s| (s.ts, &s.sample))

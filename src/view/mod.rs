@@ -1,21 +1,22 @@
 //! Pure render functions: `(&Scene, &UiView, &Theme, now) -> Frame`. No I/O,
 //! no awaits, no clocks read here; everything time-dependent comes in `now_ms`.
 
-mod alerts;
 mod chrome;
 pub mod format;
-mod kpi;
-mod latency;
-mod services;
+mod panel;
 pub mod signal;
 pub mod sources;
+
+pub use chrome::{TAB_ROW, tabs};
 
 use crate::scene::Scene;
 use crate::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use signal::Level;
 
 /// Smallest terminal the dashboard draws into.
 pub const MIN_WIDTH: u16 = 60;
@@ -24,41 +25,78 @@ pub const MIN_HEIGHT: u16 = 20;
 /// The screen-local state the view needs (owned by the app).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UiView {
-    /// When set, the screen is frozen on data as of this wall-clock time.
-    pub paused_at: Option<i64>,
     pub help: bool,
     pub page: Page,
+    /// Rows scrolled down in tables and lists.
+    pub scroll: u16,
+    /// The `:` or `/` line being typed.
+    pub prompt: Option<Prompt>,
+    /// A one-line answer to the last command (or a reload), and its tone.
+    pub message: Option<(String, Level)>,
+    /// Wall-display mode: no key hints, flashing on new criticals.
+    pub kiosk: bool,
+    /// The header is flashing for a new critical alert.
+    pub flash: bool,
+    /// Burn-in drift: the whole layout is shifted by this many cells.
+    pub drift: (u16, u16),
+}
+
+/// The line being typed at the bottom of the screen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prompt {
+    /// `:` for commands, `/` for the filter.
+    pub sigil: char,
+    pub text: String,
+    /// Cursor position, in characters.
+    pub cursor: usize,
 }
 
 /// Which page fills the body of the screen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
-    /// KPIs, services, alerts and events.
-    #[default]
-    Overview,
+    /// A page of the dashboard, by index.
+    Dashboard(usize),
     /// Every gateway's link: state, last success, latency, rates, errors.
     Sources,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page::Dashboard(0)
+    }
 }
 
 /// Draws the whole dashboard.
 ///
 /// ```text
-/// ┌ header: vigil · DEMO · LIVE · health ··················· clock ┐
-/// │ banner (only when disconnected or the gateway is degraded)     │
-/// │ ┌ KPI ┐┌ KPI ┐┌ KPI ┐┌ KPI ┐┌ health ┐                         │
-/// │ ┌ services: traffic · errors · p50/p99 · cpu · mem ─────────┐ │
-/// │ ┌ p99 latency chart (large screens) ┐┌ alerts · events ───────┐│
-/// └ status bar: link state · source · data age · frames/s · keys ┘
+/// ┌ header: vigil · DEMO · LIVE / the time shown · window ······ clock ┐
+/// │ tabs: 1 Overview  2 Services  3 Business  4 Alerts  s Sources      │
+/// │ banner (only when disconnected or the gateway is degraded)         │
+/// │ the page: rows of panels, as the dashboard file lays them out      │
+/// └ status bar: link · source · data age · frames/s · keys, or a prompt ┘
 /// ```
 pub fn render(frame: &mut Frame, scene: &Scene, ui: &UiView, theme: &Theme, now_ms: i64) {
-    let area = frame.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        too_small(frame, area, theme);
+    let full = frame.area();
+    if full.width < MIN_WIDTH || full.height < MIN_HEIGHT {
+        too_small(frame, full, theme);
         return;
     }
-    // Every page shares the header, the banner and the status bar.
+    // Burn-in drift: one spare column and row, used on one side or the other.
+    let area = if ui.kiosk {
+        Rect {
+            x: full.x + ui.drift.0.min(1),
+            y: full.y + ui.drift.1.min(1),
+            width: full.width - 1,
+            height: full.height - 1,
+        }
+    } else {
+        full
+    };
+    // Themes with a background of their own paint it everywhere first.
+    frame.render_widget(Block::default().style(theme.base()), full);
     let banner_rows = u16::from(chrome::banner_text(scene, now_ms).is_some());
-    let [header, banner, body, status] = Layout::vertical([
+    let [header, tab_row, banner, body, status] = Layout::vertical([
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(banner_rows),
         Constraint::Min(3),
@@ -66,38 +104,68 @@ pub fn render(frame: &mut Frame, scene: &Scene, ui: &UiView, theme: &Theme, now_
     ])
     .areas(area);
     chrome::header(frame, header, scene, ui, theme, now_ms);
+    chrome::tab_bar(frame, tab_row, scene, ui, theme);
     chrome::banner(frame, banner, scene, theme, now_ms);
+    let ctx = panel::Ctx { scene, ui, theme, now_ms, large: full.width >= 120 && full.height >= 40 };
     match ui.page {
-        Page::Overview => overview(frame, body, scene, theme, now_ms),
+        Page::Dashboard(_) => panel::page(frame, body, &ctx),
         Page::Sources => sources::page(frame, body, scene, theme, now_ms),
     }
     chrome::status_bar(frame, status, scene, ui, theme, now_ms);
     if ui.help {
         help(frame, area, theme);
     }
+    if theme.glyphs.ascii {
+        asciify(frame.buffer_mut());
+    }
 }
 
-/// The overview's body: KPIs, services, then the latency chart (on large
-/// screens) beside alerts and events.
-fn overview(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms: i64) {
-    // Sizes follow the whole screen, so a banner coming and going does not
-    // switch the layout.
-    let screen = frame.area();
-    let large = screen.width >= 120 && screen.height >= 40;
-    let kpi_rows = if large { 8 } else { 4 };
-    let service_rows = (scene.services.len().max(1) as u16 + 3).min(screen.height / 3);
-    let [kpis, services, rest] =
-        Layout::vertical([Constraint::Length(kpi_rows), Constraint::Length(service_rows), Constraint::Min(3)])
-            .areas(area);
-    kpi::row(frame, kpis, scene, theme, now_ms, large);
-    services::table(frame, services, scene, theme, now_ms);
-    if large {
-        let [chart, lists] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rest);
-        latency::chart(frame, chart, scene, theme, now_ms);
-        alerts::lists(frame, lists, scene, theme, now_ms);
-    } else {
-        alerts::lists(frame, rest, scene, theme, now_ms);
+/// The last word on ASCII mode: widgets that draw their own lines and dots
+/// (chart axes, legends, braille plots) are mapped to ASCII cell by cell, so
+/// no byte above 0x7f reaches a terminal that cannot show it.
+fn asciify(buf: &mut ratatui::buffer::Buffer) {
+    for cell in buf.content.iter_mut() {
+        let sym = cell.symbol();
+        if sym.is_ascii() {
+            continue;
+        }
+        let c = sym.chars().next().unwrap_or(' ');
+        let ascii = match c {
+            '│' | '┃' | '║' | '┆' | '▏' | '▕' => "|",
+            '─' | '━' | '═' | '┄' => "-",
+            '┌' | '┐' | '└' | '┘' | '├' | '┤' | '┬' | '┴' | '┼' | '╭' | '╮' | '╰' | '╯' => {
+                "+"
+            }
+            '…' => "~",
+            '·' | '•' => ".",
+            '\u{2800}' => " ",
+            '\u{2801}'..='\u{28ff}' => "*",
+            '▁' | '▂' | '▃' => "_",
+            '▄' | '▅' | '▆' | '▇' | '█' | '▀' | '▌' | '▐' | '▖' | '▗' | '▘' | '▙' | '▚' | '▛' | '▜' | '▝' | '▞'
+            | '▟' => "#",
+            '░' | '▒' | '▓' => ":",
+            '●' => "o",
+            '▲' => "!",
+            '✖' => "X",
+            '◌' => "?",
+            '↑' => "^",
+            '↓' => "v",
+            'µ' => "u",
+            '€' => "E",
+            '£' => "L",
+            _ => "?",
+        };
+        cell.set_symbol(ascii);
     }
+}
+
+/// A bordered block in the theme's border set, with a title.
+pub(crate) fn block<'a>(theme: &Theme, title: &'a str, border: Option<Style>) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_set(theme.glyphs.border)
+        .border_style(border.unwrap_or_else(|| theme.border()))
+        .title(Span::styled(title, theme.title()))
 }
 
 fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -108,26 +176,44 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
     frame.render_widget(Paragraph::new(msg).style(theme.warn()).wrap(Wrap { trim: true }), area);
 }
 
-const HELP: [(&str, &str); 7] = [
+const HELP: [(&str, &str); 17] = [
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
-    ("p", "pause / resume (data keeps arriving)"),
+    ("Tab, 1-9", "next page, or page by number (Shift-Tab: back)"),
     ("s", "sources page: every gateway's link"),
+    ("[  ]", "previous / next service (pages with a choice)"),
+    ("p", "pause: freeze the picture, data keeps arriving"),
+    ("Left/Right", "scroll back / forward through history"),
+    ("+  -", "wider / narrower window (5m 15m 1h 6h 24h)"),
+    ("End", "back to live"),
+    ("Up/Down", "scroll tables and lists (or the mouse wheel)"),
+    (":", "command: page, theme, window, service, reload, ..."),
+    ("/", "filter lines, rows, alerts by name or label"),
     ("r", "reconnect now (skip the wait)"),
-    ("Esc", "close help; back to the overview"),
-    ("", "States: ● ok  ▲ warning  ✖ critical  ◌ stale"),
+    ("Esc", "close help; clear the filter; back to live"),
+    ("unlock", "typed on a locked wall display (--kiosk): keys work again"),
+    ("", ""),
+    ("", "States: ok, warning, critical, stale"),
 ];
 
 fn help(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let w = 56.min(area.width.saturating_sub(4));
-    let h = (HELP.len() as u16 + 4).min(area.height.saturating_sub(2));
+    let w = 64.min(area.width.saturating_sub(4));
+    let h = (HELP.len() as u16 + 2).min(area.height.saturating_sub(2));
     let popup = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
-    let lines: Vec<Line> = HELP.iter().map(|(k, v)| Line::from(format!(" {k:<10} {v}"))).collect();
+    let g = &theme.glyphs;
+    let mut lines: Vec<Line> = HELP.iter().map(|(k, v)| Line::from(format!(" {k:<11} {v}"))).collect();
+    if let Some(last) = lines.last_mut() {
+        *last = Line::from(vec![
+            Span::raw(" States:     "),
+            Span::styled(format!("{} ok  ", g.ok), theme.ok()),
+            Span::styled(format!("{} warning  ", g.warn), theme.warn()),
+            Span::styled(format!("{} critical  ", g.crit), theme.crit()),
+            Span::styled(format!("{} stale", g.stale), theme.stale()),
+        ]);
+    }
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines)
-            .style(theme.text())
-            .block(Block::default().borders(Borders::ALL).border_style(theme.accent()).title(" keys ")),
+        Paragraph::new(lines).style(theme.text()).block(block(theme, " keys ", Some(theme.accent()))),
         popup,
     );
 }

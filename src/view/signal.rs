@@ -13,13 +13,18 @@ pub enum Level {
 }
 
 impl Level {
-    /// The glyph that says the same as the colour.
-    pub fn glyph(self) -> &'static str {
+    /// The glyph that says the same as the colour, in the theme's glyph set.
+    pub fn glyph(self, theme: &Theme) -> &'static str {
+        self.glyph_in(&theme.glyphs)
+    }
+
+    /// The glyph in a given set (for output without a theme).
+    pub fn glyph_in(self, g: &crate::theme::Glyphs) -> &'static str {
         match self {
-            Level::Ok => "●",
-            Level::Warn => "▲",
-            Level::Crit => "✖",
-            Level::Stale => "◌",
+            Level::Ok => g.ok,
+            Level::Warn => g.warn,
+            Level::Crit => g.crit,
+            Level::Stale => g.stale,
         }
     }
 
@@ -44,20 +49,10 @@ impl Level {
     }
 }
 
-/// Default thresholds of the golden signals: (warn, crit).
-pub const ERROR_RATIO: (f64, f64) = (0.01, 0.05);
-pub const P99_SECONDS: (f64, f64) = (0.5, 1.0);
-pub const CPU_PERCENT: (f64, f64) = (80.0, 90.0);
-pub const MEMORY_PERCENT: (f64, f64) = (85.0, 95.0);
-pub const QUEUE_DEPTH: (f64, f64) = (1000.0, 5000.0);
-pub const DB_POOL_RATIO: (f64, f64) = (0.8, 0.95);
-
-const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-
 /// A text sparkline of the last `width` values, scaled to their range; a
 /// range narrower than a tenth of the values' size is widened to that, so
 /// noise on a steady value does not look like a swing.
-pub fn sparkline(values: &[f64], width: usize) -> String {
+pub fn sparkline(values: &[f64], width: usize, bars: &[char; 8]) -> String {
     let tail: Vec<f64> = values.iter().rev().take(width).rev().copied().filter(|v| v.is_finite()).collect();
     if tail.is_empty() {
         return String::new();
@@ -72,7 +67,7 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
     };
     let span = hi - lo;
     tail.iter()
-        .map(|&v| if span <= f64::EPSILON { BARS[0] } else { BARS[(((v - lo) / span) * 7.0).round() as usize] })
+        .map(|&v| if span <= f64::EPSILON { bars[0] } else { bars[(((v - lo) / span) * 7.0).round() as usize] })
         .collect()
 }
 
@@ -80,16 +75,18 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
 mod tests {
     use super::*;
 
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
     #[test]
     fn sparkline_scales_and_keeps_the_newest() {
-        assert_eq!(sparkline(&[0.0, 7.0, 3.5], 10), "▁█▅");
-        assert_eq!(sparkline(&[9.0, 1.0, 1.0], 2), "▅▅");
-        assert_eq!(sparkline(&[-1.0, 1.0], 2), "▁█");
+        assert_eq!(sparkline(&[0.0, 7.0, 3.5], 10, &BARS), "▁█▅");
+        assert_eq!(sparkline(&[9.0, 1.0, 1.0], 2, &BARS), "▅▅");
+        assert_eq!(sparkline(&[-1.0, 1.0], 2, &BARS), "▁█");
         // 1 % noise on a steady value stays near the middle.
-        assert_eq!(sparkline(&[100.0, 101.0, 100.0], 3), "▄▅▄");
-        assert_eq!(sparkline(&[], 4), "");
-        assert_eq!(sparkline(&[f64::NAN, 2.0], 4), "▅");
-        assert_eq!(sparkline(&[0.0, 0.0], 4), "▁▁");
+        assert_eq!(sparkline(&[100.0, 101.0, 100.0], 3, &BARS), "▄▅▄");
+        assert_eq!(sparkline(&[], 4, &BARS), "");
+        assert_eq!(sparkline(&[f64::NAN, 2.0], 4, &BARS), "▅");
+        assert_eq!(sparkline(&[0.0, 0.0], 4, &BARS), "▁▁");
     }
 
     #[test]

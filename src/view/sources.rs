@@ -4,15 +4,16 @@
 //! Below 160 columns each gateway takes a few lines (its URL, then its
 //! figures, then its last error); wider, one line each with the error last.
 
-use super::format::{age, bytes, clock, count, fit, seconds};
+use super::format::{age, clock, fit};
 use super::signal::Level;
 use crate::scene::{LinkInfo, Scene, SourceHealth, SourceRow};
 use crate::theme::Theme;
+use crate::units::{self, Unit};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
 /// Width of the state column (glyph and word).
 const STATE_W: usize = 9;
@@ -36,8 +37,7 @@ pub fn level(h: SourceHealth) -> Level {
 pub fn page(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms: i64) {
     let n = scene.sources.len();
     let title = format!(" Sources: {n} gateway{} · s or Esc: back ", if n == 1 { "" } else { "s" });
-    let block =
-        Block::default().borders(Borders::ALL).border_style(theme.border()).title(Span::styled(title, theme.title()));
+    let block = super::block(theme, &title, None);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.width == 0 || inner.height == 0 {
@@ -77,15 +77,15 @@ fn figures(r: &SourceRow, now_ms: i64, roomy: bool) -> String {
     let mut cells = vec![
         pad(r.transport.map_or("—", |t| t.name()), 5),
         pad(&last_ok, if roomy { 21 } else { 11 }),
-        pad(&r.rtt_ms.map_or("—".into(), |ms| seconds(ms / 1000.0)), 8),
-        pad(&count(r.reconnects as f64), 7),
-        pad(&format!("{}/s", bytes(r.bytes_per_sec)), 11),
+        pad(&r.rtt_ms.map_or("—".into(), |ms| units::format(ms / 1000.0, &Unit::Seconds)), 8),
+        pad(&units::format(r.reconnects as f64, &Unit::Count), 7),
+        pad(&units::format(r.bytes_per_sec, &Unit::BytesPerSecond), 11),
         pad(&format!("{:.1}", r.frames_per_sec), 9),
     ];
     if roomy {
         cells.push(pad(&format!("{:.0}", r.points_per_sec), 9));
     }
-    cells.push(count(r.malformed as f64));
+    cells.push(units::format(r.malformed as f64, &Unit::Count));
     cells.concat()
 }
 
@@ -110,7 +110,7 @@ fn stacked(lines: &mut Vec<Line<'static>>, r: &SourceRow, theme: &Theme, now_ms:
     let l = level(r.health);
     let rest = width.saturating_sub(STATE_W);
     lines.push(Line::from(vec![
-        Span::styled(pad(&format!("{} {}", l.glyph(), r.health.name()), STATE_W), l.style(theme)),
+        Span::styled(pad(&format!("{} {}", l.glyph(theme), r.health.name()), STATE_W), l.style(theme)),
         Span::styled(fit(&r.url, rest), theme.text()),
     ]));
     lines.push(Line::from(vec![
@@ -144,7 +144,7 @@ fn one_line(r: &SourceRow, theme: &Theme, now_ms: i64, width: usize) -> Line<'st
     let used = STATE_W + url_w + 1 + figs_w + 2;
     let error = r.last_error.as_deref().map(|e| fit(e, width.saturating_sub(used))).unwrap_or_default();
     Line::from(vec![
-        Span::styled(pad(&format!("{} {}", l.glyph(), r.health.name()), STATE_W), l.style(theme)),
+        Span::styled(pad(&format!("{} {}", l.glyph(theme), r.health.name()), STATE_W), l.style(theme)),
         Span::styled(pad(&fit(&r.url, url_w), url_w + 1), theme.text()),
         Span::styled(pad(&figs, figs_w + 2), figure_style(r.health, theme)),
         Span::styled(error, error_style(r.health, theme)),
@@ -194,9 +194,10 @@ mod tests {
 
     #[test]
     fn every_health_has_a_glyph_of_its_own_kind() {
-        assert_eq!(level(SourceHealth::Live).glyph(), "●");
-        assert_eq!(level(SourceHealth::Stale).glyph(), "◌");
-        assert_eq!(level(SourceHealth::Down).glyph(), "✖");
+        let t = crate::theme::Theme::built_in("dark").unwrap();
+        assert_eq!(level(SourceHealth::Live).glyph(&t), "●");
+        assert_eq!(level(SourceHealth::Stale).glyph(&t), "◌");
+        assert_eq!(level(SourceHealth::Down).glyph(&t), "✖");
     }
 
     #[test]

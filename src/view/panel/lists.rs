@@ -1,49 +1,34 @@
-//! Alerts (firing first) and recent events.
+//! Alerts (firing first) and recent events, scrolled together with the
+//! page and narrowed by the `/` filter (already applied in the scene).
 
-use super::format::{age, clock, fit, value};
-use super::signal::Level;
+use super::{Ctx, frame_of};
 use crate::model::{AlertState, Severity};
-use crate::scene::{Scene, Unit};
-use crate::theme::Theme;
+use crate::scene::Unit;
+use crate::view::format::{age, clock, fit};
+use crate::view::signal::Level;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
-/// Alerts on the left, events on the right when wide enough; else stacked.
-pub fn lists(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms: i64) {
-    if area.width >= 100 {
-        let [a, e] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(area);
-        alerts(frame, a, scene, theme, now_ms);
-        events(frame, e, scene, theme);
-    } else {
-        let event_rows = if area.height >= 10 { 4 } else { 0 };
-        let [a, e] = Layout::vertical([Constraint::Min(3), Constraint::Length(event_rows)]).areas(area);
-        alerts(frame, a, scene, theme, now_ms);
-        if event_rows > 0 {
-            events(frame, e, scene, theme);
-        }
-    }
-}
-
-fn alerts(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms: i64) {
+pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, ctx: &Ctx) {
+    let (scene, theme, now_ms) = (ctx.scene, ctx.theme, ctx.now_ms);
     let firing = scene.alerts.iter().filter(|a| a.state == AlertState::Firing).count();
-    let title = format!(" Alerts ({firing} firing, {} total) ", scene.alerts.len());
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(if firing > 0 { theme.crit() } else { theme.border() })
-        .title(Span::styled(title, theme.title()));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let title = format!(" {title} ({firing} firing, {} total) ", scene.alerts.len());
+    let inner = frame_of(frame, area, &title, (firing > 0).then_some(Level::Crit), ctx);
     if scene.alerts.is_empty() {
-        frame.render_widget(Paragraph::new(" no alerts").style(theme.dim()), inner);
+        let msg = if scene.filter.is_empty() { " no alerts" } else { " no alerts match the filter" };
+        frame.render_widget(Paragraph::new(msg).style(theme.dim()), inner);
         return;
     }
     let width = inner.width as usize;
+    let rows = limit.unwrap_or(usize::MAX).min(inner.height as usize);
+    let skip = (ctx.ui.scroll as usize).min(scene.alerts.len().saturating_sub(1));
     let lines: Vec<Line> = scene
         .alerts
         .iter()
-        .take(inner.height as usize)
+        .skip(skip)
+        .take(rows)
         .map(|a| {
             let level = match (a.state, a.severity) {
                 (AlertState::Resolved, _) => Level::Ok,
@@ -73,7 +58,7 @@ fn alerts(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms: i
                 (Some(v), None) => short(v),
                 _ => String::new(),
             };
-            let head = format!("{} {state} {sev:<4} {service:<10} ", level.glyph());
+            let head = format!("{} {state} {sev:<4} {service:<10} ", level.glyph(theme));
             let tail = format!("  {value}  {since}");
             let room = width.saturating_sub(head.chars().count() + tail.chars().count());
             Line::from(vec![
@@ -87,24 +72,24 @@ fn alerts(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms: i
 }
 
 fn short(v: f64) -> String {
-    if v.abs() < 1.0 && v != 0.0 { format!("{v:.3}") } else { value(v, Unit::Count) }
+    if v.abs() < 1.0 && v != 0.0 { format!("{v:.3}") } else { crate::units::format(v, &Unit::Count) }
 }
 
-fn events(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme) {
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border())
-        .title(Span::styled(" Events ", theme.title()));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+pub fn events(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, ctx: &Ctx) {
+    let (scene, theme) = (ctx.scene, ctx.theme);
+    let inner = frame_of(frame, area, &format!(" {title} "), None, ctx);
     if scene.events.is_empty() {
-        frame.render_widget(Paragraph::new(" no events yet").style(theme.dim()), inner);
+        let msg = if scene.filter.is_empty() { " no events yet" } else { " no events match the filter" };
+        frame.render_widget(Paragraph::new(msg).style(theme.dim()), inner);
         return;
     }
+    let rows = limit.unwrap_or(usize::MAX).min(inner.height as usize);
+    let skip = (ctx.ui.scroll as usize).min(scene.events.len().saturating_sub(1));
     let lines: Vec<Line> = scene
         .events
         .iter()
-        .take(inner.height as usize)
+        .skip(skip)
+        .take(rows)
         .map(|e| {
             let text = format!("{} {}", e.kind, e.text);
             Line::from(vec![

@@ -1,0 +1,479 @@
+//! What the user chose, as opposed to what the data says: page, window,
+//! instant, filter, the line being typed. Pure: keys and commands in, a new
+//! state and an effect out, so every binding is tested without a terminal.
+
+use super::command::{Command, Edit, LineEditor};
+use super::keys::Action;
+use crate::dashboard::Dashboard;
+use crate::filter::Filter;
+use crate::pipeline::ViewRequest;
+use crate::scene::Scene;
+use crate::view::signal::Level;
+use crate::view::{Page, Prompt, UiView};
+use std::sync::Arc;
+
+/// The windows `+` and `-` step through.
+pub const WINDOWS: [i64; 5] = [5 * 60_000, 15 * 60_000, 3_600_000, 6 * 3_600_000, 24 * 3_600_000];
+/// How far back Left can go, and the widest window: what the store keeps.
+const MAX_BACK_MS: i64 = 86_400_000;
+/// How long a message stays in the status bar.
+const MESSAGE_MS: i64 = 6_000;
+
+/// What the loop must do after a key or command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Only the screen changed.
+    Redraw,
+    /// What the pipeline computes changed too.
+    Reframe,
+    Quit,
+    Reconnect,
+    Theme(String),
+    Reload,
+    Kiosk(bool),
+    Nothing,
+}
+
+pub struct UiState {
+    pub dashboard: Arc<Dashboard>,
+    pub page: Page,
+    /// The dashboard page to return to from the sources page.
+    last_page: usize,
+    pub help: bool,
+    pub scroll: u16,
+    /// The prompt open, by its sigil (`:` or `/`).
+    prompt: Option<char>,
+    /// One editor per prompt, so each keeps its own history.
+    commands: LineEditor,
+    filters: LineEditor,
+    message: Option<(String, Level, i64)>,
+    default_window_ms: i64,
+    pub window_ms: i64,
+    pub at_ms: Option<i64>,
+    choice: Option<String>,
+    filter: Filter,
+    pub kiosk: bool,
+}
+
+impl UiState {
+    pub fn new(dashboard: Arc<Dashboard>, default_window_ms: i64) -> Self {
+        let mut s = UiState {
+            dashboard,
+            page: Page::Dashboard(0),
+            last_page: 0,
+            help: false,
+            scroll: 0,
+            prompt: None,
+            commands: LineEditor::default(),
+            filters: LineEditor::default(),
+            message: None,
+            default_window_ms,
+            window_ms: default_window_ms,
+            at_ms: None,
+            choice: None,
+            filter: Filter::default(),
+            kiosk: false,
+        };
+        s.go_to(Page::Dashboard(0));
+        s
+    }
+
+    /// The request the pipeline works from.
+    pub fn wanted(&self) -> ViewRequest {
+        ViewRequest {
+            page: self.last_page,
+            window_ms: self.window_ms,
+            at_ms: self.at_ms,
+            choice: self.choice.clone(),
+            filter: self.filter.clone(),
+        }
+    }
+
+    /// What the view draws besides the scene.
+    pub fn view(&self, now_ms: i64, flash: bool, drift: (u16, u16)) -> UiView {
+        UiView {
+            help: self.help,
+            page: self.page,
+            scroll: self.scroll,
+            prompt: self.prompt.map(|sigil| {
+                let ed = self.editor(sigil);
+                Prompt { sigil, text: ed.text().to_string(), cursor: ed.cursor() }
+            }),
+            message: self.message.as_ref().filter(|m| m.2 > now_ms).map(|m| (m.0.clone(), m.1)),
+            kiosk: self.kiosk,
+            flash,
+            drift,
+        }
+    }
+
+    fn editor(&self, sigil: char) -> &LineEditor {
+        if sigil == '/' { &self.filters } else { &self.commands }
+    }
+
+    pub fn typing(&self) -> bool {
+        self.prompt.is_some()
+    }
+
+    pub fn say(&mut self, text: impl Into<String>, level: Level, now_ms: i64) {
+        self.message = Some((text.into(), level, now_ms + MESSAGE_MS));
+    }
+
+    /// Whether a message is showing that must be taken down at some point.
+    pub fn message_expires(&self) -> Option<i64> {
+        self.message.as_ref().map(|m| m.2)
+    }
+
+    pub fn clear_expired(&mut self, now_ms: i64) -> bool {
+        let expired = self.message.as_ref().is_some_and(|m| m.2 <= now_ms);
+        if expired {
+            self.message = None;
+        }
+        expired
+    }
+
+    /// A new dashboard (reloaded): keep the page by name where it still exists.
+    pub fn set_dashboard(&mut self, dashboard: Arc<Dashboard>) {
+        let title = self.dashboard.pages.get(self.last_page).map(|p| p.key());
+        self.dashboard = dashboard;
+        let keep = title.and_then(|t| self.dashboard.find_page(&t)).unwrap_or(0);
+        self.last_page = keep;
+        if let Page::Dashboard(_) = self.page {
+            self.page = Page::Dashboard(keep);
+        }
+    }
+
+    pub fn set_default_window(&mut self, ms: i64) {
+        self.default_window_ms = ms;
+    }
+
+    fn pages(&self) -> usize {
+        self.dashboard.pages.len()
+    }
+
+    /// Switches page; a page with a window of its own opens with it.
+    pub fn go_to(&mut self, page: Page) {
+        if let Page::Dashboard(i) = page {
+            let i = i.min(self.pages().saturating_sub(1));
+            if i != self.last_page || self.page != Page::Dashboard(i) {
+                self.window_ms = self.dashboard.pages.get(i).and_then(|p| p.window).unwrap_or(self.default_window_ms);
+                self.scroll = 0;
+            }
+            self.last_page = i;
+            self.page = Page::Dashboard(i);
+        } else {
+            self.page = page;
+            self.scroll = 0;
+        }
+    }
+
+    /// Pages in tab order: every dashboard page, then the sources page.
+    fn step_page(&mut self, forward: bool) {
+        let n = self.pages() + 1;
+        let cur = match self.page {
+            Page::Dashboard(i) => i,
+            Page::Sources => self.pages(),
+        };
+        let next = if forward { (cur + 1) % n } else { (cur + n - 1) % n };
+        self.go_to(if next == self.pages() { Page::Sources } else { Page::Dashboard(next) });
+    }
+
+    fn step_choice(&mut self, scene: &Scene, forward: bool) -> bool {
+        let Some(sel) = &scene.page.select else { return false };
+        if sel.choices.is_empty() {
+            return false;
+        }
+        let cur = sel.choices.iter().position(|c| *c == sel.value).unwrap_or(0);
+        let n = sel.choices.len();
+        let next = if forward { (cur + 1) % n } else { (cur + n - 1) % n };
+        self.choice = Some(sel.choices[next].clone());
+        true
+    }
+
+    fn step_window(&mut self, wider: bool) {
+        let w = self.window_ms;
+        self.window_ms = if wider {
+            WINDOWS.iter().copied().find(|x| *x > w).unwrap_or(w)
+        } else {
+            WINDOWS.iter().rev().copied().find(|x| *x < w).unwrap_or(w)
+        };
+    }
+
+    fn scroll_time(&mut self, back: bool, now_ms: i64) {
+        let step = self.window_ms / 4;
+        let at = self.at_ms.unwrap_or(now_ms);
+        let at = if back { at - step } else { at + step };
+        self.at_ms = Some(at.clamp(now_ms - MAX_BACK_MS, now_ms));
+    }
+
+    /// Applies one key's action.
+    pub fn act(&mut self, action: Action, scene: &Scene, now_ms: i64) -> Effect {
+        match action {
+            Action::Quit => return Effect::Quit,
+            Action::ToggleHelp => self.help = !self.help,
+            Action::ToggleSources => {
+                let back = Page::Dashboard(self.last_page);
+                self.go_to(if self.page == Page::Sources { back } else { Page::Sources });
+            }
+            Action::NextPage => self.step_page(true),
+            Action::PrevPage => self.step_page(false),
+            Action::Page(i) if i < self.pages() => self.go_to(Page::Dashboard(i)),
+            Action::Page(_) => return Effect::Nothing,
+            Action::PrevChoice | Action::NextChoice => {
+                if !self.step_choice(scene, action == Action::NextChoice) {
+                    return Effect::Nothing;
+                }
+            }
+            Action::TogglePause => self.at_ms = if self.at_ms.is_some() { None } else { Some(now_ms) },
+            Action::Back => self.scroll_time(true, now_ms),
+            Action::Forward => self.scroll_time(false, now_ms),
+            Action::Wider => self.step_window(true),
+            Action::Narrower => self.step_window(false),
+            Action::Live => self.at_ms = None,
+            Action::ScrollUp => self.scroll = self.scroll.saturating_sub(1),
+            Action::ScrollDown => self.scroll = self.scroll.saturating_add(1).min(999),
+            Action::PageUp => self.scroll = self.scroll.saturating_sub(10),
+            Action::PageDown => self.scroll = self.scroll.saturating_add(10).min(999),
+            Action::Command => {
+                self.commands.clear();
+                self.prompt = Some(':');
+            }
+            Action::Filter => {
+                // The filter line opens on the filter in force, to refine it.
+                self.filters.set_text(&self.filter.to_string());
+                self.prompt = Some('/');
+            }
+            Action::Escape => {
+                if self.help {
+                    self.help = false;
+                } else if !self.filter.is_empty() {
+                    self.filter = crate::filter::Filter::default();
+                } else if self.at_ms.is_some() {
+                    self.at_ms = None;
+                } else if self.page == Page::Sources {
+                    self.go_to(Page::Dashboard(self.last_page));
+                } else {
+                    return Effect::Nothing;
+                }
+            }
+            Action::ReconnectNow => return Effect::Reconnect,
+            Action::None => return Effect::Nothing,
+        }
+        Effect::Reframe
+    }
+
+    /// Feeds a key to the line being typed.
+    pub fn edit(&mut self, key: crossterm::event::KeyEvent, scene: &Scene, now_ms: i64) -> Effect {
+        let Some(sigil) = self.prompt else { return Effect::Nothing };
+        let ed = if sigil == '/' { &mut self.filters } else { &mut self.commands };
+        match ed.handle(key) {
+            Edit::Continue => Effect::Redraw,
+            Edit::Cancel => {
+                self.prompt = None;
+                Effect::Redraw
+            }
+            Edit::Submit(text) => {
+                self.prompt = None;
+                if sigil == '/' {
+                    self.filter = crate::filter::Filter::parse(&text);
+                    self.scroll = 0;
+                    return Effect::Reframe;
+                }
+                if text.trim().is_empty() {
+                    return Effect::Redraw;
+                }
+                match super::command::parse(&text) {
+                    Ok(cmd) => self.command(cmd, scene, now_ms),
+                    Err(e) => {
+                        self.say(e, Level::Warn, now_ms);
+                        Effect::Redraw
+                    }
+                }
+            }
+        }
+    }
+
+    /// Carries out a `:` command.
+    pub fn command(&mut self, cmd: Command, scene: &Scene, now_ms: i64) -> Effect {
+        match cmd {
+            Command::Page(name) => {
+                if name.eq_ignore_ascii_case("sources") && self.dashboard.find_page(&name).is_none() {
+                    self.go_to(Page::Sources);
+                } else if let Some(i) = self.dashboard.find_page(&name) {
+                    self.go_to(Page::Dashboard(i));
+                } else {
+                    let names: Vec<String> = self.dashboard.pages.iter().map(|p| p.key()).collect();
+                    self.say(format!("no page {name:?} (pages: {}, sources)", names.join(", ")), Level::Warn, now_ms);
+                    return Effect::Redraw;
+                }
+            }
+            Command::Theme(name) => return Effect::Theme(name),
+            Command::Window(ms) => self.window_ms = ms.min(MAX_BACK_MS),
+            Command::Reload => return Effect::Reload,
+            Command::Quit => return Effect::Quit,
+            Command::Live => self.at_ms = None,
+            Command::Pause => self.at_ms = Some(self.at_ms.unwrap_or(now_ms)),
+            Command::Service(name) => {
+                let known = scene.page.select.as_ref().is_some_and(|s| s.choices.contains(&name));
+                if !known {
+                    let hint = scene.page.select.as_ref().map(|s| s.choices.join(", ")).unwrap_or_default();
+                    let msg = if hint.is_empty() {
+                        "this page shows no choice; try :page services first".to_string()
+                    } else {
+                        format!("no {name:?} here (choices: {hint})")
+                    };
+                    self.say(msg, Level::Warn, now_ms);
+                    return Effect::Redraw;
+                }
+                self.choice = Some(name);
+            }
+            Command::Filter(text) => self.filter = Filter::parse(&text),
+            Command::ClearFilter => self.filter = Filter::default(),
+            Command::Kiosk(on) => return Effect::Kiosk(on),
+            Command::Help => self.help = true,
+            Command::Jump(back_ms) => self.at_ms = Some((now_ms - back_ms).clamp(now_ms - MAX_BACK_MS, now_ms)),
+        }
+        Effect::Reframe
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_751_279_400_000;
+
+    fn state() -> UiState {
+        UiState::new(Arc::new(Dashboard::built_in()), 15 * 60_000)
+    }
+
+    fn scene_with_choices() -> Scene {
+        let mut scene = Scene::default();
+        scene.page.select = Some(crate::scene::Selection {
+            label: "service".into(),
+            value: "api".into(),
+            choices: vec!["api".into(), "checkout".into(), "payments".into()],
+        });
+        scene
+    }
+
+    #[test]
+    fn pages_cycle_through_the_dashboard_then_sources() {
+        let mut s = state();
+        let scene = Scene::default();
+        let pages = s.dashboard.pages.len();
+        for i in 1..pages {
+            s.act(Action::NextPage, &scene, NOW);
+            assert_eq!(s.page, Page::Dashboard(i));
+        }
+        s.act(Action::NextPage, &scene, NOW);
+        assert_eq!(s.page, Page::Sources);
+        s.act(Action::NextPage, &scene, NOW);
+        assert_eq!(s.page, Page::Dashboard(0));
+        s.act(Action::PrevPage, &scene, NOW);
+        assert_eq!(s.page, Page::Sources);
+        // s and Esc go back to the page the user came from.
+        s.act(Action::Page(1), &scene, NOW);
+        s.act(Action::ToggleSources, &scene, NOW);
+        assert_eq!(s.page, Page::Sources);
+        s.act(Action::Escape, &scene, NOW);
+        assert_eq!(s.page, Page::Dashboard(1));
+        assert_eq!(s.act(Action::Page(8), &scene, NOW), Effect::Nothing);
+    }
+
+    #[test]
+    fn a_page_with_its_own_window_opens_with_it() {
+        let mut s = state();
+        let scene = Scene::default();
+        let business = s.dashboard.find_page("business").unwrap();
+        s.act(Action::Page(business), &scene, NOW);
+        assert_eq!(s.window_ms, 24 * 3_600_000);
+        s.act(Action::Page(0), &scene, NOW);
+        assert_eq!(s.window_ms, 15 * 60_000);
+    }
+
+    #[test]
+    fn windows_step_through_the_presets() {
+        let mut s = state();
+        let scene = Scene::default();
+        s.act(Action::Wider, &scene, NOW);
+        assert_eq!(s.window_ms, 3_600_000);
+        for _ in 0..5 {
+            s.act(Action::Wider, &scene, NOW);
+        }
+        assert_eq!(s.window_ms, 24 * 3_600_000);
+        for _ in 0..9 {
+            s.act(Action::Narrower, &scene, NOW);
+        }
+        assert_eq!(s.window_ms, 5 * 60_000);
+    }
+
+    #[test]
+    fn time_travel_pauses_scrolls_and_returns_to_live() {
+        let mut s = state();
+        let scene = Scene::default();
+        s.act(Action::TogglePause, &scene, NOW);
+        assert_eq!(s.wanted().at_ms, Some(NOW));
+        s.act(Action::Back, &scene, NOW + 5_000);
+        assert_eq!(s.at_ms, Some(NOW - 15 * 60_000 / 4));
+        // Forward stops at the present; it does not run into the future.
+        for _ in 0..10 {
+            s.act(Action::Forward, &scene, NOW + 5_000);
+        }
+        assert_eq!(s.at_ms, Some(NOW + 5_000));
+        s.act(Action::Live, &scene, NOW + 6_000);
+        assert_eq!(s.at_ms, None);
+        // Left from live starts from now.
+        s.act(Action::Back, &scene, NOW);
+        assert_eq!(s.at_ms, Some(NOW - 15 * 60_000 / 4));
+        // Esc also returns to live.
+        s.act(Action::Escape, &scene, NOW);
+        assert_eq!(s.at_ms, None);
+        assert_eq!(s.act(Action::Escape, &scene, NOW), Effect::Nothing);
+    }
+
+    #[test]
+    fn choices_step_and_wrap() {
+        let mut s = state();
+        let scene = scene_with_choices();
+        s.act(Action::NextChoice, &scene, NOW);
+        assert_eq!(s.wanted().choice.as_deref(), Some("checkout"));
+        s.act(Action::PrevChoice, &scene, NOW);
+        s.act(Action::PrevChoice, &scene, NOW);
+        // Steps start from what the scene shows (api), not from the request.
+        assert_eq!(s.wanted().choice.as_deref(), Some("payments"));
+        assert_eq!(s.act(Action::NextChoice, &Scene::default(), NOW), Effect::Nothing);
+    }
+
+    #[test]
+    fn commands_switch_pages_windows_and_choices() {
+        let mut s = state();
+        let scene = scene_with_choices();
+        assert_eq!(s.command(Command::Page("services".into()), &scene, NOW), Effect::Reframe);
+        assert_eq!(s.page, Page::Dashboard(1));
+        s.command(Command::Page("sources".into()), &scene, NOW);
+        assert_eq!(s.page, Page::Sources);
+        assert_eq!(s.command(Command::Page("nope".into()), &scene, NOW), Effect::Redraw);
+        assert!(s.view(NOW, false, (0, 0)).message.unwrap().0.contains("no page \"nope\""));
+        s.command(Command::Window(3_600_000), &scene, NOW);
+        assert_eq!(s.wanted().window_ms, 3_600_000);
+        s.command(Command::Service("payments".into()), &scene, NOW);
+        assert_eq!(s.wanted().choice.as_deref(), Some("payments"));
+        s.command(Command::Service("billing".into()), &scene, NOW);
+        assert_eq!(s.wanted().choice.as_deref(), Some("payments"), "unknown choices are refused");
+        assert_eq!(s.command(Command::Theme("light".into()), &scene, NOW), Effect::Theme("light".into()));
+        // Messages time out.
+        assert!(s.view(NOW + 60_000, false, (0, 0)).message.is_none());
+    }
+
+    #[test]
+    fn a_reloaded_dashboard_keeps_the_page_by_name() {
+        let mut s = state();
+        let scene = Scene::default();
+        s.act(Action::Page(2), &scene, NOW);
+        let text = "[[page]]\ntitle = \"Business\"\n[[page]]\ntitle = \"Other\"\n";
+        let d = Dashboard::parse(text, std::path::Path::new("d.toml")).unwrap();
+        s.set_dashboard(Arc::new(d));
+        assert_eq!(s.page, Page::Dashboard(0));
+        assert_eq!(s.wanted().page, 0);
+    }
+}

@@ -1,0 +1,119 @@
+//! Dashboards: what each page shows, as data. The built-in default is itself
+//! a dashboard file (`dashboards/default.toml`), so anything vigil shows out
+//! of the box a user can copy, change or extend.
+
+pub mod matcher;
+pub mod query;
+pub mod spec;
+
+pub use spec::{Agg, Dashboard, PageSpec, PanelKind, PanelSpec, QuerySpec, Thresholds};
+
+use crate::config::ConfigError;
+use std::path::Path;
+
+/// The default dashboard, as shipped.
+pub const DEFAULT_TEXT: &str = include_str!("../../dashboards/default.toml");
+
+impl Dashboard {
+    /// The built-in dashboard. It is checked by the test suite, so a failure
+    /// here is a bug in vigil, not in anyone's input.
+    pub fn built_in() -> Dashboard {
+        Dashboard::parse(DEFAULT_TEXT, Path::new("dashboards/default.toml")).expect("the built-in dashboard is valid")
+    }
+
+    /// Reads a dashboard file.
+    pub fn load(path: &Path) -> Result<Dashboard, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, &e))?;
+        Dashboard::parse(&text, path)
+    }
+
+    /// Parses dashboard text; `path` is only for messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Dashboard, ConfigError> {
+        let de = toml::de::Deserializer::parse(text).map_err(|e| ConfigError::from_toml(path, text, "", &e))?;
+        let dash: Dashboard = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::from_toml(path, text, &key, e.inner())
+        })?;
+        dash.validate(text, path)?;
+        Ok(dash)
+    }
+
+    fn validate(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        if self.pages.is_empty() {
+            return Err(ConfigError::at_key(path, text, "page", "a dashboard needs at least one [[page]]".into()));
+        }
+        let mut keys: Vec<String> = Vec::new();
+        for (i, p) in self.pages.iter().enumerate() {
+            let key = p.key();
+            if keys.contains(&key) {
+                let msg = format!("two pages are called {key:?}; give one a different `key`");
+                return Err(ConfigError::at_key(path, text, &format!("page[{i}].title"), msg));
+            }
+            keys.push(key);
+        }
+        Ok(())
+    }
+
+    /// The page whose key or title is `name` (any case), or whose number
+    /// (from 1) it is.
+    pub fn find_page(&self, name: &str) -> Option<usize> {
+        let lower = name.to_lowercase();
+        if let Ok(n) = lower.parse::<usize>() {
+            return (1..=self.pages.len()).contains(&n).then(|| n - 1);
+        }
+        self.pages.iter().position(|p| p.key() == lower || p.title.to_lowercase() == lower).or_else(|| {
+            // A unique prefix is enough: `:page serv`.
+            let mut hits = self.pages.iter().enumerate().filter(|(_, p)| p.key().starts_with(&lower));
+            match (hits.next(), hits.next()) {
+                (Some((i, _)), None) => Some(i),
+                _ => None,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_dashboard_parses() {
+        let d = Dashboard::built_in();
+        let titles: Vec<&str> = d.pages.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(titles, ["Overview", "Services", "Business", "Alerts"]);
+        assert_eq!(d.find_page("services"), Some(1));
+        assert_eq!(d.find_page("2"), Some(1));
+        assert_eq!(d.find_page("busi"), Some(2));
+        assert_eq!(d.find_page("9"), None);
+    }
+
+    fn err(text: &str) -> String {
+        Dashboard::parse(text, Path::new("d.toml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_key() {
+        let text = "[[page]]\ntitle = \"A\"\n[[page.row]]\n[[page.row.panel]]\ntype = \"bignum\"\nmetric = \"x\"\nagg = \"median\"\n";
+        let e = err(text);
+        assert!(e.starts_with("d.toml:7: key `page[0].row[0].panel[0]"), "{e}");
+        assert!(e.contains("median"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+
+        let text = "[[page]]\ntitle = \"A\"\n[[page.row]]\n[[page.row.panel]]\ntype = \"chart\"\nmetric = \"x\"\nlabels = { status = \"=~5(\" }\n";
+        let e = err(text);
+        assert!(e.starts_with("d.toml:7:"), "{e}");
+        assert!(e.contains("not a regular expression"), "{e}");
+
+        let text = "[[page]]\ntitle = \"A\"\n[[page.row]]\n[[page.row.panel]]\ntype = \"pie\"\n";
+        let e = err(text);
+        assert!(e.starts_with("d.toml:5:") && e.contains("pie"), "{e}");
+
+        let text = "[[page]]\ntitle = \"A\"\n[[page.row]]\n[[page.row.panel]]\ntype = \"gauge\"\nmetric = \"cpu\"\n";
+        let e = err(text);
+        assert!(e.contains("needs `max`"), "{e}");
+        assert!(e.starts_with("d.toml:4:") || e.starts_with("d.toml:5:"), "{e}");
+
+        let e = err("[[page]]\ntitle = \"A\"\n[[page]]\ntitle = \"a\"\n");
+        assert!(e.starts_with("d.toml:4: key `page[1].title`"), "{e}");
+    }
+}

@@ -1,0 +1,440 @@
+//! Queries over the store: select series by metric and labels, turn each into
+//! numbers (values, rates of counters, merged histograms), lay them on one
+//! time grid and aggregate. Everything a panel shows comes through here.
+//!
+//! The grid ends exactly at the shown instant, so the newest point always
+//! lands in the last cell, and its step grows with the window so a 24 h view
+//! costs no more than a 15 min one.
+
+use super::matcher::Matcher;
+use super::spec::{Agg, QuerySpec};
+use crate::model::{HistogramValue, Kind, Sample, SeriesKey};
+use crate::store::{Series, Store, TIERS, derive};
+use std::collections::BTreeMap;
+
+/// Most cells in a grid: wider than any chart draws.
+pub const MAX_CELLS: i64 = 320;
+/// Shortest window a rate or a latency quantile is taken over.
+const MIN_RATE_WINDOW_MS: i64 = 30_000;
+
+/// The time span a page shows, and its grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// The instant shown (now when live).
+    pub to_ms: i64,
+    pub window_ms: i64,
+    pub step_ms: i64,
+}
+
+impl Span {
+    /// A grid over `window_ms` ending at `to_ms`, no finer than the data's own
+    /// interval or than the store keeps that far back.
+    pub fn new(to_ms: i64, window_ms: i64, interval_ms: i64, now_ms: i64) -> Span {
+        let from = to_ms - window_ms;
+        let age = (now_ms - from).max(0);
+        // The store's resolution at the oldest instant shown.
+        let tier_step = if age <= TIERS[0].1 as i64 * interval_ms.max(1) {
+            0
+        } else if age <= TIERS[1].0 * TIERS[1].1 as i64 {
+            TIERS[1].0
+        } else {
+            TIERS[2].0
+        };
+        let step = (window_ms / MAX_CELLS).max(interval_ms.max(1)).max(tier_step);
+        Span { to_ms, window_ms, step_ms: step }
+    }
+
+    pub fn from_ms(&self) -> i64 {
+        self.to_ms - self.window_ms
+    }
+
+    pub fn cells(&self) -> usize {
+        (self.window_ms / self.step_ms.max(1)).max(1) as usize + 1
+    }
+
+    /// Time of cell `i` (the last cell is `to_ms`).
+    pub fn time(&self, i: usize) -> i64 {
+        self.to_ms - (self.cells() - 1 - i) as i64 * self.step_ms
+    }
+
+    /// The cell a timestamp falls in: cell `i` holds `(time(i) - step, time(i)]`.
+    fn cell_of(&self, ts: i64) -> Option<usize> {
+        if ts > self.to_ms {
+            return None;
+        }
+        let back = (self.to_ms - ts) / self.step_ms.max(1);
+        let cells = self.cells() as i64;
+        (back < cells).then(|| (cells - 1 - back) as usize)
+    }
+
+    /// The same grid, reaching `ms` further back.
+    pub fn extended(&self, ms: i64) -> Span {
+        let extra = (ms + self.step_ms - 1) / self.step_ms.max(1) * self.step_ms;
+        Span { window_ms: self.window_ms + extra, ..*self }
+    }
+
+    /// How far a rate or quantile looks back at each instant.
+    pub fn rate_window_ms(&self) -> i64 {
+        (2 * self.step_ms).max(MIN_RATE_WINDOW_MS)
+    }
+}
+
+/// One aggregated series on the grid.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Evaluated {
+    /// `(cell time, value)` for every cell with data, oldest first.
+    pub points: Vec<(i64, f64)>,
+    /// Newest live arrival among the series that matched.
+    pub fresh_at: Option<i64>,
+    /// Series that matched.
+    pub matched: usize,
+}
+
+impl Evaluated {
+    /// The value at the shown instant: the last cell, if it has data.
+    pub fn last(&self) -> Option<f64> {
+        self.points.last().map(|p| p.1)
+    }
+
+    pub fn values(&self) -> Vec<f64> {
+        self.points.iter().map(|p| p.1).collect()
+    }
+}
+
+/// The series of `q.metric` that its matchers (and `extra`) accept.
+pub fn select<'a>(
+    store: &'a Store,
+    q: &'a QuerySpec,
+    vars: &'a [(String, String)],
+) -> impl Iterator<Item = (&'a SeriesKey, &'a Series)> + 'a {
+    store.of_metric(&q.metric).filter(move |(k, _)| accepts(&q.labels, k, vars))
+}
+
+fn accepts(labels: &BTreeMap<String, Matcher>, key: &SeriesKey, vars: &[(String, String)]) -> bool {
+    labels.iter().all(|(name, m)| m.matches(key.label(name), vars))
+}
+
+/// The aggregation a query gets when it names none.
+pub fn effective_agg(q: &QuerySpec, kind: Option<Kind>) -> Agg {
+    q.agg.unwrap_or(match kind {
+        Some(Kind::Counter) => Agg::Rate,
+        Some(Kind::Histogram) => Agg::Quantile,
+        _ => Agg::Sum,
+    })
+}
+
+/// Evaluates a query over a span.
+pub fn eval(store: &Store, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Evaluated {
+    let series: Vec<&Series> = select(store, q, vars).map(|(_, s)| s).collect();
+    eval_series(&series, q, span)
+}
+
+/// Evaluates a query once per value of `label`, sorted by value.
+pub fn eval_by(
+    store: &Store,
+    q: &QuerySpec,
+    label: &str,
+    vars: &[(String, String)],
+    span: &Span,
+) -> Vec<(String, Evaluated)> {
+    let mut groups: BTreeMap<&str, Vec<&Series>> = BTreeMap::new();
+    for (k, s) in select(store, q, vars) {
+        let v = k.label(label);
+        if !v.is_empty() {
+            groups.entry(v).or_default().push(s);
+        }
+    }
+    groups.into_iter().map(|(v, series)| (v.to_string(), eval_series(&series, q, span))).collect()
+}
+
+/// Values of `label` across the series of `metrics`, sorted.
+pub fn label_values(store: &Store, metrics: &[&str], label: &str) -> Vec<String> {
+    let mut out: Vec<String> = metrics
+        .iter()
+        .flat_map(|m| store.of_metric(m).map(|(k, _)| k.label(label)))
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `num / den`, cell by cell; cells where `den` is zero are left out.
+pub fn divide(num: &Evaluated, den: &Evaluated) -> Evaluated {
+    Evaluated {
+        points: derive::ratio_by_time(&num.points, &den.points),
+        fresh_at: num.fresh_at.max(den.fresh_at),
+        matched: num.matched,
+    }
+}
+
+fn eval_series(series: &[&Series], q: &QuerySpec, span: &Span) -> Evaluated {
+    let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
+    let matched = series.len();
+    let kind = series.first().map(|s| s.kind);
+    let agg = effective_agg(q, kind);
+    let cells = span.cells();
+    let points = match agg {
+        Agg::Quantile => {
+            // The grid reaches one rate window further back, so the first
+            // cell shown has a baseline to measure from.
+            let ext = span.extended(span.rate_window_ms());
+            let merged = merged_histograms(series, &ext);
+            let back = (span.rate_window_ms() / span.step_ms.max(1)).max(1) as usize;
+            let q = q.q.unwrap_or(0.99);
+            let skip = ext.cells() - cells;
+            (skip..ext.cells())
+                .filter_map(|i| {
+                    let newer = merged[i].as_ref()?;
+                    // The oldest cell with data inside the window; when the
+                    // data is sparser than the window (coarse history), the
+                    // nearest earlier cell within a few windows will do.
+                    let older = (i.saturating_sub(back)..i)
+                        .find_map(|j| merged[j].as_ref())
+                        .or_else(|| (i.saturating_sub(4 * back)..i).rev().find_map(|j| merged[j].as_ref()))?;
+                    derive::quantile_between(newer, Some(older), q).filter(|v| v.is_finite()).map(|v| (ext.time(i), v))
+                })
+                .collect()
+        }
+        _ => {
+            let per_series: Vec<Vec<Option<f64>>> = series.iter().map(|s| on_grid(s, agg, span)).collect();
+            (0..cells)
+                .filter_map(|i| {
+                    let vals = per_series.iter().filter_map(|g| g[i]);
+                    combine(agg, vals).map(|v| (span.time(i), v))
+                })
+                .collect()
+        }
+    };
+    Evaluated { points, fresh_at, matched }
+}
+
+fn combine(agg: Agg, vals: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut n = 0usize;
+    let mut acc: f64 = match agg {
+        Agg::Max => f64::NEG_INFINITY,
+        Agg::Min => f64::INFINITY,
+        _ => 0.0,
+    };
+    for v in vals {
+        n += 1;
+        acc = match agg {
+            Agg::Max => acc.max(v),
+            Agg::Min => acc.min(v),
+            Agg::Count => acc + 1.0,
+            _ => acc + v,
+        };
+    }
+    match (n, agg) {
+        (0, _) => None,
+        (_, Agg::Avg) => Some(acc / n as f64),
+        _ => Some(acc),
+    }
+}
+
+/// One series on the grid: the last value in each cell (or, for a rate, the
+/// per-second rate at that point).
+fn on_grid(s: &Series, agg: Agg, span: &Span) -> Vec<Option<f64>> {
+    let mut grid = vec![None; span.cells()];
+    let lookback = if agg == Agg::Rate { span.rate_window_ms() } else { 0 };
+    let pts: Vec<(i64, f64)> = s
+        .stitched(span.from_ms() - span.step_ms - lookback)
+        .into_iter()
+        .filter(|(t, _)| *t <= span.to_ms)
+        .filter_map(|(t, v)| v.as_number().map(|n| (t, n)))
+        .filter(|(_, v)| v.is_finite())
+        .collect();
+    let pts = if agg == Agg::Rate { derive::rates(&pts, span.rate_window_ms()) } else { pts };
+    for (t, v) in pts {
+        if let Some(i) = span.cell_of(t) {
+            grid[i] = Some(v);
+        }
+    }
+    grid
+}
+
+/// Histograms of every series, bucket-wise summed in each cell. Series whose
+/// bounds differ from the first one's are left out rather than mixed.
+fn merged_histograms(series: &[&Series], span: &Span) -> Vec<Option<HistogramValue>> {
+    let mut grid: Vec<Option<HistogramValue>> = vec![None; span.cells()];
+    let from = span.from_ms() - span.step_ms;
+    for s in series {
+        let mut last: Vec<Option<&HistogramValue>> = vec![None; span.cells()];
+        for (t, v) in s.stitched(from) {
+            if let (Some(i), Sample::Histogram(h)) = (span.cell_of(t), v) {
+                last[i] = Some(h.as_ref());
+            }
+        }
+        for (cell, h) in grid.iter_mut().zip(last) {
+            let Some(h) = h else { continue };
+            match cell {
+                None => *cell = Some(h.clone()),
+                Some(acc) if same_bounds(acc, h) => {
+                    for (a, b) in acc.buckets.iter_mut().zip(&h.buckets) {
+                        a.1 += b.1;
+                    }
+                    acc.sum += h.sum;
+                    acc.count += h.count;
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    grid
+}
+
+fn same_bounds(a: &HistogramValue, b: &HistogramValue) -> bool {
+    a.buckets.len() == b.buckets.len() && a.buckets.iter().zip(&b.buckets).all(|(x, y)| x.0 == y.0)
+}
+
+/// A latency heatmap: for each cell, how many observations fell in each
+/// bucket since the previous cell with data.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Heat {
+    /// Upper bounds of the buckets, ascending (the last may be +Inf).
+    pub bounds: Vec<f64>,
+    /// `(cell time, observations per bucket)`, oldest first.
+    pub columns: Vec<(i64, Vec<f64>)>,
+    pub fresh_at: Option<i64>,
+}
+
+pub fn heat(store: &Store, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Heat {
+    let series: Vec<&Series> = select(store, q, vars).map(|(_, s)| s).collect();
+    let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
+    let ext = span.extended(span.step_ms);
+    let merged = merged_histograms(&series, &ext);
+    let mut out = Heat { fresh_at, ..Heat::default() };
+    let mut prev: Option<&HistogramValue> = None;
+    for (i, h) in merged.iter().enumerate() {
+        let Some(h) = h else { continue };
+        if out.bounds.is_empty() {
+            out.bounds = h.buckets.iter().map(|b| b.0).collect();
+        }
+        if let Some(p) = prev.filter(|p| same_bounds(p, h) && p.count <= h.count) {
+            let mut below_new = 0.0;
+            let mut below_old = 0.0;
+            let counts = h
+                .buckets
+                .iter()
+                .zip(&p.buckets)
+                .map(|(n, o)| {
+                    // Cumulative counts to per-bucket counts.
+                    let c = ((n.1 - below_new) - (o.1 - below_old)).max(0.0);
+                    below_new = n.1;
+                    below_old = o.1;
+                    c
+                })
+                .collect();
+            out.columns.push((ext.time(i), counts));
+        }
+        prev = Some(h);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Kind, MetricMeta, Observation};
+    use std::sync::Arc;
+
+    fn obs(metric: &str, labels: &[(&str, &str)], ts: i64, v: Sample) -> Observation {
+        let mut key = SeriesKey::new(metric);
+        for (k, val) in labels {
+            key = key.with(k, val);
+        }
+        Observation { key, ts, sample: v }
+    }
+
+    fn store_with(kind: Kind, metric: &str) -> Store {
+        let mut s = Store::default();
+        s.learn(&[MetricMeta { name: metric.into(), kind, unit: String::new(), help: String::new() }]);
+        s
+    }
+
+    fn q(metric: &str, agg: Option<Agg>) -> QuerySpec {
+        QuerySpec { metric: metric.into(), agg, ..QuerySpec::default() }
+    }
+
+    #[test]
+    fn gauges_sum_across_series_on_the_grid() {
+        let mut st = store_with(Kind::Gauge, "cpu");
+        for t in 0..60 {
+            st.insert(&obs("cpu", &[("service", "a")], t * 1000, Sample::Number(10.0)), None);
+            st.insert(&obs("cpu", &[("service", "b")], t * 1000, Sample::Number(t as f64)), None);
+        }
+        let span = Span::new(59_000, 30_000, 1000, 59_000);
+        let sum = eval(&st, &q("cpu", None), &[], &span);
+        assert_eq!(sum.matched, 2);
+        assert_eq!(sum.last(), Some(69.0));
+        assert_eq!(sum.points.len(), 31);
+        let max = eval(&st, &q("cpu", Some(Agg::Max)), &[], &span);
+        assert_eq!(max.last(), Some(59.0));
+        let avg = eval(&st, &q("cpu", Some(Agg::Avg)), &[], &span);
+        assert_eq!(avg.last(), Some(34.5));
+        let by = eval_by(&st, &q("cpu", None), "service", &[], &span);
+        assert_eq!(
+            by.iter().map(|(v, e)| (v.as_str(), e.last())).collect::<Vec<_>>(),
+            [("a", Some(10.0)), ("b", Some(59.0))]
+        );
+    }
+
+    #[test]
+    fn counters_become_rates_and_matchers_narrow() {
+        let mut st = store_with(Kind::Counter, "req");
+        for t in 0..120 {
+            st.insert(&obs("req", &[("status", "200")], t * 1000, Sample::Number(t as f64 * 10.0)), None);
+            st.insert(&obs("req", &[("status", "503")], t * 1000, Sample::Number(t as f64)), None);
+        }
+        let span = Span::new(119_000, 60_000, 1000, 119_000);
+        let all = eval(&st, &q("req", None), &[], &span);
+        assert!((all.last().unwrap() - 11.0).abs() < 1e-9, "{:?}", all.last());
+        let mut errors = q("req", None);
+        errors.labels.insert("status".into(), Matcher::parse("=~5..").unwrap());
+        let bad = eval(&st, &errors, &[], &span);
+        assert!((bad.last().unwrap() - 1.0).abs() < 1e-9);
+        let ratio = divide(&bad, &all);
+        assert!((ratio.last().unwrap() - 1.0 / 11.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn histograms_merge_then_give_quantiles_and_heat() {
+        let mut st = store_with(Kind::Histogram, "lat");
+        for t in 0..120i64 {
+            for svc in ["a", "b"] {
+                // Every second, 10 fast (<= 0.1) and, for b, 10 slow (<= 1).
+                let n = t as f64 * 10.0;
+                let slow = if svc == "b" { n } else { 0.0 };
+                let h = HistogramValue {
+                    buckets: vec![(0.1, n), (1.0, n + slow), (f64::INFINITY, n + slow)],
+                    sum: 0.0,
+                    count: n + slow,
+                };
+                st.insert(&obs("lat", &[("service", svc)], t * 1000, Sample::Histogram(Arc::new(h))), None);
+            }
+        }
+        let span = Span::new(119_000, 60_000, 1000, 119_000);
+        // Merged: 20 fast, 10 slow per second: p50 is fast, p99 is slow.
+        let mut p = q("lat", None);
+        let p99 = eval(&st, &p, &[], &span).last().unwrap();
+        assert!(p99 > 0.9 && p99 <= 1.0, "{p99}");
+        p.q = Some(0.5);
+        let p50 = eval(&st, &p, &[], &span).last().unwrap();
+        assert!(p50 <= 0.1, "{p50}");
+        let h = heat(&st, &q("lat", None), &[], &span);
+        assert_eq!(h.bounds.len(), 3);
+        let (_, last) = h.columns.last().unwrap();
+        assert_eq!(last, &vec![20.0, 10.0, 0.0]);
+    }
+
+    #[test]
+    fn long_windows_use_coarser_steps() {
+        let s = Span::new(100_000_000, 24 * 3_600_000, 1000, 100_000_000);
+        assert!(s.step_ms >= 300_000, "{s:?}");
+        assert!(s.cells() as i64 <= MAX_CELLS + 1);
+        let live = Span::new(100_000_000, 15 * 60_000, 1000, 100_000_000);
+        assert_eq!(live.step_ms, 2812);
+        assert_eq!(live.time(live.cells() - 1), 100_000_000);
+    }
+}

@@ -1,0 +1,240 @@
+//! Evaluates the page on show: every panel's queries over the chosen span,
+//! into the plain numbers the view draws. Only the visible page is worked
+//! out, so a dashboard of many pages costs what its largest page costs.
+
+use crate::dashboard::query::{self, Evaluated, Span};
+use crate::dashboard::spec::{ColumnSpec, LineSpec, PageSpec, PanelKind, PanelSpec, QuerySpec, Sort};
+use crate::model::{Event, Sample};
+use crate::scene::{
+    ChartLine, ColumnHead, Marker, PageScene, PanelBody, PanelScene, Reading, RowScene, Selection, TableCell, TableRow,
+    Unit,
+};
+use crate::store::Store;
+
+/// What the user asked to see; owned by the app, sent to the pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewRequest {
+    /// Index into the dashboard's pages.
+    pub page: usize,
+    pub window_ms: i64,
+    /// The instant shown; `None` follows the newest data.
+    pub at_ms: Option<i64>,
+    /// The value of the page's `select` label; the first one when `None`.
+    pub choice: Option<String>,
+    /// The `/` filter.
+    pub filter: crate::filter::Filter,
+}
+
+impl Default for ViewRequest {
+    fn default() -> Self {
+        ViewRequest { page: 0, window_ms: 15 * 60_000, at_ms: None, choice: None, filter: Default::default() }
+    }
+}
+
+/// Everything a page is evaluated against.
+pub struct Inputs<'a> {
+    pub store: &'a Store,
+    pub events: &'a [Event],
+    pub interval_ms: i64,
+    pub now_ms: i64,
+}
+
+pub fn build(page: &PageSpec, req: &ViewRequest, span: &Span, inp: &Inputs) -> PageScene {
+    let select = page.select.as_ref().map(|label| selection(page, label, req, inp.store));
+    let vars: Vec<(String, String)> = select.iter().map(|s| (s.label.clone(), s.value.clone())).collect();
+    let rows = page
+        .rows
+        .iter()
+        .map(|row| RowScene {
+            height: row.height,
+            panels: row.panels.iter().map(|p| panel(p, &vars, req, span, inp)).collect(),
+        })
+        .collect();
+    PageScene { title: page.title.clone(), select, rows }
+}
+
+/// The values the page's label takes across every metric its panels read.
+fn selection(page: &PageSpec, label: &str, req: &ViewRequest, store: &Store) -> Selection {
+    let mut metrics: Vec<&str> = Vec::new();
+    for p in page.rows.iter().flat_map(|r| &r.panels) {
+        metrics.extend(p.query.iter().map(|q| q.metric.as_str()));
+        metrics.extend(p.lines.iter().filter_map(|l| l.metric.as_deref()));
+        metrics.extend(p.columns.iter().map(|c| c.metric.as_str()));
+    }
+    metrics.sort();
+    metrics.dedup();
+    let choices = query::label_values(store, &metrics, label);
+    let value =
+        req.choice.clone().filter(|c| choices.contains(c)).or_else(|| choices.first().cloned()).unwrap_or_default();
+    Selection { label: label.to_string(), value, choices }
+}
+
+fn subst(text: &str, vars: &[(String, String)]) -> String {
+    let mut out = text.to_string();
+    for (name, value) in vars {
+        out = out.replace(&format!("${name}"), value);
+    }
+    out
+}
+
+fn panel(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Span, inp: &Inputs) -> PanelScene {
+    let body = match p.kind {
+        PanelKind::Bignum | PanelKind::Sparkline => {
+            let e = value(p.query.as_ref(), p.divide_by.as_ref(), vars, span, inp);
+            PanelBody::Number { now: reading(&e, span), trend: e.values(), big: p.kind == PanelKind::Bignum }
+        }
+        PanelKind::Gauge => {
+            let e = value(p.query.as_ref(), p.divide_by.as_ref(), vars, span, inp);
+            let max = p.max.unwrap_or(if p.unit == Unit::Ratio { 1.0 } else { 100.0 });
+            PanelBody::Gauge { now: reading(&e, span), max }
+        }
+        PanelKind::Chart => {
+            PanelBody::Chart { lines: lines(p, vars, req, span, inp), markers: markers(p, vars, span, inp) }
+        }
+        PanelKind::Heatmap => match &p.query {
+            Some(q) => PanelBody::Heatmap(query::heat(inp.store, q, vars, span)),
+            None => PanelBody::Heatmap(Default::default()),
+        },
+        PanelKind::Table => table(p, vars, req, span, inp),
+        PanelKind::Alerts => PanelBody::Alerts { limit: p.limit },
+        PanelKind::Events => PanelBody::Events { limit: p.limit },
+        PanelKind::Text => PanelBody::Text { text: text(p, vars, span, inp), status: p.text.is_none() },
+    };
+    PanelScene { title: subst(&p.title, vars), width: p.width, unit: p.unit.clone(), thresholds: p.thresholds, body }
+}
+
+fn value(
+    q: Option<&QuerySpec>,
+    den: Option<&QuerySpec>,
+    vars: &[(String, String)],
+    span: &Span,
+    inp: &Inputs,
+) -> Evaluated {
+    let Some(q) = q else { return Evaluated::default() };
+    let num = query::eval(inp.store, q, vars, span);
+    match den {
+        Some(d) => query::divide(&num, &query::eval(inp.store, d, vars, span)),
+        None => num,
+    }
+}
+
+/// The value at the shown instant: the newest cell with data. A series that
+/// stopped keeps its last value, which the view marks stale by `fresh_at`.
+fn reading(e: &Evaluated, _span: &Span) -> Option<Reading<f64>> {
+    let &(_, v) = e.points.last()?;
+    Some(Reading { value: v, fresh_at: e.fresh_at })
+}
+
+fn lines(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Span, inp: &Inputs) -> Vec<ChartLine> {
+    let line = |name: String, e: Evaluated| ChartLine { name, points: e.points, fresh_at: e.fresh_at };
+    let mut out = Vec::new();
+    if p.lines.is_empty() {
+        let Some(q) = &p.query else { return out };
+        match &p.by {
+            Some(label) => {
+                for (v, e) in query::eval_by(inp.store, q, label, vars, span) {
+                    if req.filter.matches(&v, [(label.as_str(), v.as_str())]) {
+                        out.push(line(v, e));
+                    }
+                }
+            }
+            None => out.push(line(p.title.clone(), value(Some(q), p.divide_by.as_ref(), vars, span, inp))),
+        }
+    } else {
+        for l in &p.lines {
+            let q = line_query(p.query.as_ref(), l);
+            out.push(line(l.title.clone(), query::eval(inp.store, &q, vars, span)));
+        }
+    }
+    out
+}
+
+/// A chart line's query: its own fields over the panel's.
+fn line_query(base: Option<&QuerySpec>, l: &LineSpec) -> QuerySpec {
+    let mut q = base.cloned().unwrap_or_default();
+    if let Some(m) = &l.metric {
+        q.metric = m.clone();
+    }
+    q.labels.extend(l.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    q.agg = l.agg.or(q.agg);
+    q.q = l.q.or(q.q);
+    q
+}
+
+/// Events inside the span, narrowed to the panel's service when it has one.
+fn markers(p: &PanelSpec, vars: &[(String, String)], span: &Span, inp: &Inputs) -> Vec<Marker> {
+    let service = p.query.as_ref().and_then(|q| q.labels.get("service")).and_then(|m| m.pinned(vars));
+    inp.events
+        .iter()
+        .filter(|e| e.ts > span.from_ms() && e.ts <= span.to_ms)
+        .filter(|e| service.is_none_or(|s| e.labels.get("service").is_some_and(|v| v == s)))
+        .map(|e| Marker { ts: e.ts, text: crate::wire::sanitize(&e.text) })
+        .collect()
+}
+
+fn table(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Span, inp: &Inputs) -> PanelBody {
+    let by = p.by.clone().unwrap_or_default();
+    let mut names: Vec<String> = Vec::new();
+    let mut per_column: Vec<Vec<(String, Evaluated)>> = Vec::new();
+    for c in &p.columns {
+        let num = query::eval_by(inp.store, &c.query(), &by, vars, span);
+        let col = match &c.divide_by {
+            Some(d) => {
+                let den = query::eval_by(inp.store, d, &by, vars, span);
+                num.into_iter()
+                    .filter_map(|(v, n)| {
+                        let d = den.iter().find(|(dv, _)| *dv == v)?;
+                        Some((v, query::divide(&n, &d.1)))
+                    })
+                    .collect()
+            }
+            None => num,
+        };
+        names.extend(col.iter().map(|(v, _)| v.clone()));
+        per_column.push(col);
+    }
+    names.sort();
+    names.dedup();
+    names.retain(|n| req.filter.matches(n, [(by.as_str(), n.as_str())]));
+    let mut rows: Vec<TableRow> = names
+        .into_iter()
+        .map(|name| {
+            let cells = per_column
+                .iter()
+                .map(|col| match col.iter().find(|(v, _)| *v == name) {
+                    Some((_, e)) => TableCell { now: reading(e, span), trend: e.values() },
+                    None => TableCell::default(),
+                })
+                .collect();
+            TableRow { name, cells }
+        })
+        .collect();
+    let first = |r: &TableRow| r.cells.first().and_then(|c| c.now.as_ref()).map_or(f64::NAN, |r| r.value);
+    match p.sort {
+        Sort::Name => {}
+        Sort::Asc => rows.sort_by(|a, b| first(a).total_cmp(&first(b))),
+        Sort::Desc => rows.sort_by(|a, b| first(b).total_cmp(&first(a))),
+    }
+    let columns = p.columns.iter().map(column_head).collect();
+    PanelBody::Table { by, columns, rows, limit: p.limit }
+}
+
+fn column_head(c: &ColumnSpec) -> ColumnHead {
+    let max = c.max.unwrap_or(if c.unit == Unit::Ratio { 1.0 } else { 100.0 });
+    ColumnHead { title: c.title.clone(), unit: c.unit.clone(), thresholds: c.thresholds(), show: c.show, max }
+}
+
+/// A text panel: its fixed text, or the newest text of its metric.
+fn text(p: &PanelSpec, vars: &[(String, String)], span: &Span, inp: &Inputs) -> Option<Reading<String>> {
+    if let Some(t) = &p.text {
+        return Some(Reading { value: subst(t, vars), fresh_at: Some(inp.now_ms) });
+    }
+    let q = p.query.as_ref()?;
+    let (_, s) = query::select(inp.store, q, vars).next()?;
+    let newest = s.stitched(span.from_ms()).into_iter().rev().find(|(t, _)| *t <= span.to_ms)?;
+    match newest.1 {
+        Sample::Text(t) => Some(Reading { value: crate::wire::sanitize(t), fresh_at: s.last_live_ms }),
+        Sample::Number(n) => Some(Reading { value: crate::units::format(*n, &p.unit), fresh_at: s.last_live_ms }),
+        Sample::Histogram(_) => None,
+    }
+}
