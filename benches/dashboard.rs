@@ -247,8 +247,9 @@ fn main() {
     let mut scenes = Vec::new();
     for page in 0..pages {
         p.set_view(vigil::pipeline::ViewRequest { page, ..Default::default() });
-        let title = p.scene(NOW).page.title;
+        let title = p.scene(NOW).page.title.clone();
         per_iter(&format!("derive the scene: {title} (10 min of history)"), 100, || {
+            p.forget_page();
             black_box(p.scene(NOW));
         });
         scenes.push((page, title, p.scene(NOW)));

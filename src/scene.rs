@@ -234,7 +234,7 @@ pub struct Scene {
     pub pages: Vec<String>,
     /// Which of them `page` is.
     pub page_index: usize,
-    pub page: PageScene,
+    pub page: std::sync::Arc<PageScene>,
     pub time: TimeInfo,
     /// The `/` filter applied to lines, rows, alerts and events.
     pub filter: String,

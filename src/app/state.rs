@@ -347,13 +347,12 @@ mod tests {
     }
 
     fn scene_with_choices() -> Scene {
-        let mut scene = Scene::default();
-        scene.page.select = Some(crate::scene::Selection {
+        let select = Some(crate::scene::Selection {
             label: "service".into(),
             value: "api".into(),
             choices: vec!["api".into(), "checkout".into(), "payments".into()],
         });
-        scene
+        Scene { page: Arc::new(crate::scene::PageScene { select, ..Default::default() }), ..Scene::default() }
     }
 
     #[test]

@@ -10,10 +10,14 @@ use super::matcher::Matcher;
 use super::spec::{Agg, QuerySpec};
 use crate::model::{HistogramValue, Kind, Sample, SeriesKey};
 use crate::store::{Series, Store, TIERS, derive};
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
-/// Most cells in a grid: wider than any chart draws.
-pub const MAX_CELLS: i64 = 320;
+/// Most cells in a grid: about what a wide chart can show (two braille dots
+/// per column). More would cost derivation time, and make lines shift
+/// more often, for nothing visible.
+pub const MAX_CELLS: i64 = 160;
 /// Shortest window a rate or a latency quantile is taken over.
 const MIN_RATE_WINDOW_MS: i64 = 30_000;
 
@@ -101,7 +105,126 @@ impl Evaluated {
     }
 }
 
-/// The series of `q.metric` that its matchers (and `extra`) accept.
+/// Reads queries from a store for one page. Several panels of a page often
+/// need the same work (a table's p50 and p99 and a chart of p99 all merge
+/// the same histograms; req/s and the error ratio rate the same counter),
+/// so per-series grids and merged histograms are kept for the reader's life.
+pub struct Reader<'a> {
+    pub store: &'a Store,
+    grids: RefCell<HashMap<GridKey, Rc<Vec<Option<f64>>>>>,
+    hists: RefCell<HashMap<HistKey, Rc<Vec<Option<HistogramValue>>>>>,
+}
+
+/// A series (by address, stable while the store is borrowed), how it is
+/// read, and the grid.
+type GridKey = (usize, bool, i64, i64, i64);
+/// The set of series merged, and the grid.
+type HistKey = (Vec<usize>, i64, i64, i64);
+
+impl<'a> Reader<'a> {
+    pub fn new(store: &'a Store) -> Self {
+        Reader { store, grids: Default::default(), hists: Default::default() }
+    }
+
+    /// Evaluates a query over a span.
+    pub fn eval(&self, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Evaluated {
+        let series: Vec<&Series> = select(self.store, q, vars).map(|(_, s)| s).collect();
+        self.eval_series(&series, q, span)
+    }
+
+    /// Evaluates a query once per value of `label`, sorted by value.
+    pub fn eval_by(
+        &self,
+        q: &QuerySpec,
+        label: &str,
+        vars: &[(String, String)],
+        span: &Span,
+    ) -> Vec<(String, Evaluated)> {
+        let mut groups: BTreeMap<&str, Vec<&Series>> = BTreeMap::new();
+        for (k, s) in select(self.store, q, vars) {
+            let v = k.label(label);
+            if !v.is_empty() {
+                groups.entry(v).or_default().push(s);
+            }
+        }
+        groups.into_iter().map(|(v, series)| (v.to_string(), self.eval_series(&series, q, span))).collect()
+    }
+
+    fn grid(&self, s: &Series, agg: Agg, span: &Span) -> Rc<Vec<Option<f64>>> {
+        let key = (s as *const Series as usize, agg == Agg::Rate, span.to_ms, span.window_ms, span.step_ms);
+        if let Some(g) = self.grids.borrow().get(&key) {
+            return g.clone();
+        }
+        let g = Rc::new(on_grid(s, agg, span));
+        self.grids.borrow_mut().insert(key, g.clone());
+        g
+    }
+
+    fn merged(&self, series: &[&Series], span: &Span) -> Rc<Vec<Option<HistogramValue>>> {
+        let key =
+            (series.iter().map(|s| *s as *const Series as usize).collect(), span.to_ms, span.window_ms, span.step_ms);
+        if let Some(m) = self.hists.borrow().get(&key) {
+            return m.clone();
+        }
+        let m = Rc::new(merged_histograms(series, span));
+        self.hists.borrow_mut().insert(key, m.clone());
+        m
+    }
+
+    fn eval_series(&self, series: &[&Series], q: &QuerySpec, span: &Span) -> Evaluated {
+        let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
+        let matched = series.len();
+        let kind = series.first().map(|s| s.kind);
+        let agg = effective_agg(q, kind);
+        let cells = span.cells();
+        let points = match agg {
+            Agg::Quantile => {
+                // The grid reaches one rate window further back, so the first
+                // cell shown has a baseline to measure from.
+                let ext = span.extended(span.rate_window_ms());
+                let merged = self.merged(series, &ext);
+                let back = (span.rate_window_ms() / span.step_ms.max(1)).max(1) as usize;
+                let q = q.q.unwrap_or(0.99);
+                let skip = ext.cells() - cells;
+                (skip..ext.cells())
+                    .filter_map(|i| {
+                        let newer = merged[i].as_ref()?;
+                        // The oldest cell with data inside the window; when the
+                        // data is sparser than the window (coarse history), the
+                        // nearest earlier cell within a few windows will do.
+                        let older = (i.saturating_sub(back)..i)
+                            .find_map(|j| merged[j].as_ref())
+                            .or_else(|| (i.saturating_sub(4 * back)..i).rev().find_map(|j| merged[j].as_ref()))?;
+                        derive::quantile_between(newer, Some(older), q)
+                            .filter(|v| v.is_finite())
+                            .map(|v| (ext.time(i), v))
+                    })
+                    .collect()
+            }
+            _ => {
+                let per_series: Vec<Rc<Vec<Option<f64>>>> = series.iter().map(|s| self.grid(s, agg, span)).collect();
+                (0..cells)
+                    .filter_map(|i| {
+                        let vals = per_series.iter().filter_map(|g| g[i]);
+                        combine(agg, vals).map(|v| (span.time(i), v))
+                    })
+                    .collect()
+            }
+        };
+        Evaluated { points, fresh_at, matched }
+    }
+
+    /// A latency heatmap of the histograms a query selects.
+    pub fn heat(&self, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Heat {
+        let series: Vec<&Series> = select(self.store, q, vars).map(|(_, s)| s).collect();
+        let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
+        let ext = span.extended(span.step_ms);
+        let merged = self.merged(&series, &ext);
+        heat_of(&merged, &ext, fresh_at)
+    }
+}
+
+/// The series of `q.metric` that its matchers accept.
 pub fn select<'a>(
     store: &'a Store,
     q: &'a QuerySpec,
@@ -121,30 +244,6 @@ pub fn effective_agg(q: &QuerySpec, kind: Option<Kind>) -> Agg {
         Some(Kind::Histogram) => Agg::Quantile,
         _ => Agg::Sum,
     })
-}
-
-/// Evaluates a query over a span.
-pub fn eval(store: &Store, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Evaluated {
-    let series: Vec<&Series> = select(store, q, vars).map(|(_, s)| s).collect();
-    eval_series(&series, q, span)
-}
-
-/// Evaluates a query once per value of `label`, sorted by value.
-pub fn eval_by(
-    store: &Store,
-    q: &QuerySpec,
-    label: &str,
-    vars: &[(String, String)],
-    span: &Span,
-) -> Vec<(String, Evaluated)> {
-    let mut groups: BTreeMap<&str, Vec<&Series>> = BTreeMap::new();
-    for (k, s) in select(store, q, vars) {
-        let v = k.label(label);
-        if !v.is_empty() {
-            groups.entry(v).or_default().push(s);
-        }
-    }
-    groups.into_iter().map(|(v, series)| (v.to_string(), eval_series(&series, q, span))).collect()
 }
 
 /// Values of `label` across the series of `metrics`, sorted.
@@ -167,47 +266,6 @@ pub fn divide(num: &Evaluated, den: &Evaluated) -> Evaluated {
         fresh_at: num.fresh_at.max(den.fresh_at),
         matched: num.matched,
     }
-}
-
-fn eval_series(series: &[&Series], q: &QuerySpec, span: &Span) -> Evaluated {
-    let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
-    let matched = series.len();
-    let kind = series.first().map(|s| s.kind);
-    let agg = effective_agg(q, kind);
-    let cells = span.cells();
-    let points = match agg {
-        Agg::Quantile => {
-            // The grid reaches one rate window further back, so the first
-            // cell shown has a baseline to measure from.
-            let ext = span.extended(span.rate_window_ms());
-            let merged = merged_histograms(series, &ext);
-            let back = (span.rate_window_ms() / span.step_ms.max(1)).max(1) as usize;
-            let q = q.q.unwrap_or(0.99);
-            let skip = ext.cells() - cells;
-            (skip..ext.cells())
-                .filter_map(|i| {
-                    let newer = merged[i].as_ref()?;
-                    // The oldest cell with data inside the window; when the
-                    // data is sparser than the window (coarse history), the
-                    // nearest earlier cell within a few windows will do.
-                    let older = (i.saturating_sub(back)..i)
-                        .find_map(|j| merged[j].as_ref())
-                        .or_else(|| (i.saturating_sub(4 * back)..i).rev().find_map(|j| merged[j].as_ref()))?;
-                    derive::quantile_between(newer, Some(older), q).filter(|v| v.is_finite()).map(|v| (ext.time(i), v))
-                })
-                .collect()
-        }
-        _ => {
-            let per_series: Vec<Vec<Option<f64>>> = series.iter().map(|s| on_grid(s, agg, span)).collect();
-            (0..cells)
-                .filter_map(|i| {
-                    let vals = per_series.iter().filter_map(|g| g[i]);
-                    combine(agg, vals).map(|v| (span.time(i), v))
-                })
-                .collect()
-        }
-    };
-    Evaluated { points, fresh_at, matched }
 }
 
 fn combine(agg: Agg, vals: impl Iterator<Item = f64>) -> Option<f64> {
@@ -299,11 +357,7 @@ pub struct Heat {
     pub fresh_at: Option<i64>,
 }
 
-pub fn heat(store: &Store, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Heat {
-    let series: Vec<&Series> = select(store, q, vars).map(|(_, s)| s).collect();
-    let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
-    let ext = span.extended(span.step_ms);
-    let merged = merged_histograms(&series, &ext);
+fn heat_of(merged: &[Option<HistogramValue>], ext: &Span, fresh_at: Option<i64>) -> Heat {
     let mut out = Heat { fresh_at, ..Heat::default() };
     let mut prev: Option<&HistogramValue> = None;
     for (i, h) in merged.iter().enumerate() {
@@ -365,15 +419,15 @@ mod tests {
             st.insert(&obs("cpu", &[("service", "b")], t * 1000, Sample::Number(t as f64)), None);
         }
         let span = Span::new(59_000, 30_000, 1000, 59_000);
-        let sum = eval(&st, &q("cpu", None), &[], &span);
+        let sum = Reader::new(&st).eval(&q("cpu", None), &[], &span);
         assert_eq!(sum.matched, 2);
         assert_eq!(sum.last(), Some(69.0));
         assert_eq!(sum.points.len(), 31);
-        let max = eval(&st, &q("cpu", Some(Agg::Max)), &[], &span);
+        let max = Reader::new(&st).eval(&q("cpu", Some(Agg::Max)), &[], &span);
         assert_eq!(max.last(), Some(59.0));
-        let avg = eval(&st, &q("cpu", Some(Agg::Avg)), &[], &span);
+        let avg = Reader::new(&st).eval(&q("cpu", Some(Agg::Avg)), &[], &span);
         assert_eq!(avg.last(), Some(34.5));
-        let by = eval_by(&st, &q("cpu", None), "service", &[], &span);
+        let by = Reader::new(&st).eval_by(&q("cpu", None), "service", &[], &span);
         assert_eq!(
             by.iter().map(|(v, e)| (v.as_str(), e.last())).collect::<Vec<_>>(),
             [("a", Some(10.0)), ("b", Some(59.0))]
@@ -388,11 +442,11 @@ mod tests {
             st.insert(&obs("req", &[("status", "503")], t * 1000, Sample::Number(t as f64)), None);
         }
         let span = Span::new(119_000, 60_000, 1000, 119_000);
-        let all = eval(&st, &q("req", None), &[], &span);
+        let all = Reader::new(&st).eval(&q("req", None), &[], &span);
         assert!((all.last().unwrap() - 11.0).abs() < 1e-9, "{:?}", all.last());
         let mut errors = q("req", None);
         errors.labels.insert("status".into(), Matcher::parse("=~5..").unwrap());
-        let bad = eval(&st, &errors, &[], &span);
+        let bad = Reader::new(&st).eval(&errors, &[], &span);
         assert!((bad.last().unwrap() - 1.0).abs() < 1e-9);
         let ratio = divide(&bad, &all);
         assert!((ratio.last().unwrap() - 1.0 / 11.0).abs() < 1e-9);
@@ -417,12 +471,12 @@ mod tests {
         let span = Span::new(119_000, 60_000, 1000, 119_000);
         // Merged: 20 fast, 10 slow per second: p50 is fast, p99 is slow.
         let mut p = q("lat", None);
-        let p99 = eval(&st, &p, &[], &span).last().unwrap();
+        let p99 = Reader::new(&st).eval(&p, &[], &span).last().unwrap();
         assert!(p99 > 0.9 && p99 <= 1.0, "{p99}");
         p.q = Some(0.5);
-        let p50 = eval(&st, &p, &[], &span).last().unwrap();
+        let p50 = Reader::new(&st).eval(&p, &[], &span).last().unwrap();
         assert!(p50 <= 0.1, "{p50}");
-        let h = heat(&st, &q("lat", None), &[], &span);
+        let h = Reader::new(&st).heat(&q("lat", None), &[], &span);
         assert_eq!(h.bounds.len(), 3);
         let (_, last) = h.columns.last().unwrap();
         assert_eq!(last, &vec![20.0, 10.0, 0.0]);
@@ -434,7 +488,7 @@ mod tests {
         assert!(s.step_ms >= 300_000, "{s:?}");
         assert!(s.cells() as i64 <= MAX_CELLS + 1);
         let live = Span::new(100_000_000, 15 * 60_000, 1000, 100_000_000);
-        assert_eq!(live.step_ms, 2812);
+        assert_eq!(live.step_ms, 5625);
         assert_eq!(live.time(live.cells() - 1), 100_000_000);
     }
 }

@@ -60,6 +60,21 @@ pub struct Pipeline {
     /// When data first arrived: the link's own start-up backfill gets a
     /// head start before the view asks for more.
     first_data_ms: Option<i64>,
+    /// Bumped by every change the page is derived from (points, events).
+    data_version: u64,
+    /// The last page worked out, and what it was worked out from: a tick
+    /// that only changes link figures reuses it instead of deriving it again.
+    page_cache: std::cell::RefCell<Option<(PageKey, Arc<crate::scene::PageScene>)>>,
+}
+
+/// Everything a page depends on besides the store's contents.
+#[derive(Debug, Clone, PartialEq)]
+struct PageKey {
+    data_version: u64,
+    to_ms: i64,
+    step_ms: i64,
+    view: ViewRequest,
+    dashboard: usize,
 }
 
 /// The store keeps a day; older history has nowhere to go.
@@ -89,7 +104,15 @@ impl Pipeline {
             earliest_ms: None,
             asked_from: None,
             first_data_ms: None,
+            data_version: 0,
+            page_cache: Default::default(),
         }
+    }
+
+    /// Drops the page worked out last, so the next scene derives it again
+    /// (benchmarks measure that work).
+    pub fn forget_page(&self) {
+        self.page_cache.borrow_mut().take();
     }
 
     /// Lets the pipeline ask for history the view needs and the store lacks.
@@ -139,6 +162,7 @@ impl Pipeline {
                 self.interval_ms = interval_ms.max(1);
             }
             Update::Samples { observations, live, .. } => {
+                self.data_version += 1;
                 let live_at = live.then_some(now_ms);
                 for obs in &observations {
                     self.store.insert(obs, live_at);
@@ -156,6 +180,7 @@ impl Pipeline {
             }
             Update::Alert(a) => self.alerts.apply(a),
             Update::Event(e) => {
+                self.data_version += 1;
                 self.events.push_front(e);
                 self.events.truncate(MAX_EVENTS);
             }
@@ -177,7 +202,13 @@ impl Pipeline {
         self.frames_per_sec = if before == 0.0 { rate } else { before * 0.6 + rate * 0.4 };
         self.alerts.prune(now_ms);
         let rows = self.source_table.rows(&self.stats, elapsed, now_ms, self.interval_ms);
-        let rows_changed = rows != self.source_rows;
+        // Rates move every second while data flows, and every data batch
+        // republishes them anyway; a tick alone only needs to publish when a
+        // link changed state, so a busy link does not cost a second redraw.
+        let state =
+            |r: &SourceRow| (r.health, r.connected, r.transport, r.reconnects, r.malformed, r.last_error.clone());
+        let rows_changed = rows.len() != self.source_rows.len()
+            || rows.iter().zip(&self.source_rows).any(|(a, b)| state(a) != state(b));
         self.source_rows = rows;
         (self.frames_per_sec * 10.0).round() != (before * 10.0).round() || rows_changed
     }
@@ -207,12 +238,31 @@ impl Pipeline {
         // stays still between data and costs no output.
         span.to_ms = span.to_ms.div_euclid(span.step_ms) * span.step_ms + span.step_ms;
         let to_ms = span.to_ms;
-        let events: Vec<Event> = self.events.iter().cloned().collect();
-        let inputs = page::Inputs { store: &self.store, events: &events, interval_ms: self.interval_ms, now_ms };
-        let page = match self.dashboard.pages.get(page_index) {
-            Some(spec) => page::build(spec, &self.view, &span, &inputs),
-            None => Default::default(),
+        let key = PageKey {
+            data_version: self.data_version,
+            to_ms: span.to_ms,
+            step_ms: span.step_ms,
+            view: self.view.clone(),
+            dashboard: Arc::as_ptr(&self.dashboard) as usize,
         };
+        let cached = self.page_cache.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, p)| p.clone());
+        let page = cached.unwrap_or_else(|| {
+            let events: Vec<Event> = self.events.iter().cloned().collect();
+            let reader = crate::dashboard::query::Reader::new(&self.store);
+            let inputs = page::Inputs {
+                store: &self.store,
+                reader: &reader,
+                events: &events,
+                interval_ms: self.interval_ms,
+                now_ms,
+            };
+            let page = Arc::new(match self.dashboard.pages.get(page_index) {
+                Some(spec) => page::build(spec, &self.view, &span, &inputs),
+                None => Default::default(),
+            });
+            *self.page_cache.borrow_mut() = Some((key, page.clone()));
+            page
+        });
         let filter = &self.view.filter;
         Scene {
             source: self.source.clone(),

@@ -34,6 +34,8 @@ impl Default for ViewRequest {
 /// Everything a page is evaluated against.
 pub struct Inputs<'a> {
     pub store: &'a Store,
+    /// Reads queries for this page, sharing work between its panels.
+    pub reader: &'a query::Reader<'a>,
     pub events: &'a [Event],
     pub interval_ms: i64,
     pub now_ms: i64,
@@ -92,7 +94,7 @@ fn panel(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
             PanelBody::Chart { lines: lines(p, vars, req, span, inp), markers: markers(p, vars, span, inp) }
         }
         PanelKind::Heatmap => match &p.query {
-            Some(q) => PanelBody::Heatmap(query::heat(inp.store, q, vars, span)),
+            Some(q) => PanelBody::Heatmap(inp.reader.heat(q, vars, span)),
             None => PanelBody::Heatmap(Default::default()),
         },
         PanelKind::Table => table(p, vars, req, span, inp),
@@ -111,9 +113,9 @@ fn value(
     inp: &Inputs,
 ) -> Evaluated {
     let Some(q) = q else { return Evaluated::default() };
-    let num = query::eval(inp.store, q, vars, span);
+    let num = inp.reader.eval(q, vars, span);
     match den {
-        Some(d) => query::divide(&num, &query::eval(inp.store, d, vars, span)),
+        Some(d) => query::divide(&num, &inp.reader.eval(d, vars, span)),
         None => num,
     }
 }
@@ -132,7 +134,7 @@ fn lines(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
         let Some(q) = &p.query else { return out };
         match &p.by {
             Some(label) => {
-                for (v, e) in query::eval_by(inp.store, q, label, vars, span) {
+                for (v, e) in inp.reader.eval_by(q, label, vars, span) {
                     if req.filter.matches(&v, [(label.as_str(), v.as_str())]) {
                         out.push(line(v, e));
                     }
@@ -143,7 +145,7 @@ fn lines(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
     } else {
         for l in &p.lines {
             let q = line_query(p.query.as_ref(), l);
-            out.push(line(l.title.clone(), query::eval(inp.store, &q, vars, span)));
+            out.push(line(l.title.clone(), inp.reader.eval(&q, vars, span)));
         }
     }
     out
@@ -177,10 +179,10 @@ fn table(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
     let mut names: Vec<String> = Vec::new();
     let mut per_column: Vec<Vec<(String, Evaluated)>> = Vec::new();
     for c in &p.columns {
-        let num = query::eval_by(inp.store, &c.query(), &by, vars, span);
+        let num = inp.reader.eval_by(&c.query(), &by, vars, span);
         let col = match &c.divide_by {
             Some(d) => {
-                let den = query::eval_by(inp.store, d, &by, vars, span);
+                let den = inp.reader.eval_by(d, &by, vars, span);
                 num.into_iter()
                     .filter_map(|(v, n)| {
                         let d = den.iter().find(|(dv, _)| *dv == v)?;

@@ -87,6 +87,8 @@ fn natural_height(row: &RowScene, body: u16, ctx: &Ctx) -> Option<u16> {
 
 fn panel_height(p: &PanelScene, body: u16, ctx: &Ctx) -> Option<u16> {
     match &p.body {
+        // A wall display gives its KPIs room for the largest digits.
+        PanelBody::Number { big: true, .. } if ctx.ui.kiosk && body >= 40 => Some(12),
         PanelBody::Number { big: true, .. } if ctx.large => Some(8),
         PanelBody::Number { .. } | PanelBody::Text { .. } => Some(4),
         PanelBody::Gauge { .. } => Some(3),

@@ -11,8 +11,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use tui_big_text::{BigText, PixelSize};
 
-/// Columns one big-text glyph takes at quadrant size.
-const BIG_GLYPH_COLS: u16 = 4;
+/// Big-text sizes from largest to smallest, with the cells one glyph takes
+/// (columns, rows): the largest that fits the panel is used, so a wall
+/// screen gets numbers readable from across the room.
+const BIG_SIZES: [(PixelSize, u16, u16); 3] =
+    [(PixelSize::Full, 8, 8), (PixelSize::HalfWidth, 4, 8), (PixelSize::Quadrant, 4, 4)];
 
 pub fn number(
     frame: &mut Frame,
@@ -32,16 +35,14 @@ pub fn number(
     let spark_rows = u16::from(inner.height >= 2);
     let [number, spark] = Layout::vertical([Constraint::Min(1), Constraint::Length(spark_rows)]).areas(inner);
     let natural = now.map(|r| units::format(r.value, &p.unit));
-    let big_fits = |s: &str| {
-        big && !t.glyphs.ascii && number.height >= 4 && (s.chars().count() as u16) * BIG_GLYPH_COLS <= number.width
+    let big_size = |s: &str| {
+        let n = s.chars().count() as u16;
+        BIG_SIZES.iter().find(|(_, w, h)| n * w <= number.width && *h <= number.height).map(|b| b.0)
     };
-    match natural {
-        Some(text) if level != Level::Stale && big_fits(&text) => {
-            let big = BigText::builder()
-                .pixel_size(PixelSize::Quadrant)
-                .style(level.style(t))
-                .lines(vec![Line::from(text)])
-                .build();
+    let size = natural.as_deref().filter(|_| big && !t.glyphs.ascii && level != Level::Stale).and_then(big_size);
+    match (natural, size) {
+        (Some(text), Some(size)) => {
+            let big = BigText::builder().pixel_size(size).style(level.style(t)).lines(vec![Line::from(text)]).build();
             frame.render_widget(big, number);
         }
         _ => {
