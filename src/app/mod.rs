@@ -34,6 +34,10 @@ use tokio_util::sync::CancellationToken;
 
 /// Redraws at most this often while the terminal is not in focus.
 const UNFOCUSED_FRAME: Duration = Duration::from_secs(1);
+/// With data as recent as this, the clock's redraw is held back by up to
+/// `CLOCK_HOLD` so it can share the data's frame.
+const CLOCK_JOINS_DATA: Duration = Duration::from_millis(1500);
+const CLOCK_HOLD: Duration = Duration::from_millis(700);
 
 /// What a reload produced: the new dashboard and settings the screen uses.
 pub struct Reloaded {
@@ -120,6 +124,7 @@ pub async fn run(
     let mut due = Some(Instant::now());
     let mut next_clock = Instant::now() + Duration::from_millis(1000 - now_ms().rem_euclid(1000) as u64);
     let mut scenes_open = true;
+    let mut last_scene = Instant::now() - CLOCK_JOINS_DATA;
 
     let exit = loop {
         let min_frame = if lp.focused { fast_frame } else { UNFOCUSED_FRAME };
@@ -170,9 +175,10 @@ pub async fn run(
                 Ok(()) => {
                     lp.scene = scene_rx.borrow_and_update().clone();
                     lp.alarms(&mut term);
-                    if due.is_none() {
-                        due = Some((Instant::now() + lp.opts.debounce).max(last_draw + min_frame));
-                    }
+                    last_scene = Instant::now();
+                    // A clock redraw held back for this data goes out with it.
+                    let data_due = (Instant::now() + lp.opts.debounce).max(last_draw + min_frame);
+                    due = Some(due.map_or(data_due, |d| d.min(data_due)));
                 }
                 // The pipeline ended; keep showing the last picture.
                 Err(_) => scenes_open = false,
@@ -185,7 +191,10 @@ pub async fn run(
                         next_clock = now + Duration::from_secs(1);
                     }
                     lp.every_second();
-                    due.get_or_insert(now.max(last_draw + min_frame));
+                    // While data arrives every second, the clock waits a
+                    // little for it, so one frame carries both instead of two.
+                    let hold = if now.duration_since(last_scene) < CLOCK_JOINS_DATA { CLOCK_HOLD } else { Duration::ZERO };
+                    due.get_or_insert((now + hold).max(last_draw + min_frame));
                 }
                 if due.is_some_and(|d| d <= now) {
                     due = None;
