@@ -42,6 +42,8 @@ pub struct RowScene {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PanelScene {
     pub title: String,
+    /// The dashboard's colour for this panel, if it gave one.
+    pub color: Option<ratatui::style::Color>,
     /// Share of the row.
     pub width: u16,
     pub unit: Unit,
@@ -91,6 +93,7 @@ pub enum PanelBody {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChartLine {
     pub name: String,
+    pub color: Option<ratatui::style::Color>,
     /// `(ms, value)`, oldest first.
     pub points: Vec<(i64, f64)>,
     pub fresh_at: Option<i64>,

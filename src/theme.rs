@@ -62,6 +62,14 @@ pub struct Theme {
     /// Symbols, chosen by what the terminal can show rather than by the file.
     #[serde(skip)]
     pub glyphs: Glyphs,
+    /// What the terminal can show, for colours that come from elsewhere
+    /// (a dashboard's own panel colours).
+    #[serde(skip, default = "true_color")]
+    pub depth: ColorDepth,
+}
+
+fn true_color() -> ColorDepth {
+    ColorDepth::TrueColor
 }
 
 impl Theme {
@@ -151,7 +159,8 @@ impl Theme {
     }
 
     /// Every colour mapped down to what a terminal of `depth` can show.
-    pub fn degrade(self, depth: ColorDepth) -> Theme {
+    pub fn degrade(mut self, depth: ColorDepth) -> Theme {
+        self.depth = depth;
         match depth {
             ColorDepth::TrueColor => self,
             ColorDepth::Ansi256 => self.map_colors(to_ansi256),
@@ -186,6 +195,20 @@ impl Theme {
             c.0 = f(c.0);
         }
         self
+    }
+
+    /// A colour named outside the theme (a dashboard's), fitted to the
+    /// terminal; monochrome themes keep none.
+    pub fn custom(&self, c: Color) -> Color {
+        if self.is_mono() {
+            return Color::Reset;
+        }
+        match self.depth {
+            ColorDepth::TrueColor => c,
+            ColorDepth::Ansi256 => to_ansi256(c),
+            ColorDepth::Ansi16 => to_ansi16(c),
+            ColorDepth::Mono => Color::Reset,
+        }
     }
 
     /// The same theme drawn with ASCII symbols only, or with Unicode ones.

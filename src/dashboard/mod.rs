@@ -34,8 +34,28 @@ impl Dashboard {
             let key = e.path().to_string();
             ConfigError::from_toml(path, text, &key, e.inner())
         })?;
+        let dash = match dash.extends.as_deref() {
+            None => dash,
+            Some("default") => Dashboard::built_in().extended_by(dash),
+            Some(other) => {
+                let msg = format!("{other:?} cannot be extended; the only base is \"default\"");
+                return Err(ConfigError::at_key(path, text, "extends", msg));
+            }
+        };
         dash.validate(text, path)?;
         Ok(dash)
+    }
+
+    /// This dashboard with `other`'s pages: each replaces the page with its
+    /// key, or comes after the others.
+    fn extended_by(mut self, other: Dashboard) -> Dashboard {
+        for page in other.pages {
+            match self.pages.iter().position(|p| p.key() == page.key()) {
+                Some(i) => self.pages[i] = page,
+                None => self.pages.push(page),
+            }
+        }
+        self
     }
 
     fn validate(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
@@ -89,6 +109,17 @@ mod tests {
 
     fn err(text: &str) -> String {
         Dashboard::parse(text, Path::new("d.toml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_dashboard_can_extend_the_default() {
+        let text = "extends = \"default\"\n[[page]]\ntitle = \"Payments\"\n[[page]]\ntitle = \"Alerts\"\n[[page.row]]\n[[page.row.panel]]\ntype = \"alerts\"\n";
+        let d = Dashboard::parse(text, Path::new("d.toml")).unwrap();
+        let titles: Vec<&str> = d.pages.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(titles, ["Overview", "Services", "Business", "Alerts", "Payments"]);
+        assert_eq!(d.pages[3].rows[0].panels.len(), 1, "the user's Alerts page replaced the built-in one");
+        let e = err("extends = \"grafana\"\n[[page]]\ntitle = \"A\"\n");
+        assert!(e.starts_with("d.toml:1: key `extends`"), "{e}");
     }
 
     #[test]

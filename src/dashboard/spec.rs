@@ -3,6 +3,7 @@
 //! the line it sits on and the dotted key that holds it.
 
 use super::matcher::Matcher;
+use crate::theme::ThemeColor;
 use crate::units::Unit;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
@@ -10,7 +11,11 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dashboard {
-    #[serde(rename = "page")]
+    /// `"default"`: these pages add to the built-in ones, and a page with
+    /// the key of a built-in page takes its place.
+    #[serde(default)]
+    pub extends: Option<String>,
+    #[serde(rename = "page", default)]
     pub pages: Vec<PageSpec>,
 }
 
@@ -119,6 +124,9 @@ pub struct LineSpec {
     pub agg: Option<Agg>,
     #[serde(default, deserialize_with = "quantile")]
     pub q: Option<f64>,
+    /// The line's colour, instead of the theme's next one.
+    #[serde(default)]
+    pub color: Option<ThemeColor>,
 }
 
 /// How a table cell draws its value.
@@ -194,6 +202,9 @@ pub struct PanelSpec {
     pub limit: Option<usize>,
     /// Order of a table's rows.
     pub sort: Sort,
+    /// The panel's own colour (its value or line) while nothing is wrong;
+    /// warning, critical and stale keep the theme's colours.
+    pub color: Option<ThemeColor>,
 }
 
 /// Order of a table's rows: by name, or by the first column's value.
@@ -250,6 +261,8 @@ struct RawPanel {
     limit: Option<usize>,
     #[serde(default)]
     sort: Sort,
+    #[serde(default)]
+    color: Option<ThemeColor>,
 }
 
 impl TryFrom<RawPanel> for PanelSpec {
@@ -295,6 +308,7 @@ impl TryFrom<RawPanel> for PanelSpec {
             text: r.text,
             limit: r.limit,
             sort: r.sort,
+            color: r.color,
         })
     }
 }

@@ -102,7 +102,14 @@ fn panel(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
         PanelKind::Events => PanelBody::Events { limit: p.limit },
         PanelKind::Text => PanelBody::Text { text: text(p, vars, span, inp), status: p.text.is_none() },
     };
-    PanelScene { title: subst(&p.title, vars), width: p.width, unit: p.unit.clone(), thresholds: p.thresholds, body }
+    PanelScene {
+        title: subst(&p.title, vars),
+        color: p.color.map(|c| c.0),
+        width: p.width,
+        unit: p.unit.clone(),
+        thresholds: p.thresholds,
+        body,
+    }
 }
 
 fn value(
@@ -128,7 +135,7 @@ fn reading(e: &Evaluated, _span: &Span) -> Option<Reading<f64>> {
 }
 
 fn lines(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Span, inp: &Inputs) -> Vec<ChartLine> {
-    let line = |name: String, e: Evaluated| ChartLine { name, points: e.points, fresh_at: e.fresh_at };
+    let line = |name: String, e: Evaluated| ChartLine { name, color: None, points: e.points, fresh_at: e.fresh_at };
     let mut out = Vec::new();
     if p.lines.is_empty() {
         let Some(q) = &p.query else { return out };
@@ -140,12 +147,18 @@ fn lines(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
                     }
                 }
             }
-            None => out.push(line(p.title.clone(), value(Some(q), p.divide_by.as_ref(), vars, span, inp))),
+            None => {
+                let mut one = line(p.title.clone(), value(Some(q), p.divide_by.as_ref(), vars, span, inp));
+                one.color = p.color.map(|c| c.0);
+                out.push(one);
+            }
         }
     } else {
         for l in &p.lines {
             let q = line_query(p.query.as_ref(), l);
-            out.push(line(l.title.clone(), inp.reader.eval(&q, vars, span)));
+            let mut one = line(l.title.clone(), inp.reader.eval(&q, vars, span));
+            one.color = l.color.map(|c| c.0);
+            out.push(one);
         }
     }
     out

@@ -67,7 +67,7 @@ pub fn chart(frame: &mut Frame, area: Rect, p: &PanelScene, lines: &[ChartLine],
                 .name(fit(&line.name, 16))
                 .marker(t.glyphs.marker)
                 .graph_type(GraphType::Line)
-                .style(t.series(i))
+                .style(line.color.map_or_else(|| t.series(i), |c| Style::new().fg(t.custom(c))))
                 .data(pts),
         );
     }

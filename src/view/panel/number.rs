@@ -32,6 +32,11 @@ pub fn number(
     if inner.height == 0 || inner.width < 2 {
         return;
     }
+    // The dashboard's colour while all is well; trouble keeps the theme's.
+    let style = match (level, p.color) {
+        (Level::Ok, Some(c)) => ratatui::style::Style::new().fg(t.custom(c)),
+        _ => level.style(t),
+    };
     let spark_rows = u16::from(inner.height >= 2);
     let [number, spark] = Layout::vertical([Constraint::Min(1), Constraint::Length(spark_rows)]).areas(inner);
     let natural = now.map(|r| units::format(r.value, &p.unit));
@@ -52,7 +57,7 @@ pub fn number(
             let text = now.map_or("—".to_string(), |r| units::format_fit(r.value, &p.unit, room));
             let line = Line::from(vec![
                 Span::styled(format!("{} ", level.glyph(t)), level.style(t)),
-                Span::styled(text, level.style(t).add_modifier(Modifier::BOLD)),
+                Span::styled(text, style.add_modifier(Modifier::BOLD)),
                 Span::styled(marker, t.stale()),
             ]);
             frame.render_widget(Paragraph::new(line), number);
