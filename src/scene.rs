@@ -128,19 +128,30 @@ pub struct TableCell {
     pub trend: Vec<f64>,
 }
 
+/// Alerts firing now, unfiltered.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Firing {
+    pub count: usize,
+    /// Ids of the critical ones.
+    pub critical: Vec<String>,
+}
+
 /// What span of time the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeInfo {
     /// Following the newest data, as opposed to paused or scrolled back.
     pub live: bool,
-    /// The instant shown (wall clock, ms).
+    /// The instant shown (wall clock, ms): now when live, else the one asked for.
     pub to_ms: i64,
+    /// Where the page's time grid ends: the right edge of every chart. When
+    /// live it is the next step boundary; looking back, the one before.
+    pub grid_to_ms: i64,
     pub window_ms: i64,
 }
 
 impl Default for TimeInfo {
     fn default() -> Self {
-        TimeInfo { live: true, to_ms: 0, window_ms: 15 * 60_000 }
+        TimeInfo { live: true, to_ms: 0, grid_to_ms: 0, window_ms: 15 * 60_000 }
     }
 }
 
@@ -241,8 +252,11 @@ pub struct Scene {
     pub time: TimeInfo,
     /// The `/` filter applied to lines, rows, alerts and events.
     pub filter: String,
-    /// Firing first, loudest first.
+    /// Firing first, loudest first; narrowed by the filter.
     pub alerts: Vec<Alert>,
+    /// What is firing, whatever the filter: the header's count and a wall
+    /// display's alarms must not miss what a filter hides.
+    pub firing: Firing,
     /// Newest first.
     pub events: Vec<Event>,
     pub banner: Option<StatusBanner>,
@@ -253,10 +267,11 @@ pub struct Scene {
 impl Scene {
     /// A reading is stale when nothing arrived for three data intervals, or
     /// when it never arrived live at all.
-    /// Looking back in time, nothing is stale: the header says when it is.
+    /// Looking back in time only values that were never live, or that had
+    /// stopped by the instant shown, are stale: the header says when it is.
     pub fn is_stale<T>(&self, r: &Reading<T>, now_ms: i64) -> bool {
         if !self.time.live {
-            return false;
+            return r.fresh_at.is_none();
         }
         match r.fresh_at {
             None => true,

@@ -51,8 +51,21 @@ impl AlertBook {
         v
     }
 
-    pub fn firing(&self) -> usize {
-        self.by_id.values().filter(|a| a.state == AlertState::Firing).count()
+    /// What is firing: how many, and which are critical.
+    pub fn firing(&self) -> crate::scene::Firing {
+        let firing = self.by_id.values().filter(|a| a.state == AlertState::Firing);
+        let mut critical: Vec<String> =
+            firing.clone().filter(|a| a.severity == crate::model::Severity::Critical).map(|a| a.id.clone()).collect();
+        critical.sort();
+        crate::scene::Firing { count: firing.count(), critical }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
     }
 }
 
@@ -86,7 +99,7 @@ mod tests {
         book.apply(alert("a", AlertState::Firing, Severity::Critical, 1));
         let ids: Vec<_> = book.sorted().into_iter().map(|a| a.id).collect();
         assert_eq!(ids, ["a", "c", "b"]);
-        assert_eq!(book.firing(), 3);
+        assert_eq!(book.firing().count, 3);
     }
 
     #[test]

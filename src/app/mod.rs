@@ -8,7 +8,6 @@ pub mod kiosk;
 pub mod state;
 
 use crate::dashboard::Dashboard;
-use crate::model::{AlertState, Severity};
 use crate::pipeline::Wanted;
 use crate::scene::Scene;
 use crate::terminal;
@@ -93,6 +92,8 @@ struct Loop {
     focused: bool,
     /// The last frame written, to skip frames that change nothing.
     last_frame: Option<ratatui::buffer::Buffer>,
+    /// Whether the kiosk was locked at the last look.
+    was_locked: bool,
 }
 
 pub async fn run(
@@ -115,6 +116,7 @@ pub async fn run(
         criticals: HashSet::new(),
         focused: true,
         last_frame: None,
+        was_locked: true,
         opts,
     };
     lp.ui.kiosk = lp.kiosk.is_some();
@@ -333,6 +335,14 @@ impl Loop {
     fn every_second(&mut self) {
         let now = now_ms();
         self.ui.clear_expired(now);
+        // A wall that locks itself again goes back to what a wall shows:
+        // live, unfiltered, no prompt or help left open.
+        let locked = self.kiosk.as_ref().is_some_and(|k| k.locked());
+        if locked && !self.was_locked {
+            self.ui.back_to_wall();
+            self.send_wanted();
+        }
+        self.was_locked = locked;
         if let Some(page) = self.kiosk.as_mut().and_then(|k| k.tick(now)) {
             self.ui.go_to(Page::Dashboard(page));
             self.send_wanted();
@@ -341,13 +351,7 @@ impl Loop {
 
     /// New critical alerts: on a wall, jump to them, flash and ring.
     fn alarms(&mut self, term: &mut terminal::Term) {
-        let firing: HashSet<String> = self
-            .scene
-            .alerts
-            .iter()
-            .filter(|a| a.state == AlertState::Firing && a.severity == Severity::Critical)
-            .map(|a| a.id.clone())
-            .collect();
+        let firing: HashSet<String> = self.scene.firing.critical.iter().cloned().collect();
         let new = firing.iter().any(|id| !self.criticals.contains(id));
         self.criticals = firing;
         let Some(kiosk) = self.kiosk.as_mut() else { return };

@@ -142,6 +142,15 @@ impl UiState {
         }
     }
 
+    /// What a wall display shows when nobody is at it.
+    pub fn back_to_wall(&mut self) {
+        self.at_ms = None;
+        self.filter = Filter::default();
+        self.prompt = None;
+        self.help = false;
+        self.scroll = 0;
+    }
+
     pub fn set_default_window(&mut self, ms: i64) {
         self.default_window_ms = ms;
     }
@@ -155,7 +164,8 @@ impl UiState {
         if let Page::Dashboard(i) = page {
             let i = i.min(self.pages().saturating_sub(1));
             if i != self.last_page || self.page != Page::Dashboard(i) {
-                self.window_ms = self.dashboard.pages.get(i).and_then(|p| p.window).unwrap_or(self.default_window_ms);
+                let own = self.dashboard.pages.get(i).and_then(|p| p.window);
+                self.window_ms = own.unwrap_or(self.default_window_ms).min(MAX_BACK_MS);
                 self.scroll = 0;
             }
             self.last_page = i;
@@ -202,7 +212,8 @@ impl UiState {
         let step = self.window_ms / 4;
         let at = self.at_ms.unwrap_or(now_ms);
         let at = if back { at - step } else { at + step };
-        self.at_ms = Some(at.clamp(now_ms - MAX_BACK_MS, now_ms));
+        // Scrolling forward into the present is going live again.
+        self.at_ms = (at < now_ms).then(|| at.max(now_ms - MAX_BACK_MS));
     }
 
     /// Applies one key's action.
@@ -414,11 +425,12 @@ mod tests {
         assert_eq!(s.wanted().at_ms, Some(NOW));
         s.act(Action::Back, &scene, NOW + 5_000);
         assert_eq!(s.at_ms, Some(NOW - 15 * 60_000 / 4));
-        // Forward stops at the present; it does not run into the future.
+        // Forward into the present is live again, not a pause at now.
         for _ in 0..10 {
             s.act(Action::Forward, &scene, NOW + 5_000);
         }
-        assert_eq!(s.at_ms, Some(NOW + 5_000));
+        assert_eq!(s.at_ms, None);
+        s.act(Action::Back, &scene, NOW + 6_000);
         s.act(Action::Live, &scene, NOW + 6_000);
         assert_eq!(s.at_ms, None);
         // Left from live starts from now.

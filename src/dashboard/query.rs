@@ -112,7 +112,7 @@ impl Evaluated {
 pub struct Reader<'a> {
     pub store: &'a Store,
     grids: RefCell<HashMap<GridKey, Rc<Vec<Option<f64>>>>>,
-    hists: RefCell<HashMap<HistKey, Rc<Vec<Option<HistogramValue>>>>>,
+    hists: RefCell<HashMap<HistKey, Rc<Deltas>>>,
 }
 
 /// A series (by address, stable while the store is borrowed), how it is
@@ -160,15 +160,15 @@ impl<'a> Reader<'a> {
         g
     }
 
-    fn merged(&self, series: &[&Series], span: &Span) -> Rc<Vec<Option<HistogramValue>>> {
+    fn deltas(&self, series: &[&Series], span: &Span) -> Rc<Deltas> {
         let key =
             (series.iter().map(|s| *s as *const Series as usize).collect(), span.to_ms, span.window_ms, span.step_ms);
-        if let Some(m) = self.hists.borrow().get(&key) {
-            return m.clone();
+        if let Some(d) = self.hists.borrow().get(&key) {
+            return d.clone();
         }
-        let m = Rc::new(merged_histograms(series, span));
-        self.hists.borrow_mut().insert(key, m.clone());
-        m
+        let d = Rc::new(histogram_deltas(series, span));
+        self.hists.borrow_mut().insert(key, d.clone());
+        d
     }
 
     fn eval_series(&self, series: &[&Series], q: &QuerySpec, span: &Span) -> Evaluated {
@@ -182,22 +182,21 @@ impl<'a> Reader<'a> {
                 // The grid reaches one rate window further back, so the first
                 // cell shown has a baseline to measure from.
                 let ext = span.extended(span.rate_window_ms());
-                let merged = self.merged(series, &ext);
+                let deltas = self.deltas(series, &ext);
                 let back = (span.rate_window_ms() / span.step_ms.max(1)).max(1) as usize;
                 let q = q.q.unwrap_or(0.99);
                 let skip = ext.cells() - cells;
                 (skip..ext.cells())
                     .filter_map(|i| {
-                        let newer = merged[i].as_ref()?;
-                        // The oldest cell with data inside the window; when the
-                        // data is sparser than the window (coarse history), the
-                        // nearest earlier cell within a few windows will do.
-                        let older = (i.saturating_sub(back)..i)
-                            .find_map(|j| merged[j].as_ref())
-                            .or_else(|| (i.saturating_sub(4 * back)..i).rev().find_map(|j| merged[j].as_ref()))?;
-                        derive::quantile_between(newer, Some(older), q)
-                            .filter(|v| v.is_finite())
-                            .map(|v| (ext.time(i), v))
+                        deltas.cells[i].as_ref()?;
+                        // What was observed over the window up to this cell;
+                        // with data sparser than the window (coarse history),
+                        // a few windows back.
+                        let seen = deltas
+                            .window(i + 1 - back.min(i + 1), i)
+                            .filter(|b| b.last().is_some_and(|l| l.1 > 0.0))
+                            .or_else(|| deltas.window(i + 1 - (4 * back).min(i + 1), i))?;
+                        derive::bucket_quantile(&seen, q).filter(|v| v.is_finite()).map(|v| (ext.time(i), v))
                     })
                     .collect()
             }
@@ -218,9 +217,10 @@ impl<'a> Reader<'a> {
     pub fn heat(&self, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Heat {
         let series: Vec<&Series> = select(self.store, q, vars).map(|(_, s)| s).collect();
         let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
+        // One step further back, so the first column has a baseline.
         let ext = span.extended(span.step_ms);
-        let merged = self.merged(&series, &ext);
-        heat_of(&merged, &ext, fresh_at)
+        let deltas = self.deltas(&series, &ext);
+        heat_of(&deltas, &ext, ext.cells() - span.cells(), fresh_at)
     }
 }
 
@@ -312,10 +312,34 @@ fn on_grid(s: &Series, agg: Agg, span: &Span) -> Vec<Option<f64>> {
     grid
 }
 
-/// Histograms of every series, bucket-wise summed in each cell. Series whose
-/// bounds differ from the first one's are left out rather than mixed.
-fn merged_histograms(series: &[&Series], span: &Span) -> Vec<Option<HistogramValue>> {
-    let mut grid: Vec<Option<HistogramValue>> = vec![None; span.cells()];
+/// New observations per cell, summed over series, as cumulative bucket
+/// counts. Each series is differenced against its own previous cell with
+/// data first (a drop in its count is a restart: the new histogram counts
+/// from zero), and only then added up; adding first would make a series that
+/// skips a cell, appears or restarts look like a surge or a reset of all.
+/// Series whose bounds differ from the first one's are left out.
+#[derive(Debug, Clone, Default)]
+struct Deltas {
+    bounds: Vec<f64>,
+    cells: Vec<Option<Vec<f64>>>,
+}
+
+impl Deltas {
+    /// The observations of cells `from..=to` added together.
+    fn window(&self, from: usize, to: usize) -> Option<Vec<(f64, f64)>> {
+        let mut acc: Option<Vec<f64>> = None;
+        for c in self.cells[from..=to].iter().flatten() {
+            match acc.as_mut() {
+                None => acc = Some(c.clone()),
+                Some(a) => a.iter_mut().zip(c).for_each(|(x, y)| *x += y),
+            }
+        }
+        acc.map(|a| self.bounds.iter().copied().zip(a).collect())
+    }
+}
+
+fn histogram_deltas(series: &[&Series], span: &Span) -> Deltas {
+    let mut out = Deltas { bounds: Vec::new(), cells: vec![None; span.cells()] };
     let from = span.from_ms() - span.step_ms;
     for s in series {
         let mut last: Vec<Option<&HistogramValue>> = vec![None; span.cells()];
@@ -324,22 +348,26 @@ fn merged_histograms(series: &[&Series], span: &Span) -> Vec<Option<HistogramVal
                 last[i] = Some(h.as_ref());
             }
         }
-        for (cell, h) in grid.iter_mut().zip(last) {
+        let mut prev: Option<&HistogramValue> = None;
+        for (i, h) in last.into_iter().enumerate() {
             let Some(h) = h else { continue };
-            match cell {
-                None => *cell = Some(h.clone()),
-                Some(acc) if same_bounds(acc, h) => {
-                    for (a, b) in acc.buckets.iter_mut().zip(&h.buckets) {
-                        a.1 += b.1;
-                    }
-                    acc.sum += h.sum;
-                    acc.count += h.count;
-                }
-                Some(_) => {}
+            if out.bounds.is_empty() {
+                out.bounds = h.buckets.iter().map(|b| b.0).collect();
             }
+            let fits = h.buckets.len() == out.bounds.len() && h.buckets.iter().zip(&out.bounds).all(|(b, x)| b.0 == *x);
+            if let (true, Some(p)) = (fits, prev.filter(|p| same_bounds(p, h))) {
+                let restarted = h.count < p.count;
+                let delta =
+                    h.buckets.iter().zip(&p.buckets).map(|(n, o)| if restarted { n.1 } else { (n.1 - o.1).max(0.0) });
+                match out.cells[i].as_mut() {
+                    None => out.cells[i] = Some(delta.collect()),
+                    Some(acc) => acc.iter_mut().zip(delta).for_each(|(a, d)| *a += d),
+                }
+            }
+            prev = Some(h);
         }
     }
-    grid
+    out
 }
 
 fn same_bounds(a: &HistogramValue, b: &HistogramValue) -> bool {
@@ -357,34 +385,24 @@ pub struct Heat {
     pub fresh_at: Option<i64>,
 }
 
-fn heat_of(merged: &[Option<HistogramValue>], ext: &Span, fresh_at: Option<i64>) -> Heat {
-    let mut out = Heat { fresh_at, ..Heat::default() };
-    let mut prev: Option<&HistogramValue> = None;
-    for (i, h) in merged.iter().enumerate() {
-        let Some(h) = h else { continue };
-        if out.bounds.is_empty() {
-            out.bounds = h.buckets.iter().map(|b| b.0).collect();
-        }
-        if let Some(p) = prev.filter(|p| same_bounds(p, h) && p.count <= h.count) {
-            let mut below_new = 0.0;
-            let mut below_old = 0.0;
-            let counts = h
-                .buckets
-                .iter()
-                .zip(&p.buckets)
-                .map(|(n, o)| {
-                    // Cumulative counts to per-bucket counts.
-                    let c = ((n.1 - below_new) - (o.1 - below_old)).max(0.0);
-                    below_new = n.1;
-                    below_old = o.1;
-                    c
-                })
-                .collect();
-            out.columns.push((ext.time(i), counts));
-        }
-        prev = Some(h);
-    }
-    out
+fn heat_of(deltas: &Deltas, span: &Span, skip: usize, fresh_at: Option<i64>) -> Heat {
+    let columns = deltas
+        .cells
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .filter_map(|(i, c)| {
+            let c = c.as_ref()?;
+            // Cumulative counts to counts per bucket.
+            let per_bucket = c.iter().scan(0.0, |below, &n| {
+                let v = (n - *below).max(0.0);
+                *below = n;
+                Some(v)
+            });
+            Some((span.time(i), per_bucket.collect()))
+        })
+        .collect();
+    Heat { bounds: deltas.bounds.clone(), columns, fresh_at }
 }
 
 #[cfg(test)]
@@ -480,6 +498,30 @@ mod tests {
         assert_eq!(h.bounds.len(), 3);
         let (_, last) = h.columns.last().unwrap();
         assert_eq!(last, &vec![20.0, 10.0, 0.0]);
+    }
+
+    #[test]
+    fn a_series_that_skips_a_cell_or_restarts_is_no_surge() {
+        let mut st = store_with(Kind::Histogram, "lat");
+        for t in 0..120i64 {
+            for svc in ["a", "b"] {
+                // b misses second 100, and restarts from zero at second 110.
+                if svc == "b" && t == 100 {
+                    continue;
+                }
+                let base = if svc == "b" && t >= 110 { (t - 110) as f64 } else { t as f64 };
+                // Every second 10 fast observations, and for b 1000 earlier ones.
+                let n = base * 10.0 + if svc == "b" && t < 110 { 1000.0 } else { 0.0 };
+                let h = HistogramValue { buckets: vec![(0.1, n), (f64::INFINITY, n)], sum: 0.0, count: n };
+                st.insert(&obs("lat", &[("service", svc)], t * 1000, Sample::Histogram(Arc::new(h))), None);
+            }
+        }
+        let span = Span::new(119_000, 60_000, 1000, 119_000);
+        let h = Reader::new(&st).heat(&q("lat", None), &[], &span);
+        let most = h.columns.iter().map(|(_, c)| c.iter().sum::<f64>()).fold(0.0, f64::max);
+        assert!(most <= 40.0, "no column holds more than a few seconds' worth: {most}");
+        let p99 = Reader::new(&st).eval(&q("lat", None), &[], &span);
+        assert!(p99.points.iter().all(|&(_, v)| v <= 0.1), "everything observed was fast: {:?}", p99.points);
     }
 
     #[test]

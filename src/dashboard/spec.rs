@@ -339,8 +339,10 @@ fn opt_duration_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Er
     let s = String::deserialize(d)?;
     let dur = humantime::parse_duration(&s)
         .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a duration ({e}); try \"1h\"")))?;
-    if dur.as_secs() < 60 || dur.as_secs() > 7 * 86_400 {
-        return Err(serde::de::Error::custom(format!("window {s:?} must be between 1m and 7d")));
+    if dur.as_secs() < 60 || dur.as_secs() > 86_400 {
+        return Err(serde::de::Error::custom(format!(
+            "window {s:?} must be between 1m and 24h (what the store keeps)"
+        )));
     }
     Ok(Some(dur.as_millis() as i64))
 }

@@ -65,6 +65,9 @@ pub struct Pipeline {
     /// The last page worked out, and what it was worked out from: a tick
     /// that only changes link figures reuses it instead of deriving it again.
     page_cache: std::cell::RefCell<Option<(PageKey, Arc<crate::scene::PageScene>)>>,
+    /// Where the last scene's grid ended: a tick that crosses a step
+    /// boundary publishes, so charts keep moving when data stops.
+    published_grid_to: std::cell::Cell<i64>,
 }
 
 /// Everything a page depends on besides the store's contents.
@@ -106,7 +109,19 @@ impl Pipeline {
             first_data_ms: None,
             data_version: 0,
             page_cache: Default::default(),
+            published_grid_to: Default::default(),
         }
+    }
+
+    /// The page's time grid for an instant. Live, it ends at the next step
+    /// boundary, so the grid moves in whole steps and a chart with nothing
+    /// new stays still; looking back, at the boundary before the instant, so
+    /// nothing after it shows.
+    fn span(&self, asked_ms: i64, now_ms: i64) -> Span {
+        let mut span = Span::new(asked_ms, self.view.window_ms, self.interval_ms, now_ms);
+        let floor = asked_ms.div_euclid(span.step_ms) * span.step_ms;
+        span.to_ms = if self.view.at_ms.is_none() { floor + span.step_ms } else { floor };
+        span
     }
 
     /// Drops the page worked out last, so the next scene derives it again
@@ -200,7 +215,11 @@ impl Pipeline {
         let before = self.frames_per_sec;
         // Smooth over a few seconds so the figure does not jitter.
         self.frames_per_sec = if before == 0.0 { rate } else { before * 0.6 + rate * 0.4 };
+        let alerts_before = self.alerts.len();
         self.alerts.prune(now_ms);
+        let pruned = self.alerts.len() != alerts_before;
+        let asked_ms = self.view.at_ms.unwrap_or(now_ms).min(now_ms);
+        let grid_moved = self.span(asked_ms, now_ms).to_ms != self.published_grid_to.get();
         let rows = self.source_table.rows(&self.stats, elapsed, now_ms, self.interval_ms);
         // Rates move every second while data flows, and every data batch
         // republishes them anyway; a tick alone only needs to publish when a
@@ -210,7 +229,7 @@ impl Pipeline {
         let rows_changed = rows.len() != self.source_rows.len()
             || rows.iter().zip(&self.source_rows).any(|(a, b)| state(a) != state(b));
         self.source_rows = rows;
-        (self.frames_per_sec * 10.0).round() != (before * 10.0).round() || rows_changed
+        (self.frames_per_sec * 10.0).round() != (before * 10.0).round() || rows_changed || pruned || grid_moved
     }
 
     /// A counter summed over every gateway.
@@ -232,12 +251,9 @@ impl Pipeline {
             backfills: self.total(|s| &s.backfills),
         };
         let page_index = self.view.page.min(self.dashboard.pages.len().saturating_sub(1));
-        let to_ms = self.view.at_ms.unwrap_or(now_ms).min(now_ms);
-        let mut span = Span::new(to_ms, self.view.window_ms, self.interval_ms, now_ms);
-        // The grid moves in whole steps, so a chart with nothing new to show
-        // stays still between data and costs no output.
-        span.to_ms = span.to_ms.div_euclid(span.step_ms) * span.step_ms + span.step_ms;
-        let to_ms = span.to_ms;
+        let asked_ms = self.view.at_ms.unwrap_or(now_ms).min(now_ms);
+        let span = self.span(asked_ms, now_ms);
+        self.published_grid_to.set(span.to_ms);
         let key = PageKey {
             data_version: self.data_version,
             to_ms: span.to_ms,
@@ -270,7 +286,13 @@ impl Pipeline {
             pages: self.dashboard.pages.iter().map(|p| p.title.clone()).collect(),
             page_index,
             page,
-            time: TimeInfo { live: self.view.at_ms.is_none(), to_ms, window_ms: self.view.window_ms },
+            time: TimeInfo {
+                live: self.view.at_ms.is_none(),
+                to_ms: asked_ms,
+                grid_to_ms: span.to_ms,
+                window_ms: self.view.window_ms,
+            },
+            firing: self.alerts.firing(),
             filter: filter.to_string(),
             alerts: self
                 .alerts
@@ -281,7 +303,7 @@ impl Pipeline {
             events: self
                 .events
                 .iter()
-                .filter(|e| e.ts <= to_ms && filter.matches(&e.text, label_pairs(&e.labels)))
+                .filter(|e| e.ts <= asked_ms && filter.matches(&e.text, label_pairs(&e.labels)))
                 .take(50)
                 .cloned()
                 .collect(),

@@ -127,11 +127,14 @@ fn value(
     }
 }
 
-/// The value at the shown instant: the newest cell with data. A series that
-/// stopped keeps its last value, which the view marks stale by `fresh_at`.
-fn reading(e: &Evaluated, _span: &Span) -> Option<Reading<f64>> {
-    let &(_, v) = e.points.last()?;
-    Some(Reading { value: v, fresh_at: e.fresh_at })
+/// The value at the shown instant: the newest cell with data. A value that
+/// stopped well before that instant is still shown (the last thing known),
+/// but as never fresh, so the view marks it stale even when its series is
+/// alive (an error ratio whose errors stopped, a p99 with no traffic).
+fn reading(e: &Evaluated, span: &Span) -> Option<Reading<f64>> {
+    let &(t, v) = e.points.last()?;
+    let recent = span.to_ms - t <= (3 * span.step_ms).max(span.rate_window_ms());
+    Some(Reading { value: v, fresh_at: if recent { e.fresh_at } else { None } })
 }
 
 fn lines(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Span, inp: &Inputs) -> Vec<ChartLine> {
@@ -224,11 +227,19 @@ fn table(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
             TableRow { name, cells }
         })
         .collect();
-    let first = |r: &TableRow| r.cells.first().and_then(|c| c.now.as_ref()).map_or(f64::NAN, |r| r.value);
+    // Rows without a value go last whichever way the table is sorted.
+    let first = |r: &TableRow| r.cells.first().and_then(|c| c.now.as_ref()).map(|r| r.value).filter(|v| !v.is_nan());
+    let by_value = |a: &TableRow, b: &TableRow, desc: bool| match (first(a), first(b)) {
+        (Some(x), Some(y)) if desc => y.total_cmp(&x),
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    };
     match p.sort {
         Sort::Name => {}
-        Sort::Asc => rows.sort_by(|a, b| first(a).total_cmp(&first(b))),
-        Sort::Desc => rows.sort_by(|a, b| first(b).total_cmp(&first(a))),
+        Sort::Asc => rows.sort_by(|a, b| by_value(a, b, false)),
+        Sort::Desc => rows.sort_by(|a, b| by_value(a, b, true)),
     }
     let columns = p.columns.iter().map(column_head).collect();
     PanelBody::Table { by, columns, rows, limit: p.limit }

@@ -35,17 +35,18 @@ pub fn header(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, theme: 
         spans.push(Span::styled(format!("{} NOT LIVE", g.crit), theme.crit()));
     }
     spans.push(Span::styled(format!("  window {}", window_name(time.window_ms)), theme.dim()));
-    let firing: Vec<_> = scene.alerts.iter().filter(|a| a.state == crate::model::AlertState::Firing).collect();
-    if !firing.is_empty() {
-        // The count takes the level of the loudest alert among them.
-        let critical = firing.iter().any(|a| a.severity == crate::model::Severity::Critical);
+    let firing = &scene.firing;
+    if firing.count > 0 {
+        // The count takes the level of the loudest alert among them, and
+        // ignores the filter: what fires must not hide behind it.
+        let critical = !firing.critical.is_empty();
         let (glyph, style) = match (ui.flash, critical) {
             (true, _) => (g.crit, theme.alarm()),
             (false, true) => (g.crit, theme.crit()),
             (false, false) => (g.warn, theme.warn()),
         };
         spans.push(Span::raw("   "));
-        spans.push(Span::styled(format!("{glyph} {} firing", firing.len()), style));
+        spans.push(Span::styled(format!("{glyph} {} firing", firing.count), style));
     }
     if !scene.filter.is_empty() {
         spans.push(Span::styled(format!("   filter /{}", fit(&scene.filter, 24)), theme.accent()));

@@ -16,9 +16,18 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Paragrap
 pub fn chart(frame: &mut Frame, area: Rect, p: &PanelScene, lines: &[ChartLine], markers: &[Marker], ctx: &Ctx) {
     let t = ctx.theme;
     let time = ctx.scene.time;
+    // A line whose data stopped is drawn faded, and judges nothing.
+    let stale = |l: &ChartLine| {
+        let recent = l
+            .points
+            .last()
+            .is_some_and(|&(t, _)| time.grid_to_ms - t <= 3 * time.window_ms / crate::dashboard::query::MAX_CELLS);
+        !recent || ctx.scene.is_stale(&crate::scene::Reading { value: (), fresh_at: l.fresh_at }, ctx.now_ms)
+    };
     // Worst verdict across the lines' newest values, for the border.
     let level = lines
         .iter()
+        .filter(|l| !stale(l))
         .filter_map(|l| l.points.last().map(|&(_, v)| super::judge(v, &p.thresholds)))
         .max()
         .unwrap_or(Level::Ok);
@@ -36,7 +45,7 @@ pub fn chart(frame: &mut Frame, area: Rect, p: &PanelScene, lines: &[ChartLine],
     let [plot, note] = Layout::vertical([Constraint::Min(3), Constraint::Length(note_rows)]).areas(inner);
 
     // x is seconds relative to the instant shown: the right edge is "now".
-    let to = time.to_ms;
+    let to = time.grid_to_ms;
     let x_of = |ts: i64| (ts - to) as f64 / 1000.0;
     let left = -(time.window_ms as f64) / 1000.0;
     let data: Vec<Vec<(f64, f64)>> = lines
@@ -67,7 +76,11 @@ pub fn chart(frame: &mut Frame, area: Rect, p: &PanelScene, lines: &[ChartLine],
                 .name(fit(&line.name, 16))
                 .marker(t.glyphs.marker)
                 .graph_type(GraphType::Line)
-                .style(line.color.map_or_else(|| t.series(i), |c| Style::new().fg(t.custom(c))))
+                .style(if stale(line) {
+                    t.stale()
+                } else {
+                    line.color.map_or_else(|| t.series(i), |c| Style::new().fg(t.custom(c)))
+                })
                 .data(pts),
         );
     }
