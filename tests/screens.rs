@@ -158,6 +158,21 @@ fn pages_show_what_their_panels_promise() {
 }
 
 #[test]
+fn the_filter_narrows_rows_lines_and_alerts() {
+    let (mut p, now) = pipeline_at(Scenario::ErrorBurst, true, vec![Arc::new(SourceStats::default())]);
+    p.set_view(ViewRequest { filter: vigil::filter::Filter::parse("service=search"), ..ViewRequest::default() });
+    let scene = p.scene(now);
+    let text = screen(&scene, now, &UiView::default(), &dark(), 120, 40);
+    assert!(text.contains("● search"), "{text}");
+    for gone in ["● api", "checkout", "payments   "] {
+        assert!(!text.contains(gone), "{gone:?} should be filtered out:\n{text}");
+    }
+    assert!(text.contains("no alerts match the filter"), "{text}");
+    // The header still counts what fires, whatever the filter hides.
+    assert!(text.contains("1 firing") && text.contains("filter /service=search"), "{text}");
+}
+
+#[test]
 fn disconnected_says_so_and_marks_numbers_stale() {
     let (scene, now) = scene_at(Scenario::Calm, false);
     let text = screen(&scene, now, &UiView::default(), &dark(), 80, 24);

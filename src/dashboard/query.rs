@@ -92,6 +92,8 @@ pub struct Evaluated {
     pub fresh_at: Option<i64>,
     /// Series that matched.
     pub matched: usize,
+    /// The labels every matched series shares (what a filter can test).
+    pub labels: Vec<(String, String)>,
 }
 
 impl Evaluated {
@@ -118,6 +120,8 @@ pub struct Reader<'a> {
 /// A series (by address, stable while the store is borrowed), how it is
 /// read, and the grid.
 type GridKey = (usize, bool, i64, i64, i64);
+/// The series of one value of a grouping label, and the labels they share.
+type Group<'s> = (Vec<&'s Series>, Vec<(String, String)>);
 /// The set of series merged, and the grid.
 type HistKey = (Vec<usize>, i64, i64, i64);
 
@@ -140,14 +144,31 @@ impl<'a> Reader<'a> {
         vars: &[(String, String)],
         span: &Span,
     ) -> Vec<(String, Evaluated)> {
-        let mut groups: BTreeMap<&str, Vec<&Series>> = BTreeMap::new();
+        let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
         for (k, s) in select(self.store, q, vars) {
             let v = k.label(label);
-            if !v.is_empty() {
-                groups.entry(v).or_default().push(s);
+            if v.is_empty() {
+                continue;
+            }
+            let labels = k.labels.iter().map(|(a, b)| (a.clone(), b.clone()));
+            match groups.get_mut(v) {
+                None => {
+                    groups.insert(v, (vec![s], labels.collect()));
+                }
+                Some((series, shared)) => {
+                    series.push(s);
+                    shared.retain(|(a, b)| k.labels.get(a) == Some(b));
+                }
             }
         }
-        groups.into_iter().map(|(v, series)| (v.to_string(), self.eval_series(&series, q, span))).collect()
+        groups
+            .into_iter()
+            .map(|(v, (series, shared))| {
+                let mut e = self.eval_series(&series, q, span);
+                e.labels = shared;
+                (v.to_string(), e)
+            })
+            .collect()
     }
 
     fn grid(&self, s: &Series, agg: Agg, span: &Span) -> Rc<Vec<Option<f64>>> {
@@ -210,7 +231,7 @@ impl<'a> Reader<'a> {
                     .collect()
             }
         };
-        Evaluated { points, fresh_at, matched }
+        Evaluated { points, fresh_at, matched, labels: Vec::new() }
     }
 
     /// A latency heatmap of the histograms a query selects.
@@ -265,6 +286,7 @@ pub fn divide(num: &Evaluated, den: &Evaluated) -> Evaluated {
         points: derive::ratio_by_time(&num.points, &den.points),
         fresh_at: num.fresh_at.max(den.fresh_at),
         matched: num.matched,
+        labels: num.labels.clone(),
     }
 }
 

@@ -145,7 +145,8 @@ fn lines(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
         match &p.by {
             Some(label) => {
                 for (v, e) in inp.reader.eval_by(q, label, vars, span) {
-                    if req.filter.matches(&v, [(label.as_str(), v.as_str())]) {
+                    let labels = e.labels.iter().map(|(a, b)| (a.as_str(), b.as_str()));
+                    if req.filter.matches(&v, labels) {
                         out.push(line(v, e));
                     }
                 }
@@ -194,6 +195,7 @@ fn table(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
     let by = p.by.clone().unwrap_or_default();
     let mut names: Vec<String> = Vec::new();
     let mut per_column: Vec<Vec<(String, Evaluated)>> = Vec::new();
+    let mut passing: Vec<String> = Vec::new();
     for c in &p.columns {
         let num = inp.reader.eval_by(&c.query(), &by, vars, span);
         let col = match &c.divide_by {
@@ -209,11 +211,19 @@ fn table(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
             None => num,
         };
         names.extend(col.iter().map(|(v, _)| v.clone()));
+        // A row passes the filter when any column's series, by the labels
+        // they share, pass it.
+        for (v, e) in &col {
+            let labels = e.labels.iter().map(|(a, b)| (a.as_str(), b.as_str()));
+            if req.filter.matches(v, labels) {
+                passing.push(v.clone());
+            }
+        }
         per_column.push(col);
     }
     names.sort();
     names.dedup();
-    names.retain(|n| req.filter.matches(n, [(by.as_str(), n.as_str())]));
+    names.retain(|n| req.filter.is_empty() || passing.contains(n));
     let mut rows: Vec<TableRow> = names
         .into_iter()
         .map(|name| {
