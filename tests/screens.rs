@@ -149,8 +149,13 @@ fn pages_show_what_their_panels_promise() {
     {
         assert!(services.contains(want), "{want:?} missing:\n{services}");
     }
-    // The deploy shows as a marker with its text under the latency chart.
+    // The deploy shows as a marker with its text under the latency chart,
+    // and selecting it (m) says which of the page's markers it is.
     assert!(services.contains("payments v2.8.1 switched to green"), "{services}");
+    let (scene, now) = page_scene(1);
+    let ui = UiView { page: Page::Dashboard(1), marker: Some(0), ..UiView::default() };
+    let selected = screen(&scene, now, &ui, &dark(), 120, 40);
+    assert!(selected.contains("switched to green (1 of 1)"), "{selected}");
     let business = page_screen(2, &dark(), 120, 40);
     assert!(business.contains("window 24h") && business.contains("Lowest stock"), "{business}");
     let alerts = page_screen(3, &dark(), 120, 40);

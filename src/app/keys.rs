@@ -27,6 +27,9 @@ pub enum Action {
     ScrollDown,
     PageUp,
     PageDown,
+    /// Select the next older / newer event marker on the charts.
+    OlderMarker,
+    NewerMarker,
     /// Open the `:` command line.
     Command,
     /// Open the `/` filter line.
@@ -62,6 +65,8 @@ pub fn action(key: KeyEvent) -> Action {
         (KeyCode::Down, _) | (KeyCode::Char('j'), _) => Action::ScrollDown,
         (KeyCode::PageUp, _) => Action::PageUp,
         (KeyCode::PageDown, _) => Action::PageDown,
+        (KeyCode::Char('m'), _) => Action::OlderMarker,
+        (KeyCode::Char('M'), _) => Action::NewerMarker,
         (KeyCode::Char(':'), _) => Action::Command,
         (KeyCode::Char('/'), _) => Action::Filter,
         (KeyCode::Char('r'), _) => Action::ReconnectNow,

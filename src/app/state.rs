@@ -53,6 +53,7 @@ pub struct UiState {
     choice: Option<String>,
     filter: Filter,
     pub kiosk: bool,
+    marker: Option<usize>,
 }
 
 impl UiState {
@@ -73,6 +74,7 @@ impl UiState {
             choice: None,
             filter: Filter::default(),
             kiosk: false,
+            marker: None,
         };
         s.go_to(Page::Dashboard(0));
         s
@@ -103,6 +105,7 @@ impl UiState {
             kiosk: self.kiosk,
             flash,
             drift,
+            marker: self.marker,
         }
     }
 
@@ -244,6 +247,14 @@ impl UiState {
             Action::ScrollDown => self.scroll = self.scroll.saturating_add(1).min(999),
             Action::PageUp => self.scroll = self.scroll.saturating_sub(10),
             Action::PageDown => self.scroll = self.scroll.saturating_add(10).min(999),
+            Action::OlderMarker => {
+                self.marker = Some(self.marker.map_or(0, |m| m + 1));
+                return Effect::Redraw;
+            }
+            Action::NewerMarker => {
+                self.marker = self.marker.and_then(|m| m.checked_sub(1));
+                return Effect::Redraw;
+            }
             Action::Command => {
                 self.commands.clear();
                 self.prompt = Some(':');
@@ -256,6 +267,8 @@ impl UiState {
             Action::Escape => {
                 if self.help {
                     self.help = false;
+                } else if self.marker.is_some() {
+                    self.marker = None;
                 } else if !self.filter.is_empty() {
                     self.filter = crate::filter::Filter::default();
                 } else if self.at_ms.is_some() {
@@ -436,6 +449,13 @@ mod tests {
         // Left from live starts from now.
         s.act(Action::Back, &scene, NOW);
         assert_eq!(s.at_ms, Some(NOW - 15 * 60_000 / 4));
+        // m selects markers back from the newest; Esc lets go of them first.
+        s.act(Action::OlderMarker, &scene, NOW);
+        s.act(Action::OlderMarker, &scene, NOW);
+        s.act(Action::NewerMarker, &scene, NOW);
+        assert_eq!(s.view(NOW, false, (0, 0)).marker, Some(0));
+        s.act(Action::Escape, &scene, NOW);
+        assert_eq!(s.view(NOW, false, (0, 0)).marker, None);
         // Esc also returns to live.
         s.act(Action::Escape, &scene, NOW);
         assert_eq!(s.at_ms, None);

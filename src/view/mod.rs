@@ -39,6 +39,9 @@ pub struct UiView {
     pub flash: bool,
     /// Burn-in drift: the whole layout is shifted by this many cells.
     pub drift: (u16, u16),
+    /// The event marker selected on the charts, counting back from the
+    /// newest; its text is shown under each chart that has it.
+    pub marker: Option<usize>,
 }
 
 /// The line being typed at the bottom of the screen.
@@ -176,7 +179,7 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
     frame.render_widget(Paragraph::new(msg).style(theme.warn()).wrap(Wrap { trim: true }), area);
 }
 
-const HELP: [(&str, &str); 17] = [
+const HELP: [(&str, &str); 18] = [
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
     ("Tab, 1-9", "next page, or page by number (Shift-Tab: back)"),
@@ -187,6 +190,7 @@ const HELP: [(&str, &str); 17] = [
     ("+  -", "wider / narrower window (5m 15m 1h 6h 24h)"),
     ("End", "back to live"),
     ("Up/Down", "scroll tables and lists (or the mouse wheel)"),
+    ("m  M", "select an older / newer deploy marker: its text shows"),
     (":", "command: page, theme, window, service, reload, ..."),
     ("/", "filter lines, rows, alerts by name or label"),
     ("r", "reconnect now (skip the wait)"),

@@ -66,9 +66,15 @@ pub fn chart(frame: &mut Frame, area: Rect, p: &PanelScene, lines: &[ChartLine],
     for (pts, (_, style)) in level_pts.iter().zip(&levels) {
         datasets.push(Dataset::default().marker(t.glyphs.marker).graph_type(GraphType::Line).style(*style).data(pts));
     }
-    let marker_pts: Vec<[(f64, f64); 2]> = markers.iter().map(|m| [(x_of(m.ts), bottom), (x_of(m.ts), top)]).collect();
-    for pts in &marker_pts {
-        datasets.push(Dataset::default().marker(t.glyphs.marker).graph_type(GraphType::Line).style(t.dim()).data(pts));
+    // Newest first; the selected one (m / M) is drawn in the accent colour
+    // and its text is written under the chart, else the newest one's.
+    let mut by_age: Vec<&Marker> = markers.iter().collect();
+    by_age.sort_by_key(|m| std::cmp::Reverse(m.ts));
+    let chosen = ctx.ui.marker.map(|k| k % by_age.len().max(1));
+    let marker_pts: Vec<[(f64, f64); 2]> = by_age.iter().map(|m| [(x_of(m.ts), bottom), (x_of(m.ts), top)]).collect();
+    for (k, pts) in marker_pts.iter().enumerate() {
+        let style = if chosen == Some(k) { t.accent() } else { t.dim() };
+        datasets.push(Dataset::default().marker(t.glyphs.marker).graph_type(GraphType::Line).style(style).data(pts));
     }
     for (i, (line, pts)) in lines.iter().zip(&data).enumerate() {
         datasets.push(
@@ -98,9 +104,14 @@ pub fn chart(frame: &mut Frame, area: Rect, p: &PanelScene, lines: &[ChartLine],
         .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)));
     frame.render_widget(chart, plot);
     if note_rows > 0
-        && let Some(m) = markers.iter().max_by_key(|m| m.ts)
+        && let Some(m) = by_age.get(chosen.unwrap_or(0))
     {
-        let text = format!("{} {} {}", t.glyphs.event_mark, clock(m.ts), m.text);
-        frame.render_widget(Paragraph::new(fit(&text, note.width as usize)).style(t.dim()), note);
+        let which = match chosen {
+            Some(k) => format!(" ({} of {})", k + 1, by_age.len()),
+            None => String::new(),
+        };
+        let text = format!("{} {} {}{which}", t.glyphs.event_mark, clock(m.ts), m.text);
+        let style = if chosen.is_some() { t.accent() } else { t.dim() };
+        frame.render_widget(Paragraph::new(fit(&text, note.width as usize)).style(style), note);
     }
 }
