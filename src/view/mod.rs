@@ -194,7 +194,7 @@ const HELP: [(&str, &str); 18] = [
     (":", "command: page, theme, window, service, reload, ..."),
     ("/", "filter lines, rows, alerts by name or label"),
     ("r", "reconnect now (skip the wait)"),
-    ("Esc", "close help; clear the filter; back to live"),
+    ("Esc", "close help; drop the marker; clear the filter; live"),
     ("unlock", "typed on a locked wall display (--kiosk): keys work again"),
     ("", ""),
     ("", "States: ok, warning, critical, stale"),
