@@ -150,21 +150,9 @@ fn shape(unit: &Unit) -> Shape {
     Shape { prefix: prefix.to_string(), ladders, tail, mul }
 }
 
-fn non_finite(v: f64) -> Option<&'static str> {
-    if v.is_nan() {
-        Some("NaN")
-    } else if v == f64::INFINITY {
-        Some("+Inf")
-    } else if v == f64::NEG_INFINITY {
-        Some("-Inf")
-    } else {
-        None
-    }
-}
-
 /// The natural form of `v`: `250µs`, `1m35s`, `12.3MiB`, `$1,234`, `42.1%`.
 pub fn format(v: f64, unit: &Unit) -> String {
-    if let Some(s) = non_finite(v) {
+    if let Some(s) = crate::wire::special_name(v) {
         return s.to_string();
     }
     let sign = if v < 0.0 { "-" } else { "" };
@@ -191,7 +179,7 @@ pub fn format_fit(v: f64, unit: &Unit, width: usize) -> String {
     if columns(&natural) <= width {
         return natural;
     }
-    if let Some(s) = non_finite(v) {
+    if let Some(s) = crate::wire::special_name(v) {
         // "Inf" still says which way when the sign is the only thing lost.
         return if s == "+Inf" && width >= 3 { "Inf".into() } else { hashes(width) };
     }

@@ -188,6 +188,16 @@ fn disconnected_says_so_and_marks_numbers_stale() {
 }
 
 #[test]
+fn a_heatmap_whose_data_stopped_says_stale() {
+    let (mut p, now) = pipeline_at(Scenario::Calm, false, vec![Arc::new(SourceStats::default())]);
+    p.set_view(ViewRequest { page: 1, ..ViewRequest::default() });
+    let scene = p.scene(now);
+    let ui = UiView { page: Page::Dashboard(1), ..UiView::default() };
+    let text = screen(&scene, now, &ui, &dark(), 120, 40);
+    assert!(text.contains("latency heatmap (stale)"), "{text}");
+}
+
+#[test]
 fn monochrome_carries_state_in_glyphs() {
     let mono = Theme::pick(None, true).unwrap();
     let text = page_screen(0, &mono, 80, 24);

@@ -14,7 +14,11 @@ use ratatui::widgets::Paragraph;
 
 pub fn heatmap(frame: &mut Frame, area: Rect, p: &PanelScene, h: &Heat, ctx: &Ctx) {
     let t = ctx.theme;
-    let inner = frame_of(frame, area, &format!(" {} ", p.title), None, ctx);
+    // A heatmap whose data stopped says so, and is drawn faded.
+    let fresh = crate::scene::Reading { value: (), fresh_at: h.fresh_at };
+    let stale = !h.columns.is_empty() && ctx.scene.is_stale(&fresh, ctx.now_ms);
+    let title = if stale { format!(" {} (stale) ", p.title) } else { format!(" {} ", p.title) };
+    let inner = frame_of(frame, area, &title, None, ctx);
     if inner.height < 2 || inner.width < 12 {
         return;
     }
@@ -67,7 +71,8 @@ pub fn heatmap(frame: &mut Frame, area: Rect, p: &PanelScene, h: &Heat, ctx: &Ct
                 }
             })
             .collect();
-        spans.push(Span::styled(cells, heat_style(ctx, upper, p)));
+        let style = if stale { t.stale() } else { heat_style(ctx, upper, p) };
+        spans.push(Span::styled(cells, style));
         lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines), inner);

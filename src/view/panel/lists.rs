@@ -22,8 +22,7 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
         return;
     }
     let width = inner.width as usize;
-    let rows = limit.unwrap_or(usize::MAX).min(inner.height as usize);
-    let skip = (ctx.ui.scroll as usize).min(scene.alerts.len().saturating_sub(1));
+    let (skip, rows) = ctx.rows(scene.alerts.len(), limit, inner.height as usize);
     let lines: Vec<Line> = scene
         .alerts
         .iter()
@@ -83,8 +82,7 @@ pub fn events(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
         frame.render_widget(Paragraph::new(msg).style(theme.dim()), inner);
         return;
     }
-    let rows = limit.unwrap_or(usize::MAX).min(inner.height as usize);
-    let skip = (ctx.ui.scroll as usize).min(scene.events.len().saturating_sub(1));
+    let (skip, rows) = ctx.rows(scene.events.len(), limit, inner.height as usize);
     let lines: Vec<Line> = scene
         .events
         .iter()

@@ -28,6 +28,13 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Which of `len` rows a scrolled table or list shows: how many to skip
+    /// (the user's scroll, kept on screen) and at most how many to take.
+    pub fn rows(&self, len: usize, limit: Option<usize>, room: usize) -> (usize, usize) {
+        let skip = (self.ui.scroll as usize).min(len.saturating_sub(1));
+        (skip, limit.unwrap_or(usize::MAX).min(room))
+    }
+
     /// The verdict on a reading: stale when the data is, else by thresholds.
     pub fn judge(&self, r: Option<&Reading<f64>>, t: &Thresholds) -> Level {
         match r {

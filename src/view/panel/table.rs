@@ -65,8 +65,8 @@ pub fn table(
             }
         }
     }
-    let shown = limit.unwrap_or(usize::MAX);
-    let skip = (ctx.ui.scroll as usize).min(rows.len().saturating_sub(1));
+    // The header takes a row; Table clips what does not fit anyway.
+    let (skip, shown) = ctx.rows(rows.len(), limit, usize::MAX);
     let body: Vec<Row> = rows
         .iter()
         .zip(&verdicts)
