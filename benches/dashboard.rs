@@ -255,6 +255,32 @@ fn main() {
         scenes.push((page, title, p.scene(NOW)));
     }
     println!();
+    // What a live page costs each second: one new frame, then the page
+    // again, its kept grids brought up to date rather than worked out anew.
+    // The frame's ingest is timed alone first, so it can be taken away.
+    let seconds = 400;
+    let frames: Vec<_> =
+        (1..=seconds + 1).map(|s| convert::observations(NOW + s * 1000, &sim.sample(NOW + s * 1000))).collect();
+    let mut p = filled_pipeline(&sim, 600);
+    let mut next = frames.iter().cloned().zip((1..).map(|s| NOW + s * 1000));
+    let ingest = per_iter("  one frame in, alone", seconds as u32, || {
+        let (observations, t) = next.next().unwrap_or_default();
+        p.apply(Update::Samples { observations, live: true, seq: None }, t);
+    });
+    for page in 0..pages {
+        let mut p = filled_pipeline(&sim, 600);
+        p.set_view(vigil::pipeline::ViewRequest { page, ..Default::default() });
+        let title = p.scene(NOW).page.title.clone();
+        let mut next = frames.iter().cloned().zip((1..).map(|s| NOW + s * 1000));
+        let both = per_iter(&format!("one frame in, then {title} again"), seconds as u32, || {
+            let (observations, t) = next.next().unwrap_or_default();
+            p.apply(Update::Samples { observations, live: true, seq: None }, t);
+            p.forget_page_keep_grids();
+            black_box(p.scene(t));
+        });
+        println!("{:<44} {:>10.1} µs ({} grids kept)", "  of which the page", (both - ingest) * 1e6, p.kept_grids());
+    }
+    println!();
     for (page, title, scene) in &scenes {
         let ui = UiView { page: view::Page::Dashboard(*page), ..UiView::default() };
         let mut term = Terminal::new(TestBackend::new(300, 80)).unwrap();

@@ -2,6 +2,7 @@
 //! a dashboard file (`dashboards/default.toml`), so anything vigil shows out
 //! of the box a user can copy, change or extend.
 
+pub mod grid_cache;
 pub mod matcher;
 pub mod query;
 pub mod spec;

@@ -6,13 +6,14 @@
 //! lands in the last cell, and its step grows with the window so a 24 h view
 //! costs no more than a 15 min one.
 
+use super::grid_cache::{Plan, Shelf, splice};
 use super::matcher::Matcher;
 use super::spec::{Agg, QuerySpec};
 use crate::model::{HistogramValue, Kind, Sample, SeriesKey};
 use crate::store::{Series, Store, TIERS, derive};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Most cells in a grid: about what a wide chart can show (two braille dots
 /// per column). More would cost derivation time, and make lines shift
@@ -71,6 +72,21 @@ impl Span {
         (back < cells).then(|| (cells - 1 - back) as usize)
     }
 
+    /// The first cell holding `ts` or anything after it: 0 when `ts` is
+    /// before the grid, `cells()` when it is after.
+    pub fn cell_at_or_after(&self, ts: i64) -> usize {
+        if ts > self.to_ms {
+            return self.cells();
+        }
+        self.cell_of(ts).unwrap_or(0)
+    }
+
+    /// A grid over the last `cells` cells of this one, or the last two if
+    /// fewer are asked for (a grid has at least two).
+    pub fn tail(&self, cells: usize) -> Span {
+        Span { window_ms: (cells.max(2) - 1) as i64 * self.step_ms, ..*self }
+    }
+
     /// The same grid, reaching `ms` further back.
     pub fn extended(&self, ms: i64) -> Span {
         let extra = (ms + self.step_ms - 1) / self.step_ms.max(1) * self.step_ms;
@@ -110,29 +126,69 @@ impl Evaluated {
 /// Reads queries from a store for one page. Several panels of a page often
 /// need the same work (a table's p50 and p99 and a chart of p99 all merge
 /// the same histograms; req/s and the error ratio rate the same counter),
-/// so per-series grids and merged histograms are kept for the reader's life.
+/// and the next derivation of the page needs nearly all of it again, so
+/// per-series grids, merged histograms and quantiles go on a [`GridCache`]
+/// that outlives the reader.
 pub struct Reader<'a> {
     pub store: &'a Store,
-    grids: RefCell<HashMap<GridKey, Rc<Vec<Option<f64>>>>>,
-    hists: RefCell<HashMap<HistKey, Rc<Deltas>>>,
+    cache: RefCell<GridCache>,
 }
 
-/// A series (by address, stable while the store is borrowed), how it is
-/// read, and the grid.
-type GridKey = (usize, bool, i64, i64, i64);
+/// Grids kept between derivations of a page (see `grid_cache`).
+#[derive(Debug, Default)]
+pub struct GridCache {
+    generation: u64,
+    grids: Shelf<GridKey, Vec<Option<f64>>>,
+    hists: Shelf<HistKey, Deltas>,
+    quantiles: Shelf<QuantileKey, Vec<Option<f64>>>,
+}
+
+impl GridCache {
+    /// Grids, histogram merges and quantile grids held.
+    pub fn len(&self) -> usize {
+        self.grids.len() + self.hists.len() + self.quantiles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A series (by position in the store), whether it is read as a rate, and
+/// the grid's window and step.
+type GridKey = (usize, bool, i64, i64);
 /// The series of one value of a grouping label, and the labels they share.
-type Group<'s> = (Vec<&'s Series>, Vec<(String, String)>);
-/// The set of series merged, and the grid.
-type HistKey = (Vec<usize>, i64, i64, i64);
+type Group<'s> = (Vec<(usize, &'s Series)>, Vec<(String, String)>);
+/// The set of series merged, and the grid's window and step.
+type HistKey = (Vec<usize>, i64, i64);
+/// The set of series merged, the quantile (as bits), window and step.
+type QuantileKey = (Vec<usize>, u64, i64, i64);
 
 impl<'a> Reader<'a> {
     pub fn new(store: &'a Store) -> Self {
-        Reader { store, grids: Default::default(), hists: Default::default() }
+        Reader::with_cache(store, GridCache::default())
+    }
+
+    /// A reader that starts from what an earlier one kept. The cache must
+    /// come from a reader of the same store: it knows series by position.
+    pub fn with_cache(store: &'a Store, mut cache: GridCache) -> Self {
+        cache.generation += 1;
+        Reader { store, cache: RefCell::new(cache) }
+    }
+
+    /// What this reader worked out, less what it did not use, for the next.
+    pub fn into_cache(self) -> GridCache {
+        let mut c = self.cache.into_inner();
+        let g = c.generation;
+        c.grids.sweep(g);
+        c.hists.sweep(g);
+        c.quantiles.sweep(g);
+        c
     }
 
     /// Evaluates a query over a span.
     pub fn eval(&self, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Evaluated {
-        let series: Vec<&Series> = select(self.store, q, vars).map(|(_, s)| s).collect();
+        let series: Vec<(usize, &Series)> = select_at(self.store, q, vars).map(|(i, _, s)| (i, s)).collect();
         self.eval_series(&series, q, span)
     }
 
@@ -145,7 +201,7 @@ impl<'a> Reader<'a> {
         span: &Span,
     ) -> Vec<(String, Evaluated)> {
         let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
-        for (k, s) in select(self.store, q, vars) {
+        for (i, k, s) in select_at(self.store, q, vars) {
             let v = k.label(label);
             if v.is_empty() {
                 continue;
@@ -153,10 +209,10 @@ impl<'a> Reader<'a> {
             let labels = k.labels.iter().map(|(a, b)| (a.clone(), b.clone()));
             match groups.get_mut(v) {
                 None => {
-                    groups.insert(v, (vec![s], labels.collect()));
+                    groups.insert(v, (vec![(i, s)], labels.collect()));
                 }
                 Some((series, shared)) => {
-                    series.push(s);
+                    series.push((i, s));
                     shared.retain(|(a, b)| k.labels.get(a) == Some(b));
                 }
             }
@@ -171,31 +227,35 @@ impl<'a> Reader<'a> {
             .collect()
     }
 
-    fn grid(&self, s: &Series, agg: Agg, span: &Span) -> Rc<Vec<Option<f64>>> {
-        let key = (s as *const Series as usize, agg == Agg::Rate, span.to_ms, span.window_ms, span.step_ms);
-        if let Some(g) = self.grids.borrow().get(&key) {
-            return g.clone();
-        }
-        let g = Rc::new(on_grid(s, agg, span));
-        self.grids.borrow_mut().insert(key, g.clone());
-        g
+    fn grid(&self, at: usize, s: &Series, agg: Agg, span: &Span) -> Arc<Vec<Option<f64>>> {
+        let mut c = self.cache.borrow_mut();
+        let g = c.generation;
+        let key = (at, agg == Agg::Rate, span.window_ms, span.step_ms);
+        c.grids.get(key, span, &[s], g, |plan, old| refresh(plan, old, span, |sub| on_grid(s, agg, sub)))
     }
 
-    fn deltas(&self, series: &[&Series], span: &Span) -> Rc<Deltas> {
-        let key =
-            (series.iter().map(|s| *s as *const Series as usize).collect(), span.to_ms, span.window_ms, span.step_ms);
-        if let Some(d) = self.hists.borrow().get(&key) {
-            return d.clone();
-        }
-        let d = Rc::new(histogram_deltas(series, span));
-        self.hists.borrow_mut().insert(key, d.clone());
-        d
+    fn deltas(&self, at: &[usize], series: &[&Series], span: &Span) -> Arc<Deltas> {
+        let mut c = self.cache.borrow_mut();
+        let g = c.generation;
+        let key = (at.to_vec(), span.window_ms, span.step_ms);
+        c.hists.get(key, span, series, g, |plan, old| match (plan, old) {
+            (Plan::Tail { shift, from }, Some(old)) => {
+                let mut tail = histogram_deltas(series, &span.tail(span.cells() - from));
+                tail.cells.drain(..tail.cells.len() - (span.cells() - from));
+                if !old.bounds.is_empty() && !tail.bounds.is_empty() && old.bounds != tail.bounds {
+                    return histogram_deltas(series, span);
+                }
+                let bounds = if old.bounds.is_empty() { tail.bounds } else { old.bounds.clone() };
+                Deltas { bounds, cells: splice(&old.cells, shift, from, tail.cells) }
+            }
+            _ => histogram_deltas(series, span),
+        })
     }
 
-    fn eval_series(&self, series: &[&Series], q: &QuerySpec, span: &Span) -> Evaluated {
-        let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
+    fn eval_series(&self, series: &[(usize, &Series)], q: &QuerySpec, span: &Span) -> Evaluated {
+        let fresh_at = series.iter().filter_map(|s| s.1.last_live_ms).max();
         let matched = series.len();
-        let kind = series.first().map(|s| s.kind);
+        let kind = series.first().map(|s| s.1.kind);
         let agg = effective_agg(q, kind);
         let cells = span.cells();
         let points = match agg {
@@ -203,26 +263,26 @@ impl<'a> Reader<'a> {
                 // The grid reaches one rate window further back, so the first
                 // cell shown has a baseline to measure from.
                 let ext = span.extended(span.rate_window_ms());
-                let deltas = self.deltas(series, &ext);
+                let at: Vec<usize> = series.iter().map(|p| p.0).collect();
+                let ss: Vec<&Series> = series.iter().map(|p| p.1).collect();
+                let deltas = self.deltas(&at, &ss, &ext);
                 let back = (span.rate_window_ms() / span.step_ms.max(1)).max(1) as usize;
                 let q = q.q.unwrap_or(0.99);
-                let skip = ext.cells() - cells;
-                (skip..ext.cells())
-                    .filter_map(|i| {
-                        deltas.cells[i].as_ref()?;
-                        // What was observed over the window up to this cell;
-                        // with data sparser than the window (coarse history),
-                        // a few windows back.
-                        let seen = deltas
-                            .window(i + 1 - back.min(i + 1), i)
-                            .filter(|b| b.last().is_some_and(|l| l.1 > 0.0))
-                            .or_else(|| deltas.window(i + 1 - (4 * back).min(i + 1), i))?;
-                        derive::bucket_quantile(&seen, q).filter(|v| v.is_finite()).map(|v| (ext.time(i), v))
+                let mut c = self.cache.borrow_mut();
+                let g = c.generation;
+                let key = (at, q.to_bits(), span.window_ms, span.step_ms);
+                let grid = c.quantiles.get(key, span, &ss, g, |plan, old| {
+                    refresh(plan, old, span, |sub| {
+                        // Cell `j` of `sub` is cell `skip + j` of `ext`.
+                        let skip = ext.cells() - sub.cells();
+                        (skip..ext.cells()).map(|i| quantile_at(&deltas, i, back, q)).collect()
                     })
-                    .collect()
+                });
+                grid.iter().enumerate().filter_map(|(i, v)| v.map(|v| (span.time(i), v))).collect()
             }
             _ => {
-                let per_series: Vec<Rc<Vec<Option<f64>>>> = series.iter().map(|s| self.grid(s, agg, span)).collect();
+                let per_series: Vec<Arc<Vec<Option<f64>>>> =
+                    series.iter().map(|&(at, s)| self.grid(at, s, agg, span)).collect();
                 (0..cells)
                     .filter_map(|i| {
                         let vals = per_series.iter().filter_map(|g| g[i]);
@@ -236,11 +296,11 @@ impl<'a> Reader<'a> {
 
     /// A latency heatmap of the histograms a query selects.
     pub fn heat(&self, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Heat {
-        let series: Vec<&Series> = select(self.store, q, vars).map(|(_, s)| s).collect();
+        let (at, series): (Vec<usize>, Vec<&Series>) = select_at(self.store, q, vars).map(|(i, _, s)| (i, s)).unzip();
         let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
         // One step further back, so the first column has a baseline.
         let ext = span.extended(span.step_ms);
-        let deltas = self.deltas(&series, &ext);
+        let deltas = self.deltas(&at, &series, &ext);
         heat_of(&deltas, &ext, ext.cells() - span.cells(), fresh_at)
     }
 }
@@ -251,7 +311,41 @@ pub fn select<'a>(
     q: &'a QuerySpec,
     vars: &'a [(String, String)],
 ) -> impl Iterator<Item = (&'a SeriesKey, &'a Series)> + 'a {
-    store.of_metric(&q.metric).filter(move |(k, _)| accepts(&q.labels, k, vars))
+    select_at(store, q, vars).map(|(_, k, s)| (k, s))
+}
+
+/// [`select`], with each series' position in the store.
+fn select_at<'a>(
+    store: &'a Store,
+    q: &'a QuerySpec,
+    vars: &'a [(String, String)],
+) -> impl Iterator<Item = (usize, &'a SeriesKey, &'a Series)> + 'a {
+    store.of_metric_at(&q.metric).filter(move |(_, k, _)| accepts(&q.labels, k, vars))
+}
+
+/// Brings a kept grid up to date with `work`, which works out the cells of
+/// the span it is given.
+fn refresh<T: Clone>(plan: Plan, old: Option<&Vec<T>>, span: &Span, work: impl FnOnce(&Span) -> Vec<T>) -> Vec<T> {
+    match (plan, old) {
+        (Plan::Tail { shift, from }, Some(old)) => {
+            let mut tail = work(&span.tail(span.cells() - from));
+            tail.drain(..tail.len() - (span.cells() - from));
+            splice(old, shift, from, tail)
+        }
+        _ => work(span),
+    }
+}
+
+/// The `q` quantile at cell `i` of merged histograms: of what was observed
+/// over the `back` cells up to it or, with data sparser than that (coarse
+/// history), over four times as many.
+fn quantile_at(deltas: &Deltas, i: usize, back: usize, q: f64) -> Option<f64> {
+    deltas.cells[i].as_ref()?;
+    let seen = deltas
+        .window(i + 1 - back.min(i + 1), i)
+        .filter(|b| b.last().is_some_and(|l| l.1 > 0.0))
+        .or_else(|| deltas.window(i + 1 - (4 * back).min(i + 1), i))?;
+    derive::bucket_quantile(&seen, q).filter(|v| v.is_finite())
 }
 
 fn accepts(labels: &BTreeMap<String, Matcher>, key: &SeriesKey, vars: &[(String, String)]) -> bool {
@@ -317,7 +411,10 @@ fn combine(agg: Agg, vals: impl Iterator<Item = f64>) -> Option<f64> {
 /// per-second rate at that point).
 fn on_grid(s: &Series, agg: Agg, span: &Span) -> Vec<Option<f64>> {
     let mut grid = vec![None; span.cells()];
-    let lookback = if agg == Agg::Rate { span.rate_window_ms() } else { 0 };
+    // As far back as a rate reaches, so the rate in the first cell starts
+    // from the point it would if the cell were not first: a grid worked out
+    // whole and one worked out cell by cell agree.
+    let lookback = if agg == Agg::Rate { derive::REACH_WINDOWS * span.rate_window_ms() } else { 0 };
     let pts: Vec<(i64, f64)> = s
         .stitched(span.from_ms() - span.step_ms - lookback)
         .into_iter()
@@ -362,22 +459,32 @@ impl Deltas {
 
 fn histogram_deltas(series: &[&Series], span: &Span) -> Deltas {
     let mut out = Deltas { bounds: Vec::new(), cells: vec![None; span.cells()] };
-    let from = span.from_ms() - span.step_ms;
+    let first = span.from_ms() - span.step_ms;
+    let reach = derive::REACH_WINDOWS * span.rate_window_ms();
     for s in series {
-        let mut last: Vec<Option<&HistogramValue>> = vec![None; span.cells()];
-        for (t, v) in s.stitched(from) {
-            if let (Some(i), Sample::Histogram(h)) = (span.cell_of(t), v) {
-                last[i] = Some(h.as_ref());
+        // The newest histogram before the grid is the first cell's baseline,
+        // so the first cell is measured like any other. A baseline further
+        // back than a rate reaches is not used, in the first cell or any
+        // other: what piled up over a long gap would show as a surge, and
+        // the grid would differ depending on where it starts.
+        let mut prev: Option<(i64, &HistogramValue)> = None;
+        let mut last: Vec<Option<(i64, &HistogramValue)>> = vec![None; span.cells()];
+        for (t, v) in s.stitched(first - reach) {
+            let Sample::Histogram(h) = v else { continue };
+            match span.cell_of(t) {
+                Some(i) => last[i] = Some((t, h.as_ref())),
+                None if t <= first => prev = Some((t, h.as_ref())),
+                None => {}
             }
         }
-        let mut prev: Option<&HistogramValue> = None;
         for (i, h) in last.into_iter().enumerate() {
-            let Some(h) = h else { continue };
+            let Some((t, h)) = h else { continue };
             if out.bounds.is_empty() {
                 out.bounds = h.buckets.iter().map(|b| b.0).collect();
             }
             let fits = h.buckets.len() == out.bounds.len() && h.buckets.iter().zip(&out.bounds).all(|(b, x)| b.0 == *x);
-            if let (true, Some(p)) = (fits, prev.filter(|p| same_bounds(p, h))) {
+            let base = prev.filter(|(pt, p)| *pt >= span.time(i) - span.step_ms - reach && same_bounds(p, h));
+            if let (true, Some((_, p))) = (fits, base) {
                 let restarted = h.count < p.count;
                 let delta =
                     h.buckets.iter().zip(&p.buckets).map(|(n, o)| if restarted { n.1 } else { (n.1 - o.1).max(0.0) });
@@ -386,7 +493,7 @@ fn histogram_deltas(series: &[&Series], span: &Span) -> Deltas {
                     Some(acc) => acc.iter_mut().zip(delta).for_each(|(a, d)| *a += d),
                 }
             }
-            prev = Some(h);
+            prev = Some((t, h));
         }
     }
     out
@@ -554,5 +661,99 @@ mod tests {
         let live = Span::new(100_000_000, 15 * 60_000, 1000, 100_000_000);
         assert_eq!(live.step_ms, 5625);
         assert_eq!(live.time(live.cells() - 1), 100_000_000);
+    }
+
+    /// A store with a gauge, a counter and a histogram for two services,
+    /// fed point by point, with what a live link meets: a series that
+    /// pauses, one that appears late, a counter restart, and a backfilled
+    /// gap.
+    fn feed(st: &mut Store, t: i64) {
+        let sec = t / 1000;
+        for svc in ["a", "b", "c"] {
+            // "b" pauses for 40 s; "c" appears after 3 minutes.
+            if (svc == "b" && (200..240).contains(&sec)) || (svc == "c" && sec < 180) {
+                continue;
+            }
+            let wobble = ((sec * 7 + svc.len() as i64 * 3) % 11) as f64;
+            st.insert(&obs("cpu", &[("service", svc)], t, Sample::Number(wobble)), None);
+            // The counter of "a" restarts at 300 s.
+            let base = if svc == "a" && sec >= 300 { sec - 300 } else { sec };
+            st.insert(&obs("req", &[("service", svc)], t, Sample::Number((base * 5) as f64 + wobble)), None);
+            let n = (base * 4) as f64 + wobble;
+            let h = HistogramValue {
+                buckets: vec![(0.1, n), (1.0, n * 1.5), (f64::INFINITY, n * 1.5)],
+                sum: 0.0,
+                count: n * 1.5,
+            };
+            st.insert(&obs("lat", &[("service", svc)], t, Sample::Histogram(Arc::new(h))), None);
+        }
+    }
+
+    #[test]
+    fn kept_grids_give_what_a_fresh_derivation_gives() {
+        let mut st = Store::default();
+        for (name, kind) in [("cpu", Kind::Gauge), ("req", Kind::Counter), ("lat", Kind::Histogram)] {
+            st.learn(&[MetricMeta { name: name.into(), kind, unit: String::new(), help: String::new() }]);
+        }
+        let queries = [q("cpu", None), q("cpu", Some(Agg::Max)), q("req", None), q("lat", None), {
+            let mut p50 = q("lat", None);
+            p50.q = Some(0.5);
+            p50
+        }];
+        let mut cache = GridCache::default();
+        let mut worked = 0;
+        for sec in 0..420i64 {
+            // The gap of "a" from 330 s to 350 s arrives late, at 360 s.
+            if sec == 360 {
+                for late in 330..350 {
+                    let mut side = Store::default();
+                    side.learn(&st.known_metrics());
+                    feed(&mut side, late * 1000);
+                    for (k, s) in side.iter().filter(|(k, _)| k.label("service") == "a") {
+                        let (ts, v) = s.latest().unwrap();
+                        st.insert(&Observation { key: k.clone(), ts, sample: v.clone() }, None);
+                    }
+                }
+            }
+            if !(330..350).contains(&sec) {
+                feed(&mut st, sec * 1000);
+            } else {
+                // Meanwhile only "b" and "c" arrive.
+                let mut side = Store::default();
+                side.learn(&st.known_metrics());
+                feed(&mut side, sec * 1000);
+                for (k, s) in side.iter().filter(|(k, _)| k.label("service") != "a") {
+                    let (ts, v) = s.latest().unwrap();
+                    st.insert(&Observation { key: k.clone(), ts, sample: v.clone() }, None);
+                }
+            }
+            // Derive every 1 to 3 seconds, a live grid ending at the next
+            // step: with a 2 min window each step is a second, with 10 min
+            // several seconds land in the last cell.
+            if sec % 3 == 2 || sec % 7 == 0 {
+                let kept = Reader::with_cache(&st, std::mem::take(&mut cache));
+                let fresh = Reader::new(&st);
+                for window in [120_000, 600_000] {
+                    let mut span = Span::new(sec * 1000, window, 1000, sec * 1000);
+                    span.to_ms = (sec * 1000).div_euclid(span.step_ms) * span.step_ms + span.step_ms;
+                    for query in &queries {
+                        let at = format!("{} over {window} ms at {sec} s", query.metric);
+                        assert_eq!(kept.eval(query, &[], &span), fresh.eval(query, &[], &span), "{at}");
+                        let (k, f) =
+                            (kept.eval_by(query, "service", &[], &span), fresh.eval_by(query, "service", &[], &span));
+                        assert_eq!(k, f, "{at}, by service");
+                    }
+                    let lat = q("lat", None);
+                    assert_eq!(
+                        kept.heat(&lat, &[], &span),
+                        fresh.heat(&lat, &[], &span),
+                        "heat over {window} ms at {sec} s"
+                    );
+                }
+                cache = kept.into_cache();
+                worked += 1;
+            }
+        }
+        assert!(worked > 100 && !cache.is_empty());
     }
 }

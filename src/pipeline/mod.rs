@@ -65,6 +65,9 @@ pub struct Pipeline {
     /// The last page worked out, and what it was worked out from: a tick
     /// that only changes link figures reuses it instead of deriving it again.
     page_cache: std::cell::RefCell<Option<(PageKey, Arc<crate::scene::PageScene>)>>,
+    /// Grids from the last derivation, which the next one brings up to date
+    /// instead of working them out again.
+    grid_cache: std::cell::RefCell<crate::dashboard::query::GridCache>,
     /// Where the last scene's grid ended: a tick that crosses a step
     /// boundary publishes, so charts keep moving when data stops.
     published_grid_to: std::cell::Cell<i64>,
@@ -109,6 +112,7 @@ impl Pipeline {
             first_data_ms: None,
             data_version: 0,
             page_cache: Default::default(),
+            grid_cache: Default::default(),
             published_grid_to: Default::default(),
         }
     }
@@ -124,10 +128,22 @@ impl Pipeline {
         span
     }
 
-    /// Drops the page worked out last, so the next scene derives it again
-    /// (benchmarks measure that work).
+    /// Drops the page worked out last, and the grids kept from it, so the
+    /// next scene derives it from scratch (benchmarks measure that work).
     pub fn forget_page(&self) {
         self.page_cache.borrow_mut().take();
+        self.grid_cache.take();
+    }
+
+    /// Drops only the page worked out last: the next scene derives it again,
+    /// bringing the kept grids up to date as a new data frame would.
+    pub fn forget_page_keep_grids(&self) {
+        self.page_cache.borrow_mut().take();
+    }
+
+    /// Grids kept for the next derivation.
+    pub fn kept_grids(&self) -> usize {
+        self.grid_cache.borrow().len()
     }
 
     /// Lets the pipeline ask for history the view needs and the store lacks.
@@ -264,7 +280,7 @@ impl Pipeline {
         let cached = self.page_cache.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, p)| p.clone());
         let page = cached.unwrap_or_else(|| {
             let events: Vec<Event> = self.events.iter().cloned().collect();
-            let reader = crate::dashboard::query::Reader::new(&self.store);
+            let reader = crate::dashboard::query::Reader::with_cache(&self.store, self.grid_cache.take());
             let inputs = page::Inputs {
                 store: &self.store,
                 reader: &reader,
@@ -276,6 +292,7 @@ impl Pipeline {
                 Some(spec) => page::build(spec, &self.view, &span, &inputs),
                 None => Default::default(),
             });
+            *self.grid_cache.borrow_mut() = reader.into_cache();
             *self.page_cache.borrow_mut() = Some((key, page.clone()));
             page
         });

@@ -31,16 +31,27 @@ pub fn rates(points: &[(i64, f64)], window_ms: i64) -> Vec<(i64, f64)> {
         .collect()
 }
 
+/// How many windows back a rate or quantile reaches for its starting point
+/// when data is sparser than the window (coarse history, a backfill a
+/// minute apart). A longer gap is not bridged: what piled up over it would
+/// show as a surge.
+pub const REACH_WINDOWS: i64 = 4;
+
 /// For each point from the second on, `(i, j)`: `j` is the oldest point
-/// still inside the window that ends at `i` (or the one just before it),
-/// found with one forward pass since timestamps only rise.
+/// still inside the window that ends at `i`, or the one just before it if
+/// that is no more than [`REACH_WINDOWS`] windows older. Points with no
+/// other point in reach get nothing. Found with one forward pass since
+/// timestamps only rise. The answer for a point never depends on points
+/// further back than that reach, which lets a reader work out only the
+/// newest cells of a grid and get what a whole derivation gets.
 fn windows(times: &[i64], window_ms: i64) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut j = 0;
-    (1..times.len()).map(move |i| {
+    (1..times.len()).filter_map(move |i| {
         while j + 1 < i && times[j + 1] <= times[i] - window_ms {
             j += 1;
         }
-        (i, j)
+        let start = if times[j] < times[i] - REACH_WINDOWS * window_ms { j + 1 } else { j };
+        (start < i).then_some((i, start))
     })
 }
 

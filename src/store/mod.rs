@@ -45,11 +45,25 @@ pub struct Series {
     tiers: Vec<Tier>,
     /// Wall-clock time (ms) this series last received a live point.
     pub last_live_ms: Option<i64>,
+    /// Points taken in so far. With `rewritten`, this tells a reader that
+    /// kept something worked out from the series what may have changed
+    /// since: only what lies after the newest point it saw, unless a point
+    /// landed at or before that.
+    pub version: u64,
+    /// `version` as it was after the last point that was not newer than
+    /// every point before it (late data, a backfilled gap).
+    pub rewritten: u64,
 }
 
 impl Series {
     fn new(kind: Kind) -> Self {
-        Series { kind, tiers: TIERS.iter().map(|&(step, cap)| Tier::new(step, cap)).collect(), last_live_ms: None }
+        Series {
+            kind,
+            tiers: TIERS.iter().map(|&(step, cap)| Tier::new(step, cap)).collect(),
+            last_live_ms: None,
+            version: 0,
+            rewritten: 0,
+        }
     }
 
     fn fold(&self) -> Fold {
@@ -107,9 +121,15 @@ impl Series {
 
     fn insert(&mut self, ts: i64, sample: &Sample) -> Placed {
         let fold = self.fold();
+        let newest = self.latest().map(|(t, _)| t);
         let first = self.tiers[0].insert(ts, sample, fold);
         if first == Placed::Duplicate {
             return first;
+        }
+        // Even a point too old for the raw ring may fold into a coarser tier.
+        self.version += 1;
+        if newest.is_some_and(|n| ts <= n) {
+            self.rewritten = self.version;
         }
         for tier in &mut self.tiers[1..] {
             tier.insert(ts, sample, fold);
@@ -246,10 +266,18 @@ impl Store {
         self.index.get(key).map(|&i| &self.series[i].1)
     }
 
+    /// Every series of a metric with its position (stable for the store's
+    /// life), in key order.
+    pub fn of_metric_at<'a>(
+        &'a self,
+        metric: &'a str,
+    ) -> impl Iterator<Item = (usize, &'a SeriesKey, &'a Series)> + 'a {
+        self.by_metric.get(metric).into_iter().flatten().map(|&i| (i, &*self.series[i].0, &self.series[i].1))
+    }
+
     /// Every series of a metric, in key order.
     pub fn of_metric<'a>(&'a self, metric: &'a str) -> impl Iterator<Item = (&'a SeriesKey, &'a Series)> + 'a {
-        let positions = self.by_metric.get(metric).map(Vec::as_slice).unwrap_or_default();
-        positions.iter().map(|&i| (&*self.series[i].0, &self.series[i].1))
+        self.of_metric_at(metric).map(|(_, k, s)| (k, s))
     }
 
     /// Every series, in the order they were first seen.
@@ -285,6 +313,7 @@ impl Store {
         for (tier, slots) in series.tiers.iter_mut().zip(tiers) {
             tier.restore(slots);
         }
+        series.version = 1;
         if let Some((ts, _)) = series.latest() {
             self.newest_ts = Some(self.newest_ts.map_or(ts, |n| n.max(ts)));
         }
