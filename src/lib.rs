@@ -15,6 +15,7 @@ pub mod feed;
 pub mod filter;
 pub mod headless;
 pub mod model;
+pub mod paint;
 pub mod pipeline;
 pub mod reload;
 pub mod scene;

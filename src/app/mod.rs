@@ -8,6 +8,7 @@ pub mod kiosk;
 pub mod state;
 
 use crate::dashboard::Dashboard;
+use crate::paint;
 use crate::pipeline::Wanted;
 use crate::scene::Scene;
 use crate::terminal;
@@ -16,8 +17,6 @@ use crate::view::signal::Level;
 use crate::view::{self, Page, TAB_ROW};
 use crate::wire::now_ms;
 use crossterm::event::{Event, EventStream, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
-use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-use crossterm::{execute, queue};
 use futures_util::StreamExt;
 use kiosk::{KeyVerdict, Kiosk, KioskOptions};
 use state::{Effect, UiState};
@@ -90,8 +89,11 @@ struct Loop {
     /// Critical alerts already seen firing, so only new ones ring.
     criticals: HashSet<String>,
     focused: bool,
-    /// The last frame written, to skip frames that change nothing.
+    /// What the screen shows: the last frame written, which the next one is
+    /// painted over. `None` when the screen is in an unknown state.
     last_frame: Option<ratatui::buffer::Buffer>,
+    /// The bytes of a frame, kept to reuse the allocation.
+    out: Vec<u8>,
     /// Whether the kiosk was locked at the last look.
     was_locked: bool,
 }
@@ -116,6 +118,7 @@ pub async fn run(
         criticals: HashSet::new(),
         focused: true,
         last_frame: None,
+        out: Vec::new(),
         was_locked: true,
         opts,
     };
@@ -416,16 +419,34 @@ impl Loop {
         let mut frame = term.get_frame();
         view::render(&mut frame, &self.scene, &ui, &self.opts.theme, now);
         let drawn = term.current_buffer_mut();
-        if self.last_frame.as_ref() == Some(drawn) {
-            drawn.reset();
-            return Ok(());
-        }
-        self.last_frame = Some(drawn.clone());
-        queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
-        term.flush()?;
-        term.swap_buffers();
-        execute!(term.backend_mut(), EndSynchronizedUpdate)?;
-        Ok(())
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        // The whole frame goes out as one write, inside synchronized-output
+        // marks so the terminal shows it at once.
+        out.extend_from_slice(b"\x1b[?2026h");
+        let head = out.len();
+        let shown = match self.last_frame.take().filter(|b| b.area == drawn.area) {
+            Some(b) => b,
+            None => {
+                out.extend_from_slice(b"\x1b[H\x1b[2J");
+                ratatui::buffer::Buffer::empty(drawn.area)
+            }
+        };
+        paint::paint(&shown, drawn, &mut out);
+        let changed = out.len() > head;
+        out.extend_from_slice(b"\x1b[?2026l");
+        // The frame drawn is now on screen; the old one's cells are reset
+        // and drawn into next time.
+        self.last_frame = Some(std::mem::replace(drawn, shown));
+        term.current_buffer_mut().reset();
+        let result = if changed {
+            let w = term.backend_mut();
+            w.write_all(&out).and_then(|()| w.flush())
+        } else {
+            Ok(())
+        };
+        self.out = out;
+        result
     }
 }
 
