@@ -47,7 +47,7 @@ pub struct Pipeline {
     /// Per-gateway rates for the sources page, measured in `tick`.
     source_table: sources::SourceTable,
     source_rows: Vec<SourceRow>,
-    /// The state file, saved every minute (see `persist.rs`).
+    /// The state file, saved every few minutes (see `persist.rs`).
     cache: persist::Cache,
     dashboard: Arc<Dashboard>,
     view: ViewRequest,
@@ -235,7 +235,10 @@ impl Pipeline {
         self.alerts.prune(now_ms);
         let pruned = self.alerts.len() != alerts_before;
         let asked_ms = self.view.at_ms.unwrap_or(now_ms).min(now_ms);
-        let grid_moved = self.span(asked_ms, now_ms).to_ms != self.published_grid_to.get();
+        // While data flows, its next batch moves the grid anyway; publishing
+        // the move alone would cost a second derivation and frame.
+        let flowing = self.last_live_ms.is_some_and(|t| now_ms - t < 2 * self.interval_ms.max(1000));
+        let grid_moved = !flowing && self.span(asked_ms, now_ms).to_ms != self.published_grid_to.get();
         let rows = self.source_table.rows(&self.stats, elapsed, now_ms, self.interval_ms);
         // Rates move every second while data flows, and every data batch
         // republishes them anyway; a tick alone only needs to publish when a

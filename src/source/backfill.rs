@@ -4,7 +4,7 @@
 use super::convert;
 use crate::model::{MetricMeta, Observation, SeriesKey};
 use crate::wire::{self, HistoricalResponse};
-use futures_util::{StreamExt, stream};
+use futures_util::{Stream, StreamExt, stream};
 use std::time::Duration;
 
 /// Most points asked for per series in one request.
@@ -32,15 +32,18 @@ impl Span {
     }
 }
 
-/// Fetches `span` of every metric in `metrics` from `base` (e.g. `http://host:port`).
-pub async fn fetch(
+/// Fetches `span` of every metric in `metrics` from `base` (e.g.
+/// `http://host:port`), a few metrics at a time. Each metric's points come
+/// out as soon as they are read, so the caller can hand them on and memory
+/// holds a few answers at once rather than the whole span of every metric.
+pub fn fetch(
     client: &reqwest::Client,
     base: &str,
     token: Option<&str>,
     metrics: &[MetricMeta],
     span: Span,
-) -> (Vec<Observation>, Vec<String>) {
-    // Owned inputs per request keep the futures 'static-friendly for spawn.
+) -> impl Stream<Item = Result<Vec<Observation>, String>> + Send + 'static {
+    // Owned inputs per request keep the futures 'static, for spawn.
     let requests: Vec<_> = metrics
         .iter()
         .map(|m| {
@@ -49,16 +52,7 @@ pub async fn fetch(
             async move { fetch_metric(&client, &base, token.as_deref(), &name, span).await }
         })
         .collect();
-    let results: Vec<_> = stream::iter(requests).buffer_unordered(4).collect().await;
-    let mut observations = Vec::new();
-    let mut errors = Vec::new();
-    for r in results {
-        match r {
-            Ok(mut obs) => observations.append(&mut obs),
-            Err(e) => errors.push(e),
-        }
-    }
-    (observations, errors)
+    stream::iter(requests).buffer_unordered(4)
 }
 
 async fn fetch_metric(

@@ -5,6 +5,7 @@
 use super::backfill::{self, Span};
 use super::{SourceStats, link};
 use crate::model::{MetricMeta, Update};
+use futures_util::StreamExt;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -41,22 +42,35 @@ pub async fn serve(
         for (url, stats) in urls.iter().zip(&stats) {
             let Ok(base) = link::http_base(url) else { continue };
             SourceStats::bump(&stats.backfills, 1);
-            let fetch = backfill::fetch(&http, &base, token.as_deref(), &req.metrics, span);
-            let (observations, errors) = tokio::select! {
-                r = fetch => r,
-                _ = cancel.cancelled() => return,
-            };
-            SourceStats::bump(&stats.backfill_errors, errors.len() as u64);
-            for e in errors.iter().take(3) {
-                tracing::warn!(error = %e, url = %url, "history fetch failed");
+            let mut batches = std::pin::pin!(backfill::fetch(&http, &base, token.as_deref(), &req.metrics, span));
+            let (mut points, mut errors) = (0, 0);
+            loop {
+                let batch = tokio::select! {
+                    b = batches.next() => b,
+                    _ = cancel.cancelled() => return,
+                };
+                match batch {
+                    None => break,
+                    Some(Err(e)) => {
+                        errors += 1;
+                        if errors <= 3 {
+                            tracing::warn!(error = %e, url = %url, "history fetch failed");
+                        }
+                    }
+                    Some(Ok(observations)) if observations.is_empty() => {}
+                    Some(Ok(observations)) => {
+                        points += observations.len();
+                        let _ = tx.send(Update::Samples { observations, live: false, seq: None }).await;
+                    }
+                }
             }
-            if !observations.is_empty() {
-                tracing::info!(points = observations.len(), from = req.from_ms, to = req.to_ms, "history fetched");
-                SourceStats::bump(&stats.points, observations.len() as u64);
-                let _ = tx.send(Update::Samples { observations, live: false, seq: None }).await;
+            SourceStats::bump(&stats.backfill_errors, errors as u64);
+            SourceStats::bump(&stats.points, points as u64);
+            if points > 0 {
+                tracing::info!(points, from = req.from_ms, to = req.to_ms, "history fetched");
             }
             // One gateway that answered is enough; try the next only on failure.
-            if errors.len() < req.metrics.len() {
+            if errors < req.metrics.len() {
                 break;
             }
         }

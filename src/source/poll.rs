@@ -9,6 +9,7 @@ use super::stream::Stream;
 use super::{SourceStats, convert};
 use crate::model::{ConnState, ErrorClass, Transport, Update};
 use crate::wire::{self, Decoded};
+use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::time::sleep;
 
@@ -60,21 +61,32 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
         let from = stream.resume_from();
         if !stream.catalogue.is_empty() && now > from {
             let span = Span { from_ms: from, to_ms: now, step_ms: stream.interval_ms.max(1) };
-            let (observations, errors) =
-                backfill::fetch(stream.http(), &ep.base, stream.token(), &stream.catalogue, span).await;
-            SourceStats::bump(&stats.backfill_errors, errors.len() as u64);
-            if let Some(newest) = observations.iter().map(|o| o.ts).max() {
-                stream.last_data_ts = Some(newest.max(stream.last_data_ts.unwrap_or(newest)));
-            }
-            SourceStats::bump(&stats.points, observations.len() as u64);
+            let mut batches =
+                std::pin::pin!(backfill::fetch(stream.http(), &ep.base, stream.token(), &stream.catalogue, span));
             // Only the last rounds' worth counts as live; anything older is
             // history (the first round after a fallback reaches far back).
             let cutoff = now - 2 * period.as_millis() as i64;
-            let (recent, older): (Vec<_>, Vec<_>) = observations.into_iter().partition(|o| o.ts >= cutoff);
-            if !older.is_empty() {
-                stream.emit(Update::Samples { observations: older, live: false, seq: None }).await;
+            while let Some(batch) = batches.next().await {
+                let observations = match batch {
+                    Ok(o) => o,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "poll backfill failed");
+                        SourceStats::bump(&stats.backfill_errors, 1);
+                        continue;
+                    }
+                };
+                if let Some(newest) = observations.iter().map(|o| o.ts).max() {
+                    stream.last_data_ts = Some(newest.max(stream.last_data_ts.unwrap_or(newest)));
+                }
+                SourceStats::bump(&stats.points, observations.len() as u64);
+                let (recent, older): (Vec<_>, Vec<_>) = observations.into_iter().partition(|o| o.ts >= cutoff);
+                if !older.is_empty() {
+                    stream.emit(Update::Samples { observations: older, live: false, seq: None }).await;
+                }
+                if !recent.is_empty() {
+                    stream.emit(Update::Samples { observations: recent, live: true, seq: None }).await;
+                }
             }
-            stream.emit(Update::Samples { observations: recent, live: true, seq: None }).await;
         } else if stream.last_data_ts.is_none() {
             stream.last_data_ts = Some(now);
         }

@@ -7,6 +7,7 @@ use super::backfill::{self, Span};
 use super::{SourceStats, convert};
 use crate::model::{Kind, MetricMeta, Update};
 use crate::wire::{self, Decoded, ServerFrame};
+use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -106,14 +107,19 @@ impl Stream {
         let (metrics, tx, stats) = (self.catalogue.clone(), self.tx.clone(), stats.clone());
         SourceStats::bump(&stats.backfills, 1);
         tokio::spawn(async move {
-            let (observations, errors) = backfill::fetch(&http, &base, token.as_deref(), &metrics, span).await;
-            for e in &errors {
-                tracing::warn!(error = %e, "backfill failed");
-            }
-            SourceStats::bump(&stats.backfill_errors, errors.len() as u64);
-            if !observations.is_empty() {
-                SourceStats::bump(&stats.points, observations.len() as u64);
-                let _ = tx.send(Update::Samples { observations, live: false, seq: None }).await;
+            let mut batches = std::pin::pin!(backfill::fetch(&http, &base, token.as_deref(), &metrics, span));
+            while let Some(batch) = batches.next().await {
+                match batch {
+                    Err(e) => {
+                        tracing::warn!(error = %e, "backfill failed");
+                        SourceStats::bump(&stats.backfill_errors, 1);
+                    }
+                    Ok(observations) if observations.is_empty() => {}
+                    Ok(observations) => {
+                        SourceStats::bump(&stats.points, observations.len() as u64);
+                        let _ = tx.send(Update::Samples { observations, live: false, seq: None }).await;
+                    }
+                }
             }
         });
     }
