@@ -3,6 +3,9 @@
 
 use crate::model::{Alert, ConnState, Event, StatusBanner, Transport};
 
+/// A value at a time (ms since the epoch).
+pub type Point = (i64, f64);
+
 /// A value and when it last arrived live (wall clock, ms); `fresh_at` of
 /// `None` means it came only from history and was never seen live.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +59,7 @@ pub enum PanelBody {
     /// A big number with its trend (also a sparkline panel).
     Number {
         now: Option<Reading<f64>>,
-        trend: Vec<f64>,
+        trend: Vec<Point>,
         big: bool,
     },
     Gauge {
@@ -95,7 +98,7 @@ pub struct ChartLine {
     pub name: String,
     pub color: Option<ratatui::style::Color>,
     /// `(ms, value)`, oldest first.
-    pub points: Vec<(i64, f64)>,
+    pub points: Vec<Point>,
     pub fresh_at: Option<i64>,
 }
 
@@ -125,7 +128,7 @@ pub struct TableRow {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TableCell {
     pub now: Option<Reading<f64>>,
-    pub trend: Vec<f64>,
+    pub trend: Vec<Point>,
 }
 
 /// Alerts firing now, unfiltered.
@@ -285,7 +288,7 @@ impl Scene {
     }
 
     /// A number panel's reading and trend, by title.
-    pub fn number(&self, title: &str) -> Option<(Option<&Reading<f64>>, &[f64])> {
+    pub fn number(&self, title: &str) -> Option<(Option<&Reading<f64>>, &[Point])> {
         match &self.panel(title)?.body {
             PanelBody::Number { now, trend, .. } => Some((now.as_ref(), trend)),
             _ => None,

@@ -83,7 +83,7 @@ fn panel(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
     let body = match p.kind {
         PanelKind::Bignum | PanelKind::Sparkline => {
             let e = value(p.query.as_ref(), p.divide_by.as_ref(), vars, span, inp);
-            PanelBody::Number { now: reading(&e, span), trend: e.values(), big: p.kind == PanelKind::Bignum }
+            PanelBody::Number { now: reading(&e, span), trend: e.points.clone(), big: p.kind == PanelKind::Bignum }
         }
         PanelKind::Gauge => {
             let e = value(p.query.as_ref(), p.divide_by.as_ref(), vars, span, inp);
@@ -230,7 +230,7 @@ fn table(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
             let cells = per_column
                 .iter()
                 .map(|col| match col.iter().find(|(v, _)| *v == name) {
-                    Some((_, e)) => TableCell { now: reading(e, span), trend: e.values() },
+                    Some((_, e)) => TableCell { now: reading(e, span), trend: e.points.clone() },
                     None => TableCell::default(),
                 })
                 .collect();

@@ -49,15 +49,54 @@ impl Level {
     }
 }
 
-/// A text sparkline of the last `width` values, scaled to their range; a
-/// range narrower than a tenth of the values' size is widened to that, so
-/// noise on a steady value does not look like a swing.
-pub fn sparkline(values: &[f64], width: usize, bars: &[char; 8]) -> String {
-    let tail: Vec<f64> = values.iter().rev().take(width).rev().copied().filter(|v| v.is_finite()).collect();
-    if tail.is_empty() {
+/// A text sparkline of `points` over the window ending at `to_ms`, one
+/// column per equal slice of the window. Slices sit on whole multiples of
+/// their length, so the line moves one column each time a slice starts
+/// rather than with every new cell of the grid (a 15 min window 30 columns
+/// wide moves every 30 s), and sparklines side by side line up in time.
+/// Each column is the mean of its slice; a slice with no data is blank.
+/// Values are scaled to their range; a range narrower than a tenth of the
+/// values' size is widened to that, so noise on a steady value does not
+/// look like a swing.
+pub fn sparkline(points: &[(i64, f64)], to_ms: i64, window_ms: i64, width: usize, bars: &[char; 8]) -> String {
+    if width == 0 {
         return String::new();
     }
-    let (lo, hi) = tail.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let slice = (window_ms.max(1) + width as i64 - 1) / width as i64;
+    // Slice `k` holds `((k - 1) * slice, k * slice]`.
+    let slice_of = |t: i64| t.div_euclid(slice) + i64::from(t.rem_euclid(slice) != 0);
+    let first = slice_of(to_ms) - width as i64 + 1;
+    let mut sums = vec![(0.0, 0u32, i64::MIN); width];
+    for &(t, v) in points.iter().filter(|p| p.1.is_finite()) {
+        let k = slice_of(t) - first;
+        if (0..width as i64).contains(&k) {
+            let s = &mut sums[k as usize];
+            s.0 += v;
+            s.1 += 1;
+            s.2 = s.2.max(t);
+        }
+    }
+    // A slice with no point of its own, but one less than two slices
+    // before its end, shows the column before it: data sparser than the
+    // columns (coarse history), or the newest slice before its first point,
+    // is not a gap. Only a longer silence leaves the column blank.
+    let mut means: Vec<Option<f64>> = Vec::with_capacity(width);
+    let mut last: Option<(f64, i64)> = None;
+    for (i, &(sum, n, newest)) in sums.iter().enumerate() {
+        let end = (first + i as i64) * slice;
+        let mean = if n > 0 {
+            let m = sum / n as f64;
+            last = Some((m, newest));
+            Some(m)
+        } else {
+            last.filter(|&(_, t)| end - t < 2 * slice).map(|(m, _)| m)
+        };
+        means.push(mean);
+    }
+    let Some(start) = means.iter().position(Option::is_some) else {
+        return String::new();
+    };
+    let (lo, hi) = means.iter().flatten().fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     let floor = 0.1 * hi.abs().max(lo.abs());
     let (lo, hi) = if hi - lo < floor {
         let mid = (hi + lo) / 2.0;
@@ -66,8 +105,15 @@ pub fn sparkline(values: &[f64], width: usize, bars: &[char; 8]) -> String {
         (lo, hi)
     };
     let span = hi - lo;
-    tail.iter()
-        .map(|&v| if span <= f64::EPSILON { bars[0] } else { bars[(((v - lo) / span) * 7.0).round() as usize] })
+    // Columns before the first data are blank too, so a short history
+    // sits at the right, where its time is.
+    (0..start)
+        .map(|_| ' ')
+        .chain(means[start..].iter().map(|m| match m {
+            None => ' ',
+            Some(_) if span <= f64::EPSILON => bars[0],
+            Some(v) => bars[(((v - lo) / span) * 7.0).round() as usize],
+        }))
         .collect()
 }
 
@@ -77,16 +123,40 @@ mod tests {
 
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
+    /// Points one per `step` ms, ending at `to`.
+    fn pts(values: &[f64], step: i64, to: i64) -> Vec<(i64, f64)> {
+        let n = values.len() as i64;
+        values.iter().enumerate().map(|(i, &v)| (to - (n - 1 - i as i64) * step, v)).collect()
+    }
+
     #[test]
-    fn sparkline_scales_and_keeps_the_newest() {
-        assert_eq!(sparkline(&[0.0, 7.0, 3.5], 10, &BARS), "▁█▅");
-        assert_eq!(sparkline(&[9.0, 1.0, 1.0], 2, &BARS), "▅▅");
-        assert_eq!(sparkline(&[-1.0, 1.0], 2, &BARS), "▁█");
+    fn sparkline_scales_and_sits_in_time() {
+        // One point per column: a 3-column window of 3 s.
+        assert_eq!(sparkline(&pts(&[0.0, 7.0, 3.5], 1000, 3000), 3000, 3000, 3, &BARS), "▁█▅");
+        // A short history sits at the right.
+        assert_eq!(sparkline(&pts(&[-1.0, 1.0], 1000, 10_000), 10_000, 4000, 4, &BARS), "  ▁█");
         // 1 % noise on a steady value stays near the middle.
-        assert_eq!(sparkline(&[100.0, 101.0, 100.0], 3, &BARS), "▄▅▄");
-        assert_eq!(sparkline(&[], 4, &BARS), "");
-        assert_eq!(sparkline(&[f64::NAN, 2.0], 4, &BARS), "▅");
-        assert_eq!(sparkline(&[0.0, 0.0], 4, &BARS), "▁▁");
+        assert_eq!(sparkline(&pts(&[100.0, 101.0, 100.0], 1000, 3000), 3000, 3000, 3, &BARS), "▄▅▄");
+        assert_eq!(sparkline(&[], 3000, 3000, 4, &BARS), "");
+        assert_eq!(sparkline(&pts(&[f64::NAN, 2.0], 1000, 2000), 2000, 2000, 2, &BARS), " ▅");
+        assert_eq!(sparkline(&pts(&[0.0, 0.0], 1000, 2000), 2000, 2000, 2, &BARS), "▁▁");
+        // Data sparser than the columns carries over; a longer gap is blank.
+        assert_eq!(sparkline(&[(1000, 1.0), (3000, 2.0)], 3000, 3000, 3, &BARS), "▁▁█");
+        assert_eq!(sparkline(&[(1000, 1.0), (5000, 2.0)], 5000, 5000, 5, &BARS), "▁▁  █");
+    }
+
+    #[test]
+    fn sparkline_columns_are_means_of_fixed_slices() {
+        // Six points in a 6 s window, 3 columns: 2 s slices, (0,2], (2,4], (4,6].
+        let p = pts(&[1.0, 3.0, 10.0, 10.0, 5.0, 7.0], 1000, 6000);
+        assert_eq!(sparkline(&p, 6000, 6000, 3, &BARS), "▁█▅");
+        // While the window's end stays inside the newest slice, only that
+        // slice takes new points; with the same mean, nothing moves.
+        let at = [(3000, 3.0), (4000, 10.0), (5000, 10.0), (6000, 5.0), (6500, 6.0)];
+        let later = [&at[..], &[(7000, 6.0), (7500, 6.0)]].concat();
+        assert_eq!(sparkline(&at, 6500, 6000, 3, &BARS), sparkline(&later, 7500, 6000, 3, &BARS));
+        // Once it crosses into the next slice, the line moves one column.
+        assert_eq!(sparkline(&[(7500, 6.0), (8500, 1.0)], 8500, 6000, 3, &BARS), " █▁");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub fn number(
     area: Rect,
     p: &PanelScene,
     now: Option<&Reading<f64>>,
-    trend: &[f64],
+    trend: &[(i64, f64)],
     big: bool,
     ctx: &Ctx,
 ) {
@@ -65,7 +65,8 @@ pub fn number(
     }
     if spark_rows > 0 {
         let style = if level == Level::Stale { t.stale() } else { t.accent() };
-        let line = sparkline(trend, spark.width as usize, &t.glyphs.bars);
+        let time = &ctx.scene.time;
+        let line = sparkline(trend, time.grid_to_ms, time.window_ms, spark.width as usize, &t.glyphs.bars);
         frame.render_widget(Paragraph::new(line).style(style), spark);
     }
 }

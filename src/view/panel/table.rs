@@ -114,7 +114,9 @@ fn cell(c: &TableCell, h: &ColumnHead, l: Level, spark_w: u16, bar_w: u16, ctx: 
     match h.show {
         Show::Spark if spark_w > 0 => {
             let trend_style = if l == Level::Stale { t.stale() } else { t.accent() };
-            vec![value, Cell::from(Span::styled(sparkline(&c.trend, spark_w as usize, &t.glyphs.bars), trend_style))]
+            let time = &ctx.scene.time;
+            let line = sparkline(&c.trend, time.grid_to_ms, time.window_ms, spark_w as usize, &t.glyphs.bars);
+            vec![value, Cell::from(Span::styled(line, trend_style))]
         }
         Show::Bar if bar_w > 0 => {
             let frac =
