@@ -181,7 +181,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
                 Err(RestoreError::Missing) => {}
                 Err(e) => tracing::warn!(error = %e, path = %file.path.display(), "saved state ignored"),
             }
-            pipeline.save_every_minute(file.clone());
+            pipeline.save_periodically(file.clone());
         }
         let window_ms = ui.window.as_millis() as i64;
         pipeline.set_dashboard(dashboard.clone());

@@ -411,18 +411,29 @@ fn combine(agg: Agg, vals: impl Iterator<Item = f64>) -> Option<f64> {
 /// per-second rate at that point).
 fn on_grid(s: &Series, agg: Agg, span: &Span) -> Vec<Option<f64>> {
     let mut grid = vec![None; span.cells()];
-    // As far back as a rate reaches, so the rate in the first cell starts
-    // from the point it would if the cell were not first: a grid worked out
-    // whole and one worked out cell by cell agree.
-    let lookback = if agg == Agg::Rate { derive::REACH_WINDOWS * span.rate_window_ms() } else { 0 };
-    let pts: Vec<(i64, f64)> = s
-        .stitched(span.from_ms() - span.step_ms - lookback)
-        .into_iter()
-        .filter(|(t, _)| *t <= span.to_ms)
-        .filter_map(|(t, v)| v.as_number().map(|n| (t, n)))
-        .filter(|(_, v)| v.is_finite())
-        .collect();
-    let pts = if agg == Agg::Rate { derive::rates(&pts, span.rate_window_ms()) } else { pts };
+    let first = span.from_ms() - span.step_ms;
+    let read = |from: i64| -> Vec<(i64, f64)> {
+        s.stitched(from)
+            .into_iter()
+            .filter(|(t, _)| *t <= span.to_ms)
+            .filter_map(|(t, v)| v.as_number().map(|n| (t, n)))
+            .filter(|(_, v)| v.is_finite())
+            .collect()
+    };
+    let pts = if agg == Agg::Rate {
+        // A rate starts from the last point a window back, looked for as far
+        // back as a rate reaches, so the first cell gets the rate it would
+        // get if it were not first: a grid worked out whole and one worked
+        // out cell by cell agree. Dense data has that point within a window
+        // and a step, so the long read is only for sparse data.
+        let w = span.rate_window_ms();
+        let near = read(first - w - span.step_ms);
+        let pts =
+            if near.first().is_some_and(|p| p.0 <= first - w) { near } else { read(first - derive::REACH_WINDOWS * w) };
+        derive::rates(&pts, w)
+    } else {
+        read(first)
+    };
     for (t, v) in pts {
         if let Some(i) = span.cell_of(t) {
             grid[i] = Some(v);

@@ -32,8 +32,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Largest file written or read. Series past it are left out, those updated
 /// longest ago first.
 pub const MAX_STATE_BYTES: usize = 16 << 20;
-/// How often the pipeline task saves.
-const SAVE_EVERY_MS: i64 = 60_000;
+/// How often the pipeline task saves. Writing a day-full store takes tens
+/// of milliseconds; every minute that would be a wall screen's biggest
+/// steady cost. What a crash loses in between, the gateway's backfill
+/// mostly brings back at the next start.
+const SAVE_EVERY_MS: i64 = 5 * 60_000;
 /// A file older than the longest tier holds nothing worth showing.
 const MAX_AGE_MS: i64 = 24 * 3_600_000;
 
@@ -83,8 +86,9 @@ pub(super) struct Cache {
 }
 
 impl Pipeline {
-    /// Saves to `file` every minute from [`super::run`], besides on demand.
-    pub fn save_every_minute(&mut self, file: StateFile) {
+    /// Saves to `file` every few minutes from [`super::run`], besides on
+    /// demand and on exit.
+    pub fn save_periodically(&mut self, file: StateFile) {
         self.cache.file = Some(file);
     }
 
@@ -175,9 +179,9 @@ impl Pipeline {
         self.snapshot(&file.source, now_ms).write(&file.path, max_bytes)
     }
 
-    /// Called once a second by the pipeline task: saves when a minute has
-    /// passed, serialising and writing on a blocking thread so the task
-    /// keeps folding updates meanwhile.
+    /// Called once a second by the pipeline task: saves when
+    /// [`SAVE_EVERY_MS`] has passed, serialising and writing on a blocking
+    /// thread so the task keeps folding updates meanwhile.
     pub(super) fn autosave(&mut self, now_ms: i64) {
         let Some(file) = self.cache.file.clone() else { return };
         let last = *self.cache.last_save_ms.get_or_insert(now_ms);

@@ -107,6 +107,10 @@ impl Series {
                 break;
             }
         }
+        // Usually the raw ring reaches back far enough on its own.
+        if parts.len() == 1 {
+            return parts.swap_remove(0);
+        }
         parts.into_iter().rev().flatten().collect()
     }
 
