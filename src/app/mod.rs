@@ -428,7 +428,9 @@ impl Loop {
         let shown = match self.last_frame.take().filter(|b| b.area == drawn.area) {
             Some(b) => b,
             None => {
-                out.extend_from_slice(b"\x1b[H\x1b[2J");
+                // Default colours first: erasing fills with the current
+                // background, and blank cells are not printed again.
+                out.extend_from_slice(b"\x1b[H\x1b[m\x1b[2J");
                 ratatui::buffer::Buffer::empty(drawn.area)
             }
         };

@@ -9,7 +9,7 @@
 //! series' newest (late data, a backfilled gap) makes its grids start over.
 
 use super::query::Span;
-use crate::store::Series;
+use crate::store::{Series, TIERS, derive};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -19,11 +19,15 @@ use std::sync::Arc;
 pub struct Mark {
     version: u64,
     newest: Option<i64>,
+    /// Where each tier's ring starts: as the rings turn, a span once read
+    /// from a finer tier is read from a coarser one.
+    firsts: [Option<i64>; TIERS.len()],
 }
 
 impl Mark {
     pub fn of(s: &Series) -> Mark {
-        Mark { version: s.version, newest: s.latest().map(|(t, _)| t) }
+        let firsts = std::array::from_fn(|i| s.tier(i).and_then(|t| t.first_ts()));
+        Mark { version: s.version, newest: s.latest().map(|(t, _)| t), firsts }
     }
 }
 
@@ -37,13 +41,14 @@ pub struct Kept<V> {
 }
 
 /// How to bring a kept value up to date for a new span.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
     /// Nothing it shows can have changed.
     Same,
-    /// Old cell `i + shift` is new cell `i` for every `i < from`; the cells
+    /// Old cell `i + shift` is new cell `i` for every `i < from`, except the
+    /// cells of `redo` (ranges `lo..hi`, before `from`); those and the cells
     /// from `from` on need working out.
-    Tail { shift: usize, from: usize },
+    Tail { shift: usize, from: usize, redo: Vec<(usize, usize)> },
     /// Work out every cell.
     Full,
 }
@@ -66,8 +71,12 @@ impl<V> Kept<V> {
         if shift >= n {
             return Plan::Full;
         }
+        // How far after a changed point a rate or histogram baseline can
+        // feel it.
+        let reach = derive::REACH_WINDOWS * span.rate_window_ms();
         // Cells that came into view hold nothing worked out yet.
         let mut from = n - shift;
+        let mut redo: Vec<(usize, usize)> = Vec::new();
         for (mark, s) in self.marks.iter().zip(series) {
             if s.rewritten > mark.version {
                 return Plan::Full;
@@ -79,11 +88,39 @@ impl<V> Kept<V> {
             // the cell holding that newest one, and later cells, can differ.
             let Some(newest) = mark.newest else { return Plan::Full };
             from = from.min(span.cell_at_or_after(newest));
+            // A ring that moved on hands the span it dropped to the next
+            // coarser tier (or, from the last, to nothing): the cells there
+            // are read differently now.
+            let now = Mark::of(s);
+            for (was, is) in mark.firsts.iter().zip(now.firsts) {
+                match (*was, is) {
+                    (a, b) if a == b => {}
+                    (Some(a), Some(b)) => {
+                        let lo = span.cell_at_or_after(a.min(b));
+                        let hi = (span.cell_at_or_after(a.max(b).saturating_add(reach)) + 1).min(n);
+                        redo.push((lo, hi));
+                    }
+                    _ => return Plan::Full,
+                }
+            }
         }
+        // Ranges in order, overlapping ones merged, none reaching `from`.
+        redo.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (lo, hi) in redo {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        if let Some(&(lo, _)) = merged.iter().find(|r| r.1 >= from) {
+            from = from.min(lo);
+        }
+        merged.retain(|r| r.1 < from && r.0 < r.1);
         match from {
             0 => Plan::Full,
-            f if f == n && shift == 0 => Plan::Same,
-            from => Plan::Tail { shift, from },
+            f if f == n && shift == 0 && merged.is_empty() => Plan::Same,
+            from => Plan::Tail { shift, from, redo: merged },
         }
     }
 }

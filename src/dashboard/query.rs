@@ -81,10 +81,14 @@ impl Span {
         self.cell_of(ts).unwrap_or(0)
     }
 
-    /// A grid over the last `cells` cells of this one, or the last two if
-    /// fewer are asked for (a grid has at least two).
-    pub fn tail(&self, cells: usize) -> Span {
-        Span { window_ms: (cells.max(2) - 1) as i64 * self.step_ms, ..*self }
+    /// A grid over cells `lo..hi` of this one, reaching one cell further
+    /// back when that is a single cell (a grid has at least two).
+    pub fn range(&self, lo: usize, hi: usize) -> Span {
+        Span {
+            to_ms: self.time(hi - 1),
+            window_ms: ((hi - lo).max(2) - 1) as i64 * self.step_ms,
+            step_ms: self.step_ms,
+        }
     }
 
     /// The same grid, reaching `ms` further back.
@@ -161,8 +165,9 @@ type GridKey = (usize, bool, i64, i64);
 type Group<'s> = (Vec<(usize, &'s Series)>, Vec<(String, String)>);
 /// The set of series merged, and the grid's window and step.
 type HistKey = (Vec<usize>, i64, i64);
-/// The set of series merged, the quantile (as bits), window and step.
-type QuantileKey = (Vec<usize>, u64, i64, i64);
+/// The set of series merged, their bucket bounds and the quantile (as
+/// bits), window and step.
+type QuantileKey = (Vec<usize>, Vec<u64>, u64, i64, i64);
 
 impl<'a> Reader<'a> {
     pub fn new(store: &'a Store) -> Self {
@@ -239,14 +244,26 @@ impl<'a> Reader<'a> {
         let g = c.generation;
         let key = (at.to_vec(), span.window_ms, span.step_ms);
         c.hists.get(key, span, series, g, |plan, old| match (plan, old) {
-            (Plan::Tail { shift, from }, Some(old)) => {
-                let mut tail = histogram_deltas(series, &span.tail(span.cells() - from));
-                tail.cells.drain(..tail.cells.len() - (span.cells() - from));
-                if !old.bounds.is_empty() && !tail.bounds.is_empty() && old.bounds != tail.bounds {
-                    return histogram_deltas(series, span);
+            (Plan::Tail { shift, from, redo }, Some(old)) => {
+                let n = span.cells();
+                let mut bounds = old.bounds.clone();
+                let mut work = |lo: usize, hi: usize| {
+                    let d = histogram_deltas(series, &span.range(lo, hi));
+                    let fits = bounds.is_empty() || d.bounds.is_empty() || d.bounds == bounds;
+                    if bounds.is_empty() {
+                        bounds = d.bounds;
+                    }
+                    let mut cells = d.cells;
+                    cells.drain(..cells.len() - (hi - lo));
+                    fits.then_some(cells)
+                };
+                let Some(tail) = work(from, n) else { return histogram_deltas(series, span) };
+                let mut cells = splice(&old.cells, shift, from, tail);
+                for (lo, hi) in redo {
+                    let Some(part) = work(lo, hi) else { return histogram_deltas(series, span) };
+                    cells.splice(lo..hi, part);
                 }
-                let bounds = if old.bounds.is_empty() { tail.bounds } else { old.bounds.clone() };
-                Deltas { bounds, cells: splice(&old.cells, shift, from, tail.cells) }
+                Deltas { bounds, cells }
             }
             _ => histogram_deltas(series, span),
         })
@@ -260,9 +277,10 @@ impl<'a> Reader<'a> {
         let cells = span.cells();
         let points = match agg {
             Agg::Quantile => {
-                // The grid reaches one rate window further back, so the first
-                // cell shown has a baseline to measure from.
-                let ext = span.extended(span.rate_window_ms());
+                // The merged histograms reach as far back as the first cell's
+                // quantile may look (see `quantile_at`), so a cell gets the
+                // same value at the left edge as anywhere else.
+                let ext = span.extended(derive::REACH_WINDOWS * span.rate_window_ms());
                 let at: Vec<usize> = series.iter().map(|p| p.0).collect();
                 let ss: Vec<&Series> = series.iter().map(|p| p.1).collect();
                 let deltas = self.deltas(&at, &ss, &ext);
@@ -270,12 +288,15 @@ impl<'a> Reader<'a> {
                 let q = q.q.unwrap_or(0.99);
                 let mut c = self.cache.borrow_mut();
                 let g = c.generation;
-                let key = (at, q.to_bits(), span.window_ms, span.step_ms);
+                // Other bucket bounds mean other histograms merged.
+                let bounds = deltas.bounds.iter().map(|b| b.to_bits()).collect();
+                let key = (at, bounds, q.to_bits(), span.window_ms, span.step_ms);
                 let grid = c.quantiles.get(key, span, &ss, g, |plan, old| {
                     refresh(plan, old, span, |sub| {
-                        // Cell `j` of `sub` is cell `skip + j` of `ext`.
-                        let skip = ext.cells() - sub.cells();
-                        (skip..ext.cells()).map(|i| quantile_at(&deltas, i, back, q)).collect()
+                        // `sub` ends `back_steps` cells before `ext` does.
+                        let back_steps = ((ext.to_ms - sub.to_ms) / ext.step_ms.max(1)) as usize;
+                        let end = ext.cells() - back_steps;
+                        (end - sub.cells()..end).map(|i| quantile_at(&deltas, i, back, q)).collect()
                     })
                 });
                 grid.iter().enumerate().filter_map(|(i, v)| v.map(|v| (span.time(i), v))).collect()
@@ -298,10 +319,8 @@ impl<'a> Reader<'a> {
     pub fn heat(&self, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Heat {
         let (at, series): (Vec<usize>, Vec<&Series>) = select_at(self.store, q, vars).map(|(i, _, s)| (i, s)).unzip();
         let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
-        // One step further back, so the first column has a baseline.
-        let ext = span.extended(span.step_ms);
-        let deltas = self.deltas(&at, &series, &ext);
-        heat_of(&deltas, &ext, ext.cells() - span.cells(), fresh_at)
+        let deltas = self.deltas(&at, &series, span);
+        heat_of(&deltas, span, 0, fresh_at)
     }
 }
 
@@ -325,15 +344,27 @@ fn select_at<'a>(
 
 /// Brings a kept grid up to date with `work`, which works out the cells of
 /// the span it is given.
-fn refresh<T: Clone>(plan: Plan, old: Option<&Vec<T>>, span: &Span, work: impl FnOnce(&Span) -> Vec<T>) -> Vec<T> {
+fn refresh<T: Clone>(plan: Plan, old: Option<&Vec<T>>, span: &Span, mut work: impl FnMut(&Span) -> Vec<T>) -> Vec<T> {
     match (plan, old) {
-        (Plan::Tail { shift, from }, Some(old)) => {
-            let mut tail = work(&span.tail(span.cells() - from));
-            tail.drain(..tail.len() - (span.cells() - from));
-            splice(old, shift, from, tail)
+        (Plan::Tail { shift, from, redo }, Some(old)) => {
+            let tail = part(span, from, span.cells(), &mut work);
+            let mut cells = splice(old, shift, from, tail);
+            for (lo, hi) in redo {
+                let p = part(span, lo, hi, &mut work);
+                cells.splice(lo..hi, p);
+            }
+            cells
         }
         _ => work(span),
     }
+}
+
+/// Cells `lo..hi` of `span`, worked out by `work` over a grid that ends with
+/// cell `hi - 1`.
+fn part<T>(span: &Span, lo: usize, hi: usize, work: &mut impl FnMut(&Span) -> Vec<T>) -> Vec<T> {
+    let mut cells = work(&span.range(lo, hi));
+    cells.drain(..cells.len() - (hi - lo));
+    cells
 }
 
 /// The `q` quantile at cell `i` of merged histograms: of what was observed
@@ -411,7 +442,7 @@ fn combine(agg: Agg, vals: impl Iterator<Item = f64>) -> Option<f64> {
 /// per-second rate at that point).
 fn on_grid(s: &Series, agg: Agg, span: &Span) -> Vec<Option<f64>> {
     let mut grid = vec![None; span.cells()];
-    let first = span.from_ms() - span.step_ms;
+    let first = span.time(0) - span.step_ms;
     let read = |from: i64| -> Vec<(i64, f64)> {
         s.stitched(from)
             .into_iter()
@@ -447,7 +478,10 @@ fn on_grid(s: &Series, agg: Agg, span: &Span) -> Vec<Option<f64>> {
 /// data first (a drop in its count is a restart: the new histogram counts
 /// from zero), and only then added up; adding first would make a series that
 /// skips a cell, appears or restarts look like a surge or a reset of all.
-/// Series whose bounds differ from the first one's are left out.
+/// The first cell is differenced against the last histogram before the
+/// grid; no cell against one further back than a rate reaches
+/// ([`derive::REACH_WINDOWS`] rate windows). Series whose bounds differ from
+/// the first one's are left out.
 #[derive(Debug, Clone, Default)]
 struct Deltas {
     bounds: Vec<f64>,
@@ -470,7 +504,7 @@ impl Deltas {
 
 fn histogram_deltas(series: &[&Series], span: &Span) -> Deltas {
     let mut out = Deltas { bounds: Vec::new(), cells: vec![None; span.cells()] };
-    let first = span.from_ms() - span.step_ms;
+    let first = span.time(0) - span.step_ms;
     let reach = derive::REACH_WINDOWS * span.rate_window_ms();
     for s in series {
         // The newest histogram before the grid is the first cell's baseline,
@@ -680,7 +714,7 @@ mod tests {
     /// gap.
     fn feed(st: &mut Store, t: i64) {
         let sec = t / 1000;
-        for svc in ["a", "b", "c"] {
+        for svc in ["a", "b", "c", "d"] {
             // "b" pauses for 40 s; "c" appears after 3 minutes.
             if (svc == "b" && (200..240).contains(&sec)) || (svc == "c" && sec < 180) {
                 continue;
@@ -690,7 +724,8 @@ mod tests {
             // The counter of "a" restarts at 300 s.
             let base = if svc == "a" && sec >= 300 { sec - 300 } else { sec };
             st.insert(&obs("req", &[("service", svc)], t, Sample::Number((base * 5) as f64 + wobble)), None);
-            let n = (base * 4) as f64 + wobble;
+            // "d" sees a request only every 45 s.
+            let n = if svc == "d" { (sec / 45 * 4) as f64 } else { (base * 4) as f64 + wobble };
             let h = HistogramValue {
                 buckets: vec![(0.1, n), (1.0, n * 1.5), (f64::INFINITY, n * 1.5)],
                 sum: 0.0,
@@ -713,7 +748,9 @@ mod tests {
         }];
         let mut cache = GridCache::default();
         let mut worked = 0;
-        for sec in 0..420i64 {
+        // Past 900 s the raw ring turns, and older spans are read from the
+        // 15 s tier.
+        for sec in 0..1300i64 {
             // The gap of "a" from 330 s to 350 s arrives late, at 360 s.
             if sec == 360 {
                 for late in 330..350 {
@@ -739,12 +776,12 @@ mod tests {
                 }
             }
             // Derive every 1 to 3 seconds, a live grid ending at the next
-            // step: with a 2 min window each step is a second, with 10 min
-            // several seconds land in the last cell.
+            // step: with a 2 min window each step is a second, with 10 and
+            // 30 min several seconds land in the last cell.
             if sec % 3 == 2 || sec % 7 == 0 {
                 let kept = Reader::with_cache(&st, std::mem::take(&mut cache));
                 let fresh = Reader::new(&st);
-                for window in [120_000, 600_000] {
+                for window in [120_000, 600_000, 1_800_000] {
                     let mut span = Span::new(sec * 1000, window, 1000, sec * 1000);
                     span.to_ms = (sec * 1000).div_euclid(span.step_ms) * span.step_ms + span.step_ms;
                     for query in &queries {

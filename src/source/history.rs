@@ -43,7 +43,7 @@ pub async fn serve(
             let Ok(base) = link::http_base(url) else { continue };
             SourceStats::bump(&stats.backfills, 1);
             let mut batches = std::pin::pin!(backfill::fetch(&http, &base, token.as_deref(), &req.metrics, span));
-            let (mut points, mut errors) = (0, 0);
+            let mut errors = 0;
             loop {
                 let batch = tokio::select! {
                     b = batches.next() => b,
@@ -53,21 +53,26 @@ pub async fn serve(
                     None => break,
                     Some(Err(e)) => {
                         errors += 1;
+                        SourceStats::bump(&stats.backfill_errors, 1);
                         if errors <= 3 {
                             tracing::warn!(error = %e, url = %url, "history fetch failed");
                         }
                     }
                     Some(Ok(observations)) if observations.is_empty() => {}
                     Some(Ok(observations)) => {
-                        points += observations.len();
-                        let _ = tx.send(Update::Samples { observations, live: false, seq: None }).await;
+                        SourceStats::bump(&stats.points, observations.len() as u64);
+                        tracing::debug!(
+                            points = observations.len(),
+                            from = req.from_ms,
+                            to = req.to_ms,
+                            "history fetched"
+                        );
+                        if tx.send(Update::Samples { observations, live: false, seq: None }).await.is_err() {
+                            // The pipeline has gone; nobody wants the rest.
+                            return;
+                        }
                     }
                 }
-            }
-            SourceStats::bump(&stats.backfill_errors, errors as u64);
-            SourceStats::bump(&stats.points, points as u64);
-            if points > 0 {
-                tracing::info!(points, from = req.from_ms, to = req.to_ms, "history fetched");
             }
             // One gateway that answered is enough; try the next only on failure.
             if errors < req.metrics.len() {

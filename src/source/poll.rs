@@ -66,6 +66,10 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
             // Only the last rounds' worth counts as live; anything older is
             // history (the first round after a fallback reaches far back).
             let cutoff = now - 2 * period.as_millis() as i64;
+            // The watermark moves only once the round is complete: a round
+            // cut short (a switch back to the WebSocket) must be asked for
+            // again, whole, by whatever reads next.
+            let mut newest_seen: Option<i64> = None;
             while let Some(batch) = batches.next().await {
                 let observations = match batch {
                     Ok(o) => o,
@@ -75,9 +79,7 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
                         continue;
                     }
                 };
-                if let Some(newest) = observations.iter().map(|o| o.ts).max() {
-                    stream.last_data_ts = Some(newest.max(stream.last_data_ts.unwrap_or(newest)));
-                }
+                newest_seen = newest_seen.max(observations.iter().map(|o| o.ts).max());
                 SourceStats::bump(&stats.points, observations.len() as u64);
                 let (recent, older): (Vec<_>, Vec<_>) = observations.into_iter().partition(|o| o.ts >= cutoff);
                 if !older.is_empty() {
@@ -86,6 +88,9 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
                 if !recent.is_empty() {
                     stream.emit(Update::Samples { observations: recent, live: true, seq: None }).await;
                 }
+            }
+            if let Some(newest) = newest_seen {
+                stream.last_data_ts = Some(newest.max(stream.last_data_ts.unwrap_or(newest)));
             }
         } else if stream.last_data_ts.is_none() {
             stream.last_data_ts = Some(now);

@@ -117,7 +117,10 @@ impl Stream {
                     Ok(observations) if observations.is_empty() => {}
                     Ok(observations) => {
                         SourceStats::bump(&stats.points, observations.len() as u64);
-                        let _ = tx.send(Update::Samples { observations, live: false, seq: None }).await;
+                        if tx.send(Update::Samples { observations, live: false, seq: None }).await.is_err() {
+                            // The pipeline has gone; nobody wants the rest.
+                            return;
+                        }
                     }
                 }
             }

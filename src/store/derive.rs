@@ -4,8 +4,8 @@
 use crate::model::HistogramValue;
 
 /// Per-second rate of a counter over a sliding `window_ms`, one value per
-/// input point once a window's worth of history exists (or from the second
-/// point on, when the history is shorter than a window).
+/// input point from the second on, measured from where [`windows`] says the
+/// window starts; a point with no earlier one in reach gets none.
 ///
 /// A drop in value is a reset: the counter restarted from zero, so the
 /// increase across it is the new value itself.

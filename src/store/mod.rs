@@ -96,7 +96,9 @@ impl Series {
         let mut before = i64::MAX;
         for tier in &self.tiers {
             let slots = tier.slots();
-            let start = slots.partition_point(|s| s.ts < from_ms);
+            // By newest: a coarse slot that began before `from_ms` but took
+            // points after it counts as after.
+            let start = slots.partition_point(|s| s.newest < from_ms);
             let part: Vec<(i64, &Sample)> =
                 slots.range(start..).take_while(|s| s.newest < before).map(|s| (s.newest, &s.sample)).collect();
             if let Some(first) = tier.first_ts() {

@@ -54,7 +54,8 @@ impl Level {
 /// their length, so the line moves one column each time a slice starts
 /// rather than with every new cell of the grid (a 15 min window 30 columns
 /// wide moves every 30 s), and sparklines side by side line up in time.
-/// Each column is the mean of its slice; a slice with no data is blank.
+/// Each column is the mean of its slice; a slice with no data shows the
+/// column before it, unless the data has been silent two slices long.
 /// Values are scaled to their range; a range narrower than a tenth of the
 /// values' size is widened to that, so noise on a steady value does not
 /// look like a swing.
