@@ -95,6 +95,8 @@ impl<V> Kept<V> {
             for (was, is) in mark.firsts.iter().zip(now.firsts) {
                 match (*was, is) {
                     (a, b) if a == b => {}
+                    // Too far before the grid for any cell to feel it.
+                    (Some(a), Some(b)) if a.max(b).saturating_add(reach) <= span.time(0) - span.step_ms => {}
                     (Some(a), Some(b)) => {
                         let lo = span.cell_at_or_after(a.min(b));
                         let hi = (span.cell_at_or_after(a.max(b).saturating_add(reach)) + 1).min(n);

@@ -748,9 +748,9 @@ mod tests {
         }];
         let mut cache = GridCache::default();
         let mut worked = 0;
-        // Past 900 s the raw ring turns, and older spans are read from the
+        // Past 1260 s the raw ring turns, and older spans are read from the
         // 15 s tier.
-        for sec in 0..1300i64 {
+        for sec in 0..1400i64 {
             // The gap of "a" from 330 s to 350 s arrives late, at 360 s.
             if sec == 360 {
                 for late in 330..350 {

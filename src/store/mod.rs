@@ -3,7 +3,7 @@
 //!
 //! | tier | resolution | span |
 //! |------|------------|------|
-//! | 0    | raw points | the last 900 points (15 min at 1 s) |
+//! | 0    | raw points | the last 1260 points (21 min at 1 s) |
 //! | 1    | 15 s       | 4 h |
 //! | 2    | 5 min      | 24 h |
 
@@ -22,8 +22,11 @@ use std::sync::Arc;
 /// set could do to the table.
 type FastState = foldhash::fast::RandomState;
 
-/// Resolutions: (slot width in ms, slots kept); 0 means raw points.
-pub const TIERS: [(i64, usize); 3] = [(0, 900), (15_000, 960), (300_000, 288)];
+/// Resolutions: (slot width in ms, slots kept); 0 means raw points. The raw
+/// ring holds more than the default 15-minute window and what its rates
+/// and quantiles look back over, so in that window the point where the ring
+/// turns stays out of sight: no cell changes tier while it is on screen.
+pub const TIERS: [(i64, usize); 3] = [(0, 1260), (15_000, 960), (300_000, 288)];
 /// Series beyond this many are refused (and counted), so a server that
 /// invents labels cannot exhaust memory.
 pub const DEFAULT_MAX_SERIES: usize = 20_000;
@@ -355,7 +358,7 @@ mod tests {
         for (i, &(_, cap)) in TIERS.iter().enumerate() {
             assert!(series.tier(i).unwrap().slots().len() <= cap);
         }
-        assert_eq!(series.tier(0).unwrap().slots().len(), 900);
+        assert_eq!(series.tier(0).unwrap().slots().len(), TIERS[0].1);
         assert_eq!(series.latest().unwrap().0, 172_799_000);
     }
 
