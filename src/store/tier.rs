@@ -43,7 +43,9 @@ pub enum Placed {
 
 impl Tier {
     pub fn new(step_ms: i64, cap: usize) -> Self {
-        Tier { step_ms, cap, slots: VecDeque::with_capacity(cap.min(1024)) }
+        // Exactly `cap`: the ring never holds more, and a ring that had to
+        // grow would double its memory.
+        Tier { step_ms, cap, slots: VecDeque::with_capacity(cap) }
     }
 
     pub fn slots(&self) -> &VecDeque<Slot> {
