@@ -1,6 +1,8 @@
 //! Alerts the dashboard knows about. For now these are the alerts a gateway
 //! pushes; local rule evaluation joins them here later.
 
+pub mod engine;
+
 use crate::model::{Alert, AlertState};
 use std::collections::HashMap;
 
