@@ -1,7 +1,9 @@
-//! Alerts the dashboard knows about. For now these are the alerts a gateway
-//! pushes; local rule evaluation joins them here later.
+//! Alerts the dashboard knows about: the book of alerts a gateway pushes,
+//! and (`rules`, `engine`) the dashboard's own rules evaluated over its
+//! store.
 
 pub mod engine;
+pub mod rules;
 
 use crate::model::{Alert, AlertState};
 use std::collections::HashMap;

@@ -1,0 +1,306 @@
+//! Alert rules the dashboard evaluates itself, over its own store: what to
+//! measure (a metric narrowed by labels, aggregated over a window, perhaps
+//! divided by a second query), how to compare it, and for how long. The
+//! same query language as dashboard panels, so a rule and the panel that
+//! shows its signal agree.
+
+use super::engine::{self, Change, Phase, Timing};
+use crate::dashboard::matcher::Matcher;
+use crate::dashboard::query::{self, Evaluated, Reader, Span};
+use crate::dashboard::spec::{Agg, QuerySpec};
+use crate::model::Severity;
+use serde::{Deserialize, Deserializer};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// One `[[alert]]` table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub name: String,
+    pub metric: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, Matcher>,
+    /// As for panels: `rate` for counters and `quantile` for histograms
+    /// when left out.
+    #[serde(default)]
+    pub agg: Option<Agg>,
+    #[serde(default, deserialize_with = "quantile")]
+    pub q: Option<f64>,
+    /// The denominator of a ratio (errors over requests).
+    #[serde(default)]
+    pub divide_by: Option<QuerySpec>,
+    /// One alert per value of this label; without it, one for the rule.
+    #[serde(default)]
+    pub by: Option<String>,
+    pub op: Op,
+    pub threshold: f64,
+    #[serde(default, rename = "for", deserialize_with = "duration")]
+    pub hold: Duration,
+    #[serde(default, deserialize_with = "duration")]
+    pub keep_firing_for: Duration,
+    /// The window rates and quantiles are taken over.
+    #[serde(default = "five_minutes", deserialize_with = "duration")]
+    pub over: Duration,
+    #[serde(default)]
+    pub severity: Level,
+    /// `{value}`, `{threshold}`, `{name}` and `{label}` for any label of the
+    /// group are filled in.
+    #[serde(default)]
+    pub summary: Option<String>,
+}
+
+/// How the value is compared with the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Op {
+    #[serde(rename = ">")]
+    Above,
+    #[serde(rename = ">=")]
+    AtLeast,
+    #[serde(rename = "<")]
+    Below,
+    #[serde(rename = "<=")]
+    AtMost,
+}
+
+impl Op {
+    pub fn holds(self, v: f64, threshold: f64) -> bool {
+        match self {
+            Op::Above => v > threshold,
+            Op::AtLeast => v >= threshold,
+            Op::Below => v < threshold,
+            Op::AtMost => v <= threshold,
+        }
+    }
+}
+
+/// A rule's severity, as written in config (no other words accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Critical,
+    #[default]
+    Warning,
+    Info,
+}
+
+impl From<Level> for Severity {
+    fn from(l: Level) -> Severity {
+        match l {
+            Level::Critical => Severity::Critical,
+            Level::Warning => Severity::Warning,
+            Level::Info => Severity::Info,
+        }
+    }
+}
+
+fn five_minutes() -> Duration {
+    Duration::from_secs(300)
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s)
+        .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a duration ({e}); try \"5m\"")))
+}
+
+fn quantile<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let q = f64::deserialize(d)?;
+    if !(0.0..=1.0).contains(&q) {
+        return Err(serde::de::Error::custom(format!("quantile {q} is outside 0..1 (p99 is 0.99)")));
+    }
+    Ok(Some(q))
+}
+
+/// Where one group of one rule stands after an evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub rule: String,
+    /// The `by` label and its value, when the rule has one.
+    pub group: Option<(String, String)>,
+    pub phase: Phase,
+    /// The value measured now; `None` with no data.
+    pub value: Option<f64>,
+    /// What this evaluation changed, if anything.
+    pub change: Option<Change>,
+}
+
+/// Rules and where each of their groups stands.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    rules: Vec<RuleSpec>,
+    /// By rule position and group value ("" without `by`).
+    phases: HashMap<(usize, String), Phase>,
+}
+
+impl RuleSet {
+    pub fn new(rules: Vec<RuleSpec>) -> Self {
+        RuleSet { rules, phases: HashMap::new() }
+    }
+
+    pub fn rules(&self) -> &[RuleSpec] {
+        &self.rules
+    }
+
+    /// Evaluates every rule at `now` over `store`. Returns every group that
+    /// is not inactive, and those that just became so.
+    pub fn evaluate(&mut self, store: &crate::store::Store, now: i64) -> Vec<Outcome> {
+        let reader = Reader::new(store);
+        let mut out = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            let over = (rule.over.as_millis() as i64).max(2);
+            // Two cells of half the window: the rate or quantile at the last
+            // one is taken over the whole window.
+            let span = Span { to_ms: now, window_ms: over, step_ms: over / 2 };
+            let mut values: BTreeMap<String, Option<f64>> = measure(&reader, rule, &span)
+                .into_iter()
+                .map(|(g, e)| (g, e.points.last().filter(|p| p.0 == span.to_ms).map(|p| p.1)))
+                .collect();
+            // A group heard of before and gone now has no data.
+            for (_, g) in self.phases.keys().filter(|(r, _)| *r == i) {
+                values.entry(g.clone()).or_insert(None);
+            }
+            let timing = Timing {
+                for_ms: rule.hold.as_millis() as i64,
+                keep_firing_for_ms: rule.keep_firing_for.as_millis() as i64,
+            };
+            for (group, value) in values {
+                let verdict = value.map(|v| v.is_finite() && rule.op.holds(v, rule.threshold));
+                let before = self.phases.get(&(i, group.clone())).copied().unwrap_or(Phase::Inactive);
+                let (phase, change) = engine::step(before, verdict, now, timing);
+                if phase == Phase::Inactive {
+                    self.phases.remove(&(i, group.clone()));
+                } else {
+                    self.phases.insert((i, group.clone()), phase);
+                }
+                if phase != Phase::Inactive || change.is_some() {
+                    let group = rule.by.clone().map(|label| (label, group));
+                    out.push(Outcome { rule: rule.name.clone(), group, phase, value, change });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The rule's query on `span`, per group.
+fn measure(reader: &Reader, rule: &RuleSpec, span: &Span) -> Vec<(String, Evaluated)> {
+    let q = QuerySpec { metric: rule.metric.clone(), labels: rule.labels.clone(), agg: rule.agg, q: rule.q };
+    let eval = |q: &QuerySpec| match &rule.by {
+        Some(label) => reader.eval_by(q, label, &[], span),
+        None => vec![(String::new(), reader.eval(q, &[], span))],
+    };
+    let num = eval(&q);
+    let Some(den) = &rule.divide_by else { return num };
+    let den: HashMap<String, Evaluated> = eval(den).into_iter().collect();
+    num.into_iter()
+        .map(|(g, n)| {
+            let ratio = den.get(&g).map(|d| query::divide(&n, d)).unwrap_or_default();
+            (g, ratio)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Kind, MetricMeta, Observation, Sample, SeriesKey};
+    use crate::store::Store;
+
+    fn store() -> Store {
+        let mut s = Store::default();
+        s.learn(&[
+            MetricMeta { name: "requests".into(), kind: Kind::Counter, unit: String::new(), help: String::new() },
+            MetricMeta { name: "errors".into(), kind: Kind::Counter, unit: String::new(), help: String::new() },
+        ]);
+        s
+    }
+
+    fn put(s: &mut Store, metric: &str, service: &str, t: i64, v: f64) {
+        let key = SeriesKey::new(metric).with("service", service);
+        s.insert(&Observation { key, ts: t, sample: Sample::Number(v) }, Some(t));
+    }
+
+    fn rule(toml_text: &str) -> RuleSpec {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    const ERROR_RATE: &str = r#"
+        name = "error rate"
+        metric = "errors"
+        divide_by = { metric = "requests" }
+        by = "service"
+        op = ">"
+        threshold = 0.01
+        for = "2m"
+        over = "1m"
+        severity = "critical"
+    "#;
+
+    #[test]
+    fn an_error_ratio_fires_after_for_and_resolves_per_service() {
+        let mut rules = RuleSet::new(vec![rule(ERROR_RATE)]);
+        let mut s = store();
+        let (mut req, mut err) = (0.0, 0.0);
+        let mut changes = Vec::new();
+        // 100 requests a second; from 5 min to 10 min, 5 of them fail on
+        // "api"; "web" never fails.
+        for sec in 0..900i64 {
+            let t = sec * 1000;
+            req += 100.0;
+            if (300..600).contains(&sec) {
+                err += 5.0;
+            }
+            put(&mut s, "requests", "api", t, req);
+            put(&mut s, "errors", "api", t, err);
+            put(&mut s, "requests", "web", t, req);
+            put(&mut s, "errors", "web", t, 0.0);
+            for o in rules.evaluate(&s, t) {
+                if let Some(c) = o.change {
+                    changes.push((sec, o.group.unwrap().1, c));
+                }
+            }
+        }
+        // The ratio over the last minute is 5 x (seconds of errors in it) /
+        // 6000: past 1% once the window holds 13 s of errors (312 s), firing
+        // 2 min later, and back under once it holds 12 s or fewer (the
+        // last errors were at 599 s, so at 647 s).
+        assert_eq!(
+            changes,
+            [
+                (312, "api".to_string(), Change::Pending),
+                (432, "api".to_string(), Change::Firing),
+                (647, "api".to_string(), Change::Resolved),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_service_that_goes_quiet_has_no_data_and_is_not_resolved() {
+        let mut rules = RuleSet::new(vec![rule(ERROR_RATE)]);
+        let mut s = store();
+        let mut last = Vec::new();
+        for sec in 0..400i64 {
+            let t = sec * 1000;
+            // Failing hard, then gone at 250 s.
+            if sec < 250 {
+                put(&mut s, "requests", "api", t, sec as f64 * 100.0);
+                put(&mut s, "errors", "api", t, sec as f64 * 50.0);
+            }
+            last = rules.evaluate(&s, t);
+        }
+        let api = last.iter().find(|o| o.group.as_ref().is_some_and(|g| g.1 == "api")).unwrap();
+        assert!(matches!(api.phase, Phase::NoData { firing_since: Some(_), .. }), "{api:?}");
+        assert_eq!(api.value, None);
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_the_reason() {
+        let e = toml::from_str::<RuleSpec>("name='x'\nmetric='m'\nop='>>'\nthreshold=1").unwrap_err().to_string();
+        assert!(e.contains("op"), "{e}");
+        let e = toml::from_str::<RuleSpec>("name='x'\nmetric='m'\nop='>'\nthreshold=1\nfor='soon'").unwrap_err();
+        assert!(e.to_string().contains("not a duration"), "{e}");
+        let e = toml::from_str::<RuleSpec>("name='x'\nmetric='m'\nop='>'\nthreshold=1\nseverity='loud'").unwrap_err();
+        assert!(e.to_string().contains("severity") || e.to_string().contains("loud"), "{e}");
+    }
+}
