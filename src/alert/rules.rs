@@ -9,6 +9,7 @@ use crate::dashboard::matcher::Matcher;
 use crate::dashboard::query::{self, Evaluated, Reader, Span};
 use crate::dashboard::spec::{Agg, QuerySpec};
 use crate::model::Severity;
+use crate::units::{self, Unit};
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -44,10 +45,35 @@ pub struct RuleSpec {
     pub over: Duration,
     #[serde(default)]
     pub severity: Level,
-    /// `{value}`, `{threshold}`, `{name}` and `{label}` for any label of the
-    /// group are filled in.
+    /// `{value}`, `{threshold}`, `{name}` and `{label}` for the `by` label
+    /// are filled in.
     #[serde(default)]
     pub summary: Option<String>,
+    /// How `{value}` and `{threshold}` are written (`s`, `percent`, ...).
+    #[serde(default)]
+    pub unit: Unit,
+}
+
+impl RuleSpec {
+    /// The summary of one group at one value, from the rule's template or
+    /// a plain default ("error rate 2.5% > 1.0%").
+    pub fn summary_for(&self, group: Option<&(String, String)>, value: Option<f64>) -> String {
+        let value = value.map_or_else(|| "no data".to_string(), |v| units::format(v, &self.unit));
+        let threshold = units::format(self.threshold, &self.unit);
+        let template = match &self.summary {
+            Some(t) => t.clone(),
+            None => {
+                let who = group.map_or(String::new(), |(label, _)| format!(" {{{label}}}"));
+                format!("{{name}}{who} {{value}} {} {{threshold}}", self.op.symbol())
+            }
+        };
+        let mut text =
+            template.replace("{name}", &self.name).replace("{value}", &value).replace("{threshold}", &threshold);
+        if let Some((label, v)) = group {
+            text = text.replace(&format!("{{{label}}}"), v);
+        }
+        text
+    }
 }
 
 /// How the value is compared with the threshold.
@@ -64,6 +90,15 @@ pub enum Op {
 }
 
 impl Op {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Above => ">",
+            Op::AtLeast => ">=",
+            Op::Below => "<",
+            Op::AtMost => "<=",
+        }
+    }
+
     pub fn holds(self, v: f64, threshold: f64) -> bool {
         match self {
             Op::Above => v > threshold,
@@ -292,6 +327,17 @@ mod tests {
         let api = last.iter().find(|o| o.group.as_ref().is_some_and(|g| g.1 == "api")).unwrap();
         assert!(matches!(api.phase, Phase::NoData { firing_since: Some(_), .. }), "{api:?}");
         assert_eq!(api.value, None);
+    }
+
+    #[test]
+    fn summaries_fill_in_the_group_and_the_value() {
+        let mut r = rule(ERROR_RATE);
+        r.unit = "ratio".parse().unwrap();
+        let api = ("service".to_string(), "api".to_string());
+        assert_eq!(r.summary_for(Some(&api), Some(0.025)), "error rate api 2.50% > 1.00%");
+        r.summary = Some("{service}: {value} of requests fail (limit {threshold})".into());
+        assert_eq!(r.summary_for(Some(&api), Some(0.025)), "api: 2.50% of requests fail (limit 1.00%)");
+        assert_eq!(r.summary_for(Some(&api), None), "api: no data of requests fail (limit 1.00%)");
     }
 
     #[test]
