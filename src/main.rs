@@ -160,6 +160,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
             dashboard: Arc::new(dashboard),
             theme: Some(theme),
             window_ms: config.ui.window.as_millis() as i64,
+            rules: Arc::new(config.alert),
             files,
         })
     });
@@ -185,6 +186,8 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         }
         let window_ms = ui.window.as_millis() as i64;
         pipeline.set_dashboard(dashboard.clone());
+        let rules = Arc::new(plan.config.alert.clone());
+        pipeline.set_rules(rules.clone());
         pipeline.fetch_history_with(feed.history.clone());
         let first_view = ViewRequest {
             window_ms: dashboard.pages.first().and_then(|p| p.window).unwrap_or(window_ms),
@@ -193,7 +196,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         pipeline.set_view(first_view.clone());
         let first = Arc::new(pipeline.scene(vigil::wire::now_ms()));
         let (scene_tx, scene_rx) = watch::channel(first);
-        let (wanted_tx, wanted_rx) = watch::channel(Wanted { dashboard: dashboard.clone(), view: first_view });
+        let (wanted_tx, wanted_rx) = watch::channel(Wanted { dashboard: dashboard.clone(), view: first_view, rules });
         let pipeline_task =
             tokio::spawn(pipeline::run(pipeline, feed.take_updates(), Some(wanted_rx), scene_tx, cancel.clone()));
         let changed_files = (!watched.is_empty()).then(|| {

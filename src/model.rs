@@ -84,11 +84,14 @@ pub struct MetricMeta {
     pub help: String,
 }
 
-/// Lifecycle of an alert, as Prometheus names it.
+/// Lifecycle of an alert, as Prometheus names it, plus one state of the
+/// dashboard's own rules: no data (the alert's series went silent while it
+/// was pending or firing; see `alert::engine`). In list order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AlertState {
     Firing,
     Pending,
+    NoData,
     Resolved,
 }
 
@@ -98,6 +101,7 @@ impl AlertState {
         match self {
             AlertState::Firing => "firing",
             AlertState::Pending => "pending",
+            AlertState::NoData => "nodata",
             AlertState::Resolved => "resolved",
         }
     }

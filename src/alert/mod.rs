@@ -34,6 +34,18 @@ impl AlertBook {
         }
     }
 
+    pub fn get(&self, id: &str) -> Option<&Alert> {
+        self.by_id.get(id)
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<Alert> {
+        self.by_id.remove(id)
+    }
+
+    pub fn retain(&mut self, keep: impl Fn(&Alert) -> bool) {
+        self.by_id.retain(|_, a| keep(a));
+    }
+
     /// Forgets resolved alerts older than the keep window.
     pub fn prune(&mut self, now_ms: i64) {
         self.by_id.retain(|_, a| {
@@ -71,6 +83,49 @@ impl AlertBook {
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
+}
+
+/// The alert a rule's outcome shows as, given what the book held for it
+/// (whose start a resolved alert keeps); `None` for a group that went
+/// inactive.
+pub fn rule_alert(rule: &rules::RuleSpec, o: &rules::Outcome, before: Option<&Alert>, now_ms: i64) -> Option<Alert> {
+    use engine::Phase;
+    let (state, starts_at, ends_at) = match o.phase {
+        Phase::Inactive => return None,
+        Phase::Pending { since } => (AlertState::Pending, Some(since), None),
+        Phase::Firing { since, .. } => (AlertState::Firing, Some(since), None),
+        Phase::NoData { since, firing_since } => (AlertState::NoData, Some(firing_since.unwrap_or(since)), None),
+        Phase::Resolved { at } => (AlertState::Resolved, before.and_then(|a| a.starts_at), Some(at)),
+    };
+    let group = o.group.as_ref();
+    Some(Alert {
+        id: rule_alert_id(o),
+        state,
+        severity: rule.severity.into(),
+        metric: rule.metric.clone(),
+        labels: group.map(|(k, v)| [(k.clone(), v.clone())].into()).unwrap_or_default(),
+        value: o.value,
+        threshold: Some(rule.threshold),
+        summary: rule.summary_for(group, o.value),
+        starts_at,
+        ends_at,
+        updated_ms: now_ms,
+    })
+}
+
+/// The id of a rule's alert for one group: apart from any a gateway sends.
+pub fn rule_alert_id(o: &rules::Outcome) -> String {
+    match &o.group {
+        Some((k, v)) => format!("{RULE_PREFIX}{}:{k}={v}", o.rule),
+        None => format!("{RULE_PREFIX}{}", o.rule),
+    }
+}
+
+const RULE_PREFIX: &str = "rule:";
+
+/// Whether an alert is one of the dashboard's own rules'.
+pub fn is_rule_alert(id: &str) -> bool {
+    id.starts_with(RULE_PREFIX)
 }
 
 #[cfg(test)]

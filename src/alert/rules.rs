@@ -150,6 +150,8 @@ fn quantile<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
 /// Where one group of one rule stands after an evaluation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    /// The rule's position in the set.
+    pub index: usize,
     pub rule: String,
     /// The `by` label and its value, when the rule has one.
     pub group: Option<(String, String)>,
@@ -178,7 +180,8 @@ impl RuleSet {
     }
 
     /// Evaluates every rule at `now` over `store`. Returns every group that
-    /// is not inactive, and those that just became so.
+    /// is pending, firing or without data, and those that just resolved or
+    /// dropped.
     pub fn evaluate(&mut self, store: &crate::store::Store, now: i64) -> Vec<Outcome> {
         let reader = Reader::new(store);
         let mut out = Vec::new();
@@ -203,14 +206,16 @@ impl RuleSet {
                 let verdict = value.map(|v| v.is_finite() && rule.op.holds(v, rule.threshold));
                 let before = self.phases.get(&(i, group.clone())).copied().unwrap_or(Phase::Inactive);
                 let (phase, change) = engine::step(before, verdict, now, timing);
-                if phase == Phase::Inactive {
+                // A resolved alert is told once; after that the group is
+                // inactive again (and silence no longer concerns it).
+                if matches!(phase, Phase::Inactive | Phase::Resolved { .. }) {
                     self.phases.remove(&(i, group.clone()));
                 } else {
                     self.phases.insert((i, group.clone()), phase);
                 }
                 if phase != Phase::Inactive || change.is_some() {
                     let group = rule.by.clone().map(|label| (label, group));
-                    out.push(Outcome { rule: rule.name.clone(), group, phase, value, change });
+                    out.push(Outcome { index: i, rule: rule.name.clone(), group, phase, value, change });
                 }
             }
         }

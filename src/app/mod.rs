@@ -42,6 +42,7 @@ pub struct Reloaded {
     pub dashboard: Arc<Dashboard>,
     pub theme: Option<Theme>,
     pub window_ms: i64,
+    pub rules: Arc<Vec<crate::alert::rules::RuleSpec>>,
     /// The files read, for the message.
     pub files: Vec<PathBuf>,
 }
@@ -96,6 +97,8 @@ struct Loop {
     out: Vec<u8>,
     /// Whether the kiosk was locked at the last look.
     was_locked: bool,
+    /// The alert rules in force, passed on to the pipeline.
+    rules: Arc<Vec<crate::alert::rules::RuleSpec>>,
 }
 
 pub async fn run(
@@ -111,6 +114,7 @@ pub async fn run(
     let mut changed_files = opts.changed_files.take();
     let ui = UiState::new(opts.dashboard.clone(), opts.window_ms);
     let kiosk = opts.kiosk.clone().map(|k| Kiosk::new(k, ui.dashboard.pages.len(), now_ms()));
+    let rules = opts.wanted.borrow().rules.clone();
     let mut lp = Loop {
         scene: scene_rx.borrow_and_update().clone(),
         ui,
@@ -120,6 +124,7 @@ pub async fn run(
         last_frame: None,
         out: Vec::new(),
         was_locked: true,
+        rules,
         opts,
     };
     lp.ui.kiosk = lp.kiosk.is_some();
@@ -226,10 +231,11 @@ impl Loop {
     fn send_wanted(&self) {
         let view = self.ui.wanted();
         let dashboard = self.ui.dashboard.clone();
+        let rules = self.rules.clone();
         self.opts.wanted.send_if_modified(|w| {
-            let same = Arc::ptr_eq(&w.dashboard, &dashboard) && w.view == view;
+            let same = Arc::ptr_eq(&w.dashboard, &dashboard) && w.view == view && Arc::ptr_eq(&w.rules, &rules);
             if !same {
-                *w = Wanted { dashboard, view };
+                *w = Wanted { dashboard, view, rules };
             }
             !same
         });
@@ -385,6 +391,7 @@ impl Loop {
             Ok(r) => {
                 self.ui.set_default_window(r.window_ms);
                 self.ui.set_dashboard(r.dashboard);
+                self.rules = r.rules;
                 if let Some(t) = r.theme {
                     self.opts.theme = t;
                 }

@@ -26,6 +26,8 @@ pub struct Config {
     pub kiosk: KioskConfig,
     pub demo: DemoConfig,
     pub log: LogConfig,
+    /// The dashboard's own alert rules, `[[alert]]` tables.
+    pub alert: Vec<crate::alert::rules::RuleSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -68,6 +68,10 @@ pub struct Pipeline {
     /// Grids from the last derivation, which the next one brings up to date
     /// instead of working them out again.
     grid_cache: std::cell::RefCell<crate::dashboard::query::GridCache>,
+    /// The dashboard's own alert rules, evaluated every tick, and the list
+    /// they came from (a reload that leaves it alone keeps their state).
+    rules: crate::alert::rules::RuleSet,
+    rules_from: Arc<Vec<crate::alert::rules::RuleSpec>>,
     /// Where the last scene's grid ended: a tick that crosses a step
     /// boundary publishes, so charts keep moving when data stops.
     published_grid_to: std::cell::Cell<i64>,
@@ -113,6 +117,8 @@ impl Pipeline {
             data_version: 0,
             page_cache: Default::default(),
             grid_cache: Default::default(),
+            rules: Default::default(),
+            rules_from: Default::default(),
             published_grid_to: Default::default(),
         }
     }
@@ -180,6 +186,39 @@ impl Pipeline {
         self.dashboard = dashboard;
     }
 
+    /// The alert rules to evaluate. Another list starts over: where the old
+    /// rules' groups stood is forgotten and their alerts leave the list.
+    pub fn set_rules(&mut self, rules: Arc<Vec<crate::alert::rules::RuleSpec>>) {
+        if Arc::ptr_eq(&self.rules_from, &rules) {
+            return;
+        }
+        self.rules = crate::alert::rules::RuleSet::new(rules.to_vec());
+        self.rules_from = rules;
+        self.alerts.retain(|a| !crate::alert::is_rule_alert(&a.id));
+    }
+
+    /// Evaluates the alert rules and files their alerts with the gateway's;
+    /// true when an alert changed state.
+    pub fn evaluate_rules(&mut self, now_ms: i64) -> bool {
+        let outcomes = self.rules.evaluate(&self.store, now_ms);
+        let mut changed = false;
+        for o in &outcomes {
+            let Some(rule) = self.rules.rules().get(o.index) else { continue };
+            let id = crate::alert::rule_alert_id(o);
+            if let Some(c) = o.change {
+                tracing::info!(rule = %o.rule, group = ?o.group, change = c.name(), value = ?o.value, "alert rule");
+                changed = true;
+            }
+            match crate::alert::rule_alert(rule, o, self.alerts.get(&id), now_ms) {
+                Some(a) => self.alerts.apply(a),
+                None => {
+                    self.alerts.remove(&id);
+                }
+            }
+        }
+        changed
+    }
+
     /// What the user is looking at: page, window, instant, filter.
     pub fn set_view(&mut self, view: ViewRequest) {
         self.view = view;
@@ -231,6 +270,7 @@ impl Pipeline {
         let before = self.frames_per_sec;
         // Smooth over a few seconds so the figure does not jitter.
         self.frames_per_sec = if before == 0.0 { rate } else { before * 0.6 + rate * 0.4 };
+        let rules_changed = self.evaluate_rules(now_ms);
         let alerts_before = self.alerts.len();
         self.alerts.prune(now_ms);
         let pruned = self.alerts.len() != alerts_before;
@@ -248,7 +288,11 @@ impl Pipeline {
         let rows_changed = rows.len() != self.source_rows.len()
             || rows.iter().zip(&self.source_rows).any(|(a, b)| state(a) != state(b));
         self.source_rows = rows;
-        (self.frames_per_sec * 10.0).round() != (before * 10.0).round() || rows_changed || pruned || grid_moved
+        (self.frames_per_sec * 10.0).round() != (before * 10.0).round()
+            || rows_changed
+            || pruned
+            || grid_moved
+            || rules_changed
     }
 
     /// A counter summed over every gateway.
@@ -343,6 +387,8 @@ fn label_pairs(labels: &crate::model::Labels) -> impl Iterator<Item = (&str, &st
 pub struct Wanted {
     pub dashboard: Arc<Dashboard>,
     pub view: ViewRequest,
+    /// The alert rules of the config now in force.
+    pub rules: Arc<Vec<crate::alert::rules::RuleSpec>>,
 }
 
 /// Runs the pipeline until cancelled or until every source is gone. `wanted`
@@ -384,6 +430,7 @@ pub async fn run(
                         if let Some(w) = w {
                             pipeline.set_dashboard(w.dashboard);
                             pipeline.set_view(w.view);
+                            pipeline.set_rules(w.rules);
                             pipeline.want_history(now_ms());
                         }
                     }

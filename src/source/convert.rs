@@ -75,6 +75,7 @@ pub fn alert(a: &wire::AlertFrame, now_ms: i64) -> Alert {
     let state = match a.state.to_ascii_lowercase().as_str() {
         "firing" => AlertState::Firing,
         "pending" => AlertState::Pending,
+        "nodata" => AlertState::NoData,
         _ => AlertState::Resolved,
     };
     Alert {

@@ -31,6 +31,7 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
         .map(|a| {
             let level = match (a.state, a.severity) {
                 (AlertState::Resolved, _) => Level::Ok,
+                (AlertState::NoData, _) => Level::Stale,
                 (_, Severity::Critical) => Level::Crit,
                 _ => Level::Warn,
             };
@@ -38,6 +39,7 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
                 AlertState::Firing => "FIRING ",
                 AlertState::Pending => "PENDING",
                 AlertState::Resolved => "RESOLVED",
+                AlertState::NoData => "NO DATA",
             };
             let sev = match a.severity {
                 Severity::Critical => "crit",

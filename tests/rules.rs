@@ -1,0 +1,104 @@
+//! The dashboard's own alert rules, from config text to the alerts page:
+//! a latency rule over a gauge goes pending, fires, loses its data and
+//! resolves, as a pipeline fed point by point shows it.
+
+use std::sync::Arc;
+use std::time::Duration;
+use vigil::config::Config;
+use vigil::model::{AlertState, Kind, MetricMeta, Observation, Sample, SeriesKey, Update};
+use vigil::pipeline::Pipeline;
+use vigil::scene::SourceInfo;
+use vigil::source::SourceStats;
+
+const T0: i64 = 1_751_279_400_000;
+
+const CONFIG: &str = r#"
+[[alert]]
+name = "queue backlog"
+metric = "queue_depth"
+by = "service"
+op = ">"
+threshold = 1000
+for = "30s"
+over = "10s"
+severity = "critical"
+summary = "{service} queue at {value} (limit {threshold})"
+"#;
+
+fn depth(service: &str, t: i64, v: f64) -> Update {
+    let key = SeriesKey::new("queue_depth").with("service", service);
+    Update::Samples { observations: vec![Observation { key, ts: t, sample: Sample::Number(v) }], live: true, seq: None }
+}
+
+#[test]
+fn a_rule_from_config_goes_pending_fires_loses_data_and_resolves() {
+    let config: Config = toml::from_str(CONFIG).unwrap();
+    let mut p = Pipeline::new(SourceInfo::default(), vec![Arc::new(SourceStats::default())]);
+    let gauge = MetricMeta { name: "queue_depth".into(), kind: Kind::Gauge, unit: String::new(), help: String::new() };
+    p.apply(Update::Catalogue { metrics: vec![gauge], interval_ms: 1000 }, T0);
+    p.set_rules(Arc::new(config.alert));
+    let mut seen: Vec<(i64, AlertState)> = Vec::new();
+    let mut state_at = |p: &Pipeline, sec: i64| {
+        let scene = p.scene(T0 + sec * 1000);
+        let a = scene.alerts.iter().find(|a| a.id == "rule:queue backlog:service=jobs").cloned();
+        if let Some(a) = a {
+            if seen.last().map(|s| s.1) != Some(a.state) {
+                seen.push((sec, a.state));
+            }
+            Some(a)
+        } else {
+            None
+        }
+    };
+    let mut last = None;
+    for sec in 0..200i64 {
+        let t = T0 + sec * 1000;
+        // Backed up from 20 s to 100 s, silent from 100 s to 150 s (still
+        // backed up when it returns), drained from 170 s.
+        let v = match sec {
+            20..170 => 1500.0,
+            _ => 10.0,
+        };
+        if !(100..150).contains(&sec) {
+            p.apply(depth("jobs", t, v), t);
+        }
+        p.tick(t, Duration::from_secs(1));
+        last = state_at(&p, sec).or(last);
+    }
+    assert_eq!(
+        seen,
+        [
+            (20, AlertState::Pending),
+            (50, AlertState::Firing),
+            // The value is the last point in the newest half of the 10 s
+            // window, (now - 5 s, now]: at 104 s the last point (99 s) has
+            // left it.
+            (104, AlertState::NoData),
+            // Back, still backed up: firing again, not pending anew.
+            (150, AlertState::Firing),
+            (170, AlertState::Resolved),
+        ]
+    );
+    let a = last.unwrap();
+    assert_eq!(a.summary, "jobs queue at 10 (limit 1,000)");
+    assert_eq!(a.starts_at, Some(T0 + 50_000), "a resolved alert keeps when it started firing");
+
+    // Other rules (a reloaded config) take the old rules' alerts with them.
+    p.set_rules(Arc::new(Vec::new()));
+    assert!(p.scene(T0 + 200_000).alerts.iter().all(|a| !a.id.starts_with("rule:")));
+}
+
+#[test]
+fn the_example_rule_in_config_example_toml_parses() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml")).unwrap();
+    let start = text.find("# [[alert]]").expect("an example rule");
+    let rule: String = text[start..]
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim_start())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let config: Config = toml::from_str(&rule).unwrap();
+    assert_eq!(config.alert.len(), 1);
+    assert_eq!(config.alert[0].name, "checkout errors");
+}
