@@ -186,10 +186,12 @@ impl Pipeline {
         self.dashboard = dashboard;
     }
 
-    /// The alert rules to evaluate. Another list starts over: where the old
-    /// rules' groups stood is forgotten and their alerts leave the list.
+    /// The alert rules to evaluate. Other rules start over: where the old
+    /// rules' groups stood is forgotten and their alerts leave the list. The
+    /// same rules (a reload for some other edit) carry on as they were.
     pub fn set_rules(&mut self, rules: Arc<Vec<crate::alert::rules::RuleSpec>>) {
-        if Arc::ptr_eq(&self.rules_from, &rules) {
+        if *self.rules_from == *rules {
+            self.rules_from = rules;
             return;
         }
         self.rules = crate::alert::rules::RuleSet::new(rules.to_vec());
