@@ -73,9 +73,9 @@ fn step_to(out: &mut Vec<u8>, from: Option<(u16, u16)>, to: (u16, u16), next: &B
     {
         let gap = x - cx;
         let forward = if gap == 1 { 3 } else { 3 + digits(gap) };
-        if let Some(fill) = reprint(next, cx, x, y, pen, forward) {
-            for c in fill {
-                out.extend_from_slice(c.symbol().as_bytes());
+        if reprintable(next, cx, x, y, pen, forward) {
+            for gx in cx..x {
+                out.extend_from_slice(next[(gx, y)].symbol().as_bytes());
             }
             return;
         }
@@ -93,21 +93,17 @@ fn step_to(out: &mut Vec<u8>, from: Option<(u16, u16)>, to: (u16, u16), next: &B
     }
 }
 
-/// The cells from `from` up to `to` on line `y`, if they can be printed
+/// Whether the cells from `from` up to `to` on line `y` can be printed
 /// again as they are (plain one-column cells in `pen`) in at most `budget`
 /// bytes.
-fn reprint(next: &Buffer, from: u16, to: u16, y: u16, pen: Pen, budget: usize) -> Option<Vec<&Cell>> {
-    let mut cells = Vec::with_capacity((to - from) as usize);
+fn reprintable(next: &Buffer, from: u16, to: u16, y: u16, pen: Pen, budget: usize) -> bool {
     let mut bytes = 0;
-    for x in from..to {
-        let c = next.cell(Position::new(x, y))?;
-        bytes += c.symbol().len();
-        if bytes > budget || c.diff_option != CellDiffOption::None || c.cell_width() != 1 || Pen::of(c) != pen {
-            return None;
-        }
-        cells.push(c);
-    }
-    Some(cells)
+    (from..to).all(|x| {
+        next.cell(Position::new(x, y)).is_some_and(|c| {
+            bytes += c.symbol().len();
+            bytes <= budget && c.diff_option == CellDiffOption::None && c.cell_width() == 1 && Pen::of(c) == pen
+        })
+    })
 }
 
 fn digits(n: u16) -> usize {

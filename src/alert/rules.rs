@@ -5,12 +5,13 @@
 //! shows its signal agree.
 
 use super::engine::{self, Change, Phase, Timing};
+use crate::config::duration;
 use crate::dashboard::matcher::Matcher;
 use crate::dashboard::query::{self, Evaluated, Reader, Span};
-use crate::dashboard::spec::{Agg, QuerySpec};
+use crate::dashboard::spec::{Agg, QuerySpec, quantile};
 use crate::model::Severity;
 use crate::units::{self, Unit};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -131,20 +132,6 @@ impl From<Level> for Severity {
 
 fn five_minutes() -> Duration {
     Duration::from_secs(300)
-}
-
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a duration ({e}); try \"5m\"")))
-}
-
-fn quantile<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    let q = f64::deserialize(d)?;
-    if !(0.0..=1.0).contains(&q) {
-        return Err(serde::de::Error::custom(format!("quantile {q} is outside 0..1 (p99 is 0.99)")));
-    }
-    Ok(Some(q))
 }
 
 /// Where one group of one rule stands after an evaluation.

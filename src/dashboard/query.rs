@@ -320,7 +320,7 @@ impl<'a> Reader<'a> {
         let (at, series): (Vec<usize>, Vec<&Series>) = select_at(self.store, q, vars).map(|(i, _, s)| (i, s)).unzip();
         let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
         let deltas = self.deltas(&at, &series, span);
-        heat_of(&deltas, span, 0, fresh_at)
+        heat_of(&deltas, span, fresh_at)
     }
 }
 
@@ -559,12 +559,11 @@ pub struct Heat {
     pub fresh_at: Option<i64>,
 }
 
-fn heat_of(deltas: &Deltas, span: &Span, skip: usize, fresh_at: Option<i64>) -> Heat {
+fn heat_of(deltas: &Deltas, span: &Span, fresh_at: Option<i64>) -> Heat {
     let columns = deltas
         .cells
         .iter()
         .enumerate()
-        .skip(skip)
         .filter_map(|(i, c)| {
             let c = c.as_ref()?;
             // Cumulative counts to counts per bucket.

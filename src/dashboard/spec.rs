@@ -327,7 +327,8 @@ pub fn kind_name(k: PanelKind) -> &'static str {
     }
 }
 
-fn quantile<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+/// A quantile between 0 and 1, for serde.
+pub(crate) fn quantile<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     let q = f64::deserialize(d)?;
     if !(0.0..=1.0).contains(&q) {
         return Err(serde::de::Error::custom(format!("quantile {q} is outside 0..1 (p99 is 0.99)")));
