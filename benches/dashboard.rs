@@ -5,6 +5,7 @@
 //! - ingest: observations folded into the store per second
 //! - decode + ingest: text in, store updated, on one thread, in points/s
 //! - scene: deriving each page of the default dashboard from ten minutes of history
+//! - rules: one evaluation of the shipped alert rules
 //! - render: one full frame of each page at 300x80, and the overview at smaller sizes
 //! - memory: bytes per series over a 24 h window, measured and the ceiling,
 //!   and resident size after a simulated day of the demo's data
@@ -280,6 +281,14 @@ fn main() {
         });
         println!("{:<44} {:>10.1} µs ({} grids kept)", "  of which the page", (both - ingest) * 1e6, p.kept_grids());
     }
+    println!();
+    // The shipped alert rules, evaluated each second over the hour of history
+    // the traffic baseline reaches back over.
+    let mut p = filled_pipeline(&sim, 3900);
+    p.set_rules(Arc::new(vigil::alert::defaults::rules()));
+    per_iter("evaluate the shipped alert rules (1 h held)", 200, || {
+        black_box(p.evaluate_rules(NOW));
+    });
     println!();
     for (page, title, scene) in &scenes {
         let ui = UiView { page: view::Page::Dashboard(*page), ..UiView::default() };

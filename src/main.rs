@@ -160,7 +160,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
             dashboard: Arc::new(dashboard),
             theme: Some(theme),
             window_ms: config.ui.window.as_millis() as i64,
-            rules: Arc::new(config.alert),
+            rules: Arc::new(config.rules()),
             files,
         })
     });
@@ -186,7 +186,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         }
         let window_ms = ui.window.as_millis() as i64;
         pipeline.set_dashboard(dashboard.clone());
-        let rules = Arc::new(plan.config.alert.clone());
+        let rules = Arc::new(plan.config.rules());
         pipeline.set_rules(rules.clone());
         pipeline.fetch_history_with(feed.history.clone());
         let first_view = ViewRequest {

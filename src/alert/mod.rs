@@ -2,6 +2,7 @@
 //! and (`rules`, `engine`) the dashboard's own rules evaluated over its
 //! store.
 
+pub mod defaults;
 pub mod engine;
 pub mod rules;
 

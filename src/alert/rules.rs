@@ -44,6 +44,11 @@ pub struct RuleSpec {
     /// The window rates and quantiles are taken over.
     #[serde(default = "five_minutes", deserialize_with = "duration")]
     pub over: Duration,
+    /// Compare the value with its own mean over this long before `over`:
+    /// the rule then sees the relative change (0.5 is 50% above the
+    /// baseline, -0.5 half of it), for "traffic far from normal" rules.
+    #[serde(default, deserialize_with = "some_duration")]
+    pub delta: Option<Duration>,
     #[serde(default)]
     pub severity: Level,
     /// `{value}`, `{threshold}`, `{name}` and `{label}` for the `by` label
@@ -56,6 +61,28 @@ pub struct RuleSpec {
 }
 
 impl RuleSpec {
+    /// What serde cannot see: values that parse but make no sense together.
+    pub fn check(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("name is empty".into());
+        }
+        if !self.threshold.is_finite() {
+            return Err("threshold must be a finite number".into());
+        }
+        if self.over < Duration::from_secs(1) {
+            return Err("over must be at least 1s".into());
+        }
+        if let Some(d) = self.delta
+            && d < self.over
+        {
+            return Err("delta must be at least as long as over: the baseline is the mean of several windows".into());
+        }
+        if self.op == Op::Outside && self.threshold < 0.0 {
+            return Err("op \"outside\" takes a threshold of zero or more (a distance either way)".into());
+        }
+        Ok(())
+    }
+
     /// The summary of one group at one value, from the rule's template or
     /// a plain default ("error rate 2.5% > 1.0%").
     pub fn summary_for(&self, group: Option<&(String, String)>, value: Option<f64>) -> String {
@@ -65,7 +92,8 @@ impl RuleSpec {
             Some(t) => t.clone(),
             None => {
                 let who = group.map_or(String::new(), |(label, _)| format!(" {{{label}}}"));
-                format!("{{name}}{who} {{value}} {} {{threshold}}", self.op.symbol())
+                let vs = if self.delta.is_some() { " vs baseline" } else { "" };
+                format!("{{name}}{who} {{value}}{vs} {} {{threshold}}", self.op.symbol())
             }
         };
         let mut text =
@@ -88,6 +116,10 @@ pub enum Op {
     Below,
     #[serde(rename = "<=")]
     AtMost,
+    /// Further from zero than the threshold either way: with `delta`, "50%
+    /// above or below the baseline".
+    #[serde(rename = "outside")]
+    Outside,
 }
 
 impl Op {
@@ -97,6 +129,7 @@ impl Op {
             Op::AtLeast => ">=",
             Op::Below => "<",
             Op::AtMost => "<=",
+            Op::Outside => "beyond ±",
         }
     }
 
@@ -106,6 +139,7 @@ impl Op {
             Op::AtLeast => v >= threshold,
             Op::Below => v < threshold,
             Op::AtMost => v <= threshold,
+            Op::Outside => v.abs() > threshold,
         }
     }
 }
@@ -132,6 +166,10 @@ impl From<Level> for Severity {
 
 fn five_minutes() -> Duration {
     Duration::from_secs(300)
+}
+
+fn some_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
 }
 
 /// Where one group of one rule stands after an evaluation.
@@ -181,6 +219,9 @@ impl RuleSet {
                 .into_iter()
                 .map(|(g, e)| (g, e.points.last().filter(|p| p.0 == span.to_ms).map(|p| p.1)))
                 .collect();
+            if let Some(delta) = rule.delta {
+                against_baseline(&mut values, &reader, rule, &span, delta.as_millis() as i64);
+            }
             // A group heard of before and gone now has no data.
             for (_, g) in self.phases.keys().filter(|(r, _)| *r == i) {
                 values.entry(g.clone()).or_insert(None);
@@ -207,6 +248,31 @@ impl RuleSet {
             }
         }
         out
+    }
+}
+
+/// Turns each value into its relative change against the group's mean over
+/// `delta_ms` before the current window. A baseline that covers less than
+/// half its window (just after start) or is zero gives no verdict yet.
+fn against_baseline(
+    values: &mut BTreeMap<String, Option<f64>>,
+    reader: &Reader,
+    rule: &RuleSpec,
+    now: &Span,
+    delta_ms: i64,
+) {
+    let span = Span { to_ms: now.to_ms - now.window_ms, window_ms: delta_ms.max(now.step_ms), step_ms: now.step_ms };
+    let need = span.cells().div_ceil(2);
+    let baselines: HashMap<String, f64> = measure(reader, rule, &span)
+        .into_iter()
+        .filter(|(_, e)| e.points.len() >= need)
+        .map(|(g, e)| (g, e.points.iter().map(|p| p.1).sum::<f64>() / e.points.len() as f64))
+        .collect();
+    for (group, value) in values.iter_mut() {
+        *value = match (*value, baselines.get(group)) {
+            (Some(v), Some(&base)) if base.abs() > f64::EPSILON => Some(v / base - 1.0),
+            _ => None,
+        };
     }
 }
 

@@ -28,6 +28,23 @@ pub struct Config {
     pub log: LogConfig,
     /// The dashboard's own alert rules, `[[alert]]` tables.
     pub alert: Vec<crate::alert::rules::RuleSpec>,
+    pub alerting: AlertingConfig,
+}
+
+/// Which of the shipped alert rules apply.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertingConfig {
+    /// Evaluate the shipped rules (p99 latency, error rate, ...).
+    pub defaults: bool,
+    /// Shipped rules to leave out, by name.
+    pub disabled: Vec<String>,
+}
+
+impl Default for AlertingConfig {
+    fn default() -> Self {
+        AlertingConfig { defaults: true, disabled: Vec::new() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -177,6 +194,25 @@ impl Config {
         }
     }
 
+    /// The alert rules in force: the shipped ones not turned off, each
+    /// replaced by a config rule of the same name, then the config's others.
+    pub fn rules(&self) -> Vec<crate::alert::rules::RuleSpec> {
+        let mut out: Vec<crate::alert::rules::RuleSpec> = Vec::new();
+        if self.alerting.defaults {
+            for rule in crate::alert::defaults::rules() {
+                if !self.alerting.disabled.contains(&rule.name) {
+                    out.push(self.alert.iter().find(|r| r.name == rule.name).cloned().unwrap_or(rule));
+                }
+            }
+        }
+        for rule in &self.alert {
+            if !out.iter().any(|r| r.name == rule.name) {
+                out.push(rule.clone());
+            }
+        }
+        out
+    }
+
     /// Loads `path`, or the platform file when it exists, or the defaults.
     /// Returns the config and the file it came from.
     pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
@@ -253,6 +289,21 @@ impl Config {
                 "must be at least 1m (or \"0s\" for no drift); faster drift is a distraction".into(),
             );
         }
+        let shipped: Vec<String> = crate::alert::defaults::rules().into_iter().map(|r| r.name).collect();
+        if let Some(name) = self.alerting.disabled.iter().find(|n| !shipped.contains(n)) {
+            return bad(
+                "alerting.disabled",
+                format!("{name:?} is not a shipped rule (they are: {})", shipped.join(", ")),
+            );
+        }
+        for (i, rule) in self.alert.iter().enumerate() {
+            if self.alert[..i].iter().any(|r| r.name == rule.name) {
+                return bad(&format!("alert[{i}].name"), format!("{:?} names two rules", rule.name));
+            }
+            if let Err(msg) = rule.check() {
+                return bad(&format!("alert[{i}]"), msg);
+            }
+        }
         Ok(())
     }
 }
@@ -284,6 +335,62 @@ mod tests {
         let err = Config::parse(text, Path::new("c.toml")).unwrap_err().to_string();
         assert!(err.starts_with("c.toml:5:"), "{err}");
         assert!(err.contains("senario"), "{err}");
+    }
+
+    #[test]
+    fn shipped_rules_apply_unless_turned_off_and_a_config_rule_replaces_its_namesake() {
+        let names = |c: &Config| c.rules().into_iter().map(|r| r.name).collect::<Vec<_>>();
+        let all = names(&Config::default());
+        assert!(all.len() >= 9 && all.contains(&"error rate".to_string()), "{all:?}");
+        let text = r#"
+[alerting]
+disabled = ["traffic off baseline"]
+
+[[alert]]
+name = "error rate"
+metric = "errors"
+op = ">"
+threshold = 0.05
+
+[[alert]]
+name = "disk"
+metric = "disk_used_percent"
+op = ">"
+threshold = 90
+"#;
+        let c = Config::parse(text, Path::new("c.toml")).unwrap();
+        let rules = c.rules();
+        assert_eq!(rules.len(), all.len());
+        assert!(!names(&c).contains(&"traffic off baseline".to_string()));
+        let error_rate = rules.iter().find(|r| r.name == "error rate").unwrap();
+        assert_eq!((error_rate.metric.as_str(), error_rate.threshold), ("errors", 0.05));
+        assert_eq!(names(&c).last().map(String::as_str), Some("disk"));
+        let off = Config::parse(
+            "[alerting]
+defaults = false
+",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert!(off.rules().is_empty());
+    }
+
+    #[test]
+    fn bad_alerting_settings_name_their_key() {
+        let err = Config::parse(
+            "[alerting]
+disabled = [\"nope\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("c.toml:2: key `alerting.disabled`") && err.contains("error rate"), "{err}");
+        let twice = "[[alert]]\nname='a'\nmetric='m'\nop='>'\nthreshold=1\n[[alert]]\nname='a'\nmetric='n'\nop='>'\nthreshold=2\n";
+        let err = Config::parse(twice, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:7: key `alert[1].name`"), "{err}");
+        let short = "[[alert]]\nname='a'\nmetric='m'\nop='>'\nthreshold=1\nover='5m'\ndelta='1m'\n";
+        let err = Config::parse(short, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("alert[0]") && err.contains("delta"), "{err}");
     }
 
     #[test]

@@ -257,7 +257,7 @@ fn transactions(seed: u64, svc: usize, inc: &Incident, t_ms: i64) -> ([f64; 4], 
     let on = |kind: Scenario, target: usize| if svc == target { inc.of(kind) } else { 0.0 };
     let purchases = shop::order_rate(seed, inc, t_ms) / 60.0;
     let refunds = purchases * 0.04;
-    let fail = 0.012 * (1.0 + 0.3 * wander(seed, member(TX_FAIL, svc), t_s))
+    let fail = 0.0001 * (1.0 + 0.3 * wander(seed, member(TX_FAIL, svc), t_s))
         + 0.07 * on(Scenario::ErrorBurst, PAYMENTS)
         + 0.035 * on(Scenario::BadDeploy, CHECKOUT)
         + 0.02 * on(Scenario::CpuSaturation, CHECKOUT);
