@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod feed;
 pub mod filter;
 pub mod headless;
+pub mod hook;
 pub mod model;
 pub mod paint;
 pub mod pipeline;

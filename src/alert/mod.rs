@@ -1,10 +1,17 @@
 //! Alerts the dashboard knows about: the book of alerts a gateway pushes,
 //! and (`rules`, `engine`) the dashboard's own rules evaluated over its
-//! store.
+//! store; what people said about them (`intent`, `silence`, kept in
+//! `intent_file`); and how they make themselves noticed (`alarm` for the
+//! bell and flash, `change` for the exec hook's input).
 
+pub mod alarm;
+pub mod change;
 pub mod defaults;
 pub mod engine;
+pub mod intent;
+pub mod intent_file;
 pub mod rules;
+pub mod silence;
 
 use crate::model::{Alert, AlertState};
 use std::collections::HashMap;
