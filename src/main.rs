@@ -161,6 +161,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
             theme: Some(theme),
             window_ms: config.ui.window.as_millis() as i64,
             rules: Arc::new(config.rules()),
+            notify: config.notify.alarm_options(),
             files,
         })
     });
@@ -189,6 +190,8 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         let rules = Arc::new(plan.config.rules());
         pipeline.set_rules(rules.clone());
         pipeline.fetch_history_with(feed.history.clone());
+        let (wishes_tx, wishes_rx) = tokio::sync::mpsc::channel(16);
+        people(&mut pipeline, &plan.config, wishes_rx);
         let first_view = ViewRequest {
             window_ms: dashboard.pages.first().and_then(|p| p.window).unwrap_or(window_ms),
             ..ViewRequest::default()
@@ -217,6 +220,8 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
             changed_files,
             theme_for: Some(theme_for),
             kiosk,
+            notify: plan.config.notify.alarm_options(),
+            wishes: Some(wishes_tx),
         };
         let result = app::run(scene_rx, opts, cancel.clone()).await;
         cancel.cancel();
@@ -233,4 +238,20 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         tracing::info!(?exit, "vigil stopped");
         Ok(())
     })
+}
+
+/// Acknowledgements and silences from their file, wishes from the screen,
+/// and the exec hook, for the pipeline that owns the alerts.
+fn people(pipeline: &mut Pipeline, config: &Config, wishes: tokio::sync::mpsc::Receiver<vigil::alert::intent::Wish>) {
+    pipeline.hear_wishes(wishes);
+    if let Some(dir) = config::state_dir() {
+        let path = vigil::alert::intent_file::path_in(&dir);
+        match pipeline.keep_intent_in(path.clone(), vigil::alert::intent_file::local_user()) {
+            Ok(()) => tracing::info!(path = %path.display(), "acknowledgements and silences"),
+            Err(e) => tracing::warn!(error = %e, "acknowledgements and silences start empty"),
+        }
+    }
+    if let Some(hook) = config.notify.hook_options().and_then(vigil::hook::Hook::new) {
+        pipeline.run_hook(hook);
+    }
 }

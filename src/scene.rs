@@ -260,6 +260,9 @@ pub struct Scene {
     /// What is firing, whatever the filter: the header's count and a wall
     /// display's alarms must not miss what a filter hides.
     pub firing: Firing,
+    /// Who acknowledged or silenced an alert, by alert id; alerts that are
+    /// neither are left out. Covers every alert in the book, as `firing` does.
+    pub hush: std::collections::BTreeMap<String, crate::alert::intent::Hush>,
     /// Newest first.
     pub events: Vec<Event>,
     pub banner: Option<StatusBanner>,

@@ -315,3 +315,30 @@ fn sources_use_one_line_each_when_wide() {
         term.draw(|f| view::render(f, &scene, &ui, &dark(), now)).unwrap();
     }
 }
+
+#[test]
+fn acknowledged_and_silenced_alerts_say_by_whom() {
+    let (mut p, now) = pipeline_at(Scenario::ErrorBurst, true, vec![Arc::new(SourceStats::default())]);
+    let dir = std::env::temp_dir().join(format!("vigil-screens-hush-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    p.keep_intent_in(vigil::alert::intent_file::path_in(&dir), "alice".into()).unwrap();
+    p.grant(vigil::alert::intent::Wish::ToggleAck("a-1".into()), now);
+    p.grant(vigil::alert::intent::Wish::Silence { id: "a-2".into(), for_ms: 3_600_000 }, now);
+    p.set_view(ViewRequest { page: 3, ..ViewRequest::default() });
+    let scene = p.scene(now);
+    let ui = UiView { page: Page::Dashboard(3), selected: Some("a-2".into()), ..UiView::default() };
+    let text = screen(&scene, now, &ui, &dark(), 120, 40);
+    let acked = text.lines().find(|l| l.contains("FIRING")).unwrap();
+    assert!(acked.contains("ACK alice"), "{text}");
+    let silenced = text.lines().find(|l| l.contains("PENDING")).unwrap();
+    assert!(silenced.contains("SILENCED until 11:36 by alice"), "{text}");
+    insta::assert_snapshot!("alerts_hushed_120x40", text);
+    // The selected alert is drawn reversed, the other is not.
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| view::render(f, &scene, &ui, &dark(), now)).unwrap();
+    let reversed =
+        |row: usize| term.backend().buffer()[(5, row as u16)].modifier.contains(ratatui::style::Modifier::REVERSED);
+    let row_of = |word: &str| text.lines().position(|l| l.contains(word)).unwrap();
+    assert!(reversed(row_of("PENDING")) && !reversed(row_of("FIRING")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -17,6 +17,9 @@
 //! | `nofilter`               |         | drop the filter                               |
 //! | `kiosk on` / `kiosk off` |         | wall-display mode                             |
 //! | `reload`                 |         | re-read the config and dashboard files        |
+//! | `ack`                    |         | acknowledge the selected alert (or undo it)   |
+//! | `silence DURATION`       |         | silence the selected alert's labels, 1m to 30d|
+//! | `unsilence`              |         | end the silences covering the selected alert  |
 //! | `help`                   | `h`,`?` | the help overlay                              |
 //! | `quit`                   | `q`     | leave                                         |
 
@@ -42,6 +45,10 @@ pub enum Command {
     ClearFilter,
     Kiosk(bool),
     Help,
+    Ack,
+    /// Silence the selected alert for this many milliseconds, 1m..=30d.
+    Silence(i64),
+    Unsilence,
 }
 
 /// Every command with its usage, for the help overlay and for error hints.
@@ -57,6 +64,9 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("nofilter", "nofilter"),
     ("kiosk", "kiosk on|off"),
     ("reload", "reload"),
+    ("ack", "ack"),
+    ("silence", "silence 15m|1h|4h|1d"),
+    ("unsilence", "unsilence"),
     ("help", "help"),
     ("quit", "quit"),
 ];
@@ -105,6 +115,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
             "off" | "false" | "no" | "0" => Ok(Command::Kiosk(false)),
             _ => Err(format!("kiosk needs on or off, not {rest:?}")),
         },
+        "ack" => none(Command::Ack),
+        "silence" => silence(rest).map(Command::Silence),
+        "unsilence" => none(Command::Unsilence),
         "live" => none(Command::Live),
         "pause" => none(Command::Pause),
         "reload" => none(Command::Reload),
@@ -143,6 +156,29 @@ fn duration_ms(name: &str, text: &str, example: &str) -> Result<i64, String> {
 
 fn window(rest: &str) -> Result<i64, String> {
     duration_ms("window", rest, "1h")
+}
+
+/// The lengths offered when silencing; any other can be typed.
+pub const SILENCE_CHOICES: [&str; 4] = ["15m", "1h", "4h", "1d"];
+
+/// What the line being typed still needs, shown after it in dim text.
+pub fn hint(line: &str) -> Option<String> {
+    let rest = line.trim_start().strip_prefix("silence")?;
+    (rest.is_empty() || rest.starts_with(' '))
+        .then(|| format!("for how long? {}, or up to 30d · Enter silences · Esc cancels", SILENCE_CHOICES.join(" ")))
+}
+
+fn silence(rest: &str) -> Result<i64, String> {
+    if rest.is_empty() {
+        return Err(format!("silence needs a duration: {}, or up to 30d", SILENCE_CHOICES.join(", ")));
+    }
+    let d =
+        humantime::parse_duration(rest).map_err(|_| format!("{rest:?} is not a duration; try e.g. \"silence 1h\""))?;
+    let ms = d.as_millis().min(i64::MAX as u128) as i64;
+    if !(60_000..=crate::alert::intent::MAX_SILENCE_MS).contains(&ms) {
+        return Err(format!("silence must be from 1m to 30d, not {rest:?}"));
+    }
+    Ok(ms)
 }
 
 /// `at -15m` and `at 15m` both mean a quarter of an hour ago: the future
@@ -418,6 +454,25 @@ mod tests {
         let err = parse("window soon").unwrap_err();
         assert!(err.contains("\"soon\" is not a duration") && err.contains("window 1h"), "{err}");
         assert!(parse("window").unwrap_err().contains("needs a duration"));
+    }
+
+    #[test]
+    fn silences_take_a_minute_to_thirty_days() {
+        assert_eq!(parse("silence 1h"), Ok(Command::Silence(3_600_000)));
+        assert_eq!(parse(":silence 1d"), Ok(Command::Silence(86_400_000)));
+        assert_eq!(parse("silence 2h 30m"), Ok(Command::Silence(9_000_000)));
+        assert_eq!(parse("silence 30s"), Err("silence must be from 1m to 30d, not \"30s\"".into()));
+        assert!(parse("silence 31d").is_err());
+        assert!(parse("silence").unwrap_err().contains("15m, 1h, 4h, 1d"));
+        assert!(parse("silence later").unwrap_err().contains("not a duration"));
+        assert_eq!(parse("unsilence"), Ok(Command::Unsilence));
+        assert_eq!(parse("ack"), Ok(Command::Ack));
+        assert_eq!(parse("ack it"), Err("ack takes no argument".into()));
+        // The hint shows while a silence is being typed, and only then.
+        assert!(hint("silence ").unwrap().contains("15m 1h 4h 1d"));
+        assert!(hint("silence 2").is_some());
+        assert_eq!(hint("silenced"), None);
+        assert_eq!(hint("page 2"), None);
     }
 
     #[test]

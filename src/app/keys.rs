@@ -10,6 +10,11 @@ pub enum Action {
     TogglePause,
     /// Show the sources page, or go back from it.
     ToggleSources,
+    /// Silence the selected alert (`s` on an alerts page); elsewhere `s`
+    /// shows the sources page, as `S` does everywhere.
+    Silence,
+    /// Acknowledge the selected alert, or take the acknowledgement back.
+    Ack,
     NextPage,
     PrevPage,
     /// A page by number, from 0.
@@ -50,7 +55,9 @@ pub fn action(key: KeyEvent) -> Action {
         (KeyCode::Char('q'), _) => Action::Quit,
         (KeyCode::Char('?'), _) | (KeyCode::F(1), _) => Action::ToggleHelp,
         (KeyCode::Char('p'), _) | (KeyCode::Char(' '), _) => Action::TogglePause,
-        (KeyCode::Char('s'), _) => Action::ToggleSources,
+        (KeyCode::Char('s'), _) => Action::Silence,
+        (KeyCode::Char('S'), _) => Action::ToggleSources,
+        (KeyCode::Char('a'), _) => Action::Ack,
         (KeyCode::Tab, _) => Action::NextPage,
         (KeyCode::BackTab, _) => Action::PrevPage,
         (KeyCode::Char(c @ '1'..='9'), _) => Action::Page(c as usize - '1' as usize),
@@ -89,6 +96,9 @@ mod tests {
         assert_eq!(action(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Action::Quit);
         assert_eq!(action(k('c')), Action::None);
         assert_eq!(action(k('r')), Action::ReconnectNow);
+        assert_eq!(action(k('a')), Action::Ack);
+        assert_eq!(action(k('s')), Action::Silence);
+        assert_eq!(action(k('S')), Action::ToggleSources);
         assert_eq!(action(k('?')), Action::ToggleHelp);
         assert_eq!(action(k('p')), Action::TogglePause);
         assert_eq!(action(k('3')), Action::Page(2));
@@ -106,6 +116,6 @@ mod tests {
         let mut release = k('s');
         release.kind = KeyEventKind::Release;
         assert_eq!(action(release), Action::None);
-        assert_eq!(action(k('s')), Action::ToggleSources);
+        assert_eq!(action(k('s')), Action::Silence);
     }
 }

@@ -1,5 +1,6 @@
 //! Kiosk mode, for a wall display nobody sits at: pages rotate, a critical
-//! alert pulls its page forward with a flash and a bell, the layout creeps by
+//! alert pulls its page forward (the flash and bell, and how often they may
+//! go off, are `alert::alarm`'s, as off the wall), the layout creeps by
 //! a cell now and then against burn-in, and the keyboard is locked.
 //!
 //! Everything runs on a millisecond clock passed in (`now_ms`), so it is
@@ -72,15 +73,6 @@ impl KioskOptions {
     }
 }
 
-/// What to do about a critical alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Alarm {
-    /// Show this page (it may already be showing).
-    pub jump_to: Option<usize>,
-    /// Ring the terminal bell (write `\x07`).
-    pub bell: bool,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyVerdict {
     /// Locked: drop the key.
@@ -100,8 +92,6 @@ pub struct Kiosk {
     pages: usize,
     page: usize,
     next_rotate_ms: i64,
-    last_alarm_ms: Option<i64>,
-    flash_until_ms: i64,
     drift_origin_ms: i64,
     locked: bool,
     last_key_ms: i64,
@@ -118,8 +108,6 @@ impl Kiosk {
             opts,
             pages,
             page: 0,
-            last_alarm_ms: None,
-            flash_until_ms: i64::MIN,
             drift_origin_ms: now_ms,
             locked: true,
             last_key_ms: now_ms,
@@ -171,28 +159,25 @@ impl Kiosk {
         Some(self.page)
     }
 
-    /// A critical alert on `page`. At most one alarm per
-    /// `alert_min_gap_ms`: the first of a storm jumps to its page (which then
-    /// stays up a full rotation period), flashes and rings; the rest do
-    /// nothing until the gap has passed.
-    pub fn on_critical(&mut self, page: usize, now_ms: i64) -> Alarm {
-        if self.last_alarm_ms.is_some_and(|last| now_ms - last < self.opts.alert_min_gap_ms) {
-            return Alarm::default();
-        }
-        self.last_alarm_ms = Some(now_ms);
-        if self.opts.flash {
-            self.flash_until_ms = now_ms.saturating_add(self.opts.flash_for_ms);
-        }
-        let jump_to = (page < self.pages).then(|| {
+    /// A critical alert on `page` set off an alarm (which `alert::alarm`
+    /// limits): show its page, and keep it up a full rotation period.
+    pub fn on_alarm(&mut self, page: usize, now_ms: i64) -> Option<usize> {
+        (page < self.pages).then(|| {
             self.page = page;
             self.restart_rotation(now_ms);
             page
-        });
-        Alarm { jump_to, bell: self.opts.bell }
+        })
     }
 
-    pub fn flashing(&self, now_ms: i64) -> bool {
-        now_ms < self.flash_until_ms
+    /// The bell and flash settings on a wall display, from `[kiosk]`.
+    pub fn alarm_options(&self) -> crate::alert::alarm::AlarmOptions {
+        crate::alert::alarm::AlarmOptions {
+            flash: self.opts.flash,
+            bell: self.opts.bell,
+            min_gap_ms: self.opts.alert_min_gap_ms,
+            flash_for_ms: self.opts.flash_for_ms,
+            ..Default::default()
+        }
     }
 
     /// How far to shift the whole layout, (columns, rows): one cell at a
@@ -327,11 +312,10 @@ mod tests {
     }
 
     #[test]
-    fn a_critical_jumps_and_holds_its_page_a_full_period() {
+    fn an_alarm_jumps_and_holds_its_page_a_full_period() {
         let mut k = kiosk(3);
         assert_eq!(k.tick(21_000), Some(1));
-        let alarm = k.on_critical(2, 35_000);
-        assert_eq!(alarm, Alarm { jump_to: Some(2), bell: true });
+        assert_eq!(k.on_alarm(2, 35_000), Some(2));
         assert_eq!(k.page(), 2);
         // The old deadline (41s) no longer applies.
         assert_eq!(k.tick(41_000), None);
@@ -340,35 +324,17 @@ mod tests {
     }
 
     #[test]
-    fn a_storm_of_criticals_rings_once_per_gap() {
-        let mut k = kiosk(3);
-        assert!(k.on_critical(1, 10_000).bell);
-        for t in (11_000..70_000).step_by(1_000) {
-            assert_eq!(k.on_critical(2, t), Alarm::default(), "at {t}");
-        }
-        assert_eq!(k.page(), 1);
-        assert_eq!(k.on_critical(2, 70_000), Alarm { jump_to: Some(2), bell: true });
-    }
-
-    #[test]
-    fn a_critical_off_the_pages_still_rings_but_does_not_jump() {
+    fn an_alarm_off_the_pages_does_not_jump() {
         let mut k = kiosk(2);
-        assert_eq!(k.on_critical(7, 5_000), Alarm { jump_to: None, bell: true });
+        assert_eq!(k.on_alarm(7, 5_000), None);
         assert_eq!(k.page(), 0);
     }
 
     #[test]
-    fn flash_and_bell_follow_the_options() {
-        let mut k = kiosk(2);
-        assert!(!k.flashing(5_000));
-        k.on_critical(1, 5_000);
-        assert!(k.flashing(5_000) && k.flashing(9_999));
-        assert!(!k.flashing(10_000));
-
-        let quiet = KioskOptions { flash: false, bell: false, ..KioskOptions::default() };
-        let mut k = Kiosk::new(quiet, 2, 0);
-        assert_eq!(k.on_critical(1, 5_000), Alarm { jump_to: Some(1), bell: false });
-        assert!(!k.flashing(5_001));
+    fn the_alarm_settings_come_from_the_kiosk_options() {
+        let quiet = KioskOptions { flash: false, bell: false, alert_min_gap_ms: 120_000, ..KioskOptions::default() };
+        let o = Kiosk::new(quiet, 2, 0).alarm_options();
+        assert_eq!((o.flash, o.bell, o.min_gap_ms), (false, false, 120_000));
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub mod keys;
 pub mod kiosk;
 pub mod state;
 
+use crate::alert::alarm::{AlarmOptions, Alarms};
+use crate::alert::intent::Wish;
 use crate::dashboard::Dashboard;
 use crate::paint;
 use crate::pipeline::Wanted;
@@ -43,6 +45,8 @@ pub struct Reloaded {
     pub theme: Option<Theme>,
     pub window_ms: i64,
     pub rules: Arc<Vec<crate::alert::rules::RuleSpec>>,
+    /// Bell and flash off a wall display.
+    pub notify: AlarmOptions,
     /// The files read, for the message.
     pub files: Vec<PathBuf>,
 }
@@ -70,6 +74,10 @@ pub struct AppOptions {
     pub theme_for: Option<ThemeFn>,
     /// Wall-display mode, when on from the start.
     pub kiosk: Option<KioskOptions>,
+    /// Bell and flash on a new critical alert off a wall display.
+    pub notify: AlarmOptions,
+    /// Where acknowledgements and silences go: the owner of the alerts.
+    pub wishes: Option<mpsc::Sender<Wish>>,
 }
 
 /// Why the loop ended.
@@ -89,6 +97,8 @@ struct Loop {
     kiosk: Option<Kiosk>,
     /// Critical alerts already seen firing, so only new ones ring.
     criticals: HashSet<String>,
+    /// When alarms went off, which limits how often they may.
+    alarms: Alarms,
     focused: bool,
     /// What the screen shows: the last frame written, which the next one is
     /// painted over. `None` when the screen is in an unknown state.
@@ -120,6 +130,7 @@ pub async fn run(
         ui,
         kiosk,
         criticals: HashSet::new(),
+        alarms: Alarms::default(),
         focused: true,
         last_frame: None,
         out: Vec::new(),
@@ -184,6 +195,7 @@ pub async fn run(
             changed = scene_rx.changed(), if scenes_open => match changed {
                 Ok(()) => {
                     lp.scene = scene_rx.borrow_and_update().clone();
+                    lp.ui.follow(&lp.scene);
                     lp.alarms(&mut term);
                     last_scene = Instant::now();
                     // A clock redraw held back for this data goes out with it.
@@ -290,6 +302,19 @@ impl Loop {
                 None => self.ui.say("themes cannot be changed here", Level::Warn, now),
             },
             Effect::Reload => self.reload(),
+            Effect::Wish(wish) => {
+                use tokio::sync::mpsc::error::TrySendError;
+                let why = match self.opts.wishes.as_ref().map(|tx| tx.try_send(wish)) {
+                    Some(Ok(())) => None,
+                    Some(Err(TrySendError::Full(_))) => Some("too many at once, not done: try again"),
+                    Some(Err(TrySendError::Closed(_))) | None => {
+                        Some("cannot acknowledge or silence: nothing holds the alerts")
+                    }
+                };
+                if let Some(why) = why {
+                    self.ui.say(why, Level::Warn, now);
+                }
+            }
             Effect::Kiosk(on) => {
                 self.kiosk = on.then(|| {
                     let opts = self.opts.kiosk.clone().unwrap_or_default();
@@ -358,18 +383,25 @@ impl Loop {
         }
     }
 
-    /// New critical alerts: on a wall, jump to them, flash and ring.
+    /// New critical alerts, neither silenced nor acknowledged: flash and
+    /// ring, within the limits of `alert::alarm`; on a wall, jump to them too.
     fn alarms(&mut self, term: &mut terminal::Term) {
         let firing: HashSet<String> = self.scene.firing.critical.iter().cloned().collect();
-        let new = firing.iter().any(|id| !self.criticals.contains(id));
+        let hush = &self.scene.hush;
+        let new: Vec<String> =
+            firing.iter().filter(|id| !self.criticals.contains(*id) && !hush.contains_key(*id)).cloned().collect();
         self.criticals = firing;
-        let Some(kiosk) = self.kiosk.as_mut() else { return };
-        if !new {
+        if new.is_empty() {
             return;
         }
+        let now = now_ms();
+        let opts = match &self.kiosk {
+            Some(k) => k.alarm_options(),
+            None => self.opts.notify.clone(),
+        };
+        let Some(alarm) = self.alarms.on_critical(&new, &opts, now) else { return };
         let page = alerts_page(&self.ui.dashboard);
-        let alarm = kiosk.on_critical(page, now_ms());
-        if let Some(p) = alarm.jump_to {
+        if let Some(p) = self.kiosk.as_mut().and_then(|k| k.on_alarm(page, now)) {
             self.ui.go_to(Page::Dashboard(p));
             self.send_wanted();
         }
@@ -392,6 +424,7 @@ impl Loop {
                 self.ui.set_default_window(r.window_ms);
                 self.ui.set_dashboard(r.dashboard);
                 self.rules = r.rules;
+                self.opts.notify = r.notify;
                 if let Some(t) = r.theme {
                     self.opts.theme = t;
                 }
@@ -416,11 +449,9 @@ impl Loop {
     /// wall that is most of what would otherwise be sent.
     fn draw(&mut self, term: &mut terminal::Term) -> std::io::Result<()> {
         let now = now_ms();
-        let (flash, drift) = match &self.kiosk {
-            // The header alternates while flashing, once a second.
-            Some(k) => (k.flashing(now) && (now / 1000) % 2 == 0, k.drift(now)),
-            None => (false, (0, 0)),
-        };
+        // The header alternates while flashing, once a second.
+        let flash = self.alarms.flashing(now) && (now / 1000) % 2 == 0;
+        let drift = self.kiosk.as_ref().map_or((0, 0), |k| k.drift(now));
         let ui = self.ui.view(now, flash, drift);
         term.autoresize()?;
         let mut frame = term.get_frame();

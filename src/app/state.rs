@@ -4,7 +4,8 @@
 
 use super::command::{Command, Edit, LineEditor};
 use super::keys::Action;
-use crate::dashboard::Dashboard;
+use crate::alert::intent::Wish;
+use crate::dashboard::{Dashboard, PanelKind};
 use crate::filter::Filter;
 use crate::pipeline::ViewRequest;
 use crate::scene::Scene;
@@ -31,6 +32,8 @@ pub enum Effect {
     Theme(String),
     Reload,
     Kiosk(bool),
+    /// Acknowledge or silence an alert: for whoever owns the alerts.
+    Wish(Wish),
     Nothing,
 }
 
@@ -54,6 +57,10 @@ pub struct UiState {
     filter: Filter,
     pub kiosk: bool,
     marker: Option<usize>,
+    /// The alert selected on an alerts page, by id (which keeps it as the
+    /// list reorders), and where it stood (which a neighbour takes over
+    /// when it leaves the list).
+    selected: Option<(String, usize)>,
 }
 
 impl UiState {
@@ -75,6 +82,7 @@ impl UiState {
             filter: Filter::default(),
             kiosk: false,
             marker: None,
+            selected: None,
         };
         s.go_to(Page::Dashboard(0));
         s
@@ -99,13 +107,15 @@ impl UiState {
             scroll: self.scroll,
             prompt: self.prompt.map(|sigil| {
                 let ed = self.editor(sigil);
-                Prompt { sigil, text: ed.text().to_string(), cursor: ed.cursor() }
+                let hint = if sigil == ':' { super::command::hint(ed.text()) } else { None };
+                Prompt { sigil, text: ed.text().to_string(), cursor: ed.cursor(), hint }
             }),
             message: self.message.as_ref().filter(|m| m.2 > now_ms).map(|m| (m.0.clone(), m.1)),
             kiosk: self.kiosk,
             flash,
             drift,
             marker: self.marker,
+            selected: self.selected.as_ref().map(|(id, _)| id.clone()),
         }
     }
 
@@ -164,6 +174,9 @@ impl UiState {
 
     /// Switches page; a page with a window of its own opens with it.
     pub fn go_to(&mut self, page: Page) {
+        if page != self.page {
+            self.selected = None;
+        }
         if let Page::Dashboard(i) = page {
             let i = i.min(self.pages().saturating_sub(1));
             if i != self.last_page || self.page != Page::Dashboard(i) {
@@ -188,6 +201,107 @@ impl UiState {
         };
         let next = if forward { (cur + 1) % n } else { (cur + n - 1) % n };
         self.go_to(if next == self.pages() { Page::Sources } else { Page::Dashboard(next) });
+    }
+
+    /// Whether the page on show leads with an alerts list (the built-in
+    /// Alerts page): there Up and Down select an alert, and `s` silences it.
+    pub fn on_alerts_page(&self) -> bool {
+        let Page::Dashboard(i) = self.page else { return false };
+        let first = self.dashboard.pages.get(i).and_then(|p| p.rows.first()).and_then(|r| r.panels.first());
+        first.is_some_and(|p| p.kind == PanelKind::Alerts)
+    }
+
+    /// Keeps the selection on a new scene: on the same alert where it is
+    /// still listed, else on whichever took its place.
+    pub fn follow(&mut self, scene: &Scene) {
+        let Some((id, at)) = &self.selected else { return };
+        if scene.alerts.iter().any(|a| a.id == *id) {
+            return;
+        }
+        self.selected = match scene.alerts.len() {
+            0 => None,
+            n => {
+                let at = (*at).min(n - 1);
+                Some((scene.alerts[at].id.clone(), at))
+            }
+        };
+    }
+
+    /// Moves the selection `by` rows; the first move selects the top row.
+    fn select(&mut self, scene: &Scene, by: i64) {
+        let n = scene.alerts.len();
+        if n == 0 {
+            self.selected = None;
+            return;
+        }
+        let at = self.selected.as_ref().map(|(id, at)| scene.alerts.iter().position(|a| a.id == *id).unwrap_or(*at));
+        let next = match at {
+            None => 0,
+            Some(at) => (at as i64 + by).clamp(0, n as i64 - 1) as usize,
+        };
+        self.selected = Some((scene.alerts[next].id.clone(), next));
+    }
+
+    /// The selected alert, if it is still listed.
+    fn selected_alert<'a>(&self, scene: &'a Scene) -> Option<&'a crate::model::Alert> {
+        let (id, _) = self.selected.as_ref()?;
+        scene.alerts.iter().find(|a| a.id == *id)
+    }
+
+    /// The selected alert, when acknowledging and silencing are possible;
+    /// otherwise says why not.
+    fn target<'a>(&mut self, scene: &'a Scene, now_ms: i64) -> Option<&'a crate::model::Alert> {
+        if self.kiosk {
+            self.say("a wall display cannot acknowledge or silence (:kiosk off first)", Level::Warn, now_ms);
+            return None;
+        }
+        let alert = self.selected_alert(scene);
+        if alert.is_none() {
+            self.say("select an alert first: Up/Down on the Alerts page", Level::Warn, now_ms);
+        }
+        alert
+    }
+
+    fn ack(&mut self, scene: &Scene, now_ms: i64) -> Effect {
+        let Some(a) = self.target(scene, now_ms) else { return Effect::Redraw };
+        let who = alert_words(a);
+        let acked = scene.hush.get(&a.id).and_then(|h| h.acked_by.as_deref());
+        let (msg, level) = match (acked, a.state) {
+            (Some(by), _) => (format!("acknowledgement by {by} taken back: {who}"), Level::Ok),
+            (None, crate::model::AlertState::Resolved) => {
+                self.say(format!("{who} has resolved: nothing to acknowledge"), Level::Warn, now_ms);
+                return Effect::Redraw;
+            }
+            (None, _) => (format!("acknowledged: {who}"), Level::Ok),
+        };
+        let wish = Wish::ToggleAck(a.id.clone());
+        self.say(msg, level, now_ms);
+        Effect::Wish(wish)
+    }
+
+    fn silence(&mut self, scene: &Scene, for_ms: i64, now_ms: i64) -> Effect {
+        let Some(a) = self.target(scene, now_ms) else { return Effect::Redraw };
+        let until = crate::view::format::clock(now_ms + for_ms);
+        let msg = format!(
+            "silenced for {} (until {} UTC): {}",
+            crate::view::format::age(for_ms),
+            &until[..5],
+            alert_words(a)
+        );
+        let wish = Wish::Silence { id: a.id.clone(), for_ms };
+        self.say(msg, Level::Ok, now_ms);
+        Effect::Wish(wish)
+    }
+
+    fn unsilence(&mut self, scene: &Scene, now_ms: i64) -> Effect {
+        let Some(a) = self.target(scene, now_ms) else { return Effect::Redraw };
+        if scene.hush.get(&a.id).is_none_or(|h| h.silenced.is_none()) {
+            self.say(format!("not silenced: {}", alert_words(a)), Level::Warn, now_ms);
+            return Effect::Redraw;
+        }
+        let wish = Wish::Unsilence(a.id.clone());
+        self.say(format!("silence ended: {}", alert_words(a)), Level::Ok, now_ms);
+        Effect::Wish(wish)
     }
 
     fn step_choice(&mut self, scene: &Scene, forward: bool) -> bool {
@@ -224,7 +338,15 @@ impl UiState {
         match action {
             Action::Quit => return Effect::Quit,
             Action::ToggleHelp => self.help = !self.help,
-            Action::ToggleSources => {
+            Action::Silence if self.on_alerts_page() => {
+                if self.target(scene, now_ms).is_some() {
+                    self.commands.set_text("silence ");
+                    self.prompt = Some(':');
+                }
+                return Effect::Redraw;
+            }
+            Action::Ack => return self.ack(scene, now_ms),
+            Action::ToggleSources | Action::Silence => {
                 let back = Page::Dashboard(self.last_page);
                 self.go_to(if self.page == Page::Sources { back } else { Page::Sources });
             }
@@ -243,6 +365,10 @@ impl UiState {
             Action::Wider => self.step_window(true),
             Action::Narrower => self.step_window(false),
             Action::Live => self.at_ms = None,
+            Action::ScrollUp | Action::ScrollDown if self.on_alerts_page() => {
+                self.select(scene, if action == Action::ScrollUp { -1 } else { 1 });
+                return Effect::Redraw;
+            }
             Action::ScrollUp => self.scroll = self.scroll.saturating_sub(1),
             Action::ScrollDown => self.scroll = self.scroll.saturating_add(1).min(999),
             Action::PageUp => self.scroll = self.scroll.saturating_sub(10),
@@ -267,6 +393,9 @@ impl UiState {
             Action::Escape => {
                 if self.help {
                     self.help = false;
+                } else if self.selected.is_some() {
+                    self.selected = None;
+                    return Effect::Redraw;
                 } else if self.marker.is_some() {
                     self.marker = None;
                 } else if !self.filter.is_empty() {
@@ -354,9 +483,21 @@ impl UiState {
             Command::ClearFilter => self.filter = Filter::default(),
             Command::Kiosk(on) => return Effect::Kiosk(on),
             Command::Help => self.help = true,
+            Command::Ack => return self.ack(scene, now_ms),
+            Command::Silence(ms) => return self.silence(scene, ms, now_ms),
+            Command::Unsilence => return self.unsilence(scene, now_ms),
             Command::Jump(back_ms) => self.at_ms = Some((now_ms - back_ms).clamp(now_ms - MAX_BACK_MS, now_ms)),
         }
         Effect::Reframe
+    }
+}
+
+/// An alert in a few words for a message: its name and service.
+fn alert_words(a: &crate::model::Alert) -> String {
+    let name = crate::alert::silence::alert_name(a);
+    match a.labels.get("service") {
+        Some(s) => format!("{name} ({s})"),
+        None => name.to_string(),
     }
 }
 
@@ -494,6 +635,60 @@ mod tests {
         assert_eq!(s.command(Command::Theme("light".into()), &scene, NOW), Effect::Theme("light".into()));
         // Messages time out.
         assert!(s.view(NOW + 60_000, false, (0, 0)).message.is_none());
+    }
+
+    fn alerts_scene(ids: &[&str]) -> Scene {
+        let alerts = ids
+            .iter()
+            .map(|id| crate::model::Alert {
+                id: id.to_string(),
+                state: crate::model::AlertState::Firing,
+                severity: crate::model::Severity::Warning,
+                metric: "m".into(),
+                labels: Default::default(),
+                value: None,
+                threshold: None,
+                summary: String::new(),
+                starts_at: None,
+                ends_at: None,
+                updated_ms: 0,
+            })
+            .collect();
+        Scene { alerts, ..Scene::default() }
+    }
+
+    #[test]
+    fn the_selection_moves_stays_in_the_list_and_follows_it() {
+        let mut s = state();
+        let scene = alerts_scene(&["a", "b", "c"]);
+        let selected = |s: &UiState| s.view(NOW, false, (0, 0)).selected;
+        // Off the alerts page, Down scrolls as before.
+        s.act(Action::ScrollDown, &scene, NOW);
+        assert_eq!((s.scroll, selected(&s)), (1, None));
+        s.go_to(Page::Dashboard(s.dashboard.find_page("alerts").unwrap()));
+        assert_eq!(s.scroll, 0);
+        s.act(Action::ScrollUp, &scene, NOW);
+        assert_eq!(selected(&s).as_deref(), Some("a"), "the first move selects the top row");
+        for _ in 0..5 {
+            s.act(Action::ScrollDown, &scene, NOW);
+        }
+        assert_eq!(selected(&s).as_deref(), Some("c"), "and stops at the bottom");
+        // The list reorders: the selection stays on its alert.
+        s.follow(&alerts_scene(&["c", "a", "b"]));
+        assert_eq!(selected(&s).as_deref(), Some("c"));
+        // It leaves: its neighbour at the same place takes over.
+        s.act(Action::ScrollDown, &alerts_scene(&["c", "a", "b"]), NOW);
+        s.follow(&alerts_scene(&["c", "b"]));
+        assert_eq!(selected(&s).as_deref(), Some("b"));
+        s.follow(&alerts_scene(&[]));
+        assert_eq!(selected(&s), None);
+        // Esc lets go of it; a page switch does too.
+        s.act(Action::ScrollDown, &scene, NOW);
+        assert_eq!(s.act(Action::Escape, &scene, NOW), Effect::Redraw);
+        assert_eq!(selected(&s), None);
+        s.act(Action::ScrollDown, &scene, NOW);
+        s.act(Action::Page(0), &scene, NOW);
+        assert_eq!(selected(&s), None);
     }
 
     #[test]

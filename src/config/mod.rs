@@ -24,6 +24,7 @@ pub struct Config {
     pub ca_file: Option<PathBuf>,
     pub ui: UiConfig,
     pub kiosk: KioskConfig,
+    pub notify: NotifyConfig,
     pub demo: DemoConfig,
     pub log: LogConfig,
     /// The dashboard's own alert rules, `[[alert]]` tables.
@@ -84,6 +85,43 @@ pub struct KioskConfig {
     /// Time between one-cell shifts of the layout against burn-in; "0s" turns them off.
     #[serde(deserialize_with = "duration")]
     pub drift_every: Duration,
+}
+
+/// Bell and flash on a new critical alert off a wall display (`[kiosk]`
+/// has its own), and the command run on every alert state change.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    pub bell: bool,
+    pub flash: bool,
+    /// Least time between two alarms.
+    #[serde(deserialize_with = "duration")]
+    pub min_gap: Duration,
+    /// Least time between two alarms for one alert.
+    #[serde(deserialize_with = "duration")]
+    pub per_alert_gap: Duration,
+    /// Program and arguments run for each alert state change, the change as
+    /// JSON on stdin; empty for none.
+    pub exec: Vec<String>,
+    /// A run still going after this long is killed.
+    #[serde(deserialize_with = "duration")]
+    pub exec_timeout: Duration,
+    /// Most runs at once; as many more wait, and beyond that runs are dropped.
+    pub exec_max_running: usize,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            bell: true,
+            flash: true,
+            min_gap: Duration::from_secs(60),
+            per_alert_gap: Duration::from_secs(5 * 60),
+            exec: Vec::new(),
+            exec_timeout: Duration::from_secs(10),
+            exec_max_running: 4,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -164,6 +202,17 @@ pub fn cache_dir() -> Option<PathBuf> {
         return Some(PathBuf::from(dir));
     }
     directories::ProjectDirs::from("", "", "vigil").map(|d| d.cache_dir().to_path_buf())
+}
+
+/// The platform's state dir, for acknowledgements and silences
+/// (`~/.local/state/vigil` on Linux; other platforms have no state dir and
+/// use the local data dir); `VIGIL_STATE_DIR` overrides it.
+pub fn state_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("VIGIL_STATE_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    let dirs = directories::ProjectDirs::from("", "", "vigil")?;
+    Some(dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).to_path_buf())
 }
 
 /// Whether a URL names a WebSocket stream.
@@ -304,8 +353,55 @@ impl Config {
                 return bad(&format!("alert[{i}]"), msg);
             }
         }
+        self.notify.validate(text, path)
+    }
+}
+
+impl NotifyConfig {
+    fn validate(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: &str| Err(ConfigError::at_key(path, text, key, msg.to_string()));
+        if self.min_gap < Duration::from_secs(1) || self.min_gap > Duration::from_secs(3600) {
+            return bad("notify.min_gap", "must be from 1s to 1h, so an alert storm rings at most once a second");
+        }
+        if self.per_alert_gap > Duration::from_secs(24 * 3600) {
+            return bad("notify.per_alert_gap", "must be at most 24h");
+        }
+        if self.exec.first().is_some_and(|p| p.trim().is_empty()) {
+            return bad("notify.exec", "names no program; leave it out (or []) for no hook");
+        }
+        if self.exec_timeout < Duration::from_millis(100) || self.exec_timeout > Duration::from_secs(600) {
+            return bad("notify.exec_timeout", "must be from 100ms to 10m");
+        }
+        if !(1..=64).contains(&self.exec_max_running) {
+            return bad("notify.exec_max_running", "must be from 1 to 64");
+        }
         Ok(())
     }
+
+    /// The bell and flash settings off a wall display.
+    pub fn alarm_options(&self) -> crate::alert::alarm::AlarmOptions {
+        crate::alert::alarm::AlarmOptions {
+            flash: self.flash,
+            bell: self.bell,
+            min_gap_ms: millis(self.min_gap),
+            per_alert_gap_ms: millis(self.per_alert_gap),
+            ..Default::default()
+        }
+    }
+
+    /// The exec hook's settings; `None` when there is no command.
+    pub fn hook_options(&self) -> Option<crate::hook::HookOptions> {
+        (!self.exec.is_empty()).then(|| crate::hook::HookOptions {
+            argv: self.exec.clone(),
+            timeout: self.exec_timeout,
+            max_running: self.exec_max_running,
+            max_waiting: 64,
+        })
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    d.as_millis().min(i64::MAX as u128) as i64
 }
 
 #[cfg(test)]
@@ -446,6 +542,30 @@ disabled = [\"nope\"]\n",
         check("[kiosk]\ndrift_every = \"5s\"\n", "k.toml:2: key `kiosk.drift_every`: must be at least 1m");
         check("[kiosk]\nflash = \"yes\"\n", "k.toml:2:");
         check("[kiosk]\nrotate = \"20s\"\n", "k.toml:2:");
+    }
+
+    #[test]
+    fn notify_settings_are_read_and_checked() {
+        let text = "[notify]\nbell = false\nmin_gap = \"30s\"\nexec = [\"/usr/local/bin/page\", \"--team\", \"sre\"]\n";
+        let n = Config::parse(text, Path::new("c.toml")).unwrap().notify;
+        assert!(!n.bell && n.flash);
+        assert_eq!(n.alarm_options().min_gap_ms, 30_000);
+        let hook = n.hook_options().unwrap();
+        assert_eq!(hook.argv, ["/usr/local/bin/page", "--team", "sre"]);
+        assert_eq!(hook.timeout, Duration::from_secs(10));
+        assert!(NotifyConfig::default().hook_options().is_none());
+
+        let check = |text: &str, want: &str| {
+            let err = Config::parse(text, Path::new("n.toml")).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        };
+        check("[notify]\nmin_gap = \"0s\"\n", "n.toml:2: key `notify.min_gap`: must be from 1s to 1h");
+        check("[notify]\nbell = true\nexec = [\"\"]\n", "n.toml:3: key `notify.exec`: names no program");
+        check("[notify]\nexec = \"/bin/page\"\n", "n.toml:2:");
+        check("[notify]\nexec_timeout = \"soon\"\n", "n.toml:2:");
+        check("[notify]\nexec_max_running = 0\n", "n.toml:2: key `notify.exec_max_running`");
+        check("[notify]\nring = true\n", "n.toml:2:");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! thousand updates becomes one redraw.
 
 pub mod page;
+mod people;
 mod persist;
 pub mod sources;
 
@@ -13,7 +14,7 @@ pub use persist::{MAX_STATE_BYTES, RestoreError, StateFile};
 use crate::alert::AlertBook;
 use crate::dashboard::Dashboard;
 use crate::dashboard::query::Span;
-use crate::model::{ConnState, Event, StatusBanner, Update};
+use crate::model::{AlertState, ConnState, Event, StatusBanner, Update};
 use crate::scene::{LinkInfo, Scene, SourceInfo, SourceRow, TimeInfo};
 use crate::source::SourceStats;
 use crate::source::history::Request as HistoryRequest;
@@ -75,6 +76,8 @@ pub struct Pipeline {
     /// Where the last scene's grid ended: a tick that crosses a step
     /// boundary publishes, so charts keep moving when data stops.
     published_grid_to: std::cell::Cell<i64>,
+    /// Acknowledgements, silences and the exec hook (see `people.rs`).
+    people: people::People,
 }
 
 /// Everything a page depends on besides the store's contents.
@@ -120,6 +123,7 @@ impl Pipeline {
             rules: Default::default(),
             rules_from: Default::default(),
             published_grid_to: Default::default(),
+            people: Default::default(),
         }
     }
 
@@ -207,11 +211,13 @@ impl Pipeline {
         for o in &outcomes {
             let Some(rule) = self.rules.rules().get(o.index) else { continue };
             let id = crate::alert::rule_alert_id(o);
+            let after = crate::alert::rule_alert(rule, o, self.alerts.get(&id), now_ms);
             if let Some(c) = o.change {
                 tracing::info!(rule = %o.rule, group = ?o.group, change = c.name(), value = ?o.value, "alert rule");
+                self.tell(c.name(), self.alerts.get(&id), after.as_ref(), now_ms);
                 changed = true;
             }
-            match crate::alert::rule_alert(rule, o, self.alerts.get(&id), now_ms) {
+            match after {
                 Some(a) => self.alerts.apply(a),
                 None => {
                     self.alerts.remove(&id);
@@ -250,7 +256,16 @@ impl Pipeline {
                     self.forget_restored_alerts();
                 }
             }
-            Update::Alert(a) => self.alerts.apply(a),
+            Update::Alert(a) => {
+                let before = self.alerts.get(&a.id);
+                // A first frame that is already resolved tells of nothing we saw.
+                let news =
+                    before.is_none_or(|b| b.state != a.state) && (before.is_some() || a.state != AlertState::Resolved);
+                if news {
+                    self.tell(a.state.name(), before, Some(&a), now_ms);
+                }
+                self.alerts.apply(a)
+            }
             Update::Event(e) => {
                 self.data_version += 1;
                 self.events.push_front(e);
@@ -276,6 +291,7 @@ impl Pipeline {
         let alerts_before = self.alerts.len();
         self.alerts.prune(now_ms);
         let pruned = self.alerts.len() != alerts_before;
+        let intent_changed = self.prune_intent(now_ms);
         let asked_ms = self.view.at_ms.unwrap_or(now_ms).min(now_ms);
         // While data flows, its next batch moves the grid anyway; publishing
         // the move alone would cost a second derivation and frame.
@@ -295,6 +311,7 @@ impl Pipeline {
             || pruned
             || grid_moved
             || rules_changed
+            || intent_changed
     }
 
     /// A counter summed over every gateway.
@@ -359,6 +376,7 @@ impl Pipeline {
                 window_ms: self.view.window_ms,
             },
             firing: self.alerts.firing(),
+            hush: self.hush_of(now_ms),
             filter: filter.to_string(),
             alerts: self
                 .alerts
@@ -406,6 +424,7 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_tick = tokio::time::Instant::now();
+    let mut wishes = pipeline.people.wishes.take();
     loop {
         let changed = tokio::select! {
             n = rx.recv_many(&mut buf, BATCH) => {
@@ -441,6 +460,13 @@ pub async fn run(
                 }
                 true
             }
+            wish = async { wishes.as_mut()?.recv().await }, if wishes.is_some() => match wish {
+                Some(w) => pipeline.grant(w, now_ms()),
+                None => {
+                    wishes = None;
+                    false
+                }
+            },
             _ = cancel.cancelled() => break,
         };
         if changed {

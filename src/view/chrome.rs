@@ -183,10 +183,23 @@ pub fn status_bar(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, the
     if ui.kiosk {
         return;
     }
-    let keys = if scene.time.live { "p pause  : command  ? help  q quit " } else { "End live  ? help  q quit " };
+    let keys = if leads_with_alerts(scene) {
+        "j/k select  a ack  s silence  ? help "
+    } else if scene.time.live {
+        "p pause  : command  ? help  q quit "
+    } else {
+        "End live  ? help  q quit "
+    };
     if used + keys.chars().count() < area.width as usize {
         frame.render_widget(Paragraph::new(keys).style(theme.dim()).alignment(Alignment::Right), area);
     }
+}
+
+/// Whether the page opens with an alerts list: there the keys select,
+/// acknowledge and silence alerts.
+fn leads_with_alerts(scene: &Scene) -> bool {
+    let first = scene.page.rows.first().and_then(|r| r.panels.first());
+    first.is_some_and(|p| matches!(p.body, crate::scene::PanelBody::Alerts { .. }))
 }
 
 /// The line being typed, with a visible cursor (reversed cell) so it works
@@ -200,12 +213,15 @@ fn prompt(frame: &mut Frame, area: Rect, p: &super::Prompt, theme: &Theme) {
     let before: String = chars[start..cursor].iter().collect();
     let at: String = chars.get(cursor).map_or(" ".to_string(), |c| c.to_string());
     let after: String = chars.iter().skip(cursor + 1).collect();
-    let line = Line::from(vec![
+    let mut line = Line::from(vec![
         Span::styled(format!("{}", p.sigil), theme.accent()),
         Span::styled(before, theme.text()),
         Span::styled(at, theme.text().add_modifier(Modifier::REVERSED)),
         Span::styled(after, theme.text()),
     ]);
+    if let Some(hint) = &p.hint {
+        line.push_span(Span::styled(format!("  {hint}"), theme.dim()));
+    }
     frame.render_widget(Paragraph::new(line), area);
 }
 

@@ -42,6 +42,8 @@ pub struct UiView {
     /// The event marker selected on the charts, counting back from the
     /// newest; its text is shown under each chart that has it.
     pub marker: Option<usize>,
+    /// The id of the alert selected on an alerts page.
+    pub selected: Option<String>,
 }
 
 /// The line being typed at the bottom of the screen.
@@ -52,6 +54,8 @@ pub struct Prompt {
     pub text: String,
     /// Cursor position, in characters.
     pub cursor: usize,
+    /// What the line still needs, shown dim after it.
+    pub hint: Option<String>,
 }
 
 /// Which page fills the body of the screen.
@@ -179,22 +183,25 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
     frame.render_widget(Paragraph::new(msg).style(theme.warn()).wrap(Wrap { trim: true }), area);
 }
 
-const HELP: [(&str, &str); 18] = [
+const HELP: [(&str, &str); 21] = [
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
     ("Tab, 1-9", "next page, or page by number (Shift-Tab: back)"),
-    ("s", "sources page: every gateway's link"),
+    ("S", "sources page: every gateway's link (s too, off Alerts)"),
     ("[  ]", "previous / next service (pages with a choice)"),
     ("p", "pause: freeze the picture, data keeps arriving"),
     ("Left/Right", "scroll back / forward through history"),
     ("+  -", "wider / narrower window (5m 15m 1h 6h 24h)"),
     ("End", "back to live"),
-    ("Up/Down", "scroll tables and lists (or the mouse wheel)"),
+    ("Up/Down", "scroll tables and lists; on Alerts, select an alert"),
+    ("a", "acknowledge the selected alert (again: take it back)"),
+    ("s", "silence the selected alert's labels: 15m 1h 4h 1d ..."),
+    (":unsilence", "end the silences of the selected alert"),
     ("m  M", "select an older / newer deploy marker: its text shows"),
     (":", "command: page, theme, window, service, reload, ..."),
     ("/", "filter lines, rows, alerts by name or label"),
     ("r", "reconnect now (skip the wait)"),
-    ("Esc", "close help; drop the marker; clear the filter; live"),
+    ("Esc", "close help; drop selection, marker, filter; live"),
     ("unlock", "typed on a locked wall display (--kiosk): keys work again"),
     ("", ""),
     ("", "States: ok, warning, critical, stale"),

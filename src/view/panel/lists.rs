@@ -1,13 +1,17 @@
 //! Alerts (firing first) and recent events, scrolled together with the
-//! page and narrowed by the `/` filter (already applied in the scene).
+//! page and narrowed by the `/` filter (already applied in the scene). An
+//! alert someone acknowledged or silenced says so, and by whom; a selected
+//! alert is drawn reversed and kept in view.
 
 use super::{Ctx, frame_of};
+use crate::alert::intent::Hush;
 use crate::model::{AlertState, Severity};
 use crate::scene::Unit;
 use crate::view::format::{age, clock, fit};
 use crate::view::signal::Level;
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -22,13 +26,19 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
         return;
     }
     let width = inner.width as usize;
-    let (skip, rows) = ctx.rows(scene.alerts.len(), limit, inner.height as usize);
+    let (mut skip, rows) = ctx.rows(scene.alerts.len(), limit, inner.height as usize);
+    let selected = ctx.ui.selected.as_ref().and_then(|id| scene.alerts.iter().position(|a| a.id == *id));
+    if let Some(at) = selected {
+        // The selection stays in view: scrolled to as little as needed.
+        skip = skip.min(at).max((at + 1).saturating_sub(rows));
+    }
     let lines: Vec<Line> = scene
         .alerts
         .iter()
+        .enumerate()
         .skip(skip)
         .take(rows)
-        .map(|a| {
+        .map(|(i, a)| {
             let level = match (a.state, a.severity) {
                 (AlertState::Resolved, _) => Level::Ok,
                 (AlertState::NoData, _) => Level::Stale,
@@ -61,15 +71,42 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
             };
             let head = format!("{} {state} {sev:<4} {service:<10} ", level.glyph(theme));
             let tail = format!("  {value}  {since}");
-            let room = width.saturating_sub(head.chars().count() + tail.chars().count());
-            Line::from(vec![
-                Span::styled(head, level.style(theme)),
-                Span::styled(format!("{:<room$}", fit(&a.summary, room)), theme.text()),
+            let (tag, tag_style, silenced) = match scene.hush.get(&a.id) {
+                Some(Hush { silenced: Some((until, by)), .. }) => {
+                    (format!("SILENCED until {} by {by} ", until_text(*until, now_ms)), theme.dim(), true)
+                }
+                Some(Hush { acked_by: Some(by), .. }) => (format!("ACK {by} "), theme.accent(), false),
+                _ => (String::new(), theme.text(), false),
+            };
+            let tag = fit(&tag, width.saturating_sub(head.chars().count() + 8));
+            let room = width.saturating_sub(head.chars().count() + tag.chars().count() + tail.chars().count());
+            // A silenced alert reads as quiet: its words dimmed, not coloured.
+            let (head_style, text_style) =
+                if silenced { (theme.dim(), theme.dim()) } else { (level.style(theme), theme.text()) };
+            let mut line = Line::from(vec![
+                Span::styled(head, head_style),
+                Span::styled(tag, tag_style),
+                Span::styled(format!("{:<room$}", fit(&a.summary, room)), text_style),
                 Span::styled(tail, theme.dim()),
-            ])
+            ]);
+            if selected == Some(i) {
+                line = line.patch_style(Modifier::REVERSED);
+            }
+            line
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// When a silence ends: the time of day within the next 20 hours, else
+/// the date too, so "until 09:00" is never read as the wrong day's.
+fn until_text(until_ms: i64, now_ms: i64) -> String {
+    let t = clock(until_ms);
+    if until_ms - now_ms < 20 * 3_600_000 {
+        return t[..5].to_string();
+    }
+    let date = crate::wire::format_time(until_ms);
+    format!("{} {}", date.get(5..10).unwrap_or(""), &t[..5])
 }
 
 fn short(v: f64) -> String {
