@@ -16,6 +16,10 @@ use std::collections::BTreeMap;
 /// alert ended while nobody was watching (a gateway does not resend the
 /// alerts that resolved while vigil was closed).
 const FORGET_UNSEEN_ACK_MS: i64 = 24 * 3_600_000;
+/// How stale an ack's `seen_ms` may grow before pruning reports a change,
+/// so the file is written again: a restart must not take an alert that
+/// fired all week for one unseen for a day.
+const SEEN_RESAVE_MS: i64 = 3_600_000;
 /// Longest silence: long enough for a weekend, short enough that a
 /// forgotten silence cannot hide a service for good.
 pub const MAX_SILENCE_MS: i64 = 30 * 86_400_000;
@@ -124,20 +128,23 @@ impl Intent {
 
     /// Ends what has run its course: silences past their time, and acks of
     /// alerts that resolved, that left the book after being in it, or that
-    /// the book has not held for a day. True when anything ended.
+    /// the book has not held for a day. True when anything ended, or when
+    /// the last sight of an acknowledged alert is due to be saved again.
     pub fn prune(&mut self, book: &AlertBook, now_ms: i64) -> bool {
         let before = (self.acks.len(), self.silences.len());
+        let mut seen_moved = false;
         self.silences.retain(|s| s.active(now_ms));
         self.acks.retain(|id, ack| match book.get(id) {
             Some(a) if a.state == AlertState::Resolved => false,
             Some(_) => {
+                seen_moved |= now_ms - ack.seen_ms >= SEEN_RESAVE_MS;
                 ack.seen_ms = now_ms;
                 ack.seen_here = true;
                 true
             }
             None => !ack.seen_here && now_ms - ack.seen_ms < FORGET_UNSEEN_ACK_MS,
         });
-        before != (self.acks.len(), self.silences.len())
+        seen_moved || before != (self.acks.len(), self.silences.len())
     }
 }
 
@@ -183,6 +190,11 @@ mod tests {
         assert!(i.acked_by(&firing.id).is_none());
         i.grant(&Wish::ToggleAck(firing.id.clone()), &b, "bob", 12);
         assert!(!i.prune(&b, 13), "a firing alert keeps its ack");
+        // Hours on, the ack is still there, and its last sighting is news
+        // for the file once an hour.
+        assert!(i.prune(&b, 13 + SEEN_RESAVE_MS));
+        assert!(!i.prune(&b, 14 + SEEN_RESAVE_MS));
+        assert_eq!(i.acked_by(&firing.id), Some("bob"));
         b.apply(Alert { state: AlertState::Resolved, ends_at: Some(20), ..firing.clone() });
         assert!(i.prune(&b, 21));
         assert!(i.acks.is_empty());
