@@ -22,6 +22,7 @@ pub mod reload;
 pub mod scene;
 pub mod serve;
 pub mod sim;
+pub mod slo;
 pub mod source;
 pub mod store;
 pub mod terminal;

@@ -145,6 +145,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
     // A reload reads the same files again, with the same flags on top.
     let config_path = plan.config_path.clone();
     let reload_config = config_path.clone();
+    let demo = plan.gateways.is_empty();
     let reload: app::ReloadFn = Box::new(move || {
         let (config, _) = Config::load(reload_config.as_deref()).map_err(|e| e.to_string())?;
         let path = dashboard_flag.clone().or_else(|| config.dashboard_path(reload_config.as_deref()));
@@ -162,6 +163,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
             window_ms: config.ui.window.as_millis() as i64,
             rules: Arc::new(config.rules()),
             notify: config.notify.alarm_options(),
+            slos: Arc::new(config.slos(demo)),
             files,
         })
     });
@@ -189,6 +191,8 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         pipeline.set_dashboard(dashboard.clone());
         let rules = Arc::new(plan.config.rules());
         pipeline.set_rules(rules.clone());
+        let slos = Arc::new(plan.config.slos(demo));
+        pipeline.set_slos(slos.clone());
         pipeline.fetch_history_with(feed.history.clone());
         let (wishes_tx, wishes_rx) = tokio::sync::mpsc::channel(16);
         people(&mut pipeline, &plan.config, wishes_rx);
@@ -199,7 +203,8 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         pipeline.set_view(first_view.clone());
         let first = Arc::new(pipeline.scene(vigil::wire::now_ms()));
         let (scene_tx, scene_rx) = watch::channel(first);
-        let (wanted_tx, wanted_rx) = watch::channel(Wanted { dashboard: dashboard.clone(), view: first_view, rules });
+        let (wanted_tx, wanted_rx) =
+            watch::channel(Wanted { dashboard: dashboard.clone(), view: first_view, rules, slos });
         let pipeline_task =
             tokio::spawn(pipeline::run(pipeline, feed.take_updates(), Some(wanted_rx), scene_tx, cancel.clone()));
         let changed_files = (!watched.is_empty()).then(|| {

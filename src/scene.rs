@@ -81,6 +81,8 @@ pub enum PanelBody {
     Alerts {
         limit: Option<usize>,
     },
+    /// The scene's SLOs.
+    Slo,
     /// The scene's events, as filtered.
     Events {
         limit: Option<usize>,
@@ -265,6 +267,8 @@ pub struct Scene {
     pub hush: std::collections::BTreeMap<String, crate::alert::intent::Hush>,
     /// Newest first.
     pub events: Vec<Event>,
+    /// Every SLO, in config order.
+    pub slos: Vec<crate::slo::SloStatus>,
     pub banner: Option<StatusBanner>,
     /// Every gateway, preferred first.
     pub sources: Vec<SourceRow>,

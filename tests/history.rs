@@ -62,8 +62,12 @@ async fn a_wide_window_is_filled_from_the_gateway_once() {
     let business = dashboard.find_page("business").unwrap();
     // The overview over the last hour: three quarters of it are not held.
     let view = ViewRequest { page: 0, window_ms: 3_600_000, ..ViewRequest::default() };
-    let (wanted_tx, wanted_rx) =
-        watch::channel(Wanted { dashboard: dashboard.clone(), view: view.clone(), rules: Default::default() });
+    let (wanted_tx, wanted_rx) = watch::channel(Wanted {
+        dashboard: dashboard.clone(),
+        view: view.clone(),
+        rules: Default::default(),
+        slos: Default::default(),
+    });
     let (scene_tx, mut scenes) = watch::channel(Arc::new(Scene::default()));
     let pipeline = tokio::spawn(pipeline::run(p, rx, Some(wanted_rx), scene_tx, cancel.clone()));
 

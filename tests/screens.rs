@@ -54,6 +54,9 @@ fn pipeline_at(scenario: Scenario, connected: bool, stats: Vec<Arc<SourceStats>>
         let observations = convert::observations(t, &sim.sample(t));
         p.apply(Update::Samples { observations, live: true, seq: None }, t);
     }
+    // The demo's SLOs, worked out over that day.
+    p.set_slos(Arc::new(vigil::slo::demo()));
+    p.evaluate_slos(now);
     p.apply(Update::Alert(alert("a-1", AlertState::Firing, Severity::Critical, now - 150_000)), now);
     p.apply(Update::Alert(alert("a-2", AlertState::Pending, Severity::Warning, now - 20_000)), now);
     p.apply(

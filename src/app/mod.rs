@@ -47,6 +47,7 @@ pub struct Reloaded {
     pub rules: Arc<Vec<crate::alert::rules::RuleSpec>>,
     /// Bell and flash off a wall display.
     pub notify: AlarmOptions,
+    pub slos: Arc<Vec<crate::slo::SloSpec>>,
     /// The files read, for the message.
     pub files: Vec<PathBuf>,
 }
@@ -109,6 +110,7 @@ struct Loop {
     was_locked: bool,
     /// The alert rules in force, passed on to the pipeline.
     rules: Arc<Vec<crate::alert::rules::RuleSpec>>,
+    slos: Arc<Vec<crate::slo::SloSpec>>,
 }
 
 pub async fn run(
@@ -124,7 +126,10 @@ pub async fn run(
     let mut changed_files = opts.changed_files.take();
     let ui = UiState::new(opts.dashboard.clone(), opts.window_ms);
     let kiosk = opts.kiosk.clone().map(|k| Kiosk::new(k, ui.dashboard.pages.len(), now_ms()));
-    let rules = opts.wanted.borrow().rules.clone();
+    let (rules, slos) = {
+        let w = opts.wanted.borrow();
+        (w.rules.clone(), w.slos.clone())
+    };
     let mut lp = Loop {
         scene: scene_rx.borrow_and_update().clone(),
         ui,
@@ -136,6 +141,7 @@ pub async fn run(
         out: Vec::new(),
         was_locked: true,
         rules,
+        slos,
         opts,
     };
     lp.ui.kiosk = lp.kiosk.is_some();
@@ -243,11 +249,14 @@ impl Loop {
     fn send_wanted(&self) {
         let view = self.ui.wanted();
         let dashboard = self.ui.dashboard.clone();
-        let rules = self.rules.clone();
+        let (rules, slos) = (self.rules.clone(), self.slos.clone());
         self.opts.wanted.send_if_modified(|w| {
-            let same = Arc::ptr_eq(&w.dashboard, &dashboard) && w.view == view && Arc::ptr_eq(&w.rules, &rules);
+            let same = Arc::ptr_eq(&w.dashboard, &dashboard)
+                && w.view == view
+                && Arc::ptr_eq(&w.rules, &rules)
+                && Arc::ptr_eq(&w.slos, &slos);
             if !same {
-                *w = Wanted { dashboard, view, rules };
+                *w = Wanted { dashboard, view, rules, slos };
             }
             !same
         });
@@ -425,6 +434,7 @@ impl Loop {
                 self.ui.set_dashboard(r.dashboard);
                 self.rules = r.rules;
                 self.opts.notify = r.notify;
+                self.slos = r.slos;
                 if let Some(t) = r.theme {
                     self.opts.theme = t;
                 }

@@ -203,12 +203,13 @@ impl UiState {
         self.go_to(if next == self.pages() { Page::Sources } else { Page::Dashboard(next) });
     }
 
-    /// Whether the page on show leads with an alerts list (the built-in
-    /// Alerts page): there Up and Down select an alert, and `s` silences it.
+    /// Whether the page on show leads with an alerts list, perhaps under an
+    /// SLO table (the built-in Alerts page): there Up and Down select an
+    /// alert, and `s` silences it.
     pub fn on_alerts_page(&self) -> bool {
         let Page::Dashboard(i) = self.page else { return false };
-        let first = self.dashboard.pages.get(i).and_then(|p| p.rows.first()).and_then(|r| r.panels.first());
-        first.is_some_and(|p| p.kind == PanelKind::Alerts)
+        let mut panels = self.dashboard.pages.get(i).into_iter().flat_map(|p| &p.rows).flat_map(|r| &r.panels);
+        panels.find(|p| p.kind != PanelKind::Slo).is_some_and(|p| p.kind == PanelKind::Alerts)
     }
 
     /// Keeps the selection on a new scene: on the same alert where it is

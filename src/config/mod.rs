@@ -30,6 +30,8 @@ pub struct Config {
     /// The dashboard's own alert rules, `[[alert]]` tables.
     pub alert: Vec<crate::alert::rules::RuleSpec>,
     pub alerting: AlertingConfig,
+    /// Service level objectives, `[[slo]]` tables.
+    pub slo: Vec<crate::slo::SloSpec>,
 }
 
 /// Which of the shipped alert rules apply.
@@ -262,6 +264,13 @@ impl Config {
         out
     }
 
+    /// The SLOs to track: the config's; or, on the embedded demo when the
+    /// config has none, two on the demo shop's checkout, so the SLO panel
+    /// has something to show from the first run.
+    pub fn slos(&self, demo: bool) -> Vec<crate::slo::SloSpec> {
+        if self.slo.is_empty() && demo { crate::slo::demo() } else { self.slo.clone() }
+    }
+
     /// Loads `path`, or the platform file when it exists, or the defaults.
     /// Returns the config and the file it came from.
     pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
@@ -344,6 +353,14 @@ impl Config {
                 "alerting.disabled",
                 format!("{name:?} is not a shipped rule (they are: {})", shipped.join(", ")),
             );
+        }
+        for (i, slo) in self.slo.iter().enumerate() {
+            if self.slo[..i].iter().any(|s| s.name == slo.name) {
+                return bad(&format!("slo[{i}].name"), format!("{:?} names two SLOs", slo.name));
+            }
+            if let Err(msg) = slo.check() {
+                return bad(&format!("slo[{i}]"), msg);
+            }
         }
         for (i, rule) in self.alert.iter().enumerate() {
             if self.alert[..i].iter().any(|r| r.name == rule.name) {
@@ -469,6 +486,18 @@ defaults = false
         )
         .unwrap();
         assert!(off.rules().is_empty());
+    }
+
+    #[test]
+    fn slos_are_checked_and_the_demo_gets_its_own_only_without_any() {
+        let text = "[[slo]]\nname = 'api'\nobjective = 99.9\ntotal = { metric = 'r' }\n";
+        let err = Config::parse(text, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:1: key `slo[0]`") && err.contains("good or bad"), "{err}");
+        let text = "[[slo]]\nname = 'api'\nobjective = 99.9\nlatency = { metric = 'h' }\nunder = '300ms'\n";
+        let c = Config::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(c.slos(true).len(), 1);
+        assert_eq!(Config::default().slos(true), crate::slo::demo());
+        assert!(Config::default().slos(false).is_empty());
     }
 
     #[test]

@@ -315,6 +315,18 @@ impl<'a> Reader<'a> {
         Evaluated { points, fresh_at, matched, labels: Vec::new() }
     }
 
+    /// Observations of the histograms `q` selects in `(to_ms - window_ms,
+    /// to_ms]`: how many in all, and how many at or under `le` (linear
+    /// within the bucket `le` falls in, as Prometheus estimates). `None`
+    /// without two histograms to difference.
+    pub fn counts_under(&self, q: &QuerySpec, le: f64, to_ms: i64, window_ms: i64) -> Option<(f64, f64)> {
+        let (at, series): (Vec<usize>, Vec<&Series>) = select_at(self.store, q, &[]).map(|(i, _, s)| (i, s)).unzip();
+        // Two cells a window long: the second holds the window asked for.
+        let span = Span { to_ms, window_ms, step_ms: window_ms.max(1) };
+        let buckets = self.deltas(&at, &series, &span).window(1, 1)?;
+        Some(under(&buckets, le))
+    }
+
     /// A latency heatmap of the histograms a query selects.
     pub fn heat(&self, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Heat {
         let (at, series): (Vec<usize>, Vec<&Series>) = select_at(self.store, q, vars).map(|(i, _, s)| (i, s)).unzip();
@@ -500,6 +512,24 @@ impl Deltas {
         }
         acc.map(|a| self.bounds.iter().copied().zip(a).collect())
     }
+}
+
+/// `(all, at or under le)` of cumulative `(bound, count)` buckets.
+fn under(buckets: &[(f64, f64)], le: f64) -> (f64, f64) {
+    let all = buckets.last().map_or(0.0, |b| b.1);
+    let mut below = (0.0, 0.0);
+    for &(bound, count) in buckets {
+        if bound <= le {
+            below = (bound, count);
+            continue;
+        }
+        if !bound.is_finite() {
+            break;
+        }
+        let share = (le - below.0) / (bound - below.0);
+        return (all, below.1 + (count - below.1) * share.clamp(0.0, 1.0));
+    }
+    (all, below.1)
 }
 
 fn histogram_deltas(series: &[&Series], span: &Span) -> Deltas {

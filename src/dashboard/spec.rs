@@ -63,6 +63,8 @@ pub enum PanelKind {
     Heatmap,
     Table,
     Alerts,
+    /// Every SLO: attainment, budget left and burn rates.
+    Slo,
     Events,
     Text,
 }
@@ -322,6 +324,7 @@ pub fn kind_name(k: PanelKind) -> &'static str {
         PanelKind::Heatmap => "heatmap",
         PanelKind::Table => "table",
         PanelKind::Alerts => "alerts",
+        PanelKind::Slo => "slo",
         PanelKind::Events => "events",
         PanelKind::Text => "text",
     }

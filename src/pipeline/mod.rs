@@ -73,6 +73,11 @@ pub struct Pipeline {
     /// they came from (a reload that leaves it alone keeps their state).
     rules: crate::alert::rules::RuleSet,
     rules_from: Arc<Vec<crate::alert::rules::RuleSpec>>,
+    /// SLOs, their ledgers and burn alerts; and ledgers read back from disk
+    /// that no SLO has claimed yet (the config may come after the restore).
+    slos: crate::slo::SloBook,
+    slos_from: Arc<Vec<crate::slo::SloSpec>>,
+    spare_ledgers: Vec<crate::slo::ledger::Ledger>,
     /// Where the last scene's grid ended: a tick that crosses a step
     /// boundary publishes, so charts keep moving when data stops.
     published_grid_to: std::cell::Cell<i64>,
@@ -122,6 +127,9 @@ impl Pipeline {
             grid_cache: Default::default(),
             rules: Default::default(),
             rules_from: Default::default(),
+            slos: Default::default(),
+            slos_from: Default::default(),
+            spare_ledgers: Vec::new(),
             published_grid_to: Default::default(),
             people: Default::default(),
         }
@@ -203,6 +211,54 @@ impl Pipeline {
         self.alerts.retain(|a| !crate::alert::is_rule_alert(&a.id));
     }
 
+    /// The SLOs to track. Ledgers of SLOs that stay (same name and SLI) are
+    /// kept; the alerts of the others leave the list.
+    pub fn set_slos(&mut self, slos: Arc<Vec<crate::slo::SloSpec>>) {
+        if *self.slos_from == *slos {
+            self.slos_from = slos;
+            return;
+        }
+        let mut ledgers = std::mem::take(&mut self.spare_ledgers);
+        ledgers.extend(self.slos.ledgers().iter().cloned());
+        self.slos = crate::slo::SloBook::new(slos.to_vec());
+        self.restore_ledgers(ledgers);
+        self.slos_from = slos;
+        self.alerts.retain(|a| !crate::slo::is_slo_alert(&a.id));
+    }
+
+    /// Hands saved ledgers to the SLOs that count the same thing; keeps the
+    /// rest for SLOs set later.
+    fn restore_ledgers(&mut self, ledgers: Vec<crate::slo::ledger::Ledger>) {
+        let (mine, spare): (Vec<_>, Vec<_>) = ledgers.into_iter().partition(|l| self.slos.claims(l));
+        self.slos.restore(mine);
+        self.spare_ledgers = spare;
+    }
+
+    /// Works out the SLOs and files their burn alerts; returns whether
+    /// anything shown changed.
+    pub fn evaluate_slos(&mut self, now_ms: i64) -> bool {
+        let before = self.slos.status().to_vec();
+        let changes = self.slos.evaluate(&self.store, now_ms);
+        let changed = !changes.is_empty() || before != self.slos.status();
+        for (id, alert, change) in changes {
+            if let Some(c) = change {
+                tracing::info!(alert = %id, change = c.name(), "SLO burn alert");
+            }
+            match alert {
+                Some(mut a) => {
+                    if a.starts_at.is_none() {
+                        a.starts_at = self.alerts.get(&id).and_then(|b| b.starts_at);
+                    }
+                    self.alerts.apply(a);
+                }
+                None => {
+                    self.alerts.remove(&id);
+                }
+            }
+        }
+        changed
+    }
+
     /// Evaluates the alert rules and files their alerts with the gateway's;
     /// true when an alert changed state.
     pub fn evaluate_rules(&mut self, now_ms: i64) -> bool {
@@ -255,6 +311,9 @@ impl Pipeline {
                     self.last_live_ms = Some(now_ms);
                     self.forget_restored_alerts();
                 }
+                if !live && !observations.is_empty() {
+                    self.slos.history_arrived();
+                }
             }
             Update::Alert(a) => {
                 let before = self.alerts.get(&a.id);
@@ -287,7 +346,7 @@ impl Pipeline {
         let before = self.frames_per_sec;
         // Smooth over a few seconds so the figure does not jitter.
         self.frames_per_sec = if before == 0.0 { rate } else { before * 0.6 + rate * 0.4 };
-        let rules_changed = self.evaluate_rules(now_ms);
+        let rules_changed = self.evaluate_rules(now_ms) | self.evaluate_slos(now_ms);
         let alerts_before = self.alerts.len();
         self.alerts.prune(now_ms);
         let pruned = self.alerts.len() != alerts_before;
@@ -393,6 +452,7 @@ impl Pipeline {
                 .collect(),
             banner: self.banner.clone(),
             sources: self.source_rows.clone(),
+            slos: self.slos.status().to_vec(),
         }
     }
 }
@@ -409,6 +469,8 @@ pub struct Wanted {
     pub view: ViewRequest,
     /// The alert rules of the config now in force.
     pub rules: Arc<Vec<crate::alert::rules::RuleSpec>>,
+    /// And its SLOs.
+    pub slos: Arc<Vec<crate::slo::SloSpec>>,
 }
 
 /// Runs the pipeline until cancelled or until every source is gone. `wanted`
@@ -452,6 +514,7 @@ pub async fn run(
                             pipeline.set_dashboard(w.dashboard);
                             pipeline.set_view(w.view);
                             pipeline.set_rules(w.rules);
+                            pipeline.set_slos(w.slos);
                             pipeline.want_history(now_ms());
                         }
                     }

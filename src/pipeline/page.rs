@@ -99,6 +99,7 @@ fn panel(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
         },
         PanelKind::Table => table(p, vars, req, span, inp),
         PanelKind::Alerts => PanelBody::Alerts { limit: p.limit },
+        PanelKind::Slo => PanelBody::Slo,
         PanelKind::Events => PanelBody::Events { limit: p.limit },
         PanelKind::Text => PanelBody::Text { text: text(p, vars, span, inp), status: p.text.is_none() },
     };

@@ -71,6 +71,39 @@ impl StateFile {
         let source = source_name(gateways);
         StateFile { path: dir.join(format!("state-{source}.json")), source }
     }
+
+    /// The SLO ledgers' file beside it. Apart from the state because it
+    /// keeps weeks where the state keeps a day, and is worth reading however
+    /// old the state is.
+    pub fn ledgers_path(&self) -> PathBuf {
+        self.path.with_file_name(format!("slo-{}.json", self.source))
+    }
+}
+
+/// Largest ledgers file read back: a 30-day ledger is a few hundred KB.
+const MAX_LEDGER_BYTES: u64 = 16 << 20;
+
+/// The SLO ledgers saved in `path`; none when it is missing or unreadable
+/// (the store's day of history fills them again).
+fn load_ledgers(path: &Path) -> Vec<crate::slo::ledger::Ledger> {
+    let fits = std::fs::metadata(path).is_ok_and(|m| m.len() <= MAX_LEDGER_BYTES);
+    let read = fits.then(|| std::fs::read_to_string(path).ok()).flatten();
+    match read.map(|t| serde_json::from_str(&t)) {
+        Some(Ok(ledgers)) => ledgers,
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, path = %path.display(), "saved SLO ledgers ignored");
+            Vec::new()
+        }
+        None => Vec::new(),
+    }
+}
+
+fn save_ledgers(path: &Path, ledgers: &[crate::slo::ledger::Ledger]) -> std::io::Result<()> {
+    if ledgers.is_empty() {
+        return Ok(());
+    }
+    let bytes = serde_json::to_vec(ledgers).map_err(std::io::Error::other)?;
+    write_atomically(path, &bytes)
 }
 
 /// Where and when the pipeline saves; one per pipeline.
@@ -95,6 +128,7 @@ impl Pipeline {
     /// Loads a saved state before live data arrives; returns how many series
     /// came back. Values shown from it are stale until live points arrive.
     pub fn restore(&mut self, file: &StateFile, now_ms: i64) -> Result<usize, RestoreError> {
+        self.restore_ledgers(load_ledgers(&file.ledgers_path()));
         let size = match std::fs::metadata(&file.path) {
             Ok(m) => m.len(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RestoreError::Missing),
@@ -171,7 +205,9 @@ impl Pipeline {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        self.save_within(file, now_ms, MAX_STATE_BYTES)
+        let ledgers = save_ledgers(&file.ledgers_path(), self.slos.ledgers());
+        let state = self.save_within(file, now_ms, MAX_STATE_BYTES);
+        ledgers.and(state)
     }
 
     /// [`Pipeline::save`] with a size limit of its own choosing.
@@ -190,10 +226,14 @@ impl Pipeline {
         }
         self.cache.last_save_ms = Some(now_ms);
         let snapshot = self.snapshot(&file.source, now_ms);
+        let ledgers = self.slos.ledgers().to_vec();
         let saving = self.cache.saving.clone();
         tokio::task::spawn_blocking(move || {
             if let Err(e) = snapshot.write(&file.path, MAX_STATE_BYTES) {
                 tracing::warn!(error = %e, path = %file.path.display(), "cannot save the state");
+            }
+            if let Err(e) = save_ledgers(&file.ledgers_path(), &ledgers) {
+                tracing::warn!(error = %e, "cannot save the SLO ledgers");
             }
             saving.store(false, Ordering::Release);
         });

@@ -5,6 +5,7 @@ mod chart;
 mod heatmap;
 mod lists;
 mod number;
+mod slo;
 mod table;
 
 use super::format::fit;
@@ -99,6 +100,7 @@ fn panel_height(p: &PanelScene, body: u16, ctx: &Ctx) -> Option<u16> {
         PanelBody::Number { big: true, .. } if ctx.large => Some(8),
         PanelBody::Number { .. } | PanelBody::Text { .. } => Some(4),
         PanelBody::Gauge { .. } => Some(3),
+        PanelBody::Slo => Some((ctx.scene.slos.len().max(1) as u16 + 3).min((body / 2).max(5))),
         PanelBody::Table { rows, limit, .. } => {
             let n = limit.map_or(rows.len(), |l| rows.len().min(l)).max(1) as u16;
             Some((n + 3).min((body / 2).max(5)))
@@ -128,6 +130,7 @@ fn draw_panel(frame: &mut Frame, area: Rect, p: &PanelScene, ctx: &Ctx) {
         PanelBody::Heatmap(h) => heatmap::heatmap(frame, area, p, h, ctx),
         PanelBody::Table { columns, rows, limit, .. } => table::table(frame, area, p, columns, rows, *limit, ctx),
         PanelBody::Alerts { limit } => lists::alerts(frame, area, &p.title, *limit, ctx),
+        PanelBody::Slo => slo::slos(frame, area, &p.title, ctx),
         PanelBody::Events { limit } => lists::events(frame, area, &p.title, *limit, ctx),
         PanelBody::Text { text, status } => number::text(frame, area, p, text.as_ref(), *status, ctx),
     }
