@@ -105,6 +105,13 @@ pub struct TailArgs {
     /// Print the sources table (state, transport, rates, errors) every second instead of data.
     #[arg(long)]
     pub sources: bool,
+    /// Print only alerts: the state changes of the alert rules in force
+    /// (history's first, replayed over the backfill) and the gateway's alerts.
+    #[arg(long, conflicts_with = "sources")]
+    pub alerts: bool,
+    /// How much history to fetch at start, and to replay the alert rules over.
+    #[arg(long, value_name = "DURATION", default_value = "15m")]
+    pub since: humantime::Duration,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,8 @@ pub struct Plan {
     pub token: Option<String>,
     /// The config file read, if any (watched for changes).
     pub config_path: Option<std::path::PathBuf>,
+    /// How much history each source fetches when it starts.
+    pub backfill: Duration,
 }
 
 /// Loads the config and lays the source flags over it.
@@ -61,7 +63,7 @@ pub fn plan(args: &SourceArgs) -> anyhow::Result<Plan> {
         Some(p) => Some(read_token(p)?),
         None => std::env::var("VIGIL_TOKEN").ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
     };
-    Ok(Plan { gateways: config.gateways(), token, config, config_path })
+    Ok(Plan { gateways: config.gateways(), token, config, config_path, backfill: START_BACKFILL })
 }
 
 /// Reads a bearer token from a file; the token never appears in messages.
@@ -120,7 +122,7 @@ impl Feed {
         let opts = LinkOptions {
             urls: urls.clone(),
             token: plan.token.clone(),
-            backfill: START_BACKFILL,
+            backfill: plan.backfill,
             tls,
             first_jitter,
             timing: Default::default(),

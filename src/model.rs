@@ -260,4 +260,12 @@ pub enum Update {
     Conn(ConnState),
     /// A frame that could not be used; the text says why.
     Malformed(String),
+    /// A REST backfill of (from, to] has handed on everything it fetched,
+    /// so history up to `to_ms` is as complete as the gateway could make
+    /// it; `complete` is false when some metric could not be read.
+    Backfilled {
+        from_ms: i64,
+        to_ms: i64,
+        complete: bool,
+    },
 }

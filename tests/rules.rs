@@ -105,3 +105,34 @@ fn the_example_rule_in_config_example_toml_parses() {
     assert_eq!(config.alert.len(), 1);
     assert_eq!(config.alert[0].name, "checkout errors");
 }
+
+#[test]
+fn after_the_start_up_backfill_a_long_breach_is_firing_at_once() {
+    let config: Config = toml::from_str(CONFIG).unwrap();
+    let mut p = Pipeline::new(SourceInfo::default(), vec![Arc::new(SourceStats::default())]);
+    let gauge = MetricMeta { name: "queue_depth".into(), kind: Kind::Gauge, unit: String::new(), help: String::new() };
+    p.apply(Update::Catalogue { metrics: vec![gauge], interval_ms: 1000 }, T0);
+    p.set_rules(Arc::new(config.alert));
+    let now = T0 + 300_000;
+    let state = |p: &Pipeline| {
+        let scene = p.scene(now);
+        scene.alerts.iter().find(|a| a.id == "rule:queue backlog:service=jobs").map(|a| (a.state, a.starts_at))
+    };
+    // Live data first: with a second of it the queue looks newly backed up.
+    p.apply(depth("jobs", now, 1500.0), now);
+    p.tick(now, Duration::from_secs(1));
+    assert_eq!(state(&p), Some((AlertState::Pending, Some(now))));
+    // Then the backfill: backed up all along, for five minutes.
+    let history: Vec<Observation> = (0..300)
+        .map(|sec| Observation {
+            key: SeriesKey::new("queue_depth").with("service", "jobs"),
+            ts: T0 + sec * 1000,
+            sample: Sample::Number(1500.0),
+        })
+        .collect();
+    p.apply(Update::Samples { observations: history, live: false, seq: None }, now);
+    p.apply(Update::Backfilled { from_ms: T0 - 1000, to_ms: now, complete: true }, now);
+    // The rule's reach is its `for` and window (40 s): pending as soon as a
+    // whole window is held within it (at 270 s), firing 30 s later, now.
+    assert_eq!(state(&p), Some((AlertState::Firing, Some(now))));
+}

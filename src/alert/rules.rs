@@ -208,9 +208,20 @@ impl RuleSet {
     /// is pending, firing or without data, and those that just resolved or
     /// dropped.
     pub fn evaluate(&mut self, store: &crate::store::Store, now: i64) -> Vec<Outcome> {
+        self.evaluate_where(store, now, |_| true)
+    }
+
+    /// [`RuleSet::evaluate`] for the rules `due` picks; the others are left
+    /// where they stand.
+    fn evaluate_where(
+        &mut self,
+        store: &crate::store::Store,
+        now: i64,
+        due: impl Fn(&RuleSpec) -> bool,
+    ) -> Vec<Outcome> {
         let reader = Reader::new(store);
         let mut out = Vec::new();
-        for (i, rule) in self.rules.iter().enumerate() {
+        for (i, rule) in self.rules.iter().enumerate().filter(|(_, r)| due(r)) {
             let over = (rule.over.as_millis() as i64).max(2);
             // Two cells of half the window: the rate or quantile at the last
             // one is taken over the whole window.
@@ -251,14 +262,22 @@ impl RuleSet {
     }
 }
 
+/// Spacing of a replay over history: coarse enough to stay cheap (a tenth
+/// of the evaluations of a live second-by-second run), and a divisor of
+/// every whole-minute `for`, so an alert fires exactly `for` after it went
+/// pending.
+pub const REPLAY_STEP_MS: i64 = 10_000;
+
 impl RuleSet {
-    /// Plays the rules over history the store holds: evaluates them every
-    /// `step_ms` from `from_ms` to `to_ms` (both ends included; the instants
-    /// in between sit on whole steps), so that after a backfill each group
+    /// Plays the rules over history the store holds from `from_ms`:
+    /// evaluates them every `step_ms` up to `to_ms` (included; the instants
+    /// before it sit on whole steps), so that after a backfill each group
     /// stands where it would have had vigil been watching all along. An
     /// evaluation reads nothing newer than its instant, so data that came in
-    /// after it does not leak into the past. Returns every change with the
-    /// instant it happened, oldest first.
+    /// after it does not leak into the past. A rule joins once its whole
+    /// window lies within the history: over a few seconds of data a ratio
+    /// or quantile would swing and raise alerts a full window would not.
+    /// Returns every change with the instant it happened, oldest first.
     pub fn replay(
         &mut self,
         store: &crate::store::Store,
@@ -270,7 +289,9 @@ impl RuleSet {
         let mut changes = Vec::new();
         let mut t = from_ms;
         while t <= to_ms {
-            changes.extend(self.evaluate(store, t).into_iter().filter(|o| o.change.is_some()).map(|o| (t, o)));
+            let covered = |r: &RuleSpec| t - r.over.as_millis() as i64 >= from_ms;
+            let outcomes = self.evaluate_where(store, t, covered);
+            changes.extend(outcomes.into_iter().filter(|o| o.change.is_some()).map(|o| (t, o)));
             // Whole multiples of the step after the first: a rule's `for`
             // (whole minutes) is then met exactly on a step.
             let next = (t.div_euclid(step) + 1) * step;
@@ -457,6 +478,24 @@ mod tests {
         let api = now.iter().find(|o| o.group.as_ref().is_some_and(|g| g.1 == "api")).unwrap();
         assert_eq!((api.phase, api.change), (Phase::Firing { since: 440_000, quiet_since: None }, None));
         assert_eq!(rules.reach_ms(), (120 + 60) * 1000);
+    }
+
+    #[test]
+    fn a_rule_joins_a_replay_once_its_window_is_held() {
+        // Failing from the first second of history on: a few seconds in, the
+        // ratio is already past 1%, but a verdict on less than the rule's
+        // minute would be one a full window might not give.
+        let mut s = store();
+        for sec in 0..200i64 {
+            put(&mut s, "requests", "api", sec * 1000, sec as f64 * 100.0);
+            put(&mut s, "errors", "api", sec * 1000, sec as f64 * 5.0);
+        }
+        let mut rules = RuleSet::new(vec![rule(ERROR_RATE)]);
+        let changes = rules.replay(&s, 0, 199_000, 10_000);
+        assert_eq!(
+            when(&changes),
+            [(60, "api".to_string(), Change::Pending), (180, "api".to_string(), Change::Firing)]
+        );
     }
 
     #[test]

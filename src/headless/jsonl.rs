@@ -3,7 +3,7 @@
 //! "-Inf") and times as RFC 3339, so a line reads like a protocol frame.
 
 use super::Item;
-use crate::model::{ConnState, Labels, Sample, Transport};
+use crate::model::{ConnState, Labels, Sample, Severity, Transport};
 use crate::scene::SourceRow;
 use crate::wire::{WireNum, format_time};
 use serde::{Serialize, Serializer};
@@ -66,7 +66,41 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
             to_line(out, &MalformedLine { kind: "malformed", timestamp: format_time(now_ms), reason })
         }
         Item::Source(row) => to_line(out, &source_line(row, now_ms)),
+        Item::RuleAlert { at, rule, outcome, replayed } => to_line(
+            out,
+            &RuleAlertLine {
+                kind: "rule_alert",
+                at: format_time(at),
+                rule: &rule.name,
+                group: outcome.group.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+                change: outcome.change.map(|c| c.name().replace(' ', "_")),
+                state: super::state_name(outcome.phase),
+                severity: Severity::from(rule.severity).name(),
+                value: outcome.value.map(WireNum),
+                threshold: WireNum(rule.threshold),
+                summary: rule.summary_for(outcome.group.as_ref(), outcome.value),
+                replayed,
+            },
+        ),
     }
+}
+
+#[derive(Serialize)]
+struct RuleAlertLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    at: String,
+    rule: &'a str,
+    /// The rule's `by` label and its value; empty for a rule without one.
+    group: std::collections::BTreeMap<&'a str, &'a str>,
+    change: Option<String>,
+    state: &'static str,
+    severity: &'static str,
+    value: Option<WireNum>,
+    threshold: WireNum,
+    summary: String,
+    #[serde(skip_serializing_if = "is_false")]
+    replayed: bool,
 }
 
 fn to_line<W: Write + ?Sized, T: Serialize>(out: &mut W, line: &T) -> io::Result<()> {
@@ -413,6 +447,47 @@ mod tests {
         );
         assert_eq!((j["rtt_ms"].as_f64(), j["bytes_per_sec"].as_f64()), (Some(1.23), Some(8523.46)));
         assert_eq!(j["last_error"], Json::Null);
+    }
+
+    #[test]
+    fn rule_alert_lines_name_the_rule_its_group_and_the_change() {
+        use crate::alert::engine::{Change, Phase};
+        use crate::alert::rules::{Outcome, RuleSpec};
+        let rules: Vec<RuleSpec> = crate::alert::defaults::rules();
+        let rule = rules.iter().find(|r| r.name == "error rate").unwrap();
+        let outcome = Outcome {
+            index: 1,
+            rule: rule.name.clone(),
+            group: Some(("service".into(), "payments".into())),
+            phase: Phase::NoData { since: T, firing_since: Some(T - 60_000) },
+            value: None,
+            change: Some(Change::NoData),
+        };
+        let j = line(&Item::RuleAlert { at: T, rule, outcome: &outcome, replayed: true });
+        assert_eq!(
+            j,
+            json!({"type":"rule_alert","at":"2025-06-30T10:30:00Z","rule":"error rate","group":{"service":"payments"},
+                   "change":"no_data","state":"nodata","severity":"critical","value":null,"threshold":0.01,
+                   "summary":"payments answers no data of requests with a server error, above 1.00%","replayed":true})
+        );
+        let live = Outcome {
+            phase: Phase::Firing { since: T, quiet_since: None },
+            value: Some(0.05),
+            change: Some(Change::Firing),
+            ..outcome
+        };
+        let j = line(&Item::RuleAlert { at: T, rule, outcome: &live, replayed: false });
+        assert_eq!((j["state"].as_str(), j["value"].as_f64()), (Some("firing"), Some(0.05)));
+        assert!(j.get("replayed").is_none(), "{j}");
+        let mut text = Vec::new();
+        super::super::text::write(&mut text, &Item::RuleAlert { at: T, rule, outcome: &live, replayed: false }, T)
+            .unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.starts_with("2025-06-30T10:30:00Z ")
+                && text.contains(r#"firing    critical error rate{service="payments"}"#),
+            "{text}"
+        );
     }
 
     #[test]

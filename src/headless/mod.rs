@@ -9,16 +9,20 @@
 //! already printed and since evicted, and the dashboard would not show it.
 
 mod jsonl;
+mod rule_watch;
 mod text;
 
+use crate::alert::engine::Phase;
+use crate::alert::rules::{Outcome, RuleSpec};
 use crate::cli::{TailArgs, TailFormat};
 use crate::feed::{self, Feed};
-use crate::model::{Alert, ConnState, ErrorClass, Event, Observation, StatusBanner, Update};
+use crate::model::{Alert, AlertState, ConnState, ErrorClass, Event, Observation, StatusBanner, Update};
 use crate::pipeline::sources::SourceTable;
 use crate::scene::SourceRow;
 use crate::source::SourceStats;
 use crate::store::{Placed, Store};
 use crate::wire::now_ms;
+use rule_watch::RuleWatch;
 use std::future::Future;
 use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
@@ -33,6 +37,18 @@ pub const REFUSED_EXIT: i32 = 2;
 const BATCH: usize = 1024;
 /// How often `--sources` prints its table.
 const SOURCES_EVERY: Duration = Duration::from_secs(1);
+/// How often the alert rules are evaluated, as on the dashboard.
+const RULES_EVERY: Duration = Duration::from_secs(1);
+/// The most history `--since` may ask for: what the store keeps.
+const MAX_SINCE: Duration = Duration::from_secs(24 * 3600);
+
+/// What `tail` prints of the data it receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Show {
+    Everything,
+    /// Alert changes only: the rules' and the gateway's.
+    Alerts,
+}
 
 /// One thing `tail` prints.
 #[derive(Debug, Clone, Copy)]
@@ -55,11 +71,38 @@ pub enum Item<'a> {
     },
     Malformed(&'a str),
     Source(&'a SourceRow),
+    /// A change of one of the rules in force, at `at`; `replayed` when it
+    /// was found by playing the rules over backfilled history.
+    RuleAlert {
+        at: i64,
+        rule: &'a RuleSpec,
+        outcome: &'a Outcome,
+        replayed: bool,
+    },
+}
+
+/// The state an outcome leaves its alert in, in the words of alert lines.
+pub fn state_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Inactive => "inactive",
+        Phase::Pending { .. } => AlertState::Pending.name(),
+        Phase::Firing { .. } => AlertState::Firing.name(),
+        Phase::Resolved { .. } => AlertState::Resolved.name(),
+        Phase::NoData { .. } => AlertState::NoData.name(),
+    }
 }
 
 /// Runs `vigil tail`; returns the process exit code.
 pub fn tail(args: TailArgs) -> anyhow::Result<i32> {
-    let plan = feed::plan(&args.source)?;
+    let mut plan = feed::plan(&args.source)?;
+    let since: Duration = args.since.into();
+    anyhow::ensure!(
+        (Duration::from_secs(1)..=MAX_SINCE).contains(&since),
+        "--since {} is out of range (1s to 24h, what the store keeps)",
+        args.since
+    );
+    plan.backfill = since;
+    let rules = plan.config.rules();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let code = runtime.block_on(async {
         let mut feed = Feed::start(&plan).await?;
@@ -70,7 +113,8 @@ pub fn tail(args: TailArgs) -> anyhow::Result<i32> {
         let ended = if args.sources {
             print_sources(&feed, updates, stop, &mut out).await
         } else {
-            print_data(&feed, updates, stop, &mut out, &args.metrics).await
+            let show = if args.alerts { Show::Alerts } else { Show::Everything };
+            print_data(&feed, updates, stop, &mut out, &args.metrics, show, RuleWatch::new(rules)).await
         };
         feed.stop().await;
         anyhow::Ok(exit_code(ended, &mut out)?)
@@ -157,7 +201,7 @@ impl Refusals {
                 (fatal && !self.heard_from_gateway)
                     .then(|| format!("{} refused us ({} error): {error}", url_of(stats, error), class.name()))
             }
-            Update::Conn(_) | Update::Malformed(_) => None,
+            Update::Conn(_) | Update::Malformed(_) | Update::Backfilled { .. } => None,
             _ => {
                 self.heard_from_gateway = true;
                 None
@@ -172,18 +216,23 @@ fn url_of<'a>(stats: &'a [Arc<SourceStats>], error: &str) -> &'a str {
     failed.or(stats.first()).map_or("the gateway", |s| s.url.as_str())
 }
 
-/// Prints every point once, and alerts, events, status and connection changes.
+/// Prints every point once, and alerts, events, status and connection
+/// changes, and the alert rules' changes.
 async fn print_data<W: Write>(
     feed: &Feed,
     mut updates: mpsc::Receiver<Update>,
     stop: impl Future<Output = ()>,
     out: &mut Printer<W>,
     metrics: &[String],
+    show: Show,
+    mut rules: RuleWatch,
 ) -> io::Result<Ended> {
     let mut stop = std::pin::pin!(stop);
     let mut store = Store::default();
     let mut refusals = Refusals::default();
     let mut buf = Vec::with_capacity(BATCH);
+    let mut tick = tokio::time::interval_at(Instant::now() + RULES_EVERY, RULES_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             biased;
@@ -195,18 +244,47 @@ async fn print_data<W: Write>(
                 let now = now_ms();
                 for u in buf.drain(..) {
                     let refused = refusals.check(&u, &feed.stats);
-                    print_update(&u, &mut store, metrics, &feed.info.url, out, now)?;
+                    print_update(&u, &mut store, metrics, &feed.info.url, out, now, show)?;
+                    match &u {
+                        Update::Samples { observations, .. } if !observations.is_empty() => rules.saw_data(now),
+                        Update::Backfilled { from_ms, .. } => {
+                            let changes = rules.backfilled(&store, *from_ms, now);
+                            print_rule_changes(&rules, &changes, true, out, now)?;
+                        }
+                        _ => {}
+                    }
                     if let Some(why) = refused {
                         return Ok(Ended::Refused(why));
                     }
                 }
                 out.flush()?;
             }
+            _ = tick.tick() => {
+                let now = now_ms();
+                let changes = rules.tick(&store, now);
+                print_rule_changes(&rules, &changes, false, out, now)?;
+                out.flush()?;
+            }
         }
     }
 }
 
-/// Prints what one update holds that was not printed before.
+fn print_rule_changes<W: Write>(
+    watch: &RuleWatch,
+    changes: &[rule_watch::Change],
+    replayed: bool,
+    out: &mut Printer<W>,
+    now: i64,
+) -> io::Result<()> {
+    for (at, outcome) in changes {
+        let Some(rule) = watch.rules().get(outcome.index) else { continue };
+        out.item(&Item::RuleAlert { at: *at, rule, outcome, replayed }, now)?;
+    }
+    Ok(())
+}
+
+/// Prints what one update holds that was not printed before. Points go
+/// into the store whatever is shown: the alert rules read them there.
 fn print_update<W: Write>(
     u: &Update,
     store: &mut Store,
@@ -214,7 +292,9 @@ fn print_update<W: Write>(
     url: &str,
     out: &mut Printer<W>,
     now: i64,
+    show: Show,
 ) -> io::Result<()> {
+    let everything = show == Show::Everything;
     match u {
         Update::Catalogue { metrics, .. } => store.learn(metrics),
         Update::Samples { observations, live, seq } => {
@@ -222,16 +302,17 @@ fn print_update<W: Write>(
                 if !metrics.is_empty() && !metrics.contains(&obs.key.metric) {
                     continue;
                 }
-                if matches!(store.insert(obs, None), Placed::Added | Placed::Folded) {
+                if matches!(store.insert(obs, None), Placed::Added | Placed::Folded) && everything {
                     out.item(&Item::Point { obs, seq: *seq, backfilled: !live }, now)?;
                 }
             }
         }
         Update::Alert(a) => out.item(&Item::Alert(a), now)?,
-        Update::Event(e) => out.item(&Item::Event(e), now)?,
-        Update::Status(b) => out.item(&Item::Status(b.as_ref()), now)?,
-        Update::Conn(state) => out.item(&Item::Conn { state, url }, now)?,
-        Update::Malformed(why) => out.item(&Item::Malformed(why), now)?,
+        Update::Event(e) if everything => out.item(&Item::Event(e), now)?,
+        Update::Status(b) if everything => out.item(&Item::Status(b.as_ref()), now)?,
+        Update::Conn(state) if everything => out.item(&Item::Conn { state, url }, now)?,
+        Update::Malformed(why) if everything => out.item(&Item::Malformed(why), now)?,
+        Update::Event(_) | Update::Status(_) | Update::Conn(_) | Update::Malformed(_) | Update::Backfilled { .. } => {}
     }
     Ok(())
 }
@@ -301,7 +382,7 @@ mod tests {
         let mut out = Printer { out: Vec::new(), format: TailFormat::Jsonl };
         let mut store = Store::default();
         for u in updates {
-            print_update(u, &mut store, metrics, "ws://gw/s", &mut out, 0).unwrap();
+            print_update(u, &mut store, metrics, "ws://gw/s", &mut out, 0, Show::Everything).unwrap();
         }
         String::from_utf8(out.out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }

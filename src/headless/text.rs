@@ -63,6 +63,23 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
         Item::Conn { state, url } => writeln!(out, "{now:<TIME_W$}  {:<TAG_W$}  {}", "conn", conn(state, url, now_ms)),
         Item::Malformed(reason) => writeln!(out, "{now:<TIME_W$}  {:<TAG_W$}  {reason}", "malformed"),
         Item::Source(r) => writeln!(out, "{now:<TIME_W$}  {:<TAG_W$}  {}", "source", source(r, now_ms)),
+        Item::RuleAlert { at, rule, outcome, replayed } => {
+            let change = outcome.change.map_or("", |c| c.name());
+            let severity = crate::model::Severity::from(rule.severity).name();
+            let who = match &outcome.group {
+                Some((k, v)) => format!("{}{{{k}={v:?}}}", rule.name),
+                None => rule.name.clone(),
+            };
+            let tag = if replayed { "replay" } else { "rule" };
+            // Group values come from the network: sanitised when decoded,
+            // and quoted here as a series' labels are.
+            writeln!(
+                out,
+                "{:<TIME_W$}  {tag:<TAG_W$}  {change:<9} {severity:<8} {who}  {}",
+                format_time(at),
+                rule.summary_for(outcome.group.as_ref(), outcome.value)
+            )
+        }
     }
 }
 

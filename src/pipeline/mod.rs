@@ -78,6 +78,8 @@ pub struct Pipeline {
     slos: crate::slo::SloBook,
     slos_from: Arc<Vec<crate::slo::SloSpec>>,
     spare_ledgers: Vec<crate::slo::ledger::Ledger>,
+    /// Whether the rules were played over the start-up backfill yet.
+    rules_replayed: bool,
     /// Where the last scene's grid ended: a tick that crosses a step
     /// boundary publishes, so charts keep moving when data stops.
     published_grid_to: std::cell::Cell<i64>,
@@ -130,6 +132,7 @@ impl Pipeline {
             slos: Default::default(),
             slos_from: Default::default(),
             spare_ledgers: Vec::new(),
+            rules_replayed: false,
             published_grid_to: Default::default(),
             people: Default::default(),
         }
@@ -283,6 +286,40 @@ impl Pipeline {
         changed
     }
 
+    /// Starts the rules over from what the store holds: plays them across
+    /// the reach of their longest `for`, `keep_firing_for` and window (or
+    /// all the store holds, if less), and files their alerts as the replay
+    /// leaves them. An alert that breached for ten minutes before vigil
+    /// started is then firing at once, not pending anew. Returns the
+    /// changes the replay went through.
+    pub fn replay_rules(&mut self, now_ms: i64) -> usize {
+        let started = std::time::Instant::now();
+        self.rules = crate::alert::rules::RuleSet::new(self.rules_from.to_vec());
+        self.alerts.retain(|a| !crate::alert::is_rule_alert(&a.id));
+        let from = (now_ms - self.rules.reach_ms()).max(self.earliest_ms.unwrap_or(now_ms));
+        let changes = self.rules.replay(&self.store, from, now_ms, crate::alert::rules::REPLAY_STEP_MS);
+        // Filed in time order, so a resolved alert keeps the start its
+        // firing had, and the book ends as the replay's last instant left it.
+        for (at, o) in &changes {
+            let Some(rule) = self.rules.rules().get(o.index) else { continue };
+            let id = crate::alert::rule_alert_id(o);
+            match crate::alert::rule_alert(rule, o, self.alerts.get(&id), *at) {
+                Some(a) => self.alerts.apply(a),
+                None => {
+                    self.alerts.remove(&id);
+                }
+            }
+        }
+        self.alerts.prune(now_ms);
+        tracing::info!(
+            from_ms = from,
+            changes = changes.len(),
+            took_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "alert rules replayed over the backfill"
+        );
+        changes.len()
+    }
+
     /// What the user is looking at: page, window, instant, filter.
     pub fn set_view(&mut self, view: ViewRequest) {
         self.view = view;
@@ -333,6 +370,13 @@ impl Pipeline {
             Update::Status(b) => self.banner = b,
             Update::Conn(c) => self.conn = c,
             Update::Malformed(why) => self.last_malformed = Some(why),
+            // The first backfill is the start-up one: history is in, so the
+            // rules can learn where they stand. Later ones only fill gaps.
+            Update::Backfilled { .. } if !self.rules_replayed => {
+                self.rules_replayed = true;
+                self.replay_rules(now_ms);
+            }
+            Update::Backfilled { .. } => {}
         }
     }
 

@@ -70,12 +70,14 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
             // cut short (a switch back to the WebSocket) must be asked for
             // again, whole, by whatever reads next.
             let mut newest_seen: Option<i64> = None;
+            let mut complete = true;
             while let Some(batch) = batches.next().await {
                 let observations = match batch {
                     Ok(o) => o,
                     Err(e) => {
                         tracing::debug!(error = %e, "poll backfill failed");
                         SourceStats::bump(&stats.backfill_errors, 1);
+                        complete = false;
                         continue;
                     }
                 };
@@ -92,6 +94,7 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
             if let Some(newest) = newest_seen {
                 stream.last_data_ts = Some(newest.max(stream.last_data_ts.unwrap_or(newest)));
             }
+            stream.emit(Update::Backfilled { from_ms: from, to_ms: now, complete }).await;
         } else if stream.last_data_ts.is_none() {
             stream.last_data_ts = Some(now);
         }

@@ -108,11 +108,13 @@ impl Stream {
         SourceStats::bump(&stats.backfills, 1);
         tokio::spawn(async move {
             let mut batches = std::pin::pin!(backfill::fetch(&http, &base, token.as_deref(), &metrics, span));
+            let mut complete = true;
             while let Some(batch) = batches.next().await {
                 match batch {
                     Err(e) => {
                         tracing::warn!(error = %e, "backfill failed");
                         SourceStats::bump(&stats.backfill_errors, 1);
+                        complete = false;
                     }
                     Ok(observations) if observations.is_empty() => {}
                     Ok(observations) => {
@@ -124,6 +126,9 @@ impl Stream {
                     }
                 }
             }
+            // After the last batch on the same channel, so whoever reads it
+            // has folded in everything fetched (rules replay from here).
+            let _ = tx.send(Update::Backfilled { from_ms, to_ms, complete }).await;
         });
     }
 

@@ -1,0 +1,60 @@
+//! The alert rules in force, watched over what `tail` holds: played over
+//! the start-up backfill first, so history's changes come out with their
+//! own times, then evaluated once a second as the dashboard does.
+
+use crate::alert::rules::{Outcome, REPLAY_STEP_MS, RuleSet, RuleSpec};
+use crate::store::Store;
+
+/// How long to wait for a start-up backfill before evaluating without one
+/// (a transport that could not fetch history): rules then start from live
+/// data alone, as a dashboard started without history would.
+const BACKFILL_WAIT_MS: i64 = 15_000;
+
+/// One change of one rule's group, at the instant it happened.
+pub type Change = (i64, Outcome);
+
+pub struct RuleWatch {
+    rules: RuleSet,
+    /// Whether evaluation has begun. Until the backfill is in, the store
+    /// holds a few seconds of data, and rules over it would raise and drop
+    /// alerts that history would have settled.
+    started: bool,
+    first_data_ms: Option<i64>,
+}
+
+impl RuleWatch {
+    pub fn new(rules: Vec<RuleSpec>) -> Self {
+        RuleWatch { rules: RuleSet::new(rules), started: false, first_data_ms: None }
+    }
+
+    pub fn rules(&self) -> &[RuleSpec] {
+        self.rules.rules()
+    }
+
+    /// Notes that data arrived, for the wait on the backfill.
+    pub fn saw_data(&mut self, now_ms: i64) {
+        self.first_data_ms.get_or_insert(now_ms);
+    }
+
+    /// The start-up backfill of `(from_ms, now]` is in: replays the rules
+    /// over it and returns what changed, oldest first. Later backfills
+    /// (gaps) change nothing here: live evaluation already stands on them.
+    pub fn backfilled(&mut self, store: &Store, from_ms: i64, now_ms: i64) -> Vec<Change> {
+        if self.started {
+            return Vec::new();
+        }
+        self.started = true;
+        self.rules.replay(store, from_ms, now_ms, REPLAY_STEP_MS)
+    }
+
+    /// Once a second: what the rules changed at `now_ms`.
+    pub fn tick(&mut self, store: &Store, now_ms: i64) -> Vec<Change> {
+        if !self.started {
+            if self.first_data_ms.is_none_or(|t| now_ms - t < BACKFILL_WAIT_MS) {
+                return Vec::new();
+            }
+            self.started = true;
+        }
+        self.rules.evaluate(store, now_ms).into_iter().filter(|o| o.change.is_some()).map(|o| (now_ms, o)).collect()
+    }
+}
