@@ -23,6 +23,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the data layer without a screen and print what it receives.
     Tail(TailArgs),
+    /// Connect, wait for one full picture, evaluate the alert rules and exit:
+    /// 0 all well, 1 an alert firing, 2 data stale or no gateway, 3 config error.
+    Check(CheckArgs),
 }
 
 /// Where data comes from; shared by the dashboard and `tail`.
@@ -112,6 +115,27 @@ pub struct TailArgs {
     /// How much history to fetch at start, and to replay the alert rules over.
     #[arg(long, value_name = "DURATION", default_value = "15m")]
     pub since: humantime::Duration,
+}
+
+/// How `check` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum CheckFormat {
+    /// One line per alert pending, firing or without data, then a summary line.
+    #[default]
+    Text,
+    /// One JSON object: status, exit code, reasons, alerts, sources.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// Give up (exit 2) when no full picture came within this long.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub timeout: humantime::Duration,
 }
 
 #[derive(Debug, Args)]

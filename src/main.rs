@@ -24,6 +24,7 @@ fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Some(Command::Serve(args)) => exit_code(serve(args)),
+        Some(Command::Check(args)) => vigil::headless::check::check(args),
         Some(Command::Tail(args)) => match vigil::headless::tail(args) {
             Ok(code) => code,
             Err(e) => {

@@ -8,6 +8,7 @@
 //! raw ring, or past the series cap) is not printed either: it may be one
 //! already printed and since evicted, and the dashboard would not show it.
 
+pub mod check;
 mod jsonl;
 mod rule_watch;
 mod text;

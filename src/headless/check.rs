@@ -1,0 +1,492 @@
+//! `vigil check`: one look at the system for cron and CI, from the same
+//! config as the wall screen. It connects, waits for one full picture (the
+//! catalogue, the start-up backfill and a live frame), plays the alert rules
+//! over the history so their `for` has already run its course, evaluates
+//! them now, prints what it found and exits with a Nagios-style code.
+
+use super::Refusals;
+use crate::alert::engine::Phase;
+use crate::alert::rules::{Outcome, REPLAY_STEP_MS, RuleSet, RuleSpec};
+use crate::cli::{CheckArgs, CheckFormat};
+use crate::config::ConfigError;
+use crate::feed::{self, Feed, START_BACKFILL};
+use crate::model::{Severity, StatusBanner, Update};
+use crate::pipeline::sources::SourceTable;
+use crate::scene::{SourceHealth, SourceRow};
+use crate::store::Store;
+use crate::wire::{WireNum, format_time, now_ms, sanitize};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::time::Duration;
+
+/// What the check found, loudest last: the exit code is the worst of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    /// An alert rule is firing.
+    Firing,
+    /// Data came, but it cannot be trusted to be current or whole.
+    Stale,
+    /// No picture: the gateway could not be reached, refused us, or did
+    /// not give one in time.
+    Unreachable,
+    ConfigError,
+}
+
+impl Status {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Status::Ok => 0,
+            Status::Firing => 1,
+            Status::Stale | Status::Unreachable => 2,
+            Status::ConfigError => 3,
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Firing => "FIRING",
+            Status::Stale => "STALE",
+            Status::Unreachable => "UNREACHABLE",
+            Status::ConfigError => "CONFIG ERROR",
+        }
+    }
+}
+
+/// Data older than this, by the gateway's own timestamps, is not current.
+const STALE_AFTER_MS: i64 = 120_000;
+/// The most history a check fetches and replays.
+const MAX_REACH: Duration = Duration::from_secs(24 * 3600);
+
+/// Runs `vigil check`; returns the exit code. Everything it has to say,
+/// errors included, goes to stdout in the chosen format.
+pub fn check(args: CheckArgs) -> i32 {
+    let report = match feed::plan(&args.source) {
+        Ok(plan) => run(plan, args.timeout.into()),
+        Err(e) => {
+            // A bad file, flag or token file: nothing was tried.
+            let kind = if e.downcast_ref::<ConfigError>().is_some() { "config" } else { "set-up" };
+            Report::failed(Status::ConfigError, format!("{kind}: {}", one_line(&e)))
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let written = match args.format {
+        CheckFormat::Text => report.write_text(&mut out),
+        CheckFormat::Json => report.write_json(&mut out),
+    };
+    // A reader that went away cannot be told anything; the code still counts.
+    let _ = written.and_then(|()| out.flush());
+    report.status.exit_code()
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}").replace('\n', " ")
+}
+
+fn run(mut plan: feed::Plan, timeout: Duration) -> Report {
+    let specs = plan.config.rules();
+    let reach = Duration::from_millis(RuleSet::new(specs.clone()).reach_ms().max(0) as u64);
+    // A minute beyond the reach: the replay's first instants fall on whole
+    // steps after the history begins, and an alert breaching all along must
+    // still have its whole `for` inside.
+    plan.backfill = (reach + Duration::from_secs(60)).clamp(START_BACKFILL, MAX_REACH);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return Report::failed(Status::Unreachable, format!("cannot start: {e}")),
+    };
+    let report = runtime.block_on(async {
+        let mut feed = match Feed::start(&plan).await {
+            Ok(f) => f,
+            Err(e) => return Report::failed(Status::Unreachable, one_line(&e)),
+        };
+        let picture = gather(&mut feed, timeout).await;
+        let report = judge(&feed, picture, specs, timeout);
+        feed.stop().await;
+        report
+    });
+    // A backfill still in flight is of no use now; do not wait for it.
+    runtime.shutdown_background();
+    report
+}
+
+/// What arrived while waiting for a full picture.
+#[derive(Default)]
+struct Picture {
+    store: Store,
+    catalogue: bool,
+    /// Where the first backfill began, and whether every metric came.
+    backfill: Option<(i64, bool)>,
+    live: bool,
+    /// The newest point's own timestamp.
+    newest_ms: Option<i64>,
+    banner: Option<StatusBanner>,
+    refused: Option<String>,
+    interval_ms: i64,
+}
+
+impl Picture {
+    fn complete(&self) -> bool {
+        self.catalogue && self.backfill.is_some() && self.live
+    }
+
+    fn missing(&self) -> Vec<&'static str> {
+        let mut m = Vec::new();
+        if !self.catalogue {
+            m.push("no catalogue");
+        }
+        if self.backfill.is_none() {
+            m.push("no history");
+        }
+        if !self.live {
+            m.push("no live data");
+        }
+        m
+    }
+}
+
+/// Folds updates in until the picture is whole, the gateway refuses us, or
+/// `timeout` runs out.
+async fn gather(feed: &mut Feed, timeout: Duration) -> Picture {
+    let mut updates = feed.take_updates();
+    let mut p = Picture { interval_ms: 1000, ..Picture::default() };
+    let mut refusals = Refusals::default();
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    let mut buf = Vec::with_capacity(super::BATCH);
+    while !p.complete() {
+        tokio::select! {
+            biased;
+            _ = &mut deadline => break,
+            n = updates.recv_many(&mut buf, super::BATCH) => {
+                if n == 0 {
+                    break;
+                }
+                for u in buf.drain(..) {
+                    if let Some(why) = refusals.check(&u, &feed.stats) {
+                        p.refused = Some(why);
+                        return p;
+                    }
+                    fold(&mut p, u);
+                }
+            }
+        }
+    }
+    // Whatever else is already queued (the rest of a backfill's batches sit
+    // ahead of its end marker, so none are left behind here).
+    while let Ok(u) = updates.try_recv() {
+        fold(&mut p, u);
+    }
+    p
+}
+
+fn fold(p: &mut Picture, u: Update) {
+    match u {
+        Update::Catalogue { metrics, interval_ms } => {
+            p.store.learn(&metrics);
+            p.catalogue = true;
+            p.interval_ms = interval_ms.max(1);
+        }
+        Update::Samples { observations, live, .. } => {
+            for obs in &observations {
+                p.store.insert(obs, None);
+            }
+            if let Some(newest) = observations.iter().map(|o| o.ts).max() {
+                p.newest_ms = Some(p.newest_ms.map_or(newest, |n| n.max(newest)));
+                // A stream that announces no catalogue (SSE) is known by its data.
+                p.catalogue |= live;
+                p.live |= live;
+            }
+        }
+        Update::Backfilled { from_ms, complete, .. } => {
+            p.backfill.get_or_insert((from_ms, complete));
+        }
+        Update::Status(b) => p.banner = b,
+        Update::Alert(_) | Update::Event(_) | Update::Conn(_) | Update::Malformed(_) => {}
+    }
+}
+
+/// Plays the rules over the picture's history, evaluates them now, and
+/// weighs the result.
+fn judge(feed: &Feed, p: Picture, specs: Vec<RuleSpec>, timeout: Duration) -> Report {
+    let now = now_ms();
+    let mut table = SourceTable::default();
+    let sources = table.rows(&feed.stats, Duration::from_secs(1), now, p.interval_ms);
+    let mut report = Report { sources: sources.iter().map(SourceJson::of).collect(), ..Report::default() };
+    report.checked_at = now;
+    if let Some(why) = &p.refused {
+        return report.with(Status::Unreachable, why.clone());
+    }
+    if !p.complete() {
+        let why = format!("no full picture within {}: {}", humantime::format_duration(timeout), p.missing().join(", "));
+        let last_error = sources.iter().find_map(|s| s.last_error.clone());
+        let why = match last_error {
+            Some(e) => format!("{why} (last error: {e})"),
+            None => why,
+        };
+        let status = if p.live { Status::Stale } else { Status::Unreachable };
+        return report.with(status, why);
+    }
+
+    let mut rules = RuleSet::new(specs);
+    let reach = rules.reach_ms();
+    let (backfill_from, backfill_whole) = p.backfill.unwrap_or((now, false));
+    // Up to the last step before now; the evaluation at now is the verdict.
+    let from = backfill_from.max(now - reach);
+    let replay = rules.replay(&p.store, from, now - 1, REPLAY_STEP_MS);
+    let outcomes = rules.evaluate(&p.store, now);
+    report.rules = rules.rules().len();
+    report.replayed_changes = replay.len();
+    report.alerts = outcomes
+        .iter()
+        .filter(|o| matches!(o.phase, Phase::Pending { .. } | Phase::Firing { .. } | Phase::NoData { .. }))
+        .filter_map(|o| rules.rules().get(o.index).map(|r| AlertJson::of(r, o)))
+        .collect();
+    report.alerts.sort_by_key(|a| (a.rank(), a.severity_rank, a.since.clone()));
+    report.newest_data = p.newest_ms.map(format_time);
+
+    // SLOs: when objectives are evaluated, their results join the report
+    // here, beside the alerts, and a budget burning too fast counts as firing.
+
+    if report.alerts.iter().any(|a| a.state == FIRING) {
+        report.raise(Status::Firing, "an alert is firing".into());
+    }
+    if !backfill_whole {
+        report.raise(Status::Stale, "some history could not be fetched".into());
+    }
+    if let Some(age) = p.newest_ms.map(|t| now - t).filter(|&age| age > STALE_AFTER_MS) {
+        report.raise(Status::Stale, format!("the newest data is {} old", humantime::format_duration(secs(age))));
+    }
+    if let Some(b) = &p.banner {
+        report.raise(Status::Stale, format!("the gateway says {}: {}", b.status, b.message));
+    }
+    if report.alerts.iter().any(|a| a.state == NO_DATA) {
+        report.raise(Status::Stale, "an alert's series went silent".into());
+    }
+    if !sources.iter().any(|s| s.health == SourceHealth::Live) {
+        report.raise(Status::Stale, "no gateway is live".into());
+    }
+    report
+}
+
+fn secs(ms: i64) -> Duration {
+    Duration::from_secs((ms.max(0) / 1000) as u64)
+}
+
+/// The state words, as alert lines of `tail` and the protocol spell them.
+const FIRING: &str = "firing";
+const PENDING: &str = "pending";
+const NO_DATA: &str = "nodata";
+
+/// Everything the check found.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub status: Status,
+    pub exit: i32,
+    #[serde(serialize_with = "time")]
+    pub checked_at: i64,
+    /// Why the status is not ok, worst first.
+    pub reasons: Vec<String>,
+    /// Pending, firing and no-data alerts of the rules in force, firing first.
+    pub alerts: Vec<AlertJson>,
+    /// How many rules were evaluated, and how many changes the replay over
+    /// the history went through on the way.
+    pub rules: usize,
+    pub replayed_changes: usize,
+    pub newest_data: Option<String>,
+    pub sources: Vec<SourceJson>,
+    #[serde(skip)]
+    reason_status: Vec<Status>,
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Report {
+            status: Status::Ok,
+            exit: 0,
+            checked_at: now_ms(),
+            reasons: Vec::new(),
+            alerts: Vec::new(),
+            rules: 0,
+            replayed_changes: 0,
+            newest_data: None,
+            sources: Vec::new(),
+            reason_status: Vec::new(),
+        }
+    }
+}
+
+fn time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_time(*ms))
+}
+
+impl Report {
+    fn failed(status: Status, why: String) -> Report {
+        Report::default().with(status, why)
+    }
+
+    fn with(mut self, status: Status, why: String) -> Report {
+        self.raise(status, why);
+        self
+    }
+
+    /// Adds a finding; the status is the worst finding's.
+    fn raise(&mut self, status: Status, why: String) {
+        let at = self.reason_status.iter().position(|&s| s < status).unwrap_or(self.reasons.len());
+        self.reasons.insert(at, why);
+        self.reason_status.insert(at, status);
+        self.status = self.status.max(status);
+        self.exit = self.status.exit_code();
+    }
+
+    /// One line per alert, then the summary line.
+    fn write_text(&self, out: &mut impl Write) -> io::Result<()> {
+        for a in &self.alerts {
+            let group: Vec<String> = a.group.iter().map(|(k, v)| format!("{k}={:?}", sanitize(v))).collect();
+            let who = if group.is_empty() { a.rule.clone() } else { format!("{}{{{}}}", a.rule, group.join(",")) };
+            let since = a.since.as_deref().map(|s| format!("  since {s}")).unwrap_or_default();
+            writeln!(out, "{:<8} {:<8} {who}{since}  {}", a.state.to_uppercase(), a.severity, sanitize(&a.summary))?;
+        }
+        let count = |state: &str| self.alerts.iter().filter(|a| a.state == state).count();
+        let mut line = format!("{} - ", self.status.word());
+        if self.status == Status::ConfigError || (self.rules == 0 && !self.reasons.is_empty()) {
+            line.push_str(&sanitize(&self.reasons.join("; ")));
+        } else {
+            line.push_str(&format!(
+                "{} firing, {} pending, {} no data of {} rules",
+                count(FIRING),
+                count(PENDING),
+                count(NO_DATA),
+                self.rules
+            ));
+            let others: Vec<&String> = self.reasons.iter().filter(|r| r.as_str() != "an alert is firing").collect();
+            if !others.is_empty() {
+                let others: Vec<String> = others.iter().map(|r| sanitize(r)).collect();
+                line.push_str(&format!("; {}", others.join("; ")));
+            }
+        }
+        writeln!(out, "vigil check: {line}")
+    }
+
+    fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
+        serde_json::to_writer(&mut *out, self)?;
+        out.write_all(b"\n")
+    }
+}
+
+/// One alert of a rule, as the check reports it.
+#[derive(Debug, Serialize)]
+pub struct AlertJson {
+    pub rule: String,
+    pub group: BTreeMap<String, String>,
+    pub state: &'static str,
+    pub severity: &'static str,
+    #[serde(skip)]
+    severity_rank: Severity,
+    /// Since when it has been in this state (firing: since it fired).
+    pub since: Option<String>,
+    pub value: Option<WireNum>,
+    pub threshold: WireNum,
+    pub summary: String,
+}
+
+impl AlertJson {
+    fn of(rule: &RuleSpec, o: &Outcome) -> AlertJson {
+        let since = match o.phase {
+            Phase::Pending { since } | Phase::Firing { since, .. } => Some(since),
+            Phase::NoData { since, firing_since } => Some(firing_since.unwrap_or(since)),
+            Phase::Inactive | Phase::Resolved { .. } => None,
+        };
+        let severity = Severity::from(rule.severity);
+        AlertJson {
+            rule: rule.name.clone(),
+            group: o.group.iter().cloned().collect(),
+            state: super::state_name(o.phase),
+            severity: severity.name(),
+            severity_rank: severity,
+            since: since.map(format_time),
+            value: o.value.map(WireNum),
+            threshold: WireNum(rule.threshold),
+            summary: rule.summary_for(o.group.as_ref(), o.value),
+        }
+    }
+
+    /// Firing first, then no data, then pending.
+    fn rank(&self) -> u8 {
+        match self.state {
+            FIRING => 0,
+            NO_DATA => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// One gateway's link, as the check saw it at the end.
+#[derive(Debug, Serialize)]
+pub struct SourceJson {
+    pub url: String,
+    pub state: &'static str,
+    pub connected: bool,
+    pub last_success: Option<String>,
+    pub last_error: Option<String>,
+}
+
+impl SourceJson {
+    fn of(r: &SourceRow) -> SourceJson {
+        SourceJson {
+            url: r.url.clone(),
+            state: r.health.name(),
+            connected: r.connected,
+            last_success: r.last_success_ms.map(format_time),
+            last_error: r.last_error.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_finding_sets_status_and_exit_code() {
+        let mut r = Report::default();
+        assert_eq!((r.status, r.exit), (Status::Ok, 0));
+        r.raise(Status::Firing, "an alert is firing".into());
+        assert_eq!(r.exit, 1);
+        r.raise(Status::Stale, "the newest data is 5m old".into());
+        assert_eq!((r.status, r.exit), (Status::Stale, 2));
+        // A lesser finding later changes nothing but the list, worst first.
+        r.raise(Status::Firing, "another".into());
+        assert_eq!(r.exit, 2);
+        assert_eq!(r.reasons[0], "the newest data is 5m old");
+        assert_eq!(Report::failed(Status::ConfigError, "x".into()).exit, 3);
+    }
+
+    #[test]
+    fn text_ends_with_one_summary_line_and_keeps_escapes_out() {
+        let rules = crate::alert::defaults::rules();
+        let rule = rules.iter().find(|r| r.name == "error rate").unwrap();
+        let o = Outcome {
+            index: 1,
+            rule: rule.name.clone(),
+            group: Some(("service".into(), "pay\u{1b}[2Jments".into())),
+            phase: Phase::Firing { since: 1_751_279_400_000, quiet_since: None },
+            value: Some(0.05),
+            change: None,
+        };
+        let mut r = Report { rules: 9, alerts: vec![AlertJson::of(rule, &o)], ..Report::default() };
+        r.raise(Status::Firing, "an alert is firing".into());
+        let mut out = Vec::new();
+        r.write_text(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with("FIRING   critical error rate{service="), "{text}");
+        assert!(lines[0].contains("since 2025-06-30T10:30:00Z"), "{text}");
+        assert_eq!(lines[1], "vigil check: FIRING - 1 firing, 0 pending, 0 no data of 9 rules");
+    }
+}

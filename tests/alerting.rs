@@ -1,0 +1,189 @@
+//! The alert rules end to end, as an operator meets them: `vigil serve
+//! --scenario error-burst` as its own process on a loopback port, `vigil
+//! tail --alerts` replaying half an hour of its history, and `vigil check`
+//! judging the same gateway, each the real binary. Where the scenario
+//! stands comes from the simulator's timetable, never from the clock's
+//! guesswork.
+
+use serde_json::Value;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use vigil::sim::{Scenario, Simulator};
+use vigil::wire::{now_ms, parse_time};
+
+/// The shipped error-rate rule's `for`.
+const FOR_MS: i64 = 120_000;
+/// Around a change seen by one run, another run (which evaluated on its
+/// own instants) may still see the state before it.
+const SLACK_MS: i64 = 30_000;
+
+/// A gateway process, killed when the test ends however it ends.
+struct Gateway {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn serve_error_burst() -> Gateway {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["serve", "--scenario", "error-burst", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vigil serve starts");
+    let gw = Gateway { child, url: format!("ws://127.0.0.1:{port}/api/v1/metrics/stream") };
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the gateway did not listen within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    gw
+}
+
+fn vigil(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vigil")).args(args).env_remove("VIGIL_TOKEN").output().expect("vigil runs")
+}
+
+fn time(v: &Value) -> i64 {
+    parse_time(v.as_str().unwrap_or_else(|| panic!("not a time: {v}"))).unwrap()
+}
+
+/// The state a timeline of changes leaves an alert in at `t`.
+fn state_at(changes: &[(i64, String)], t: i64) -> &str {
+    match changes.iter().rev().find(|c| c.0 <= t).map(|c| c.1.as_str()) {
+        Some("pending") => "pending",
+        Some("firing") => "firing",
+        _ => "inactive",
+    }
+}
+
+#[test]
+fn error_burst_fires_the_error_rate_rule_in_tail_and_check() {
+    let gw = serve_error_burst();
+    let sim = Simulator::new(1, Scenario::ErrorBurst);
+
+    // First the check, so the tail that follows holds its instant.
+    let check = vigil(&["check", "--url", &gw.url, "--format", "json", "--timeout", "60s"]);
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let checked_at = time(&report["checked_at"]);
+
+    let tail_started = now_ms();
+    let tail = vigil(&["tail", "--url", &gw.url, "--alerts", "--since", "30m", "--duration", "15s"]);
+    assert_eq!(tail.status.code(), Some(0), "{}", String::from_utf8_lossy(&tail.stderr));
+    let lines: Vec<Value> = String::from_utf8_lossy(&tail.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let error_rate: Vec<&Value> =
+        lines.iter().filter(|l| l["type"] == "rule_alert" && l["rule"] == "error rate").collect();
+    assert!(error_rate.iter().any(|l| l["replayed"] == true), "no replayed history within 15 s: {lines:?}");
+
+    // Only payments' error rate ever moves.
+    for l in &error_rate {
+        assert_eq!(l["group"]["service"], "payments", "{l}");
+    }
+    let changes: Vec<(i64, String)> =
+        error_rate.iter().map(|l| (time(&l["at"]), l["change"].as_str().unwrap().to_string())).collect();
+    assert!(changes.windows(2).all(|w| w[0].0 <= w[1].0), "out of time order: {changes:?}");
+
+    // Pending, firing, resolved, in turn; the history may begin and end
+    // part of the way through a round.
+    let order = ["pending", "firing", "resolved"];
+    let first = order.iter().position(|c| *c == changes[0].1).expect("a known change");
+    for (i, c) in changes.iter().enumerate() {
+        assert_eq!(c.1, order[(first + i) % 3], "change {i} of {changes:?}");
+    }
+    // The rule joins the replay once its five-minute window lies within
+    // the history; if that falls in the middle of a breach, the first
+    // round starts there, outside any incident.
+    let joined = tail_started - 30 * 60_000 + 5 * 60_000;
+    let mut whole_rounds = 0;
+    for (i, (at, change)) in changes.iter().enumerate() {
+        if change != "pending" {
+            continue;
+        }
+        if let Some((fired, _)) = changes.get(i + 1) {
+            assert_eq!(fired - at, FOR_MS, "firing exactly `for` after pending: {changes:?}");
+        }
+        if *at < joined + 60_000 && sim.incident_at(*at).is_none() {
+            continue;
+        }
+        let incident = sim.incident_at(*at).unwrap_or_else(|| panic!("pending at {at} outside an incident"));
+        assert!(incident.start_ms <= *at && *at < incident.end_ms, "pending at {at}, incident {incident:?}");
+        let Some((resolved, _)) = changes.get(i + 2) else { continue };
+        assert!(*resolved >= incident.end_ms, "resolved at {resolved}, before the incident's end {incident:?}");
+        // ... and before the next incident begins.
+        assert!(*resolved < incident.start_ms + vigil::sim::PERIOD_MS, "{changes:?}");
+        whole_rounds += 1;
+    }
+    assert!(whole_rounds >= 1, "half an hour holds a whole round: {changes:?}");
+
+    // The check saw what the tail's history says of its instant.
+    let near_a_change = changes.iter().any(|c| (c.0 - checked_at).abs() <= SLACK_MS);
+    let expected = state_at(&changes, checked_at);
+    let found = report["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["rule"] == "error rate" && a["group"]["service"] == "payments")
+        .map_or("inactive", |a| a["state"].as_str().unwrap());
+    if near_a_change {
+        let before = state_at(&changes, checked_at - SLACK_MS);
+        let after = state_at(&changes, checked_at + SLACK_MS);
+        assert!(found == before || found == after, "check says {found}, tail {before} then {after}: {report}");
+    } else {
+        assert_eq!(found, expected, "check at {checked_at}: {report}\ntail: {changes:?}");
+    }
+    // Its verdict follows from what it lists.
+    let firing = report["alerts"].as_array().unwrap().iter().any(|a| a["state"] == "firing");
+    let code = check.status.code();
+    assert_eq!(code, Some(if firing { 1 } else { 0 }), "{report}");
+    assert_eq!(report["exit"].as_i64(), code.map(i64::from));
+    assert_eq!(report["status"], if firing { "firing" } else { "ok" });
+    assert_eq!(report["sources"][0]["url"], gw.url.as_str());
+    assert_eq!(report["sources"][0]["state"], "live");
+}
+
+#[test]
+fn check_exits_2_when_nothing_answers() {
+    let url = format!("ws://127.0.0.1:{}/api/v1/metrics/stream", free_port());
+    let out = vigil(&["check", "--url", &url, "--format", "json", "--timeout", "2s"]);
+    assert_eq!(out.status.code(), Some(2));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "unreachable");
+    let why = report["reasons"][0].as_str().unwrap();
+    assert!(why.contains("no live data") && why.contains("refused"), "{why}");
+    // The text form says the same on one summary line.
+    let out = vigil(&["check", "--url", &url, "--timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("vigil check: UNREACHABLE - no full picture within 1s"), "{text}");
+}
+
+#[test]
+fn check_exits_3_on_a_bad_config_file_naming_file_line_and_key() {
+    let dir = std::env::temp_dir().join(format!("vigil-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, "[ui]\nfps = \"fast\"\n").unwrap();
+    let out = vigil(&["check", "--config", path.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains(&format!("{}:2: key `ui.fps`", path.display())), "{text}");
+}
