@@ -187,3 +187,46 @@ fn check_exits_3_on_a_bad_config_file_naming_file_line_and_key() {
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.contains(&format!("{}:2: key `ui.fps`", path.display())), "{text}");
 }
+
+#[test]
+fn check_reports_an_slo_burning_through_its_budget_during_error_bursts() {
+    let gw = serve_error_burst();
+    let dir = std::env::temp_dir().join(format!("vigil-check-slo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("slo.toml");
+    // Only the SLO: no rules, so whatever fires is its burn alerts.
+    let config = r#"
+[alerting]
+defaults = false
+
+[[slo]]
+name = "payments availability"
+objective = 99.9
+total = { metric = "http_requests_total", labels = { service = "payments" } }
+bad = { metric = "http_errors_total", labels = { service = "payments" } }
+"#;
+    std::fs::write(&path, config).unwrap();
+    let out =
+        vigil(&["check", "--config", path.to_str().unwrap(), "--url", &gw.url, "--format", "json", "--timeout", "60s"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let slo = &report["slos"][0];
+    assert_eq!(slo["name"], "payments availability", "{report}");
+    let burn = |w: &str| {
+        let found = slo["burns"].as_array().unwrap().iter().find(|b| b[0] == w).unwrap_or_else(|| panic!("{report}"));
+        found[1].as_f64().unwrap_or_else(|| panic!("no {w} burn: {report}"))
+    };
+    // Payments fails about 6.5% of requests for some four and a half
+    // minutes of every ten (against 0.1% allowed), and about 0.2% otherwise:
+    // the hour's burn is some thirty times the sustainable rate.
+    let hour = burn("1h");
+    assert!((15.0..50.0).contains(&hour), "1h burn {hour}: {report}");
+    // The fast burn pages exactly when the last five minutes burn past
+    // 14.4x too; then the check says firing.
+    let fast = slo["firing"].as_array().unwrap().iter().any(|f| f == "fast burn");
+    assert_eq!(fast, burn("5m") > 14.4, "{report}");
+    assert_eq!(out.status.code() == Some(1), fast || burn("5m") > 14.4, "{report}");
+    if fast {
+        assert_eq!(report["status"], "firing", "{report}");
+    }
+}

@@ -13,6 +13,7 @@ use crate::feed::{self, Feed, START_BACKFILL};
 use crate::model::{Severity, StatusBanner, Update};
 use crate::pipeline::sources::SourceTable;
 use crate::scene::{SourceHealth, SourceRow};
+use crate::slo::{SloBook, SloSpec, SloStatus, span_name};
 use crate::store::Store;
 use crate::wire::{WireNum, format_time, now_ms, sanitize};
 use serde::Serialize;
@@ -56,6 +57,8 @@ impl Status {
     }
 }
 
+/// History fetched when SLOs are configured: the fast burn's long window.
+const SLO_REACH: Duration = Duration::from_secs(3600);
 /// Data older than this, by the gateway's own timestamps, is not current.
 const STALE_AFTER_MS: i64 = 120_000;
 /// The most history a check fetches and replays.
@@ -89,7 +92,12 @@ fn one_line(e: &anyhow::Error) -> String {
 
 fn run(mut plan: feed::Plan, timeout: Duration) -> Report {
     let specs = plan.config.rules();
-    let reach = Duration::from_millis(RuleSet::new(specs.clone()).reach_ms().max(0) as u64);
+    let slos = plan.config.slos(plan.gateways.is_empty());
+    let mut reach = Duration::from_millis(RuleSet::new(specs.clone()).reach_ms().max(0) as u64);
+    // SLOs are judged by their fast burn, over the last hour.
+    if !slos.is_empty() {
+        reach = reach.max(SLO_REACH);
+    }
     // A minute beyond the reach: the replay's first instants fall on whole
     // steps after the history begins, and an alert breaching all along must
     // still have its whole `for` inside.
@@ -104,7 +112,7 @@ fn run(mut plan: feed::Plan, timeout: Duration) -> Report {
             Err(e) => return Report::failed(Status::Unreachable, one_line(&e)),
         };
         let picture = gather(&mut feed, timeout).await;
-        let report = judge(&feed, picture, specs, timeout);
+        let report = judge(&feed, picture, specs, slos, timeout);
         feed.stop().await;
         report
     });
@@ -211,7 +219,7 @@ fn fold(p: &mut Picture, u: Update) {
 
 /// Plays the rules over the picture's history, evaluates them now, and
 /// weighs the result.
-fn judge(feed: &Feed, p: Picture, specs: Vec<RuleSpec>, timeout: Duration) -> Report {
+fn judge(feed: &Feed, p: Picture, specs: Vec<RuleSpec>, slos: Vec<SloSpec>, timeout: Duration) -> Report {
     let now = now_ms();
     let mut table = SourceTable::default();
     let sources = table.rows(&feed.stats, Duration::from_secs(1), now, p.interval_ms);
@@ -248,8 +256,15 @@ fn judge(feed: &Feed, p: Picture, specs: Vec<RuleSpec>, timeout: Duration) -> Re
     report.alerts.sort_by_key(|a| (a.rank(), a.severity_rank, a.since.clone()));
     report.newest_data = p.newest_ms.map(format_time);
 
-    // SLOs: when objectives are evaluated, their results join the report
-    // here, beside the alerts, and a budget burning too fast counts as firing.
+    // SLOs over the history fetched: burn rates are what a check can vouch
+    // for; attainment covers only that history (the dashboard's ledger keeps
+    // the whole window). A burn alert firing counts as firing.
+    let mut book = SloBook::new(slos);
+    book.evaluate(&p.store, now);
+    report.slos = book.status().iter().map(SloJson::of).collect();
+    if report.slos.iter().any(|s| !s.firing.is_empty()) {
+        report.raise(Status::Firing, "an SLO's error budget is burning too fast".into());
+    }
 
     if report.alerts.iter().any(|a| a.state == FIRING) {
         report.raise(Status::Firing, "an alert is firing".into());
@@ -298,6 +313,8 @@ pub struct Report {
     pub replayed_changes: usize,
     pub newest_data: Option<String>,
     pub sources: Vec<SourceJson>,
+    /// Every SLO: burn rates now, and attainment over the history fetched.
+    pub slos: Vec<SloJson>,
     #[serde(skip)]
     reason_status: Vec<Status>,
 }
@@ -314,6 +331,7 @@ impl Default for Report {
             replayed_changes: 0,
             newest_data: None,
             sources: Vec::new(),
+            slos: Vec::new(),
             reason_status: Vec::new(),
         }
     }
@@ -350,6 +368,21 @@ impl Report {
             let since = a.since.as_deref().map(|s| format!("  since {s}")).unwrap_or_default();
             writeln!(out, "{:<8} {:<8} {who}{since}  {}", a.state.to_uppercase(), a.severity, sanitize(&a.summary))?;
         }
+        for s in &self.slos {
+            let burns: Vec<String> = s
+                .burns
+                .iter()
+                .map(|(w, b)| format!("{w} {}", b.map_or_else(|| "-".to_string(), |b| format!("{:.1}x", b.0))))
+                .collect();
+            let firing = if s.firing.is_empty() { String::new() } else { format!("  {}", s.firing.join(", ")) };
+            writeln!(
+                out,
+                "SLO               {}  objective {}%  burn {}{firing}",
+                sanitize(&s.name),
+                s.objective,
+                burns.join(" ")
+            )?;
+        }
         let count = |state: &str| self.alerts.iter().filter(|a| a.state == state).count();
         let mut line = format!("{} - ", self.status.word());
         if self.status == Status::ConfigError || (self.rules == 0 && !self.reasons.is_empty()) {
@@ -374,6 +407,31 @@ impl Report {
     fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
         serde_json::to_writer(&mut *out, self)?;
         out.write_all(b"\n")
+    }
+}
+
+/// One SLO, as the check reports it.
+#[derive(Debug, Serialize)]
+pub struct SloJson {
+    pub name: String,
+    pub objective: f64,
+    /// Good over total across the history fetched.
+    pub attainment: Option<WireNum>,
+    /// `("5m", rate)`: how many times the sustainable rate the budget burns.
+    pub burns: Vec<(String, Option<WireNum>)>,
+    /// Burn alerts firing: "fast burn", "slow burn", "budget burn".
+    pub firing: Vec<String>,
+}
+
+impl SloJson {
+    fn of(s: &SloStatus) -> SloJson {
+        SloJson {
+            name: s.name.clone(),
+            objective: s.objective,
+            attainment: s.attainment.map(WireNum),
+            burns: s.burns.iter().map(|(w, b)| (span_name(*w), b.map(WireNum))).collect(),
+            firing: s.firing.clone(),
+        }
     }
 }
 

@@ -242,6 +242,13 @@ impl SloBook {
         self.status.clear();
         for (i, (spec, ledger)) in self.specs.iter().zip(&self.ledgers).enumerate() {
             let burn = |window_ms: i64| -> Option<f64> {
+                // A long window is judged only once most of it is held: an
+                // hour of history is no verdict on six, or on three days.
+                // (The newest buckets have not settled yet; they count.)
+                let held = ledger.covered_ms(now - window_ms, now) + 2 * ledger::BUCKET_MS;
+                if window_ms >= 30 * MINUTE && (held as f64) < 0.75 * window_ms as f64 {
+                    return None;
+                }
                 // Past what the store holds at fine grain, the ledger answers.
                 let (good, total) = if window_ms > 6 * HOUR {
                     ledger.counts(now - window_ms, now)?
