@@ -5,7 +5,7 @@
 //! - ingest: observations folded into the store per second
 //! - decode + ingest: text in, store updated, on one thread, in points/s
 //! - scene: deriving each page of the default dashboard from ten minutes of history
-//! - rules: one evaluation of the shipped alert rules, and a replay over history
+//! - rules and SLOs: one evaluation of the shipped rules and the demo SLOs, and a replay over history
 //! - render: one full frame of each page at 300x80, and the overview at smaller sizes
 //! - memory: bytes per series over a 24 h window, measured and the ceiling,
 //!   and resident size after a simulated day of the demo's data
@@ -288,6 +288,18 @@ fn main() {
     p.set_rules(Arc::new(vigil::alert::defaults::rules()));
     per_iter("evaluate the shipped alert rules (1 h held)", 200, || {
         black_box(p.evaluate_rules(NOW));
+    });
+    // The demo's two SLOs each second, and the ledger fill every five
+    // minutes (a day of buckets worked out again from the store).
+    p.set_slos(Arc::new(vigil::slo::demo()));
+    p.evaluate_slos(NOW);
+    per_iter("evaluate the demo's two SLOs (1 h held)", 200, || {
+        black_box(p.evaluate_slos(NOW));
+    });
+    let mut t = NOW;
+    per_iter("  the same, refilling their ledgers", 20, || {
+        t += 300_000;
+        black_box(p.evaluate_slos(t));
     });
     // What start-up costs once the backfill is in: the dashboard plays the
     // rules over their reach, `tail --since 30m` over its half hour.

@@ -70,10 +70,11 @@ fn a_rule_from_config_goes_pending_fires_loses_data_and_resolves() {
         [
             (20, AlertState::Pending),
             (50, AlertState::Firing),
-            // The value is the last point in the newest half of the 10 s
-            // window, (now - 5 s, now]: at 104 s the last point (99 s) has
-            // left it.
-            (104, AlertState::NoData),
+            // Rules are evaluated on whole 10 s steps. The value is the
+            // last point in the newest half of the 10 s window, (now - 5 s,
+            // now]: at 100 s the last point (99 s) is still in it, at 110 s
+            // it has left.
+            (110, AlertState::NoData),
             // Back, still backed up: firing again, not pending anew.
             (150, AlertState::Firing),
             (170, AlertState::Resolved),

@@ -49,7 +49,13 @@ impl StateChange {
         StateChange {
             id: alert.id.clone(),
             name: alert_name(alert).to_string(),
-            source: if super::is_rule_alert(&alert.id) { "rule" } else { "gateway" },
+            source: if super::is_rule_alert(&alert.id) {
+                "rule"
+            } else if crate::slo::is_slo_alert(&alert.id) {
+                "slo"
+            } else {
+                "gateway"
+            },
             change: change.to_string(),
             state,
             previous_state,

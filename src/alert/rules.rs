@@ -72,6 +72,16 @@ impl RuleSpec {
         if self.over < Duration::from_secs(1) {
             return Err("over must be at least 1s".into());
         }
+        // Past a day nothing is held to measure or wait on.
+        let day = Duration::from_secs(86_400);
+        for (key, d) in [("for", self.hold), ("keep_firing_for", self.keep_firing_for), ("over", self.over)] {
+            if d > day {
+                return Err(format!("{key} must be at most 24h, what the store keeps"));
+            }
+        }
+        if self.delta.is_some_and(|d| d > day) {
+            return Err("delta must be at most 24h, what the store keeps".into());
+        }
         if let Some(d) = self.delta
             && d < self.over
         {
@@ -304,7 +314,12 @@ impl RuleSet {
     /// it would be had vigil been running: a `for` to go pending and fire,
     /// `keep_firing_for` to hold, and the window the first verdict reads.
     pub fn reach_ms(&self) -> i64 {
-        self.rules.iter().map(|r| (r.hold + r.keep_firing_for + r.over).as_millis() as i64).max().unwrap_or(0)
+        // A baseline rule also needs half its baseline, before its window.
+        let reach = |r: &RuleSpec| {
+            let baseline = r.delta.map_or(Duration::ZERO, |d| d / 2 + r.over);
+            (r.hold + r.keep_firing_for + r.over + baseline).as_millis() as i64
+        };
+        self.rules.iter().map(reach).max().unwrap_or(0)
     }
 }
 
@@ -515,6 +530,69 @@ mod tests {
         let api = last.iter().find(|o| o.group.as_ref().is_some_and(|g| g.1 == "api")).unwrap();
         assert!(matches!(api.phase, Phase::NoData { firing_since: Some(_), .. }), "{api:?}");
         assert_eq!(api.value, None);
+    }
+
+    #[test]
+    fn a_counter_reset_is_a_restart_not_a_burst_of_errors() {
+        let mut rules = RuleSet::new(vec![rule(ERROR_RATE)]);
+        let mut s = store();
+        let mut changes = Vec::new();
+        let mut last = None;
+        // 100 requests and 0.5 errors a second; at 200 s the service
+        // restarts and both counters start again from zero. Taken as a drop,
+        // the reset would look like a flood of errors (or of negative ones).
+        for sec in 0..400i64 {
+            let t = sec * 1000;
+            let since = if sec < 200 { sec } else { sec - 200 };
+            put(&mut s, "requests", "api", t, since as f64 * 100.0);
+            put(&mut s, "errors", "api", t, since as f64 * 0.5);
+            for o in rules.evaluate(&s, t) {
+                changes.extend(o.change);
+            }
+            let reader = Reader::new(&s);
+            let span = Span { to_ms: t, window_ms: 60_000, step_ms: 30_000 };
+            if sec > 60 {
+                last = measure(&reader, &rules.rules()[0], &span).into_iter().next().and_then(|(_, e)| e.last());
+                // Half a percent throughout, the restart included.
+                let ratio = last.unwrap_or_else(|| panic!("no ratio at {sec} s"));
+                assert!((ratio - 0.005).abs() < 2e-4, "{ratio} at {sec} s");
+            }
+        }
+        assert!(changes.is_empty(), "{changes:?}");
+        assert!(last.is_some());
+    }
+
+    #[test]
+    fn a_latency_rule_reads_the_quantile_hand_worked_from_the_buckets() {
+        use crate::model::HistogramValue;
+        let mut s = Store::default();
+        let meta =
+            MetricMeta { name: "latency".into(), kind: Kind::Histogram, unit: String::new(), help: String::new() };
+        s.learn(&[meta]);
+        // Each second: 90 requests under 0.1 s, 8 between 0.1 and 0.5 s,
+        // and 2 between 0.5 and 1 s.
+        for sec in 0..120i64 {
+            let n = (sec + 1) as f64;
+            let buckets = vec![(0.1, 90.0 * n), (0.5, 98.0 * n), (1.0, 100.0 * n), (f64::INFINITY, 100.0 * n)];
+            let h = HistogramValue { buckets, sum: 0.0, count: 100.0 * n };
+            let key = SeriesKey::new("latency").with("service", "api");
+            s.insert(&Observation { key, ts: sec * 1000, sample: Sample::Histogram(std::sync::Arc::new(h)) }, None);
+        }
+        let p99 = rule("name='slow'\nmetric='latency'\nq=0.99\nop='>'\nthreshold=0.7\nover='1m'");
+        let p95 = rule("name='p95'\nmetric='latency'\nq=0.95\nop='>'\nthreshold=0.7\nover='1m'");
+        let mut rules = RuleSet::new(vec![p99, p95]);
+        let out = rules.evaluate(&s, 119_000);
+        // p99: rank 0.99 of 100 falls half way through the 0.5-1 s bucket
+        // (98 below it, 2 in it): 0.75 s, past 0.7. p95: rank 95 is 5 of
+        // the 8 between 0.1 and 0.5 s: 0.1 + 0.4 x 5/8 = 0.35 s.
+        let value = |name: &str| out.iter().find(|o| o.rule == name).and_then(|o| o.value);
+        assert!((value("slow").unwrap() - 0.75).abs() < 1e-9, "{out:?}");
+        assert_eq!(out.iter().find(|o| o.rule == "slow").unwrap().change, Some(Change::Firing));
+        // p95 does not breach, so it has no outcome; its query says why.
+        assert_eq!(value("p95"), None, "{out:?}");
+        let span = Span { to_ms: 119_000, window_ms: 60_000, step_ms: 30_000 };
+        let p95 = measure(&Reader::new(&s), &rules.rules()[1], &span).into_iter().next().and_then(|(_, e)| e.last());
+        assert!((p95.unwrap() - 0.35).abs() < 1e-9, "{p95:?}");
     }
 
     #[test]

@@ -74,6 +74,10 @@ pub fn alert_name(alert: &Alert) -> &str {
             _ => rest,
         };
     }
+    // An SLO's burn alerts share its name: "checkout availability: fast burn".
+    if let Some(rest) = id.strip_prefix(crate::slo::SLO_PREFIX) {
+        return rest;
+    }
     id.split(':').next().unwrap_or(id)
 }
 

@@ -327,6 +327,15 @@ impl<'a> Reader<'a> {
         Some(under(&buckets, le))
     }
 
+    /// [`Reader::counts_under`] for every step of `span` in one pass: for
+    /// each cell after the first, its time and the observations in the step
+    /// ending there.
+    pub fn counts_under_cells(&self, q: &QuerySpec, le: f64, span: &Span) -> Vec<(i64, Option<(f64, f64)>)> {
+        let (at, series): (Vec<usize>, Vec<&Series>) = select_at(self.store, q, &[]).map(|(i, _, s)| (i, s)).unzip();
+        let deltas = self.deltas(&at, &series, span);
+        (1..span.cells()).map(|i| (span.time(i), deltas.window(i, i).map(|b| under(&b, le)))).collect()
+    }
+
     /// A latency heatmap of the histograms a query selects.
     pub fn heat(&self, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Heat {
         let (at, series): (Vec<usize>, Vec<&Series>) = select_at(self.store, q, vars).map(|(i, _, s)| (i, s)).unzip();

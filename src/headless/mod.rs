@@ -300,10 +300,10 @@ fn print_update<W: Write>(
         Update::Catalogue { metrics, .. } => store.learn(metrics),
         Update::Samples { observations, live, seq } => {
             for obs in observations {
-                if !metrics.is_empty() && !metrics.contains(&obs.key.metric) {
-                    continue;
-                }
-                if matches!(store.insert(obs, None), Placed::Added | Placed::Folded) && everything {
+                // Every point goes into the store, where the rules read it;
+                // `--metric` only narrows what is printed.
+                let shown = metrics.is_empty() || metrics.contains(&obs.key.metric);
+                if matches!(store.insert(obs, None), Placed::Added | Placed::Folded) && everything && shown {
                     out.item(&Item::Point { obs, seq: *seq, backfilled: !live }, now)?;
                 }
             }

@@ -78,6 +78,8 @@ pub struct Pipeline {
     slos: crate::slo::SloBook,
     slos_from: Arc<Vec<crate::slo::SloSpec>>,
     spare_ledgers: Vec<crate::slo::ledger::Ledger>,
+    /// When rules and SLOs were last evaluated.
+    evaluated_at: Option<i64>,
     /// Whether the rules were played over the start-up backfill yet.
     rules_replayed: bool,
     /// Where the last scene's grid ended: a tick that crosses a step
@@ -132,6 +134,7 @@ impl Pipeline {
             slos: Default::default(),
             slos_from: Default::default(),
             spare_ledgers: Vec::new(),
+            evaluated_at: None,
             rules_replayed: false,
             published_grid_to: Default::default(),
             people: Default::default(),
@@ -244,14 +247,18 @@ impl Pipeline {
         let changes = self.slos.evaluate(&self.store, now_ms);
         let changed = !changes.is_empty() || before != self.slos.status();
         for (id, alert, change) in changes {
+            let alert = alert.map(|mut a| {
+                if a.starts_at.is_none() {
+                    a.starts_at = self.alerts.get(&id).and_then(|b| b.starts_at);
+                }
+                a
+            });
             if let Some(c) = change {
                 tracing::info!(alert = %id, change = c.name(), "SLO burn alert");
+                self.tell(c.name(), self.alerts.get(&id), alert.as_ref(), now_ms);
             }
             match alert {
-                Some(mut a) => {
-                    if a.starts_at.is_none() {
-                        a.starts_at = self.alerts.get(&id).and_then(|b| b.starts_at);
-                    }
+                Some(a) => {
                     self.alerts.apply(a);
                 }
                 None => {
@@ -390,7 +397,15 @@ impl Pipeline {
         let before = self.frames_per_sec;
         // Smooth over a few seconds so the figure does not jitter.
         self.frames_per_sec = if before == 0.0 { rate } else { before * 0.6 + rate * 0.4 };
-        let rules_changed = self.evaluate_rules(now_ms) | self.evaluate_slos(now_ms);
+        // Rules and SLOs on whole steps of the replay's grid, as Prometheus
+        // evaluates on an interval: their windows are minutes long, and
+        // every second would cost several times what the screen does.
+        let step = crate::alert::rules::REPLAY_STEP_MS;
+        let due = self.evaluated_at.is_none_or(|t| t.div_euclid(step) != now_ms.div_euclid(step));
+        let rules_changed = due && {
+            self.evaluated_at = Some(now_ms);
+            self.evaluate_rules(now_ms) | self.evaluate_slos(now_ms)
+        };
         let alerts_before = self.alerts.len();
         self.alerts.prune(now_ms);
         let pruned = self.alerts.len() != alerts_before;

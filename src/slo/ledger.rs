@@ -45,14 +45,11 @@ impl Ledger {
     /// past the window.
     pub fn fill(&mut self, spec: &SloSpec, reader: &Reader, now: i64) {
         let last = (now - SETTLE_MS).div_euclid(BUCKET_MS) * BUCKET_MS;
-        let mut end = last - REWORK_MS + BUCKET_MS;
-        while end <= last {
-            // Where the store no longer (or not yet) holds a bucket, what
-            // was counted before stays.
-            if let Some(counts) = spec.counts(reader, end, BUCKET_MS) {
-                self.buckets.insert(end, counts);
-            }
-            end += BUCKET_MS;
+        // Where the store no longer (or not yet) holds a bucket, what was
+        // counted before stays.
+        let n = (REWORK_MS / BUCKET_MS) as usize;
+        for (end, counts) in spec.bucket_counts(reader, last, n, BUCKET_MS) {
+            self.buckets.insert(end, counts);
         }
         let oldest = now - self.window_ms - BUCKET_MS;
         self.buckets = self.buckets.split_off(&oldest);

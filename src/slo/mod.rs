@@ -81,8 +81,8 @@ impl SloSpec {
         if !(self.objective > 0.0 && self.objective < 100.0) {
             return Err(format!("objective {} must be a percentage between 0 and 100, like 99.9", self.objective));
         }
-        if self.window < Duration::from_secs(3600) {
-            return Err("window must be at least 1h".into());
+        if self.window < Duration::from_secs(3600) || self.window > Duration::from_secs(400 * 86_400) {
+            return Err("window must be from 1h to 400d".into());
         }
         let events = self.total.is_some() || self.good.is_some() || self.bad.is_some();
         match (events, &self.latency) {
@@ -126,10 +126,51 @@ impl SloSpec {
         let total = increase(self.total.as_ref()?)?;
         let good = match (&self.good, &self.bad) {
             (Some(g), _) => increase(g)?,
-            (None, Some(b)) => total - increase(b)?,
+            // Many exporters create an error counter at the first error:
+            // until then there were none.
+            (None, Some(b)) => total - increase(b).unwrap_or(0.0),
             (None, None) => return None,
         };
         Some((good.clamp(0.0, total), total))
+    }
+
+    /// `(end, (good, total))` for `n` buckets of `bucket_ms` ending at
+    /// `last_end` and before it, oldest first, worked out in one pass over
+    /// the store (a grid whose steps are the buckets) rather than one read
+    /// per bucket.
+    pub fn bucket_counts(&self, reader: &Reader, last_end: i64, n: usize, bucket_ms: i64) -> Vec<(i64, (f64, f64))> {
+        let window_ms = n as i64 * bucket_ms;
+        if let (Some(latency), Some(under)) = (&self.latency, self.under) {
+            let span = Span { to_ms: last_end, window_ms, step_ms: bucket_ms };
+            return reader
+                .counts_under_cells(latency, under.as_secs_f64(), &span)
+                .into_iter()
+                .filter_map(|(t, c)| c.map(|(all, good)| (t, (good, all))))
+                .collect();
+        }
+        // Half-bucket steps: a rate's window is two steps, one bucket, so
+        // the rate at a bucket's end covers that bucket.
+        let span = Span { to_ms: last_end, window_ms, step_ms: (bucket_ms / 2).max(1) };
+        let increases = |q: &QuerySpec| -> HashMap<i64, f64> {
+            let e = reader.eval(q, &[], &span);
+            e.points.into_iter().map(|(t, rate)| (t, rate * bucket_ms as f64 / 1000.0)).collect()
+        };
+        let Some(total) = self.total.as_ref().map(increases) else { return Vec::new() };
+        let good = self.good.as_ref().map(increases);
+        let bad = self.bad.as_ref().map(increases);
+        (0..n as i64)
+            .rev()
+            .map(|k| last_end - k * bucket_ms)
+            .filter_map(|end| {
+                let total = *total.get(&end)?;
+                let good = match (&good, &bad) {
+                    (Some(g), _) => *g.get(&end)?,
+                    (None, Some(b)) => total - b.get(&end).copied().unwrap_or(0.0),
+                    (None, None) => return None,
+                };
+                Some((end, (good.clamp(0.0, total), total)))
+            })
+            .collect()
     }
 }
 
@@ -180,6 +221,8 @@ pub struct SloBook {
     status: Vec<SloStatus>,
     /// When the ledgers were last brought up to date from the store.
     filled_at: Option<i64>,
+    /// History arrived since: refill soon, but not on every batch of it.
+    history_pending: bool,
 }
 
 /// What one evaluation changed: an alert to file (or drop, when `None`)
@@ -188,6 +231,9 @@ pub type AlertChange = (String, Option<Alert>, Option<Change>);
 
 /// How often the ledgers are refilled from the store; also after a backfill.
 const FILL_EVERY_MS: i64 = ledger::BUCKET_MS;
+/// Least time between refills for history arriving: a backfill comes in
+/// many batches.
+const REFILL_GAP_MS: i64 = 10_000;
 
 impl SloBook {
     pub fn new(specs: Vec<SloSpec>) -> Self {
@@ -215,8 +261,10 @@ impl SloBook {
     /// Takes saved ledgers whose SLI is the one configured now.
     pub fn restore(&mut self, saved: Vec<Ledger>) {
         for s in saved {
+            // Only the counts: the window is the config's, which may have
+            // changed since (the next fill trims to it).
             if let Some(l) = self.ledgers.iter_mut().find(|l| l.name == s.name && l.sli == s.sli) {
-                *l = s;
+                l.buckets = s.buckets;
             }
         }
         self.filled_at = None;
@@ -225,14 +273,19 @@ impl SloBook {
     /// Asks for the ledgers to be refilled at the next evaluation: history
     /// just arrived.
     pub fn history_arrived(&mut self) {
-        self.filled_at = None;
+        self.history_pending = true;
     }
 
     /// Brings the ledgers up to date when due, works out every status and
     /// steps the burn alerts. Returns the alerts that changed.
     pub fn evaluate(&mut self, store: &Store, now: i64) -> Vec<AlertChange> {
         let reader = Reader::new(store);
-        if self.filled_at.is_none_or(|t| now / FILL_EVERY_MS != t / FILL_EVERY_MS) {
+        let due = match self.filled_at {
+            None => true,
+            Some(t) => now / FILL_EVERY_MS != t / FILL_EVERY_MS || (self.history_pending && now - t >= REFILL_GAP_MS),
+        };
+        if due {
+            self.history_pending = false;
             for (spec, ledger) in self.specs.iter().zip(&mut self.ledgers) {
                 ledger.fill(spec, &reader, now);
             }

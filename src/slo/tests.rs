@@ -241,3 +241,58 @@ fn a_steady_tenfold_burn_raises_the_slow_burn_but_not_the_page() {
     // Ten times is short of the fast burn's 14.4x, and three days are not held.
     assert_eq!(slow.len(), changes.len(), "{changes:?}");
 }
+
+#[test]
+fn buckets_worked_out_in_one_pass_match_those_read_one_by_one() {
+    let mut store = store_with(&[("requests", Kind::Counter), ("errors", Kind::Counter), ("latency", Kind::Histogram)]);
+    for sec in 0..3600i64 {
+        let n = (sec + 1) as f64;
+        // Errors come and go; latency shifts every ten minutes.
+        let slow = if (sec / 600) % 2 == 0 { 5.0 } else { 20.0 };
+        let h = HistogramValue {
+            buckets: vec![(0.1, (100.0 - slow) * n), (f64::INFINITY, 100.0 * n)],
+            sum: 0.0,
+            count: 100.0 * n,
+        };
+        put(&mut store, "latency", T0 + sec * 1000, Sample::Histogram(std::sync::Arc::new(h)));
+    }
+    traffic(&mut store, 0, 3600, |sec| if (sec / 450) % 2 == 1 { 3.0 } else { 0.0 });
+    let reader = Reader::new(&store);
+    let latency = spec("name='l'\nobjective=99\nlatency={ metric='latency' }\nunder='50ms'");
+    for s in [spec(AVAILABILITY), latency] {
+        let last = T0 + 3300 * 1000;
+        let all = s.bucket_counts(&reader, last, 10, ledger::BUCKET_MS);
+        assert_eq!(all.len(), 10, "{}", s.name);
+        for (end, (good, total)) in all {
+            let (g, t) = s.counts(&reader, end, ledger::BUCKET_MS).unwrap();
+            assert!(
+                (good - g).abs() < 1e-6 && (total - t).abs() < 1e-6,
+                "{} at {end}: {good}/{total} vs {g}/{t}",
+                s.name
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bad_counter_not_yet_created_means_no_errors_yet() {
+    let mut store = store_with(&[("requests", Kind::Counter), ("errors", Kind::Counter)]);
+    for sec in 0..600i64 {
+        put(&mut store, "requests", T0 + sec * 1000, Sample::Number(sec as f64 * 10.0));
+    }
+    let reader = Reader::new(&store);
+    let (good, total) = spec(AVAILABILITY).counts(&reader, T0 + 599_000, 5 * MINUTE).unwrap();
+    assert!(total > 0.0 && good == total, "{good} of {total}");
+}
+
+#[test]
+fn a_restored_ledger_keeps_its_counts_but_takes_the_configured_window() {
+    let mut seven = spec(AVAILABILITY);
+    seven.window = Duration::from_secs(7 * 86_400);
+    let mut saved = Ledger::for_spec(&seven);
+    saved.buckets.insert(T0, (99.0, 100.0));
+    let mut book = SloBook::new(vec![spec(AVAILABILITY)]);
+    book.restore(vec![saved]);
+    assert_eq!(book.ledgers()[0].window_ms, 30 * 86_400_000);
+    assert_eq!(book.ledgers()[0].buckets.get(&T0), Some(&(99.0, 100.0)));
+}

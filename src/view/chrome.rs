@@ -197,8 +197,11 @@ pub fn status_bar(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, the
 
 /// Whether the page opens with an alerts list: there the keys select,
 /// acknowledge and silence alerts.
+/// As the app decides where alerts can be selected: the page's first panel,
+/// past any SLO table, is an alert list.
 fn leads_with_alerts(scene: &Scene) -> bool {
-    let first = scene.page.rows.first().and_then(|r| r.panels.first());
+    let mut panels = scene.page.rows.iter().flat_map(|r| &r.panels);
+    let first = panels.find(|p| !matches!(p.body, crate::scene::PanelBody::Slo));
     first.is_some_and(|p| matches!(p.body, crate::scene::PanelBody::Alerts { .. }))
 }
 
