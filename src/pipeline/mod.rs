@@ -99,6 +99,9 @@ struct PageKey {
     dashboard: usize,
 }
 
+/// How long rules wait for the start-up history before they run without it.
+const HISTORY_WAIT_MS: i64 = 15_000;
+
 /// The store keeps a day; older history has nowhere to go.
 const HISTORY_REACH_MS: i64 = 24 * 3_600_000;
 
@@ -402,6 +405,11 @@ impl Pipeline {
         // every second would cost several times what the screen does.
         let step = crate::alert::rules::REPLAY_STEP_MS;
         let due = self.evaluated_at.is_none_or(|t| t.div_euclid(step) != now_ms.div_euclid(step));
+        // Not before the start-up history has landed and been replayed (a
+        // few seconds of data would raise and drop alerts that the replay
+        // then files differently), unless it is slow to come.
+        let waited = self.first_data_ms.is_some_and(|t| now_ms - t >= HISTORY_WAIT_MS);
+        let due = due && (self.history.is_none() || self.rules_replayed || waited);
         let rules_changed = due && {
             self.evaluated_at = Some(now_ms);
             self.evaluate_rules(now_ms) | self.evaluate_slos(now_ms)

@@ -159,6 +159,12 @@ impl Pipeline {
         self.store.learn(&metrics);
         self.interval_ms = saved.interval_ms.max(1);
         for a in saved.alerts {
+            // The dashboard's own alerts are worked out again from the
+            // history once it lands (the rules replay over it); restored,
+            // they would be dropped as stale at the first live frame.
+            if crate::alert::is_rule_alert(&a.alert.id) || crate::slo::is_slo_alert(&a.alert.id) {
+                continue;
+            }
             let mut alert = convert::alert(&clean_alert(a.alert), a.updated_ms);
             alert.updated_ms = a.updated_ms.min(now_ms);
             self.alerts.apply(alert);
