@@ -8,6 +8,7 @@
 
 pub mod alert;
 pub mod app;
+pub mod atomic_file;
 pub mod cli;
 pub mod config;
 pub mod dashboard;

@@ -9,7 +9,6 @@ use super::silence::Silence;
 use crate::model::Labels;
 use crate::wire::{format_time, parse_time, sanitize};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The version of the file's layout.
@@ -116,23 +115,9 @@ pub fn save(path: &Path, intent: &Intent) -> std::io::Result<()> {
             })
             .collect(),
     };
-    let text = serde_json::to_vec_pretty(&saved).map_err(std::io::Error::other)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("json.tmp-{}", std::process::id()));
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(&text)?;
-        f.write_all(b"\n")?;
-        f.sync_all()
-    });
-    match written.and_then(|()| std::fs::rename(&tmp, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    let mut text = serde_json::to_vec_pretty(&saved).map_err(std::io::Error::other)?;
+    text.push(b'\n');
+    crate::atomic_file::write(path, &text)
 }
 
 /// The name acknowledgements and silences are signed with: `$USER`, else

@@ -24,7 +24,6 @@ use format::{
     Saved, SavedAlert, SavedSeries, VERSION, alert_frame, clean_alert, metric_kind, saved_tier, tier_slots, valid_name,
 };
 use serde_json::value::RawValue;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -103,7 +102,7 @@ fn save_ledgers(path: &Path, ledgers: &[crate::slo::ledger::Ledger]) -> std::io:
         return Ok(());
     }
     let bytes = serde_json::to_vec(ledgers).map_err(std::io::Error::other)?;
-    write_atomically(path, &bytes)
+    crate::atomic_file::write(path, &bytes)
 }
 
 /// Where and when the pipeline saves; one per pipeline.
@@ -328,31 +327,9 @@ impl Snapshot {
         if bytes.len() > max_bytes {
             return Err(std::io::Error::other("state is over its size limit even without series"));
         }
-        write_atomically(path, &bytes)?;
+        crate::atomic_file::write(path, &bytes)?;
         Ok(bytes.len())
     }
-}
-
-/// Temp file in the same directory, flushed, then renamed over the old one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    // A name per write, so a save on exit never shares a temp file with an
-    // autosave still running on its blocking thread.
-    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = WRITES.fetch_add(1, Ordering::Relaxed);
-    let tmp = path.with_extension(format!("json.{}.{n}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// A stable name for a gateway list (FNV-1a: std's hasher may change
