@@ -226,7 +226,8 @@ pub struct SloBook {
 }
 
 /// What one evaluation changed: an alert to file (or drop, when `None`)
-/// under an id.
+/// under an id, and the change of state if any (none for a firing alert's
+/// new value).
 pub type AlertChange = (String, Option<Alert>, Option<Change>);
 
 /// How often the ledgers are refilled from the store; also after a backfill.
@@ -344,7 +345,9 @@ impl SloBook {
                 if matches!(phase, Phase::Firing { .. }) {
                     status.firing.push(alert.name.to_string());
                 }
-                if change.is_some() {
+                // A firing alert's burn moves on: its value and summary are
+                // brought up to date with every evaluation, not only changes.
+                if change.is_some() || matches!(phase, Phase::Firing { .. }) {
                     let id = burn_alert_id(spec, alert);
                     let shown = burn_alert(spec, alert, phase, burn(alert.long_ms), now);
                     changes.push((id, shown, change));
