@@ -49,6 +49,10 @@ pub struct RuleSpec {
     /// baseline, -0.5 half of it), for "traffic far from normal" rules.
     #[serde(default, deserialize_with = "some_duration")]
     pub delta: Option<Duration>,
+    /// With `delta`: a baseline under this gives no verdict, so a service
+    /// that sees a request a minute does not swing by hundreds of percent.
+    #[serde(default)]
+    pub min_baseline: Option<f64>,
     #[serde(default)]
     pub severity: Level,
     /// `{value}`, `{threshold}`, `{name}` and `{label}` for the `by` label
@@ -342,7 +346,9 @@ fn against_baseline(
         .collect();
     for (group, value) in values.iter_mut() {
         *value = match (*value, baselines.get(group)) {
-            (Some(v), Some(&base)) if base.abs() > f64::EPSILON => Some(v / base - 1.0),
+            (Some(v), Some(&base)) if base.abs() > rule.min_baseline.unwrap_or(0.0).max(f64::EPSILON) => {
+                Some(v / base - 1.0)
+            }
             _ => None,
         };
     }
