@@ -219,6 +219,13 @@ impl UiState {
         if scene.alerts.iter().any(|a| a.id == *id) {
             return;
         }
+        // While an ack or silence is being typed for it, its neighbour must
+        // not take its place: Enter would act on an alert nobody chose.
+        let acting = self.prompt == Some(':') && !self.commands.text().trim().is_empty();
+        if acting {
+            self.selected = None;
+            return;
+        }
         self.selected = match scene.alerts.len() {
             0 => None,
             n => {
@@ -683,6 +690,13 @@ mod tests {
         assert_eq!(selected(&s).as_deref(), Some("b"));
         s.follow(&alerts_scene(&[]));
         assert_eq!(selected(&s), None);
+        // Mid-silence, the alert leaves: nothing takes its place, and Enter
+        // names no other alert.
+        s.act(Action::ScrollDown, &scene, NOW);
+        s.act(Action::Silence, &scene, NOW);
+        s.follow(&alerts_scene(&["b", "c"]));
+        assert_eq!(selected(&s), None);
+        s.act(Action::Escape, &scene, NOW);
         // Esc lets go of it; a page switch does too.
         s.act(Action::ScrollDown, &scene, NOW);
         assert_eq!(s.act(Action::Escape, &scene, NOW), Effect::Redraw);
