@@ -123,9 +123,15 @@ pub fn rule_alert(rule: &rules::RuleSpec, o: &rules::Outcome, before: Option<&Al
 
 /// The id of a rule's alert for one group: apart from any a gateway sends.
 pub fn rule_alert_id(o: &rules::Outcome) -> String {
-    match &o.group {
-        Some((k, v)) => format!("{RULE_PREFIX}{}:{k}={v}", o.rule),
-        None => format!("{RULE_PREFIX}{}", o.rule),
+    rule_group_id(&o.rule, o.group.as_ref())
+}
+
+/// The id of the alert of rule `rule` for one group (the `by` label and its
+/// value), or for the whole rule.
+pub fn rule_group_id(rule: &str, group: Option<&(String, String)>) -> String {
+    match group {
+        Some((k, v)) => format!("{RULE_PREFIX}{rule}:{k}={v}"),
+        None => format!("{RULE_PREFIX}{rule}"),
     }
 }
 
@@ -167,6 +173,38 @@ mod tests {
         let ids: Vec<_> = book.sorted().into_iter().map(|a| a.id).collect();
         assert_eq!(ids, ["a", "c", "b"]);
         assert_eq!(book.firing().count, 3);
+    }
+
+    #[test]
+    fn the_list_is_firing_then_pending_then_no_data_then_resolved_loudest_and_oldest_first() {
+        let mut book = AlertBook::default();
+        // Filed in an order that matches none of the keys.
+        book.apply(alert("resolved crit", AlertState::Resolved, Severity::Critical, 1));
+        book.apply(alert("firing warn old", AlertState::Firing, Severity::Warning, 10));
+        book.apply(alert("no data crit", AlertState::NoData, Severity::Critical, 5));
+        book.apply(alert("firing crit new", AlertState::Firing, Severity::Critical, 300));
+        book.apply(alert("pending crit", AlertState::Pending, Severity::Critical, 2));
+        book.apply(alert("firing info", AlertState::Firing, Severity::Info, 1));
+        book.apply(alert("firing crit old", AlertState::Firing, Severity::Critical, 200));
+        book.apply(alert("pending warn", AlertState::Pending, Severity::Warning, 1));
+        let mut unknown_start = alert("firing crit, start unknown", AlertState::Firing, Severity::Critical, 0);
+        unknown_start.starts_at = None;
+        book.apply(unknown_start);
+        let ids: Vec<_> = book.sorted().into_iter().map(|a| a.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "firing crit old",
+                "firing crit new",
+                "firing crit, start unknown",
+                "firing warn old",
+                "firing info",
+                "pending crit",
+                "pending warn",
+                "no data crit",
+                "resolved crit",
+            ]
+        );
     }
 
     #[test]

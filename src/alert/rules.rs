@@ -97,6 +97,24 @@ impl RuleSpec {
         Ok(())
     }
 
+    /// What the rule measures at `now`, per group ("" without `by`): the
+    /// numbers its verdicts are taken on. `None` for a group whose query
+    /// has no value at that instant.
+    pub fn values_at(&self, reader: &Reader, now: i64) -> BTreeMap<String, Option<f64>> {
+        let over = (self.over.as_millis() as i64).max(2);
+        // Two cells of half the window: the rate or quantile at the last
+        // one is taken over the whole window.
+        let span = Span { to_ms: now, window_ms: over, step_ms: over / 2 };
+        let mut values: BTreeMap<String, Option<f64>> = measure(reader, self, &span)
+            .into_iter()
+            .map(|(g, e)| (g, e.points.last().filter(|p| p.0 == span.to_ms).map(|p| p.1)))
+            .collect();
+        if let Some(delta) = self.delta {
+            against_baseline(&mut values, reader, self, &span, delta.as_millis() as i64);
+        }
+        values
+    }
+
     /// The summary of one group at one value, from the rule's template or
     /// a plain default ("error rate 2.5% > 1.0%").
     pub fn summary_for(&self, group: Option<&(String, String)>, value: Option<f64>) -> String {
@@ -236,17 +254,7 @@ impl RuleSet {
         let reader = Reader::new(store);
         let mut out = Vec::new();
         for (i, rule) in self.rules.iter().enumerate().filter(|(_, r)| due(r)) {
-            let over = (rule.over.as_millis() as i64).max(2);
-            // Two cells of half the window: the rate or quantile at the last
-            // one is taken over the whole window.
-            let span = Span { to_ms: now, window_ms: over, step_ms: over / 2 };
-            let mut values: BTreeMap<String, Option<f64>> = measure(&reader, rule, &span)
-                .into_iter()
-                .map(|(g, e)| (g, e.points.last().filter(|p| p.0 == span.to_ms).map(|p| p.1)))
-                .collect();
-            if let Some(delta) = rule.delta {
-                against_baseline(&mut values, &reader, rule, &span, delta.as_millis() as i64);
-            }
+            let mut values = rule.values_at(&reader, now);
             // A group heard of before and gone now has no data.
             for (_, g) in self.phases.keys().filter(|(r, _)| *r == i) {
                 values.entry(g.clone()).or_insert(None);
