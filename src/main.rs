@@ -205,7 +205,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         let first = Arc::new(pipeline.scene(vigil::wire::now_ms()));
         let (scene_tx, scene_rx) = watch::channel(first);
         let (wanted_tx, wanted_rx) =
-            watch::channel(Wanted { dashboard: dashboard.clone(), view: first_view, rules, slos });
+            watch::channel(Wanted { dashboard: dashboard.clone(), view: first_view, rules, slos, detail: None });
         let pipeline_task =
             tokio::spawn(pipeline::run(pipeline, feed.take_updates(), Some(wanted_rx), scene_tx, cancel.clone()));
         let changed_files = (!watched.is_empty()).then(|| {

@@ -272,6 +272,48 @@ pub struct Scene {
     pub banner: Option<StatusBanner>,
     /// Every gateway, preferred first.
     pub sources: Vec<SourceRow>,
+    /// The alert whose detail is open, worked out; `None` when none is.
+    pub detail: Option<std::sync::Arc<AlertDetail>>,
+}
+
+/// What the detail pane shows of one alert beyond its row in the list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertDetail {
+    pub alert: Alert,
+    pub origin: AlertOrigin,
+    /// What the series is, in a line: the rule's query, the SLO's burn.
+    pub measure: String,
+    /// How the value and the threshold are written.
+    pub unit: Unit,
+    /// The value over the page's window at the instants of its grid (the
+    /// last one the instant shown), oldest first; empty without a series.
+    pub series: Vec<Point>,
+    /// Why the series is empty, when it is.
+    pub no_series: Option<String>,
+    /// How the value is compared with the threshold (the alert's own).
+    pub op: crate::alert::rules::Op,
+    /// The alert's state changes, oldest first.
+    pub history: Vec<HistoryStep>,
+}
+
+/// Where an alert comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlertOrigin {
+    /// One of vigil's own rules, by name.
+    Rule(String),
+    /// A burn alert of an SLO, by the SLO's name.
+    Slo(String),
+    /// Sent by the gateway.
+    Gateway,
+}
+
+/// One change in an alert's life: when, and the state it entered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryStep {
+    pub at_ms: i64,
+    /// The state's name as the protocol writes it (`pending`, `firing`,
+    /// ...), or `started` where only the start is known.
+    pub state: String,
 }
 
 impl Scene {

@@ -67,6 +67,7 @@ async fn a_wide_window_is_filled_from_the_gateway_once() {
         view: view.clone(),
         rules: Default::default(),
         slos: Default::default(),
+        detail: None,
     });
     let (scene_tx, mut scenes) = watch::channel(Arc::new(Scene::default()));
     let pipeline = tokio::spawn(pipeline::run(p, rx, Some(wanted_rx), scene_tx, cancel.clone()));

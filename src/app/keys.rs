@@ -15,6 +15,8 @@ pub enum Action {
     Silence,
     /// Acknowledge the selected alert, or take the acknowledgement back.
     Ack,
+    /// Open or close the selected alert's detail (Enter).
+    Open,
     NextPage,
     PrevPage,
     /// A page by number, from 0.
@@ -78,6 +80,7 @@ pub fn action(key: KeyEvent) -> Action {
         (KeyCode::Char('/'), _) => Action::Filter,
         (KeyCode::Char('r'), _) => Action::ReconnectNow,
         (KeyCode::Esc, _) => Action::Escape,
+        (KeyCode::Enter, _) => Action::Open,
         _ => Action::None,
     }
 }
@@ -109,6 +112,7 @@ mod tests {
         assert_eq!(action(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)), Action::Live);
         assert_eq!(action(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)), Action::PrevPage);
         assert_eq!(action(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)), Action::Escape);
+        assert_eq!(action(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)), Action::Open);
     }
 
     #[test]

@@ -202,6 +202,8 @@ pub async fn run(
                 Ok(()) => {
                     lp.scene = scene_rx.borrow_and_update().clone();
                     lp.ui.follow(&lp.scene);
+                    // The selection may have moved to a neighbour: its detail is wanted now.
+                    lp.send_wanted();
                     lp.alarms(&mut term);
                     last_scene = Instant::now();
                     // A clock redraw held back for this data goes out with it.
@@ -250,13 +252,15 @@ impl Loop {
         let view = self.ui.wanted();
         let dashboard = self.ui.dashboard.clone();
         let (rules, slos) = (self.rules.clone(), self.slos.clone());
+        let detail = self.ui.detail();
         self.opts.wanted.send_if_modified(|w| {
             let same = Arc::ptr_eq(&w.dashboard, &dashboard)
                 && w.view == view
                 && Arc::ptr_eq(&w.rules, &rules)
-                && Arc::ptr_eq(&w.slos, &slos);
+                && Arc::ptr_eq(&w.slos, &slos)
+                && w.detail == detail;
             if !same {
-                *w = Wanted { dashboard, view, rules, slos };
+                *w = Wanted { dashboard, view, rules, slos, detail };
             }
             !same
         });

@@ -61,6 +61,9 @@ pub struct UiState {
     /// list reorders), and where it stood (which a neighbour takes over
     /// when it leaves the list).
     selected: Option<(String, usize)>,
+    /// The selected alert's detail pane was put away (Enter); it opens
+    /// with the selection otherwise.
+    detail_hidden: bool,
 }
 
 impl UiState {
@@ -83,6 +86,7 @@ impl UiState {
             kiosk: false,
             marker: None,
             selected: None,
+            detail_hidden: false,
         };
         s.go_to(Page::Dashboard(0));
         s
@@ -116,7 +120,15 @@ impl UiState {
             drift,
             marker: self.marker,
             selected: self.selected.as_ref().map(|(id, _)| id.clone()),
+            detail: self.detail().is_some(),
         }
+    }
+
+    /// The alert whose detail is open: the selected one on an alerts page,
+    /// unless the pane was put away.
+    pub fn detail(&self) -> Option<String> {
+        let (id, _) = self.selected.as_ref().filter(|_| !self.detail_hidden && self.on_alerts_page())?;
+        Some(id.clone())
     }
 
     fn editor(&self, sigil: char) -> &LineEditor {
@@ -375,8 +387,18 @@ impl UiState {
             Action::Live => self.at_ms = None,
             Action::ScrollUp | Action::ScrollDown if self.on_alerts_page() => {
                 self.select(scene, if action == Action::ScrollUp { -1 } else { 1 });
-                return Effect::Redraw;
             }
+            // Enter opens and closes the detail; with nothing selected it
+            // selects the top alert, whose detail then opens.
+            Action::Open if self.on_alerts_page() => {
+                if self.selected.is_none() {
+                    self.detail_hidden = false;
+                    self.select(scene, 0);
+                } else {
+                    self.detail_hidden = !self.detail_hidden;
+                }
+            }
+            Action::Open => return Effect::Nothing,
             Action::ScrollUp => self.scroll = self.scroll.saturating_sub(1),
             Action::ScrollDown => self.scroll = self.scroll.saturating_add(1).min(999),
             Action::PageUp => self.scroll = self.scroll.saturating_sub(10),
@@ -403,7 +425,6 @@ impl UiState {
                     self.help = false;
                 } else if self.selected.is_some() {
                     self.selected = None;
-                    return Effect::Redraw;
                 } else if self.marker.is_some() {
                     self.marker = None;
                 } else if !self.filter.is_empty() {
@@ -699,11 +720,37 @@ mod tests {
         s.act(Action::Escape, &scene, NOW);
         // Esc lets go of it; a page switch does too.
         s.act(Action::ScrollDown, &scene, NOW);
-        assert_eq!(s.act(Action::Escape, &scene, NOW), Effect::Redraw);
+        assert_eq!(s.act(Action::Escape, &scene, NOW), Effect::Reframe);
         assert_eq!(selected(&s), None);
         s.act(Action::ScrollDown, &scene, NOW);
         s.act(Action::Page(0), &scene, NOW);
         assert_eq!(selected(&s), None);
+    }
+
+    #[test]
+    fn the_detail_opens_with_the_selection_and_enter_puts_it_away() {
+        let mut s = state();
+        let scene = alerts_scene(&["a", "b"]);
+        // Off the alerts page Enter does nothing, and no detail is wanted.
+        assert_eq!(s.act(Action::Open, &scene, NOW), Effect::Nothing);
+        s.go_to(Page::Dashboard(s.dashboard.find_page("alerts").unwrap()));
+        assert_eq!(s.detail(), None);
+        // Enter with nothing selected selects the top alert and opens it.
+        assert_eq!(s.act(Action::Open, &scene, NOW), Effect::Reframe);
+        assert_eq!(s.detail().as_deref(), Some("a"));
+        assert!(s.view(NOW, false, (0, 0)).detail);
+        // Moving the selection moves the detail: the pipeline is told.
+        assert_eq!(s.act(Action::ScrollDown, &scene, NOW), Effect::Reframe);
+        assert_eq!(s.detail().as_deref(), Some("b"));
+        // Enter puts the pane away and keeps the selection for a and s.
+        s.act(Action::Open, &scene, NOW);
+        assert_eq!((s.detail(), s.view(NOW, false, (0, 0)).selected.as_deref()), (None, Some("b")));
+        s.act(Action::Open, &scene, NOW);
+        assert_eq!(s.detail().as_deref(), Some("b"));
+        // Esc closes it with the selection.
+        s.act(Action::Escape, &scene, NOW);
+        assert_eq!(s.detail(), None);
+        assert!(!s.view(NOW, false, (0, 0)).detail);
     }
 
     #[test]

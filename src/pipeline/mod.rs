@@ -3,6 +3,7 @@
 //! publishes an immutable [`Scene`] on a `watch` channel, so a burst of a
 //! thousand updates becomes one redraw.
 
+mod detail;
 pub mod page;
 mod people;
 mod persist;
@@ -87,6 +88,8 @@ pub struct Pipeline {
     published_grid_to: std::cell::Cell<i64>,
     /// Acknowledgements, silences and the exec hook (see `people.rs`).
     people: people::People,
+    /// The alert whose detail is open (see `detail.rs`).
+    detail: Option<String>,
 }
 
 /// Everything a page depends on besides the store's contents.
@@ -141,6 +144,7 @@ impl Pipeline {
             rules_replayed: false,
             published_grid_to: Default::default(),
             people: Default::default(),
+            detail: None,
         }
     }
 
@@ -520,6 +524,7 @@ impl Pipeline {
             banner: self.banner.clone(),
             sources: self.source_rows.clone(),
             slos: self.slos.status().to_vec(),
+            detail: self.alert_detail(&span, asked_ms),
         }
     }
 }
@@ -538,6 +543,8 @@ pub struct Wanted {
     pub rules: Arc<Vec<crate::alert::rules::RuleSpec>>,
     /// And its SLOs.
     pub slos: Arc<Vec<crate::slo::SloSpec>>,
+    /// The alert whose detail is open, by id.
+    pub detail: Option<String>,
 }
 
 /// Runs the pipeline until cancelled or until every source is gone. `wanted`
@@ -582,6 +589,7 @@ pub async fn run(
                             pipeline.set_view(w.view);
                             pipeline.set_rules(w.rules);
                             pipeline.set_slos(w.slos);
+                            pipeline.set_detail(w.detail);
                             pipeline.want_history(now_ms());
                         }
                     }

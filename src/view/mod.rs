@@ -44,6 +44,8 @@ pub struct UiView {
     pub marker: Option<usize>,
     /// The id of the alert selected on an alerts page.
     pub selected: Option<String>,
+    /// The selected alert's detail pane is open.
+    pub detail: bool,
 }
 
 /// The line being typed at the bottom of the screen.
@@ -194,6 +196,7 @@ const HELP: [(&str, &str); 21] = [
     ("+  -", "wider / narrower window (5m 15m 1h 6h 24h)"),
     ("End", "back to live"),
     ("Up/Down", "scroll tables and lists; on Alerts, select an alert"),
+    ("Enter", "on Alerts: show or hide the selected alert's detail"),
     ("a", "acknowledge the selected alert (again: take it back)"),
     ("s", "silence the selected alert's labels: 15m 1h 4h 1d ..."),
     (":unsilence", "end the silences of the selected alert"),
@@ -203,7 +206,6 @@ const HELP: [(&str, &str); 21] = [
     ("r", "reconnect now (skip the wait)"),
     ("Esc", "close help; drop selection, marker, filter; live"),
     ("unlock", "typed on a locked wall display (--kiosk): keys work again"),
-    ("", ""),
     ("", "States: ok, warning, critical, stale"),
 ];
 

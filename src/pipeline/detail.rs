@@ -1,0 +1,219 @@
+//! The detail of the alert selected on the Alerts page: its value over the
+//! page's window, measured the way its rule, SLO or gateway measures it,
+//! and what is known of its history. Worked out here, where the store and
+//! the rules are, so the view only draws it.
+
+use super::Pipeline;
+use crate::alert::rules::{Op, RuleSpec};
+use crate::dashboard::matcher::Matcher;
+use crate::dashboard::query::{Reader, Span};
+use crate::dashboard::spec::QuerySpec;
+use crate::model::{Alert, AlertState};
+use crate::scene::{AlertDetail, AlertOrigin, HistoryStep, Point, Unit};
+use crate::slo::{self, SloSpec};
+use std::sync::Arc;
+
+/// The burn of SLO windows longer than this comes from the SLO's ledger,
+/// as the burn alerts read it; shorter ones from the store.
+const LEDGER_FROM_MS: i64 = 6 * 3_600_000;
+/// A history step whose state the alert book does not know.
+const STARTED: &str = "started";
+
+impl Pipeline {
+    /// Opens the detail of the alert with this id, or closes it (`None`).
+    pub fn set_detail(&mut self, id: Option<String>) {
+        self.detail = id;
+    }
+
+    /// The detail of the alert asked for, over the page's `span` up to the
+    /// instant shown; `None` when none is asked for or it left the book.
+    pub(super) fn alert_detail(&self, span: &Span, asked_ms: i64) -> Option<Arc<AlertDetail>> {
+        let alert = self.alerts.get(self.detail.as_deref()?)?.clone();
+        let instants = instants(span, asked_ms);
+        let (origin, measured) = if let Some(rule) = self.rule_of(&alert) {
+            (AlertOrigin::Rule(rule.name.clone()), self.rule_series(rule, &alert, &instants))
+        } else if let Some((spec, ledger, burn)) = self.burn_of(&alert) {
+            (AlertOrigin::Slo(spec.name.clone()), self.burn_series(spec, ledger, burn, &instants))
+        } else {
+            (AlertOrigin::Gateway, self.gateway_series(&alert, span, asked_ms))
+        };
+        let no_series = measured.series.is_empty().then(|| match &origin {
+            AlertOrigin::Gateway => "no series for this alert".to_string(),
+            _ => "no data for this alert in the window".to_string(),
+        });
+        Some(Arc::new(AlertDetail {
+            history: history(&alert),
+            origin,
+            measure: measured.what,
+            unit: measured.unit,
+            series: measured.series,
+            no_series,
+            op: measured.op,
+            alert,
+        }))
+    }
+
+    /// The rule whose alert this is: the one that gives the alert's id for
+    /// the alert's own value of the rule's `by` label.
+    fn rule_of(&self, alert: &Alert) -> Option<&RuleSpec> {
+        if !crate::alert::is_rule_alert(&alert.id) {
+            return None;
+        }
+        self.rules.rules().iter().find(|r| {
+            let group = r.by.as_ref().map(|l| (l.clone(), alert.labels.get(l).cloned().unwrap_or_default()));
+            crate::alert::rule_group_id(&r.name, group.as_ref()) == alert.id
+        })
+    }
+
+    /// The rule's value at each instant, read as the rule reads it when it
+    /// is evaluated then: the same numbers its verdicts were taken on.
+    fn rule_series(&self, rule: &RuleSpec, alert: &Alert, instants: &[i64]) -> Measured {
+        let group = rule.by.as_ref().map_or("", |l| alert.labels.get(l).map_or("", String::as_str));
+        let series = instants
+            .iter()
+            .filter_map(|&t| {
+                let reader = Reader::new(&self.store);
+                let v = rule.values_at(&reader, t).remove(group).flatten()?;
+                Some((t, v))
+            })
+            .collect();
+        Measured { what: describe_rule(rule, group), unit: rule.unit.clone(), series, op: rule.op }
+    }
+
+    /// The SLO and the burn alert an `slo:` alert id names, with the SLO's ledger.
+    fn burn_of(&self, alert: &Alert) -> Option<(&SloSpec, &slo::ledger::Ledger, &'static slo::BurnAlert)> {
+        let rest = alert.id.strip_prefix(slo::SLO_PREFIX)?;
+        let book = &self.slos;
+        let (i, spec) = book.specs().iter().enumerate().find(|(_, s)| {
+            rest.strip_prefix(s.name.as_str())
+                .and_then(|r| r.strip_prefix(':'))
+                .is_some_and(|name| slo::BURN_ALERTS.iter().any(|b| b.name == name))
+        })?;
+        let name = &rest[spec.name.len() + 1..];
+        let burn = slo::BURN_ALERTS.iter().find(|b| b.name == name)?;
+        Some((spec, book.ledgers().get(i)?, burn))
+    }
+
+    /// The burn rate over the alert's long window at each instant: the
+    /// number the alert's value and verdict come from.
+    fn burn_series(
+        &self,
+        spec: &SloSpec,
+        ledger: &slo::ledger::Ledger,
+        burn: &slo::BurnAlert,
+        instants: &[i64],
+    ) -> Measured {
+        let series = instants
+            .iter()
+            .filter_map(|&t| {
+                let (good, total) = if burn.long_ms > LEDGER_FROM_MS {
+                    ledger.counts(t - burn.long_ms, t)?
+                } else {
+                    spec.counts(&Reader::new(&self.store), t, burn.long_ms)?
+                };
+                (total > 0.0).then(|| (t, (1.0 - good / total) / spec.allowed()))
+            })
+            .collect();
+        let what =
+            format!("{} burn rate over {} (1x spends the budget in {})", spec.name, slo::span_name(burn.long_ms), {
+                slo::span_name(spec.window.as_millis() as i64)
+            });
+        Measured { what, unit: Unit::Count, series, op: Op::Above }
+    }
+
+    /// A gateway's alert names a metric and labels: its series in the
+    /// store, if there is one, read as a panel would read it.
+    fn gateway_series(&self, alert: &Alert, span: &Span, asked_ms: i64) -> Measured {
+        let labels = alert.labels.iter().map(|(k, v)| (k.clone(), Matcher::Equal(v.clone()))).collect();
+        let q = QuerySpec { metric: alert.metric.clone(), labels, agg: None, q: None };
+        let e = Reader::new(&self.store).eval(&q, &[], span);
+        let series = e.points.into_iter().filter(|p| p.0 <= asked_ms).collect();
+        // A gateway says nothing of its comparison; alerts are raised on
+        // values that grew too high far more often than on ones that fell.
+        Measured { what: format!("{}{}", alert.metric, matchers(&q)), unit: Unit::Count, series, op: Op::Above }
+    }
+}
+
+/// A series and what it is.
+struct Measured {
+    what: String,
+    unit: Unit,
+    series: Vec<Point>,
+    op: Op,
+}
+
+/// The grid's instants up to the one shown, and that one: the detail's
+/// newest point is the value now, as the alert has it.
+fn instants(span: &Span, asked_ms: i64) -> Vec<i64> {
+    let mut v: Vec<i64> = (0..span.cells()).map(|i| span.time(i)).filter(|&t| t < asked_ms).collect();
+    v.push(asked_ms);
+    v
+}
+
+/// `error rate: http_errors_total / http_requests_total · service=payments · over 5m`
+fn describe_rule(rule: &RuleSpec, group: &str) -> String {
+    let num = QuerySpec { metric: rule.metric.clone(), labels: rule.labels.clone(), agg: rule.agg, q: rule.q };
+    let mut text = format!("{}: {}", rule.name, query_text(&num));
+    if let Some(den) = &rule.divide_by {
+        text.push_str(&format!(" / {}", query_text(den)));
+    }
+    if let Some(label) = &rule.by {
+        text.push_str(&format!(" · {label}={group}"));
+    }
+    text.push_str(&format!(" · over {}", slo::span_name(rule.over.as_millis() as i64)));
+    if let Some(d) = rule.delta {
+        text.push_str(&format!(" · vs its mean over {} before", slo::span_name(d.as_millis() as i64)));
+    }
+    text
+}
+
+fn query_text(q: &QuerySpec) -> String {
+    let how = match (q.q, q.agg) {
+        (Some(q), _) => format!("p{} of ", q * 100.0),
+        (None, Some(agg)) => format!("{agg:?} of ").to_lowercase(),
+        (None, None) => String::new(),
+    };
+    format!("{how}{}{}", q.metric, matchers(q))
+}
+
+/// `{service="api",status=~"5.."}`, or nothing without labels.
+fn matchers(q: &QuerySpec) -> String {
+    if q.labels.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = q
+        .labels
+        .iter()
+        .map(|(k, m)| match m {
+            Matcher::Equal(v) => format!("{k}={v:?}"),
+            other => {
+                let text = other.to_string();
+                let (op, value) = text.split_at(2.min(text.len()));
+                format!("{k}{op}{value:?}")
+            }
+        })
+        .collect();
+    format!("{{{}}}", parts.join(","))
+}
+
+/// What the alert book knows of the alert's life: when it started and,
+/// once over, when it ended. Kept as a list of steps so a fuller record of
+/// state changes can take its place.
+fn history(a: &Alert) -> Vec<HistoryStep> {
+    let mut steps = Vec::new();
+    if let Some(at) = a.starts_at {
+        // Only firing alerts resolve, so a resolved one fired from its
+        // start; one without data kept the start of a pending or a firing
+        // spell, and the book does not say which.
+        let state = match a.state {
+            AlertState::Resolved => AlertState::Firing.name(),
+            AlertState::NoData => STARTED,
+            s => s.name(),
+        };
+        steps.push(HistoryStep { at_ms: at, state: state.to_string() });
+    }
+    if let Some(at) = a.ends_at {
+        steps.push(HistoryStep { at_ms: at, state: AlertState::Resolved.name().to_string() });
+    }
+    steps
+}
