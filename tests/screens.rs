@@ -345,3 +345,33 @@ fn acknowledged_and_silenced_alerts_say_by_whom() {
     assert!(reversed(row_of("PENDING")) && !reversed(row_of("FIRING")));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The Alerts page with the error-rate rule's alert on payments selected
+/// and its detail open, the shipped rules played over the history.
+fn detail_screen(w: u16, h: u16) -> String {
+    let (mut p, now) = pipeline_at(Scenario::ErrorBurst, true, vec![Arc::new(SourceStats::default())]);
+    p.set_rules(Arc::new(vigil::alert::defaults::rules()));
+    p.replay_rules(now);
+    // A replay files the changes only; the tick after it files every
+    // group's value at the instant, as each second does while running.
+    p.evaluate_rules(now);
+    p.set_view(ViewRequest { page: 3, ..ViewRequest::default() });
+    let id = "rule:error rate:service=payments";
+    p.set_detail(Some(id.into()));
+    let scene = p.scene(now);
+    let ui = UiView { page: Page::Dashboard(3), selected: Some(id.into()), detail: true, ..UiView::default() };
+    screen(&scene, now, &ui, &dark(), w, h)
+}
+
+#[test]
+fn a_selected_rule_alert_shows_its_value_against_its_threshold() {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let text = detail_screen(w, h);
+        for want in ["error rate (payments)", "FIRING crit · rule error rate", "threshold > 1.00%", "┄", "now"] {
+            assert!(text.contains(want), "{want:?} missing at {w}x{h}:\n{text}");
+        }
+        // The detail takes the events' place.
+        assert!(!text.contains("Events"), "{w}x{h}:\n{text}");
+        insta::assert_snapshot!(format!("alert_detail_{w}x{h}"), text);
+    }
+}

@@ -60,8 +60,37 @@ impl Level {
 /// values' size is widened to that, so noise on a steady value does not
 /// look like a swing.
 pub fn sparkline(points: &[(i64, f64)], to_ms: i64, window_ms: i64, width: usize, bars: &[char; 8]) -> String {
-    if width == 0 {
+    let means = columns(points, to_ms, window_ms, width);
+    let Some(start) = means.iter().position(Option::is_some) else {
         return String::new();
+    };
+    let (lo, hi) = means.iter().flatten().fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let floor = 0.1 * hi.abs().max(lo.abs());
+    let (lo, hi) = if hi - lo < floor {
+        let mid = (hi + lo) / 2.0;
+        (mid - floor / 2.0, mid + floor / 2.0)
+    } else {
+        (lo, hi)
+    };
+    let span = hi - lo;
+    // Columns before the first data are blank too, so a short history
+    // sits at the right, where its time is.
+    (0..start)
+        .map(|_| ' ')
+        .chain(means[start..].iter().map(|m| match m {
+            None => ' ',
+            Some(_) if span <= f64::EPSILON => bars[0],
+            Some(v) => bars[(((v - lo) / span) * 7.0).round() as usize],
+        }))
+        .collect()
+}
+
+/// The columns of a [`sparkline`]: the mean of each slice of the window,
+/// carried over short gaps, `None` where there is nothing to show. Taller
+/// plots of the same data use it, so they line up with the sparklines.
+pub fn columns(points: &[(i64, f64)], to_ms: i64, window_ms: i64, width: usize) -> Vec<Option<f64>> {
+    if width == 0 {
+        return Vec::new();
     }
     let slice = (window_ms.max(1) + width as i64 - 1) / width as i64;
     // Slice `k` holds `((k - 1) * slice, k * slice]`.
@@ -94,28 +123,7 @@ pub fn sparkline(points: &[(i64, f64)], to_ms: i64, window_ms: i64, width: usize
         };
         means.push(mean);
     }
-    let Some(start) = means.iter().position(Option::is_some) else {
-        return String::new();
-    };
-    let (lo, hi) = means.iter().flatten().fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    let floor = 0.1 * hi.abs().max(lo.abs());
-    let (lo, hi) = if hi - lo < floor {
-        let mid = (hi + lo) / 2.0;
-        (mid - floor / 2.0, mid + floor / 2.0)
-    } else {
-        (lo, hi)
-    };
-    let span = hi - lo;
-    // Columns before the first data are blank too, so a short history
-    // sits at the right, where its time is.
-    (0..start)
-        .map(|_| ' ')
-        .chain(means[start..].iter().map(|m| match m {
-            None => ' ',
-            Some(_) if span <= f64::EPSILON => bars[0],
-            Some(v) => bars[(((v - lo) / span) * 7.0).round() as usize],
-        }))
-        .collect()
+    means
 }
 
 #[cfg(test)]

@@ -100,7 +100,7 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
 
 /// When a silence ends: the time of day within the next 20 hours, else
 /// the date too, so "until 09:00" is never read as the wrong day's.
-fn until_text(until_ms: i64, now_ms: i64) -> String {
+pub(super) fn until_text(until_ms: i64, now_ms: i64) -> String {
     let t = clock(until_ms);
     if until_ms - now_ms < 20 * 3_600_000 {
         return t[..5].to_string();

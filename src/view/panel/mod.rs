@@ -1,6 +1,7 @@
 //! A dashboard page: rows of panels laid out top to bottom, each panel drawn
 //! by the module named for its kind.
 
+mod alert_detail;
 mod chart;
 mod heatmap;
 mod lists;
@@ -114,6 +115,14 @@ fn draw_row(frame: &mut Frame, area: Rect, row: &RowScene, ctx: &Ctx) {
     let widths: Vec<Constraint> =
         row.panels.iter().map(|p| Constraint::Ratio(u32::from(p.width.max(1)), total.max(1))).collect();
     let areas = Layout::horizontal(widths).split(area);
+    // An open alert detail shares the row with the alert list.
+    let list = row.panels.iter().position(|p| matches!(p.body, PanelBody::Alerts { .. }));
+    if let (Some(at), Some(alert)) = (list, alert_detail::open(ctx)) {
+        let (list_area, pane) = alert_detail::split(area, areas[at].width, ctx.scene.alerts.len());
+        draw_panel(frame, list_area, &row.panels[at], ctx);
+        alert_detail::pane(frame, pane, alert, ctx);
+        return;
+    }
     for (p, rect) in row.panels.iter().zip(areas.iter()) {
         draw_panel(frame, *rect, p, ctx);
     }
