@@ -13,9 +13,6 @@ use crate::scene::{AlertDetail, AlertOrigin, HistoryStep, Point, Unit};
 use crate::slo::{self, SloSpec};
 use std::sync::Arc;
 
-/// The burn of SLO windows longer than this comes from the SLO's ledger,
-/// as the burn alerts read it; shorter ones from the store.
-const LEDGER_FROM_MS: i64 = 6 * 3_600_000;
 /// A history step whose state the alert book does not know.
 const STARTED: &str = "started";
 
@@ -105,14 +102,7 @@ impl Pipeline {
     ) -> Measured {
         let series = instants
             .iter()
-            .filter_map(|&t| {
-                let (good, total) = if burn.long_ms > LEDGER_FROM_MS {
-                    ledger.counts(t - burn.long_ms, t)?
-                } else {
-                    spec.counts(&Reader::new(&self.store), t, burn.long_ms)?
-                };
-                (total > 0.0).then(|| (t, (1.0 - good / total) / spec.allowed()))
-            })
+            .filter_map(|&t| Some((t, slo::burn_rate(spec, ledger, &Reader::new(&self.store), burn.long_ms, t)?)))
             .collect();
         let what =
             format!("{} burn rate over {} (1x spends the budget in {})", spec.name, slo::span_name(burn.long_ms), {

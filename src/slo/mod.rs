@@ -295,22 +295,7 @@ impl SloBook {
         let mut changes = Vec::new();
         self.status.clear();
         for (i, (spec, ledger)) in self.specs.iter().zip(&self.ledgers).enumerate() {
-            let burn = |window_ms: i64| -> Option<f64> {
-                // A long window is judged only once most of it is held: an
-                // hour of history is no verdict on six, or on three days.
-                // (The newest buckets have not settled yet; they count.)
-                let held = ledger.covered_ms(now - window_ms, now) + 2 * ledger::BUCKET_MS;
-                if window_ms >= 30 * MINUTE && (held as f64) < 0.75 * window_ms as f64 {
-                    return None;
-                }
-                // Past what the store holds at fine grain, the ledger answers.
-                let (good, total) = if window_ms > 6 * HOUR {
-                    ledger.counts(now - window_ms, now)?
-                } else {
-                    spec.counts(&reader, now, window_ms)?
-                };
-                (total > 0.0).then(|| (1.0 - good / total) / spec.allowed())
-            };
+            let burn = |window_ms: i64| burn_rate(spec, ledger, &reader, window_ms, now);
             let window_ms = spec.window.as_millis() as i64;
             let (good, total) = ledger.counts(now - window_ms, now).unwrap_or((0.0, 0.0));
             let attainment = (total > 0.0).then(|| good / total);
@@ -357,6 +342,23 @@ impl SloBook {
         }
         changes
     }
+}
+
+/// How fast `spec` spends its error budget over the `window_ms` up to
+/// `now`: 1 spends it in exactly the SLO's window. `None` with too little
+/// held to say.
+pub fn burn_rate(spec: &SloSpec, ledger: &Ledger, reader: &Reader, window_ms: i64, now: i64) -> Option<f64> {
+    // A long window is judged only once most of it is held: an
+    // hour of history is no verdict on six, or on three days.
+    // (The newest buckets have not settled yet; they count.)
+    let held = ledger.covered_ms(now - window_ms, now) + 2 * ledger::BUCKET_MS;
+    if window_ms >= 30 * MINUTE && (held as f64) < 0.75 * window_ms as f64 {
+        return None;
+    }
+    // Past what the store holds at fine grain, the ledger answers.
+    let (good, total) =
+        if window_ms > 6 * HOUR { ledger.counts(now - window_ms, now)? } else { spec.counts(reader, now, window_ms)? };
+    (total > 0.0).then(|| (1.0 - good / total) / spec.allowed())
 }
 
 /// Alerts of SLOs are told apart from rules' and gateways' by this prefix.
