@@ -95,9 +95,18 @@ fn error_burst_fires_the_error_rate_rule_in_tail_and_check() {
     for l in &error_rate {
         assert_eq!(l["group"]["service"], "payments", "{l}");
     }
-    let changes: Vec<(i64, String)> =
+    let mut changes: Vec<(i64, String)> =
         error_rate.iter().map(|l| (time(&l["at"]), l["change"].as_str().unwrap().to_string())).collect();
     assert!(changes.windows(2).all(|w| w[0].0 <= w[1].0), "out of time order: {changes:?}");
+    // The rule joins the replay once its five-minute window lies within
+    // the history. If that falls on the tail of a round, whose errors are
+    // still in the window, it goes pending there and drops before `for`.
+    let joined = tail_started - 30 * 60_000 + 5 * 60_000;
+    if changes.len() >= 2 && changes[0].1 == "pending" && changes[1].1 == "dropped" {
+        assert!(changes[0].0 < joined + 60_000, "dropped mid-history: {changes:?}");
+        assert!(changes[1].0 - changes[0].0 < FOR_MS, "{changes:?}");
+        changes.drain(..2);
+    }
 
     // Pending, firing, resolved, in turn; the history may begin and end
     // part of the way through a round.
@@ -106,10 +115,8 @@ fn error_burst_fires_the_error_rate_rule_in_tail_and_check() {
     for (i, c) in changes.iter().enumerate() {
         assert_eq!(c.1, order[(first + i) % 3], "change {i} of {changes:?}");
     }
-    // The rule joins the replay once its five-minute window lies within
-    // the history; if that falls in the middle of a breach, the first
-    // round starts there, outside any incident.
-    let joined = tail_started - 30 * 60_000 + 5 * 60_000;
+    // If the join falls in the middle of a breach, the first round starts
+    // there, outside any incident.
     let mut whole_rounds = 0;
     for (i, (at, change)) in changes.iter().enumerate() {
         if change != "pending" {
