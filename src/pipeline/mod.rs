@@ -4,6 +4,7 @@
 //! thousand updates becomes one redraw.
 
 mod detail;
+mod incidents;
 pub mod page;
 mod people;
 mod persist;
@@ -90,6 +91,8 @@ pub struct Pipeline {
     people: people::People,
     /// The alert whose detail is open (see `detail.rs`).
     detail: Option<String>,
+    /// The incident timeline and reports (see `incidents.rs`).
+    incidents: incidents::Incidents,
 }
 
 /// Everything a page depends on besides the store's contents.
@@ -145,6 +148,7 @@ impl Pipeline {
             published_grid_to: Default::default(),
             people: Default::default(),
             detail: None,
+            incidents: Default::default(),
         }
     }
 
@@ -263,6 +267,9 @@ impl Pipeline {
             if let Some(c) = change {
                 tracing::info!(alert = %id, change = c.name(), "SLO burn alert");
                 self.tell(c.name(), self.alerts.get(&id), alert.as_ref(), now_ms);
+                if let Some(a) = alert.as_ref().or(self.alerts.get(&id)) {
+                    self.incidents.alert(a, c.into(), a.value, now_ms, now_ms, false);
+                }
             }
             match alert {
                 Some(a) => {
@@ -288,6 +295,9 @@ impl Pipeline {
             if let Some(c) = o.change {
                 tracing::info!(rule = %o.rule, group = ?o.group, change = c.name(), value = ?o.value, "alert rule");
                 self.tell(c.name(), self.alerts.get(&id), after.as_ref(), now_ms);
+                if let Some(a) = after.as_ref().or(self.alerts.get(&id)) {
+                    self.incidents.alert(a, c.into(), o.value, now_ms, now_ms, false);
+                }
                 changed = true;
             }
             match after {
@@ -317,7 +327,11 @@ impl Pipeline {
         for (at, o) in &changes {
             let Some(rule) = self.rules.rules().get(o.index) else { continue };
             let id = crate::alert::rule_alert_id(o);
-            match crate::alert::rule_alert(rule, o, self.alerts.get(&id), *at) {
+            let after = crate::alert::rule_alert(rule, o, self.alerts.get(&id), *at);
+            if let (Some(c), Some(a)) = (o.change, after.as_ref().or(self.alerts.get(&id))) {
+                self.incidents.alert(a, c.into(), o.value, *at, now_ms, true);
+            }
+            match after {
                 Some(a) => self.alerts.apply(a),
                 None => {
                     self.alerts.remove(&id);
@@ -373,16 +387,21 @@ impl Pipeline {
                     before.is_none_or(|b| b.state != a.state) && (before.is_some() || a.state != AlertState::Resolved);
                 if news {
                     self.tell(a.state.name(), before, Some(&a), now_ms);
+                    self.incidents.alert(&a, a.state.into(), a.value, now_ms, now_ms, false);
                 }
                 self.alerts.apply(a)
             }
             Update::Event(e) => {
+                self.incidents.event(&e, now_ms);
                 self.data_version += 1;
                 self.events.push_front(e);
                 self.events.truncate(MAX_EVENTS);
             }
             Update::Status(b) => self.banner = b,
-            Update::Conn(c) => self.conn = c,
+            Update::Conn(c) => {
+                self.incidents.link(&c, &self.source.url, now_ms);
+                self.conn = c;
+            }
             Update::Malformed(why) => self.last_malformed = Some(why),
             // The first backfill is the start-up one: history is in, so the
             // rules can learn where they stand. Later ones only fill gaps.
@@ -561,6 +580,7 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_tick = tokio::time::Instant::now();
     let mut wishes = pipeline.people.wishes.take();
+    let mut exports = pipeline.incidents.exports.take();
     loop {
         let changed = tokio::select! {
             n = rx.recv_many(&mut buf, BATCH) => {
@@ -577,6 +597,7 @@ pub async fn run(
                 let elapsed = last_tick.elapsed();
                 last_tick = tokio::time::Instant::now();
                 pipeline.autosave(now_ms());
+                pipeline.autosave_timeline(now_ms());
                 pipeline.want_history(now_ms());
                 pipeline.tick(now_ms(), elapsed)
             }
@@ -605,6 +626,13 @@ pub async fn run(
                     false
                 }
             },
+            req = async { exports.as_mut()?.recv().await }, if exports.is_some() => {
+                match req {
+                    Some(req) => pipeline.export(req, now_ms()),
+                    None => exports = None,
+                }
+                false
+            }
             _ = cancel.cancelled() => break,
         };
         if changed {

@@ -77,6 +77,13 @@ impl StateFile {
     pub fn ledgers_path(&self) -> PathBuf {
         self.path.with_file_name(format!("slo-{}.json", self.source))
     }
+
+    /// The incident timeline's file for the same gateways, in `state_dir`:
+    /// the people's record of what happened, kept with acknowledgements
+    /// rather than in the cache.
+    pub fn timeline_path(&self, state_dir: &Path) -> PathBuf {
+        state_dir.join(format!("timeline-{}.json", self.source))
+    }
 }
 
 /// Largest ledgers file read back: a 30-day ledger is a few hundred KB.
@@ -211,8 +218,9 @@ impl Pipeline {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         let ledgers = save_ledgers(&file.ledgers_path(), self.slos.ledgers());
+        let timeline = self.save_timeline(now_ms);
         let state = self.save_within(file, now_ms, MAX_STATE_BYTES);
-        ledgers.and(state)
+        ledgers.and(timeline).and(state)
     }
 
     /// [`Pipeline::save`] with a size limit of its own choosing.
