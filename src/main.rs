@@ -197,6 +197,8 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         pipeline.fetch_history_with(feed.history.clone());
         let (wishes_tx, wishes_rx) = tokio::sync::mpsc::channel(16);
         people(&mut pipeline, &plan.config, wishes_rx);
+        let (exports_tx, exports_rx) = tokio::sync::mpsc::channel(4);
+        incidents(&mut pipeline, &plan.config, state.as_ref(), exports_rx);
         let first_view = ViewRequest {
             window_ms: dashboard.pages.first().and_then(|p| p.window).unwrap_or(window_ms),
             ..ViewRequest::default()
@@ -228,6 +230,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
             kiosk,
             notify: plan.config.notify.alarm_options(),
             wishes: Some(wishes_tx),
+            exports: Some(exports_tx),
         };
         let result = app::run(scene_rx, opts, cancel.clone()).await;
         cancel.cancel();
@@ -259,5 +262,25 @@ fn people(pipeline: &mut Pipeline, config: &Config, wishes: tokio::sync::mpsc::R
     }
     if let Some(hook) = config.notify.hook_options().and_then(vigil::hook::Hook::new) {
         pipeline.run_hook(hook);
+    }
+}
+
+/// The incident timeline from its file in the state dir, requests for
+/// reports from the screen, and where reports go.
+fn incidents(
+    pipeline: &mut Pipeline,
+    config: &Config,
+    state: Option<&StateFile>,
+    exports: tokio::sync::mpsc::Receiver<vigil::incident::ExportRequest>,
+) {
+    pipeline.hear_exports(exports);
+    if let Some(dir) = &config.incident.dir {
+        pipeline.export_to(dir.clone());
+    }
+    let (Some(dir), Some(file)) = (config::state_dir(), state) else { return };
+    let path = file.timeline_path(&dir);
+    match pipeline.keep_timeline_in(path.clone(), vigil::wire::now_ms()) {
+        Ok(()) => tracing::info!(path = %path.display(), entries = pipeline.timeline().len(), "incident timeline"),
+        Err(e) => tracing::warn!(error = %e, "incident timeline starts empty"),
     }
 }

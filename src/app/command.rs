@@ -20,6 +20,7 @@
 //! | `ack`                    |         | acknowledge the selected alert (or undo it)   |
 //! | `silence DURATION`       |         | silence the selected alert's labels, 1m to 30d|
 //! | `unsilence`              |         | end the silences covering the selected alert  |
+//! | `export [PATH]`          |         | write the incident report (as `E` does)       |
 //! | `help`                   | `h`,`?` | the help overlay                              |
 //! | `quit`                   | `q`     | leave                                         |
 
@@ -49,6 +50,8 @@ pub enum Command {
     /// Silence the selected alert for this many milliseconds, 1m..=30d.
     Silence(i64),
     Unsilence,
+    /// Write the incident report, to this path when one is given.
+    Export(Option<String>),
 }
 
 /// Every command with its usage, for the help overlay and for error hints.
@@ -67,6 +70,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("ack", "ack"),
     ("silence", "silence 15m|1h|4h|1d"),
     ("unsilence", "unsilence"),
+    ("export", "export [PATH]"),
     ("help", "help"),
     ("quit", "quit"),
 ];
@@ -118,6 +122,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "ack" => none(Command::Ack),
         "silence" => silence(rest).map(Command::Silence),
         "unsilence" => none(Command::Unsilence),
+        "export" => Ok(Command::Export((!rest.is_empty()).then(|| rest.to_string()))),
         "live" => none(Command::Live),
         "pause" => none(Command::Pause),
         "reload" => none(Command::Reload),
@@ -468,6 +473,8 @@ mod tests {
         assert_eq!(parse("unsilence"), Ok(Command::Unsilence));
         assert_eq!(parse("ack"), Ok(Command::Ack));
         assert_eq!(parse("ack it"), Err("ack takes no argument".into()));
+        assert_eq!(parse("export"), Ok(Command::Export(None)));
+        assert_eq!(parse(":export  pm/db outage.md "), Ok(Command::Export(Some("pm/db outage.md".into()))));
         // The hint shows while a silence is being typed, and only then.
         assert!(hint("silence ").unwrap().contains("15m 1h 4h 1d"));
         assert!(hint("silence 2").is_some());

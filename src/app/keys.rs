@@ -45,6 +45,8 @@ pub enum Action {
     Escape,
     /// Drop the wait (or the current attempt) and dial the gateway now.
     ReconnectNow,
+    /// Write the Markdown report of the incident on screen.
+    Export,
     None,
 }
 
@@ -79,6 +81,7 @@ pub fn action(key: KeyEvent) -> Action {
         (KeyCode::Char(':'), _) => Action::Command,
         (KeyCode::Char('/'), _) => Action::Filter,
         (KeyCode::Char('r'), _) => Action::ReconnectNow,
+        (KeyCode::Char('E'), _) => Action::Export,
         (KeyCode::Esc, _) => Action::Escape,
         (KeyCode::Enter, _) => Action::Open,
         _ => Action::None,
@@ -99,6 +102,8 @@ mod tests {
         assert_eq!(action(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Action::Quit);
         assert_eq!(action(k('c')), Action::None);
         assert_eq!(action(k('r')), Action::ReconnectNow);
+        assert_eq!(action(k('E')), Action::Export);
+        assert_eq!(action(k('e')), Action::None);
         assert_eq!(action(k('a')), Action::Ack);
         assert_eq!(action(k('s')), Action::Silence);
         assert_eq!(action(k('S')), Action::ToggleSources);

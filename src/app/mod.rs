@@ -79,6 +79,8 @@ pub struct AppOptions {
     pub notify: AlarmOptions,
     /// Where acknowledgements and silences go: the owner of the alerts.
     pub wishes: Option<mpsc::Sender<Wish>>,
+    /// Where requests for an incident report go: the owner of the timeline.
+    pub exports: Option<mpsc::Sender<crate::incident::ExportRequest>>,
 }
 
 /// Why the loop ended.
@@ -111,7 +113,12 @@ struct Loop {
     /// The alert rules in force, passed on to the pipeline.
     rules: Arc<Vec<crate::alert::rules::RuleSpec>>,
     slos: Arc<Vec<crate::slo::SloSpec>>,
+    /// The answer to an export just asked for, until the loop listens for it.
+    export_asked: Option<ExportReply>,
 }
+
+/// Where the pipeline says which file it wrote, or why it did not.
+type ExportReply = tokio::sync::oneshot::Receiver<Result<PathBuf, String>>;
 
 pub async fn run(
     mut scene_rx: watch::Receiver<Arc<Scene>>,
@@ -143,7 +150,9 @@ pub async fn run(
         rules,
         slos,
         opts,
+        export_asked: None,
     };
+    let mut export_reply: Option<ExportReply> = None;
     lp.ui.kiosk = lp.kiosk.is_some();
     lp.send_wanted();
     let fast_frame = Duration::from_secs_f64(1.0 / lp.opts.fps.clamp(1, 240) as f64);
@@ -154,6 +163,11 @@ pub async fn run(
     let mut last_scene = Instant::now() - CLOCK_JOINS_DATA;
 
     let exit = loop {
+        // The loop listens for the answer itself: a field of `lp` cannot be
+        // awaited while the other arms borrow it.
+        if let Some(answer) = lp.export_asked.take() {
+            export_reply = Some(answer);
+        }
         let min_frame = if lp.focused { fast_frame } else { UNFOCUSED_FRAME };
         let soon = |last: Instant| Some(Instant::now().max(last + min_frame));
         let deadline = due.map_or(next_clock, |d| d.min(next_clock));
@@ -184,6 +198,16 @@ pub async fn run(
                 }
                 Some(Ok(_)) => {}
             },
+            reply = async { export_reply.as_mut()?.await.ok() }, if export_reply.is_some() => {
+                export_reply = None;
+                let now = now_ms();
+                match reply {
+                    Some(Ok(path)) => lp.ui.say(format!("incident report written to {}", path.display()), Level::Ok, now),
+                    Some(Err(e)) => lp.ui.say(e, Level::Warn, now),
+                    None => lp.ui.say("no incident report: the pipeline has stopped", Level::Warn, now),
+                }
+                due = soon(last_draw);
+            }
             _ = sigterm.recv() => break Exit::Signal,
             _ = sighup.recv() => break Exit::TerminalGone,
             _ = sigint.recv() => break Exit::Signal,
@@ -326,6 +350,19 @@ impl Loop {
                 };
                 if let Some(why) = why {
                     self.ui.say(why, Level::Warn, now);
+                }
+            }
+            Effect::Export { at_ms, window_ms, path } => {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                let req = crate::incident::ExportRequest { at_ms, window_ms, path, reply };
+                match self.opts.exports.as_ref().map(|tx| tx.try_send(req)) {
+                    Some(Ok(())) => self.export_asked = Some(answer),
+                    Some(Err(mpsc::error::TrySendError::Full(_))) => {
+                        self.ui.say("an export is already under way: try again", Level::Warn, now)
+                    }
+                    Some(Err(mpsc::error::TrySendError::Closed(_))) | None => {
+                        self.ui.say("cannot export: nothing keeps the incident timeline", Level::Warn, now)
+                    }
                 }
             }
             Effect::Kiosk(on) => {

@@ -34,6 +34,13 @@ pub enum Effect {
     Kiosk(bool),
     /// Acknowledge or silence an alert: for whoever owns the alerts.
     Wish(Wish),
+    /// Write the report of the incident around the instant on screen, to
+    /// the path given or under a name of its own.
+    Export {
+        at_ms: i64,
+        window_ms: i64,
+        path: Option<std::path::PathBuf>,
+    },
     Nothing,
 }
 
@@ -324,6 +331,17 @@ impl UiState {
         Effect::Wish(wish)
     }
 
+    /// A report of what is on screen; not from a wall display, whose
+    /// keyboard stays locked to passers-by.
+    fn export(&mut self, path: Option<String>, now_ms: i64) -> Effect {
+        if self.kiosk {
+            self.say("a wall display cannot export (:kiosk off first)", Level::Warn, now_ms);
+            return Effect::Redraw;
+        }
+        let at_ms = self.at_ms.unwrap_or(now_ms);
+        Effect::Export { at_ms, window_ms: self.window_ms, path: path.map(Into::into) }
+    }
+
     fn step_choice(&mut self, scene: &Scene, forward: bool) -> bool {
         let Some(sel) = &scene.page.select else { return false };
         if sel.choices.is_empty() {
@@ -438,6 +456,7 @@ impl UiState {
                 }
             }
             Action::ReconnectNow => return Effect::Reconnect,
+            Action::Export => return self.export(None, now_ms),
             Action::None => return Effect::Nothing,
         }
         Effect::Reframe
@@ -515,6 +534,7 @@ impl UiState {
             Command::Ack => return self.ack(scene, now_ms),
             Command::Silence(ms) => return self.silence(scene, ms, now_ms),
             Command::Unsilence => return self.unsilence(scene, now_ms),
+            Command::Export(path) => return self.export(path, now_ms),
             Command::Jump(back_ms) => self.at_ms = Some((now_ms - back_ms).clamp(now_ms - MAX_BACK_MS, now_ms)),
         }
         Effect::Reframe
@@ -751,6 +771,25 @@ mod tests {
         s.act(Action::Escape, &scene, NOW);
         assert_eq!(s.detail(), None);
         assert!(!s.view(NOW, false, (0, 0)).detail);
+    }
+
+    #[test]
+    fn export_asks_for_the_instant_on_screen_except_on_a_wall() {
+        let mut s = state();
+        let scene = Scene::default();
+        assert_eq!(
+            s.act(Action::Export, &scene, NOW),
+            Effect::Export { at_ms: NOW, window_ms: 15 * 60_000, path: None }
+        );
+        s.act(Action::Back, &scene, NOW);
+        let typed = s.command(Command::Export(Some("pm.md".into())), &scene, NOW);
+        assert_eq!(
+            typed,
+            Effect::Export { at_ms: NOW - 15 * 60_000 / 4, window_ms: 15 * 60_000, path: Some("pm.md".into()) }
+        );
+        s.kiosk = true;
+        assert_eq!(s.act(Action::Export, &scene, NOW), Effect::Redraw);
+        assert!(s.view(NOW, false, (0, 0)).message.unwrap().0.contains("cannot export"));
     }
 
     #[test]

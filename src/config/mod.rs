@@ -25,6 +25,7 @@ pub struct Config {
     pub ui: UiConfig,
     pub kiosk: KioskConfig,
     pub notify: NotifyConfig,
+    pub incident: IncidentConfig,
     pub demo: DemoConfig,
     pub log: LogConfig,
     /// The dashboard's own alert rules, `[[alert]]` tables.
@@ -124,6 +125,14 @@ impl Default for NotifyConfig {
             exec_max_running: 4,
         }
     }
+}
+
+/// Where `E` and `:export` write incident reports.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentConfig {
+    /// Directory for reports; the current directory when unset.
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

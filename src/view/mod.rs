@@ -185,7 +185,7 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
     frame.render_widget(Paragraph::new(msg).style(theme.warn()).wrap(Wrap { trim: true }), area);
 }
 
-const HELP: [(&str, &str); 21] = [
+const HELP: [(&str, &str); 22] = [
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
     ("Tab, 1-9", "next page, or page by number (Shift-Tab: back)"),
@@ -201,6 +201,7 @@ const HELP: [(&str, &str); 21] = [
     ("s", "silence the selected alert's labels: 15m 1h 4h 1d ..."),
     (":unsilence", "end the silences of the selected alert"),
     ("m  M", "select an older / newer deploy marker: its text shows"),
+    ("E", "export the incident on screen as Markdown (:export PATH)"),
     (":", "command: page, theme, window, service, reload, ..."),
     ("/", "filter lines, rows, alerts by name or label"),
     ("r", "reconnect now (skip the wait)"),
