@@ -66,6 +66,21 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
             to_line(out, &MalformedLine { kind: "malformed", timestamp: format_time(now_ms), reason })
         }
         Item::Source(row) => to_line(out, &source_line(row, now_ms)),
+        Item::SloAlert { at, alert, change } => to_line(
+            out,
+            &SloAlertLine {
+                kind: "slo_alert",
+                at: format_time(at),
+                slo: alert.labels.get("slo").map_or("", String::as_str),
+                alert: crate::incident::timeline::alert_name(alert),
+                change: change.name().replace(' ', "_"),
+                state: alert.state.name(),
+                severity: alert.severity.name(),
+                value: alert.value.map(WireNum),
+                threshold: alert.threshold.map(WireNum),
+                summary: &alert.summary,
+            },
+        ),
         Item::RuleAlert { at, rule, outcome, replayed } => to_line(
             out,
             &RuleAlertLine {
@@ -101,6 +116,23 @@ struct RuleAlertLine<'a> {
     summary: String,
     #[serde(skip_serializing_if = "is_false")]
     replayed: bool,
+}
+
+#[derive(Serialize)]
+struct SloAlertLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    at: String,
+    slo: &'a str,
+    /// The burn alert's name: fast burn, slow burn, budget burn.
+    alert: &'a str,
+    change: String,
+    state: &'static str,
+    severity: &'static str,
+    /// The burn rate over the alert's long window.
+    value: Option<WireNum>,
+    threshold: Option<WireNum>,
+    summary: &'a str,
 }
 
 fn to_line<W: Write + ?Sized, T: Serialize>(out: &mut W, line: &T) -> io::Result<()> {
@@ -488,6 +520,35 @@ mod tests {
                 && text.contains(r#"firing    critical error rate{service="payments"}"#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn slo_alert_lines_name_the_slo_and_the_burn() {
+        let a = Alert {
+            id: "slo:checkout availability:fast burn".into(),
+            state: AlertState::Firing,
+            severity: Severity::Critical,
+            metric: String::new(),
+            labels: [("slo".to_string(), "checkout availability".to_string())].into(),
+            value: Some(16.2),
+            threshold: Some(14.4),
+            summary: "checkout availability: fast burn of error budget (16.2x over 1h, limit 14.4x)".into(),
+            starts_at: Some(T),
+            ends_at: None,
+            updated_ms: T,
+        };
+        let change = crate::alert::engine::Change::Firing;
+        let j = line(&Item::SloAlert { at: T, alert: &a, change });
+        assert_eq!(
+            j,
+            json!({"type":"slo_alert","at":"2025-06-30T10:30:00Z","slo":"checkout availability","alert":"fast burn",
+                   "change":"firing","state":"firing","severity":"critical","value":16.2,"threshold":14.4,
+                   "summary":"checkout availability: fast burn of error budget (16.2x over 1h, limit 14.4x)"})
+        );
+        let mut text = Vec::new();
+        super::super::text::write(&mut text, &Item::SloAlert { at: T, alert: &a, change }, T).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains(r#"slo        firing    critical fast burn{slo="checkout availability"}"#), "{text}");
     }
 
     #[test]

@@ -80,6 +80,12 @@ pub enum Item<'a> {
         outcome: &'a Outcome,
         replayed: bool,
     },
+    /// A change of an SLO's burn alert, seen at `at`.
+    SloAlert {
+        at: i64,
+        alert: &'a Alert,
+        change: crate::alert::engine::Change,
+    },
 }
 
 /// The state an outcome leaves its alert in, in the words of alert lines.
@@ -104,6 +110,7 @@ pub fn tail(args: TailArgs) -> anyhow::Result<i32> {
     );
     plan.backfill = since;
     let rules = plan.config.rules();
+    let slos = plan.config.slos(plan.gateways.is_empty());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let code = runtime.block_on(async {
         let mut feed = Feed::start(&plan).await?;
@@ -115,7 +122,7 @@ pub fn tail(args: TailArgs) -> anyhow::Result<i32> {
             print_sources(&feed, updates, stop, &mut out).await
         } else {
             let show = if args.alerts { Show::Alerts } else { Show::Everything };
-            print_data(&feed, updates, stop, &mut out, &args.metrics, show, RuleWatch::new(rules)).await
+            print_data(&feed, updates, stop, &mut out, &args.metrics, show, RuleWatch::new(rules, slos)).await
         };
         feed.stop().await;
         anyhow::Ok(exit_code(ended, &mut out)?)
@@ -264,6 +271,9 @@ async fn print_data<W: Write>(
                 let now = now_ms();
                 let changes = rules.tick(&store, now);
                 print_rule_changes(&rules, &changes, false, out, now)?;
+                for (alert, change) in rules.burns(&store, now) {
+                    out.item(&Item::SloAlert { at: now, alert: &alert, change }, now)?;
+                }
                 out.flush()?;
             }
         }

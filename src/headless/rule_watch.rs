@@ -1,8 +1,12 @@
 //! The alert rules in force, watched over what `tail` holds: played over
 //! the start-up backfill first, so history's changes come out with their
-//! own times, then evaluated once a second as the dashboard does.
+//! own times, then evaluated once a second as the dashboard does. The SLOs'
+//! burn alerts are evaluated alongside, from the same start.
 
+use crate::alert::engine;
 use crate::alert::rules::{Outcome, REPLAY_STEP_MS, RuleSet, RuleSpec};
+use crate::model::Alert;
+use crate::slo::{SloBook, SloSpec};
 use crate::store::Store;
 
 /// How long to wait for a start-up backfill before evaluating without one
@@ -13,8 +17,12 @@ const BACKFILL_WAIT_MS: i64 = 15_000;
 /// One change of one rule's group, at the instant it happened.
 pub type Change = (i64, Outcome);
 
+/// One change of an SLO's burn alert, and the alert as it left it.
+pub type BurnChange = (Alert, engine::Change);
+
 pub struct RuleWatch {
     rules: RuleSet,
+    slos: SloBook,
     /// Whether evaluation has begun. Until the backfill is in, the store
     /// holds a few seconds of data, and rules over it would raise and drop
     /// alerts that history would have settled.
@@ -23,8 +31,8 @@ pub struct RuleWatch {
 }
 
 impl RuleWatch {
-    pub fn new(rules: Vec<RuleSpec>) -> Self {
-        RuleWatch { rules: RuleSet::new(rules), started: false, first_data_ms: None }
+    pub fn new(rules: Vec<RuleSpec>, slos: Vec<SloSpec>) -> Self {
+        RuleWatch { rules: RuleSet::new(rules), slos: SloBook::new(slos), started: false, first_data_ms: None }
     }
 
     pub fn rules(&self) -> &[RuleSpec] {
@@ -56,5 +64,16 @@ impl RuleWatch {
             self.started = true;
         }
         self.rules.evaluate(store, now_ms).into_iter().filter(|o| o.change.is_some()).map(|o| (now_ms, o)).collect()
+    }
+
+    /// Once a second, once the rules have started: what the SLOs' burn
+    /// alerts changed at `now_ms`. An alert that went away without
+    /// resolving (a burn that never fired) has nothing to show.
+    pub fn burns(&mut self, store: &Store, now_ms: i64) -> Vec<BurnChange> {
+        if !self.started {
+            return Vec::new();
+        }
+        let changes = self.slos.evaluate(store, now_ms);
+        changes.into_iter().filter_map(|(_, alert, change)| Some((alert?, change?))).collect()
     }
 }

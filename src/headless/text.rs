@@ -63,6 +63,16 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
         Item::Conn { state, url } => writeln!(out, "{now:<TIME_W$}  {:<TAG_W$}  {}", "conn", conn(state, url, now_ms)),
         Item::Malformed(reason) => writeln!(out, "{now:<TIME_W$}  {:<TAG_W$}  {reason}", "malformed"),
         Item::Source(r) => writeln!(out, "{now:<TIME_W$}  {:<TAG_W$}  {}", "source", source(r, now_ms)),
+        Item::SloAlert { at, alert, change } => writeln!(
+            out,
+            "{:<TIME_W$}  {:<TAG_W$}  {:<9} {:<8} {}  {}",
+            format_time(at),
+            "slo",
+            change.name(),
+            alert.severity.name(),
+            series(crate::incident::timeline::alert_name(alert), &alert.labels),
+            alert.summary
+        ),
         Item::RuleAlert { at, rule, outcome, replayed } => {
             let change = outcome.change.map_or("", |c| c.name());
             let severity = crate::model::Severity::from(rule.severity).name();
