@@ -54,7 +54,11 @@ fn pipeline() -> Pipeline {
 /// The counters at second `sec`, as a live or backfilled frame.
 fn counters(sec: i64, live: bool) -> Update {
     let errors_per_sec = |s: i64| if (ERRORS_FROM..ERRORS_TO).contains(&s) { 5.0 } else { 0.1 };
-    let errors: f64 = (0..sec).map(errors_per_sec).sum();
+    counters_with(sec, live, (0..sec).map(errors_per_sec).sum())
+}
+
+/// The counters at second `sec`, `errors` failed so far.
+fn counters_with(sec: i64, live: bool, errors: f64) -> Update {
     let ts = T0 + sec * 1000;
     let obs = |metric: &str, v: f64| Observation {
         key: SeriesKey::new(metric).with("service", "checkout"),
@@ -325,8 +329,17 @@ fn the_timeline_survives_a_restart_and_the_replay_adds_only_what_nobody_saw() {
 
 #[test]
 fn slo_burn_alerts_join_the_timeline() {
+    // Burn windows are judged once three quarters of them are held: 45
+    // minutes of calm, then half the requests fail for 20 minutes, which
+    // burns the 1h budget at over 14.4 times its rate (a page).
     let mut p = pipeline_with(true);
-    play(&mut p, 0, 25 * 60);
+    let mut errors = 0.0;
+    for sec in 0..70 * 60 {
+        let t = T0 + sec * 1000;
+        p.apply(counters_with(sec, true, errors), t);
+        errors += if (45 * 60..65 * 60).contains(&sec) { 50.0 } else { 0.1 };
+        p.tick(t, Duration::from_secs(1));
+    }
     let burns: Vec<_> = p
         .timeline()
         .entries()
@@ -342,4 +355,5 @@ fn slo_burn_alerts_join_the_timeline() {
         assert!(b.id.starts_with("slo:checkout availability:"), "{b:?}");
     }
     assert_eq!(burns[0].step, Step::Firing, "burn alerts have no `for`: {burns:?}");
+    assert!(burns.iter().any(|b| b.name == "fast burn"), "{burns:?}");
 }
