@@ -39,7 +39,7 @@ impl Pipeline {
             _ => "no data for this alert in the window".to_string(),
         });
         Some(Arc::new(AlertDetail {
-            history: history(&alert),
+            history: self.history_of(&alert),
             origin,
             measure: measured.what,
             unit: measured.unit,
@@ -186,9 +186,27 @@ fn matchers(q: &QuerySpec) -> String {
     format!("{{{}}}", parts.join(","))
 }
 
+impl Pipeline {
+    /// The alert's changes as the incident timeline recorded them, newest
+    /// last (the last few, which is what the pane has room for); what the
+    /// book knows when the timeline holds nothing of it.
+    fn history_of(&self, a: &Alert) -> Vec<HistoryStep> {
+        const SHOWN: usize = 12;
+        let mut steps: Vec<HistoryStep> = self
+            .timeline()
+            .of_alert(&a.id)
+            .map(|(at, c)| HistoryStep { at_ms: at, state: c.step.name().to_string() })
+            .collect();
+        if steps.is_empty() {
+            return history(a);
+        }
+        steps.drain(..steps.len().saturating_sub(SHOWN));
+        steps
+    }
+}
+
 /// What the alert book knows of the alert's life: when it started and,
-/// once over, when it ended. Kept as a list of steps so a fuller record of
-/// state changes can take its place.
+/// once over, when it ended.
 fn history(a: &Alert) -> Vec<HistoryStep> {
     let mut steps = Vec::new();
     if let Some(at) = a.starts_at {
