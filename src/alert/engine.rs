@@ -46,7 +46,8 @@ pub struct Timing {
 
 /// What an evaluation changed: each is one line of the incident timeline
 /// and one call of the notification hook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Change {
     Pending,
     Firing,
@@ -59,6 +60,11 @@ pub enum Change {
 }
 
 impl Change {
+    /// Whether the alert is over after this change.
+    pub fn ends(self) -> bool {
+        matches!(self, Change::Resolved | Change::Dropped)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Change::Pending => "pending",

@@ -83,54 +83,9 @@ impl AlertSource {
     }
 }
 
-/// What an alert did: the engine's changes, which a gateway's alerts are
-/// mapped onto by the state they moved to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    Pending,
-    Firing,
-    Resolved,
-    /// Pending, then cleared before it fired.
-    Dropped,
-    NoData,
-    DataBack,
-}
-
-impl Step {
-    /// In the engine's words, as `vigil tail` and the exec hook say it.
-    pub fn name(self) -> &'static str {
-        use crate::alert::engine::Change;
-        let c = match self {
-            Step::Pending => Change::Pending,
-            Step::Firing => Change::Firing,
-            Step::Resolved => Change::Resolved,
-            Step::Dropped => Change::Dropped,
-            Step::NoData => Change::NoData,
-            Step::DataBack => Change::DataBack,
-        };
-        c.name()
-    }
-
-    /// Whether the alert is over after this step.
-    pub fn ends(self) -> bool {
-        matches!(self, Step::Resolved | Step::Dropped)
-    }
-}
-
-impl From<crate::alert::engine::Change> for Step {
-    fn from(c: crate::alert::engine::Change) -> Step {
-        use crate::alert::engine::Change;
-        match c {
-            Change::Pending => Step::Pending,
-            Change::Firing => Step::Firing,
-            Change::Resolved => Step::Resolved,
-            Change::Dropped => Step::Dropped,
-            Change::NoData => Step::NoData,
-            Change::DataBack => Step::DataBack,
-        }
-    }
-}
+/// What an alert did: the engine's own changes, which a gateway's alerts
+/// are mapped onto by the state they moved to.
+pub use crate::alert::engine::Change as Step;
 
 impl From<AlertState> for Step {
     fn from(s: AlertState) -> Step {

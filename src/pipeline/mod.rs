@@ -268,7 +268,7 @@ impl Pipeline {
                 tracing::info!(alert = %id, change = c.name(), "SLO burn alert");
                 self.tell(c.name(), self.alerts.get(&id), alert.as_ref(), now_ms);
                 if let Some(a) = alert.as_ref().or(self.alerts.get(&id)) {
-                    self.incidents.alert(a, c.into(), a.value, now_ms, now_ms, false);
+                    self.incidents.alert(a, c, a.value, now_ms, now_ms, false);
                 }
             }
             match alert {
@@ -296,7 +296,7 @@ impl Pipeline {
                 tracing::info!(rule = %o.rule, group = ?o.group, change = c.name(), value = ?o.value, "alert rule");
                 self.tell(c.name(), self.alerts.get(&id), after.as_ref(), now_ms);
                 if let Some(a) = after.as_ref().or(self.alerts.get(&id)) {
-                    self.incidents.alert(a, c.into(), o.value, now_ms, now_ms, false);
+                    self.incidents.alert(a, c, o.value, now_ms, now_ms, false);
                 }
                 changed = true;
             }
@@ -329,7 +329,7 @@ impl Pipeline {
             let id = crate::alert::rule_alert_id(o);
             let after = crate::alert::rule_alert(rule, o, self.alerts.get(&id), *at);
             if let (Some(c), Some(a)) = (o.change, after.as_ref().or(self.alerts.get(&id))) {
-                self.incidents.alert(a, c.into(), o.value, *at, now_ms, true);
+                self.incidents.alert(a, c, o.value, *at, now_ms, true);
             }
             match after {
                 Some(a) => self.alerts.apply(a),
