@@ -364,7 +364,13 @@ fn against_baseline(
 
 /// The rule's query on `span`, per group.
 fn measure(reader: &Reader, rule: &RuleSpec, span: &Span) -> Vec<(String, Evaluated)> {
-    let q = QuerySpec { metric: rule.metric.clone(), labels: rule.labels.clone(), agg: rule.agg, q: rule.q };
+    let q = QuerySpec {
+        metric: rule.metric.clone(),
+        labels: rule.labels.clone(),
+        agg: rule.agg,
+        q: rule.q,
+        ..Default::default()
+    };
     let eval = |q: &QuerySpec| match &rule.by {
         Some(label) => reader.eval_by(q, label, &[], span),
         None => vec![(String::new(), reader.eval(q, &[], span))],

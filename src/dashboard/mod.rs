@@ -148,4 +148,67 @@ mod tests {
         let e = err("[[page]]\ntitle = \"A\"\n[[page]]\ntitle = \"a\"\n");
         assert!(e.starts_with("d.toml:4: key `page[1].title`"), "{e}");
     }
+
+    #[test]
+    fn panels_lines_and_columns_may_run_promql() {
+        let text = r#"
+[[page]]
+title = "Checkout"
+select = "job"
+select_query = "group by (job) (up)"
+[[page.row]]
+[[page.row.panel]]
+type = "bignum"
+title = "req/s"
+query = 'sum(rate(http_requests_total{job="$job"}[1m]))'
+source = "eu"
+divide_by = { query = "1" }
+[[page.row.panel]]
+type = "chart"
+title = "latency"
+lines = [{ title = "p99", query = "p99_expr" }, { title = "local", metric = "m" }]
+[[page.row.panel]]
+type = "table"
+title = "t"
+by = "job"
+columns = [{ title = "up", query = "up" }]
+"#;
+        let d = Dashboard::parse(text, Path::new("d.toml")).unwrap();
+        let page = &d.pages[0];
+        assert_eq!(page.select_query.as_deref(), Some("group by (job) (up)"));
+        let panels = &page.rows[0].panels;
+        let q = panels[0].query.as_ref().unwrap();
+        assert_eq!(q.promql.as_deref(), Some(r#"sum(rate(http_requests_total{job="$job"}[1m]))"#));
+        let vars = [("job".to_string(), "checkout".to_string())];
+        assert_eq!(
+            q.resolved(&vars).metric,
+            spec::promql_key("eu", r#"sum(rate(http_requests_total{job="checkout"}[1m]))"#)
+        );
+        assert_eq!(q.promql_with(&vars).unwrap().0, "eu");
+        assert_eq!(panels[0].divide_by.as_ref().unwrap().resolved(&[]).metric, spec::promql_key("", "1"));
+        assert_eq!(panels[1].lines[0].query.as_deref(), Some("p99_expr"));
+        assert_eq!(panels[2].columns[0].query().promql.as_deref(), Some("up"));
+        // A metric query resolves to itself.
+        let m = spec::QuerySpec::of("m");
+        assert_eq!(m.resolved(&vars).metric, "m");
+    }
+
+    #[test]
+    fn a_query_is_a_metric_or_promql_not_both() {
+        let panel = |body: &str| format!("[[page]]\ntitle = \"A\"\n[[page.row]]\n[[page.row.panel]]\n{body}\n");
+        let e = err(&panel("type = \"bignum\"\nmetric = \"m\"\nquery = \"up\""));
+        assert!(e.contains("not both") && e.starts_with("d.toml:4:"), "{e}");
+        let e = err(&panel("type = \"bignum\"\nmetric = \"m\"\nsource = \"p\""));
+        assert!(e.contains("a `metric` has none"), "{e}");
+        let e = err(&panel("type = \"bignum\"\nquery = \" \""));
+        assert!(e.contains("`query` is empty"), "{e}");
+        let e = err(&panel("type = \"bignum\""));
+        assert!(e.contains("needs `metric` (or a PromQL `query`)"), "{e}");
+        let e = err(&panel("type = \"chart\"\nlines = [{ title = \"a\" }]"));
+        assert!(e.contains("on every line"), "{e}");
+        let e = err(&panel("type = \"table\"\nby = \"x\"\ncolumns = [{ title = \"c\" }]"));
+        assert!(e.contains("column \"c\" needs"), "{e}");
+        let e = err(&panel("type = \"bignum\"\nmetric = \"m\"\ndivide_by = { metric = \"a\", query = \"b\" }"));
+        assert!(e.contains("not both"), "{e}");
+    }
 }

@@ -193,6 +193,7 @@ impl<'a> Reader<'a> {
 
     /// Evaluates a query over a span.
     pub fn eval(&self, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Evaluated {
+        let q = &*q.resolved(vars);
         let series: Vec<(usize, &Series)> = select_at(self.store, q, vars).map(|(i, _, s)| (i, s)).collect();
         self.eval_series(&series, q, span)
     }
@@ -205,6 +206,7 @@ impl<'a> Reader<'a> {
         vars: &[(String, String)],
         span: &Span,
     ) -> Vec<(String, Evaluated)> {
+        let q = &*q.resolved(vars);
         let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
         for (i, k, s) in select_at(self.store, q, vars) {
             let v = k.label(label);
@@ -338,6 +340,7 @@ impl<'a> Reader<'a> {
 
     /// A latency heatmap of the histograms a query selects.
     pub fn heat(&self, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Heat {
+        let q = &*q.resolved(vars);
         let (at, series): (Vec<usize>, Vec<&Series>) = select_at(self.store, q, vars).map(|(i, _, s)| (i, s)).unzip();
         let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
         let deltas = self.deltas(&at, &series, span);
@@ -345,7 +348,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The series of `q.metric` that its matchers accept.
+/// The series of `q.metric` that its matchers accept (resolve a PromQL
+/// query first: see [`QuerySpec::resolved`]).
 pub fn select<'a>(
     store: &'a Store,
     q: &'a QuerySpec,

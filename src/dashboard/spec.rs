@@ -30,6 +30,13 @@ pub struct PageSpec {
     /// refer to the chosen value as `"$service"`.
     #[serde(default)]
     pub select: Option<String>,
+    /// PromQL whose result series carry the values `select` offers, for a
+    /// page whose panels run PromQL (`group by (job) (up)`); run by the
+    /// first Prometheus source, or `select_source`.
+    #[serde(default)]
+    pub select_query: Option<String>,
+    #[serde(default)]
+    pub select_source: Option<String>,
     /// The window this page opens with, when it differs from the global one.
     #[serde(default, deserialize_with = "opt_duration_ms")]
     pub window: Option<i64>,
@@ -86,18 +93,114 @@ pub enum Agg {
 }
 
 /// What a panel, line or column shows: a metric, narrowed by labels,
-/// aggregated, and optionally divided by a second query (error ratios).
+/// aggregated, and optionally divided by a second query (error ratios). Or
+/// a PromQL expression that a Prometheus source runs: its result series
+/// land in the store under a name of their own ([`promql_key`]) and are
+/// read from there like any metric.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "RawQuery")]
 pub struct QuerySpec {
+    /// The metric read from the store; empty for a PromQL query until
+    /// [`QuerySpec::resolved`] names its results.
     pub metric: String,
-    #[serde(default)]
     pub labels: BTreeMap<String, Matcher>,
     /// When absent: `rate` for counters, `quantile` for histograms, `sum` otherwise.
-    #[serde(default)]
     pub agg: Option<Agg>,
-    #[serde(default, deserialize_with = "quantile")]
     pub q: Option<f64>,
+    /// A PromQL expression, written as `query`; `$label` stands for the
+    /// page's choice.
+    pub promql: Option<String>,
+    /// The Prometheus source that runs `promql`, by name; the first one when absent.
+    pub source: Option<String>,
+}
+
+/// A query as written: `metric` or `query`, not both.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuery {
+    #[serde(default)]
+    metric: Option<String>,
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, Matcher>,
+    #[serde(default)]
+    agg: Option<Agg>,
+    #[serde(default, deserialize_with = "quantile")]
+    q: Option<f64>,
+}
+
+impl TryFrom<RawQuery> for QuerySpec {
+    type Error = String;
+
+    fn try_from(r: RawQuery) -> Result<Self, String> {
+        let (metric, promql, source) = query_fields(r.metric, r.query, r.source)?;
+        Ok(QuerySpec { metric: metric.unwrap_or_default(), labels: r.labels, agg: r.agg, q: r.q, promql, source })
+    }
+}
+
+/// `metric`, `query` and `source` as written.
+type QueryFields = (Option<String>, Option<String>, Option<String>);
+
+/// Checks a `metric`, `query` and `source` written together: one of the
+/// first two, and `source` only with `query`. Both absent is left to the
+/// caller (a chart line may take its panel's).
+fn query_fields(metric: Option<String>, query: Option<String>, source: Option<String>) -> Result<QueryFields, String> {
+    match (&metric, &query) {
+        (Some(_), Some(_)) => {
+            return Err("give `metric` (read from the store) or `query` (PromQL), not both".into());
+        }
+        (_, Some(q)) if q.trim().is_empty() => return Err("`query` is empty".into()),
+        (_, None) if source.is_some() => {
+            return Err("`source` names the Prometheus source of a `query`; a `metric` has none".into());
+        }
+        _ => {}
+    }
+    Ok((metric, query, source))
+}
+
+/// The store's name for the results of PromQL `text` run by `source` (""
+/// for the first Prometheus source): not a valid metric name, so it can
+/// never meet a metric of the same name from elsewhere.
+pub fn promql_key(source: &str, text: &str) -> String {
+    format!("{{{source}}} {text}")
+}
+
+/// `text` with every `$label` replaced by its value in `vars`.
+pub fn subst(text: &str, vars: &[(String, String)]) -> String {
+    let mut out = text.to_string();
+    for (name, value) in vars {
+        out = out.replace(&format!("${name}"), value);
+    }
+    out
+}
+
+impl QuerySpec {
+    /// A query over one metric of the store.
+    pub fn of(metric: &str) -> QuerySpec {
+        QuerySpec { metric: metric.to_string(), ..QuerySpec::default() }
+    }
+
+    /// The query as the store answers it: a PromQL query names the series
+    /// its expression (with the page's choices put in) landed under.
+    pub fn resolved(&self, vars: &[(String, String)]) -> std::borrow::Cow<'_, QuerySpec> {
+        match &self.promql {
+            None => std::borrow::Cow::Borrowed(self),
+            Some(text) => std::borrow::Cow::Owned(QuerySpec {
+                metric: promql_key(self.source.as_deref().unwrap_or(""), &subst(text, vars)),
+                ..self.clone()
+            }),
+        }
+    }
+
+    /// The PromQL this query runs with `vars` put in, with its source
+    /// (`""` for the first), if it is one.
+    pub fn promql_with(&self, vars: &[(String, String)]) -> Option<(String, String)> {
+        let text = self.promql.as_ref()?;
+        Some((self.source.clone().unwrap_or_default(), subst(text, vars)))
+    }
 }
 
 /// A panel's own thresholds: at or past `warn` it is a warning, at or past
@@ -120,6 +223,12 @@ pub struct LineSpec {
     pub title: String,
     #[serde(default)]
     pub metric: Option<String>,
+    /// PromQL instead of `metric`.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// The Prometheus source of `query`.
+    #[serde(default)]
+    pub source: Option<String>,
     #[serde(default)]
     pub labels: BTreeMap<String, Matcher>,
     #[serde(default)]
@@ -149,7 +258,14 @@ impl ColumnSpec {
     }
 
     pub fn query(&self) -> QuerySpec {
-        QuerySpec { metric: self.metric.clone(), labels: self.labels.clone(), agg: self.agg, q: self.q }
+        QuerySpec {
+            metric: self.metric.clone().unwrap_or_default(),
+            labels: self.labels.clone(),
+            agg: self.agg,
+            q: self.q,
+            promql: self.query.clone(),
+            source: self.source.clone(),
+        }
     }
 }
 
@@ -158,7 +274,14 @@ impl ColumnSpec {
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
     pub title: String,
-    pub metric: String,
+    #[serde(default)]
+    pub metric: Option<String>,
+    /// PromQL instead of `metric`.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// The Prometheus source of `query`.
+    #[serde(default)]
+    pub source: Option<String>,
     #[serde(default)]
     pub labels: BTreeMap<String, Matcher>,
     #[serde(default)]
@@ -234,6 +357,10 @@ struct RawPanel {
     #[serde(default)]
     metric: Option<String>,
     #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
     labels: BTreeMap<String, Matcher>,
     #[serde(default)]
     agg: Option<Agg>,
@@ -272,12 +399,25 @@ impl TryFrom<RawPanel> for PanelSpec {
 
     fn try_from(r: RawPanel) -> Result<Self, String> {
         use PanelKind::*;
+        let (metric, promql, source) = query_fields(r.metric, r.query, r.source)?;
+        let has_query = metric.is_some() || promql.is_some();
         let needs_metric = matches!(r.kind, Bignum | Gauge | Sparkline | Heatmap);
-        if needs_metric && r.metric.is_none() {
-            return Err(format!("a {} panel needs `metric`", kind_name(r.kind)));
+        if needs_metric && !has_query {
+            return Err(format!("a {} panel needs `metric` (or a PromQL `query`)", kind_name(r.kind)));
         }
-        if r.kind == Chart && r.metric.is_none() && r.lines.iter().any(|l| l.metric.is_none()) {
-            return Err("a chart needs `metric`, or a `metric` on every line".into());
+        for l in &r.lines {
+            query_fields(l.metric.clone(), l.query.clone(), l.source.clone())
+                .map_err(|e| format!("line {:?}: {e}", l.title))?;
+        }
+        if r.kind == Chart && !has_query && r.lines.iter().any(|l| l.metric.is_none() && l.query.is_none()) {
+            return Err("a chart needs `metric` or `query`, or one of them on every line".into());
+        }
+        for c in &r.columns {
+            match query_fields(c.metric.clone(), c.query.clone(), c.source.clone()) {
+                Err(e) => return Err(format!("column {:?}: {e}", c.title)),
+                Ok((None, None, _)) => return Err(format!("column {:?} needs `metric` or `query`", c.title)),
+                Ok(_) => {}
+            }
         }
         if r.kind == Table && (r.by.is_none() || r.columns.is_empty()) {
             return Err("a table needs `by` (the label of its rows) and at least one `[[...columns]]`".into());
@@ -294,7 +434,14 @@ impl TryFrom<RawPanel> for PanelSpec {
                 return Err(format!("`warn` ({w}) must come before `crit` ({c})"));
             }
         }
-        let query = r.metric.map(|metric| QuerySpec { metric, labels: r.labels, agg: r.agg, q: r.q });
+        let query = has_query.then(|| QuerySpec {
+            metric: metric.unwrap_or_default(),
+            labels: r.labels,
+            agg: r.agg,
+            q: r.q,
+            promql,
+            source,
+        });
         Ok(PanelSpec {
             kind: r.kind,
             title: r.title,

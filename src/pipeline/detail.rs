@@ -115,7 +115,7 @@ impl Pipeline {
     /// store, if there is one, read as a panel would read it.
     fn gateway_series(&self, alert: &Alert, span: &Span, asked_ms: i64) -> Measured {
         let labels = alert.labels.iter().map(|(k, v)| (k.clone(), Matcher::Equal(v.clone()))).collect();
-        let q = QuerySpec { metric: alert.metric.clone(), labels, agg: None, q: None };
+        let q = QuerySpec { metric: alert.metric.clone(), labels, ..Default::default() };
         let e = Reader::new(&self.store).eval(&q, &[], span);
         let series = e.points.into_iter().filter(|p| p.0 <= asked_ms).collect();
         // A gateway says nothing of its comparison; alerts are raised on
@@ -142,7 +142,13 @@ fn instants(span: &Span, asked_ms: i64) -> Vec<i64> {
 
 /// `error rate: http_errors_total / http_requests_total · service=payments · over 5m`
 fn describe_rule(rule: &RuleSpec, group: &str) -> String {
-    let num = QuerySpec { metric: rule.metric.clone(), labels: rule.labels.clone(), agg: rule.agg, q: rule.q };
+    let num = QuerySpec {
+        metric: rule.metric.clone(),
+        labels: rule.labels.clone(),
+        agg: rule.agg,
+        q: rule.q,
+        ..Default::default()
+    };
     let mut text = format!("{}: {}", rule.name, query_text(&num));
     if let Some(den) = &rule.divide_by {
         text.push_str(&format!(" / {}", query_text(den)));

@@ -3,7 +3,9 @@
 //! out, so a dashboard of many pages costs what its largest page costs.
 
 use crate::dashboard::query::{self, Evaluated, Span};
-use crate::dashboard::spec::{ColumnSpec, LineSpec, PageSpec, PanelKind, PanelSpec, QuerySpec, Sort};
+use crate::dashboard::spec::{
+    ColumnSpec, LineSpec, PageSpec, PanelKind, PanelSpec, QuerySpec, Sort, promql_key, subst,
+};
 use crate::model::{Event, Sample};
 use crate::scene::{
     ChartLine, ColumnHead, Marker, PageScene, PanelBody, PanelScene, Reading, RowScene, Selection, TableCell, TableRow,
@@ -55,28 +57,31 @@ pub fn build(page: &PageSpec, req: &ViewRequest, span: &Span, inp: &Inputs) -> P
     PageScene { title: page.title.clone(), select, rows }
 }
 
-/// The values the page's label takes across every metric its panels read.
+/// The values the page's label takes across every metric its panels read,
+/// and the results of its `select_query`. (A PromQL panel that names the
+/// choice cannot offer values: its query waits for one.)
 fn selection(page: &PageSpec, label: &str, req: &ViewRequest, store: &Store) -> Selection {
-    let mut metrics: Vec<&str> = Vec::new();
+    let mut queries: Vec<QuerySpec> = Vec::new();
     for p in page.rows.iter().flat_map(|r| &r.panels) {
-        metrics.extend(p.query.iter().map(|q| q.metric.as_str()));
-        metrics.extend(p.lines.iter().filter_map(|l| l.metric.as_deref()));
-        metrics.extend(p.columns.iter().map(|c| c.metric.as_str()));
+        queries.extend(p.query.iter().cloned());
+        queries.extend(p.lines.iter().map(|l| line_query(p.query.as_ref(), l)));
+        queries.extend(p.columns.iter().map(ColumnSpec::query));
     }
+    let mut names: Vec<String> = queries
+        .iter()
+        .filter(|q| q.promql.as_ref().is_none_or(|t| !t.contains('$')))
+        .map(|q| q.resolved(&[]).metric.clone())
+        .collect();
+    if let Some(text) = &page.select_query {
+        names.push(promql_key(page.select_source.as_deref().unwrap_or(""), text));
+    }
+    let mut metrics: Vec<&str> = names.iter().map(String::as_str).filter(|m| !m.is_empty()).collect();
     metrics.sort();
     metrics.dedup();
     let choices = query::label_values(store, &metrics, label);
     let value =
         req.choice.clone().filter(|c| choices.contains(c)).or_else(|| choices.first().cloned()).unwrap_or_default();
     Selection { label: label.to_string(), value, choices }
-}
-
-fn subst(text: &str, vars: &[(String, String)]) -> String {
-    let mut out = text.to_string();
-    for (name, value) in vars {
-        out = out.replace(&format!("${name}"), value);
-    }
-    out
 }
 
 fn panel(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Span, inp: &Inputs) -> PanelScene {
@@ -174,6 +179,11 @@ fn line_query(base: Option<&QuerySpec>, l: &LineSpec) -> QuerySpec {
     let mut q = base.cloned().unwrap_or_default();
     if let Some(m) = &l.metric {
         q.metric = m.clone();
+        (q.promql, q.source) = (None, None);
+    }
+    if let Some(text) = &l.query {
+        q.metric.clear();
+        (q.promql, q.source) = (Some(text.clone()), l.source.clone());
     }
     q.labels.extend(l.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
     q.agg = l.agg.or(q.agg);
@@ -266,8 +276,8 @@ fn text(p: &PanelSpec, vars: &[(String, String)], span: &Span, inp: &Inputs) -> 
     if let Some(t) = &p.text {
         return Some(Reading { value: subst(t, vars), fresh_at: Some(inp.now_ms) });
     }
-    let q = p.query.as_ref()?;
-    let (_, s) = query::select(inp.store, q, vars).next()?;
+    let q = p.query.as_ref()?.resolved(vars);
+    let (_, s) = query::select(inp.store, &q, vars).next()?;
     let newest = s.stitched(span.from_ms()).into_iter().rev().find(|(t, _)| *t <= span.to_ms)?;
     match newest.1 {
         Sample::Text(t) => Some(Reading { value: crate::wire::sanitize(t), fresh_at: s.last_live_ms }),
