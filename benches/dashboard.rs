@@ -15,7 +15,7 @@ use ratatui::backend::TestBackend;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
-use vigil::model::{ConnState, Observation, Sample, SeriesKey, Transport, Update};
+use vigil::model::{ConnState, Observation, Sample, SeriesKey, SourceId, Transport, Update};
 use vigil::pipeline::Pipeline;
 use vigil::scene::SourceInfo;
 use vigil::sim::{Scenario, Simulator};
@@ -50,7 +50,7 @@ fn filled_pipeline(sim: &Simulator, seconds: i64) -> Pipeline {
         vec![Arc::new(SourceStats::default())],
     );
     let metrics = sim.catalogue().iter().map(convert::metric_meta).collect();
-    p.apply(Update::Catalogue { metrics, interval_ms: 1000 }, NOW);
+    p.apply(Update::Catalogue { metrics, interval_ms: 1000, source: SourceId::GATEWAY }, NOW);
     p.apply(
         Update::Conn(ConnState::Connected {
             since_ms: NOW,
@@ -61,7 +61,15 @@ fn filled_pipeline(sim: &Simulator, seconds: i64) -> Pipeline {
         NOW,
     );
     for t in (NOW - seconds * 1000..=NOW).step_by(1000) {
-        p.apply(Update::Samples { observations: convert::observations(t, &sim.sample(t)), live: true, seq: None }, t);
+        p.apply(
+            Update::Samples {
+                observations: convert::observations(t, &sim.sample(t)),
+                live: true,
+                seq: None,
+                source: SourceId::GATEWAY,
+            },
+            t,
+        );
     }
     p
 }
@@ -99,7 +107,7 @@ fn decode_and_ingest(sim: &Simulator) {
         for text in &texts {
             let observations = decode_one(text);
             points += observations.len();
-            p.apply(Update::Samples { observations, live: true, seq: None }, NOW);
+            p.apply(Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }, NOW);
         }
         best = best.min(start.elapsed().as_secs_f64());
         worst = worst.max(start.elapsed().as_secs_f64());
@@ -112,7 +120,7 @@ fn decode_and_ingest(sim: &Simulator) {
         let mut p = filled_pipeline(sim, 0);
         let start = Instant::now();
         for observations in decoded {
-            p.apply(Update::Samples { observations, live: true, seq: None }, NOW);
+            p.apply(Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }, NOW);
         }
         ingest_best = ingest_best.min(start.elapsed().as_secs_f64());
     }
@@ -146,7 +154,7 @@ fn bytes_per_series() {
         for (i, o) in obs.iter_mut().enumerate() {
             o.ts = ts;
             o.sample = Sample::Number((s as usize + i) as f64);
-            store.insert(o, Some(ts));
+            store.insert(o, Some(vigil::store::Live::at(ts, 1000, SourceId::GATEWAY)));
         }
     }
     let after = rss_kib();
@@ -186,7 +194,15 @@ fn simulated_days(sim: &Simulator) {
     let mut t = NOW;
     for _ in 0..86_400 {
         t += 1000;
-        p.apply(Update::Samples { observations: convert::observations(t, &sim.sample(t)), live: true, seq: None }, t);
+        p.apply(
+            Update::Samples {
+                observations: convert::observations(t, &sim.sample(t)),
+                live: true,
+                seq: None,
+                source: SourceId::GATEWAY,
+            },
+            t,
+        );
     }
     if let (Some(a), Some(c)) = (after, rss_kib()) {
         println!("{:<44} {:>10.1} MiB", "  resident growth for a second day", (c.saturating_sub(a)) as f64 / 1024.0);
@@ -232,7 +248,7 @@ fn main() {
     let ingest = per_iter("ingest one frame into the store", 5000, || {
         t += 1000;
         let observations = convert::observations(t, &points);
-        p.apply(Update::Samples { observations, live: true, seq: None }, t);
+        p.apply(Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }, t);
     });
     println!("{:<44} {:>10.0} observations/s", "  ingest throughput", obs_per_frame / ingest);
 
@@ -266,7 +282,7 @@ fn main() {
     let mut next = frames.iter().cloned().zip((1..).map(|s| NOW + s * 1000));
     let ingest = per_iter("  one frame in, alone", seconds as u32, || {
         let (observations, t) = next.next().unwrap_or_default();
-        p.apply(Update::Samples { observations, live: true, seq: None }, t);
+        p.apply(Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }, t);
     });
     for page in 0..pages {
         let mut p = filled_pipeline(&sim, 600);
@@ -275,7 +291,7 @@ fn main() {
         let mut next = frames.iter().cloned().zip((1..).map(|s| NOW + s * 1000));
         let both = per_iter(&format!("one frame in, then {title} again"), seconds as u32, || {
             let (observations, t) = next.next().unwrap_or_default();
-            p.apply(Update::Samples { observations, live: true, seq: None }, t);
+            p.apply(Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }, t);
             p.forget_page_keep_grids();
             black_box(p.scene(t));
         });

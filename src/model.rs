@@ -238,13 +238,24 @@ impl ConnState {
     }
 }
 
+/// Which source something came from: its place in the feed's list of
+/// sources. The gateway link (or the embedded demo) is always 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct SourceId(pub u16);
+
+impl SourceId {
+    pub const GATEWAY: SourceId = SourceId(0);
+}
+
 /// Everything a source tells the pipeline.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Update {
-    /// The source's metric catalogue (from `hello`).
+    /// A source's metric catalogue (from `hello`), and how often it sends
+    /// new values.
     Catalogue {
         metrics: Vec<MetricMeta>,
         interval_ms: i64,
+        source: SourceId,
     },
     /// Values; `live` is false for backfilled history; `seq` is the live
     /// frame's sequence number, when it had one.
@@ -252,6 +263,13 @@ pub enum Update {
         observations: Vec<Observation>,
         live: bool,
         seq: Option<u64>,
+        source: SourceId,
+    },
+    /// How the last run of a PromQL query went, by the store name of its
+    /// results (`dashboard::spec::promql_key`): `None` when it worked.
+    Query {
+        key: String,
+        error: Option<String>,
     },
     Alert(Alert),
     Event(Event),

@@ -6,12 +6,14 @@ use crate::model::{Alert, ConnState, Event, StatusBanner, Transport};
 /// A value at a time (ms since the epoch).
 pub type Point = (i64, f64);
 
-/// A value and when it last arrived live (wall clock, ms); `fresh_at` of
-/// `None` means it came only from history and was never seen live.
+/// A value and until when it counts as fresh (wall clock, ms): a few of
+/// its source's intervals after it last arrived live, or the moment its
+/// source's link went down. `None` means it came only from history and was
+/// never seen live.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading<T> {
     pub value: T,
-    pub fresh_at: Option<i64>,
+    pub fresh_until: Option<i64>,
 }
 
 pub use crate::dashboard::Thresholds;
@@ -52,6 +54,9 @@ pub struct PanelScene {
     pub unit: Unit,
     pub thresholds: Thresholds,
     pub body: PanelBody,
+    /// Why the panel's query failed at its source (a PromQL error, a
+    /// timeout), shown in the panel instead of a crash or a blank.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,7 +106,7 @@ pub struct ChartLine {
     pub color: Option<ratatui::style::Color>,
     /// `(ms, value)`, oldest first.
     pub points: Vec<Point>,
-    pub fresh_at: Option<i64>,
+    pub fresh_until: Option<i64>,
 }
 
 /// An event drawn on a chart at its time.
@@ -317,18 +322,16 @@ pub struct HistoryStep {
 }
 
 impl Scene {
-    /// A reading is stale when nothing arrived for three data intervals, or
-    /// when it never arrived live at all.
+    /// A reading is stale once its freshness ran out (nothing new for three
+    /// of its source's intervals, or its source's link went down), or when
+    /// it never arrived live at all.
     /// Looking back in time only values that were never live, or that had
     /// stopped by the instant shown, are stale: the header says when it is.
     pub fn is_stale<T>(&self, r: &Reading<T>, now_ms: i64) -> bool {
         if !self.time.live {
-            return r.fresh_at.is_none();
+            return r.fresh_until.is_none();
         }
-        match r.fresh_at {
-            None => true,
-            Some(at) => !self.link.conn.is_connected() || now_ms - at > 3 * self.link.interval_ms.max(250),
-        }
+        r.fresh_until.is_none_or(|until| now_ms > until)
     }
 
     /// The first panel titled `title` on the page, for tests and tools.

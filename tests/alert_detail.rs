@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use vigil::alert::rules::RuleSet;
 use vigil::dashboard::query::Reader;
-use vigil::model::{Alert, AlertState, ConnState, Severity, Transport, Update};
+use vigil::model::{Alert, AlertState, ConnState, Severity, SourceId, Transport, Update};
 use vigil::pipeline::{Pipeline, ViewRequest};
 use vigil::scene::{AlertOrigin, SourceInfo};
 use vigil::sim::{Scenario, Simulator};
@@ -24,7 +24,7 @@ fn pipeline() -> (Pipeline, i64) {
     let sim = Simulator::new(7, Scenario::ErrorBurst);
     let mut p = Pipeline::new(SourceInfo::default(), vec![Arc::new(SourceStats::default())]);
     let metrics = sim.catalogue().iter().map(convert::metric_meta).collect();
-    p.apply(Update::Catalogue { metrics, interval_ms: 1000 }, now - 400_000);
+    p.apply(Update::Catalogue { metrics, interval_ms: 1000, source: SourceId::GATEWAY }, now - 400_000);
     p.apply(
         Update::Conn(ConnState::Connected {
             since_ms: now - 400_000,
@@ -36,11 +36,11 @@ fn pipeline() -> (Pipeline, i64) {
     );
     for t in (now - 2 * 3_600_000..now - 400_000).step_by(60_000) {
         let observations = convert::observations(t, &sim.sample(t));
-        p.apply(Update::Samples { observations, live: false, seq: None }, t);
+        p.apply(Update::Samples { observations, live: false, seq: None, source: SourceId::GATEWAY }, t);
     }
     for t in (now - 400_000..=now).step_by(1000) {
         let observations = convert::observations(t, &sim.sample(t));
-        p.apply(Update::Samples { observations, live: true, seq: None }, t);
+        p.apply(Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }, t);
     }
     p.set_rules(Arc::new(vigil::alert::defaults::rules()));
     p.replay_rules(now);

@@ -10,7 +10,7 @@ use vigil::config::Config;
 use vigil::incident::timeline::{LinkState, Step, What};
 use vigil::model::{
     Alert, AlertState, ConnState, ErrorClass, Event, Kind, MetricMeta, Observation, Sample, SeriesKey, Severity,
-    Transport, Update,
+    SourceId, Transport, Update,
 };
 use vigil::pipeline::Pipeline;
 use vigil::scene::SourceInfo;
@@ -35,7 +35,7 @@ fn pipeline_with(burn_alerts: bool) -> Pipeline {
     let counter =
         |name: &str| MetricMeta { name: name.into(), kind: Kind::Counter, unit: String::new(), help: String::new() };
     let metrics = vec![counter("http_requests_total"), counter("http_errors_total")];
-    p.apply(Update::Catalogue { metrics, interval_ms: 1000 }, T0);
+    p.apply(Update::Catalogue { metrics, interval_ms: 1000, source: SourceId::GATEWAY }, T0);
     p.set_rules(Arc::new(Config::default().rules()));
     let mut availability: Vec<_> =
         vigil::slo::demo().into_iter().filter(|s| s.name == "checkout availability").collect();
@@ -66,7 +66,7 @@ fn counters_with(sec: i64, live: bool, errors: f64) -> Update {
         sample: Sample::Number(v),
     };
     let observations = vec![obs("http_requests_total", 100.0 * sec as f64), obs("http_errors_total", errors)];
-    Update::Samples { observations, live, seq: None }
+    Update::Samples { observations, live, seq: None, source: SourceId::GATEWAY }
 }
 
 fn gateway_alert(state: AlertState, at: i64) -> Update {

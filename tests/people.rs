@@ -13,7 +13,7 @@ use vigil::app::keys;
 use vigil::app::state::{Effect, UiState};
 use vigil::dashboard::Dashboard;
 use vigil::hook::{Hook, HookOptions};
-use vigil::model::{Alert, AlertState, Kind, MetricMeta, Observation, Sample, SeriesKey, Severity, Update};
+use vigil::model::{Alert, AlertState, Kind, MetricMeta, Observation, Sample, SeriesKey, Severity, SourceId, Update};
 use vigil::pipeline::{Pipeline, ViewRequest};
 use vigil::scene::{Scene, SourceInfo};
 use vigil::source::SourceStats;
@@ -241,14 +241,14 @@ severity = "critical"
     .unwrap();
     let mut p = pipeline();
     let gauge = MetricMeta { name: "queue_depth".into(), kind: Kind::Gauge, unit: String::new(), help: String::new() };
-    p.apply(Update::Catalogue { metrics: vec![gauge], interval_ms: 1000 }, T0);
+    p.apply(Update::Catalogue { metrics: vec![gauge], interval_ms: 1000, source: SourceId::GATEWAY }, T0);
     p.set_rules(Arc::new(config.alert));
     p.run_hook(line_per_run(&out));
     for sec in 0..30 {
         let t = T0 + sec * 1000;
         let key = SeriesKey::new("queue_depth").with("service", "jobs");
         let obs = Observation { key, ts: t, sample: Sample::Number(1500.0) };
-        p.apply(Update::Samples { observations: vec![obs], live: true, seq: None }, t);
+        p.apply(Update::Samples { observations: vec![obs], live: true, seq: None, source: SourceId::GATEWAY }, t);
         p.evaluate_rules(t);
     }
     let got = lines(&out, 2).await;

@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use vigil::model::{Alert, AlertState, ConnState, Event, Observation, Sample, SeriesKey, Severity, Transport, Update};
+use vigil::model::{
+    Alert, AlertState, ConnState, Event, Observation, Sample, SeriesKey, Severity, SourceId, Transport, Update,
+};
 use vigil::pipeline::{Pipeline, RestoreError, StateFile};
 use vigil::scene::{Scene, SourceInfo};
 use vigil::source::SourceStats;
@@ -21,7 +23,7 @@ fn temp_dir(name: &str) -> PathBuf {
 
 fn pipeline() -> Pipeline {
     let mut p = Pipeline::new(SourceInfo::default(), vec![Arc::new(SourceStats::default())]);
-    p.apply(Update::Catalogue { metrics: Vec::new(), interval_ms: 1000 }, T0);
+    p.apply(Update::Catalogue { metrics: Vec::new(), interval_ms: 1000, source: SourceId::GATEWAY }, T0);
     p.apply(
         Update::Conn(ConnState::Connected {
             since_ms: T0,
@@ -42,7 +44,7 @@ fn samples(metric: &str, from: i64, n: i64, live: bool) -> Update {
             sample: Sample::Number(100.0 + i as f64),
         })
         .collect();
-    Update::Samples { observations, live, seq: None }
+    Update::Samples { observations, live, seq: None, source: SourceId::GATEWAY }
 }
 
 fn alert(id: &str, updated_ms: i64) -> Alert {

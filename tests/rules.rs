@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use vigil::config::Config;
-use vigil::model::{AlertState, Kind, MetricMeta, Observation, Sample, SeriesKey, Update};
+use vigil::model::{AlertState, Kind, MetricMeta, Observation, Sample, SeriesKey, SourceId, Update};
 use vigil::pipeline::Pipeline;
 use vigil::scene::SourceInfo;
 use vigil::source::SourceStats;
@@ -27,7 +27,8 @@ summary = "{service} queue at {value} (limit {threshold})"
 
 fn depth(service: &str, t: i64, v: f64) -> Update {
     let key = SeriesKey::new("queue_depth").with("service", service);
-    Update::Samples { observations: vec![Observation { key, ts: t, sample: Sample::Number(v) }], live: true, seq: None }
+    let observations = vec![Observation { key, ts: t, sample: Sample::Number(v) }];
+    Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }
 }
 
 #[test]
@@ -35,7 +36,7 @@ fn a_rule_from_config_goes_pending_fires_loses_data_and_resolves() {
     let config: Config = toml::from_str(CONFIG).unwrap();
     let mut p = Pipeline::new(SourceInfo::default(), vec![Arc::new(SourceStats::default())]);
     let gauge = MetricMeta { name: "queue_depth".into(), kind: Kind::Gauge, unit: String::new(), help: String::new() };
-    p.apply(Update::Catalogue { metrics: vec![gauge], interval_ms: 1000 }, T0);
+    p.apply(Update::Catalogue { metrics: vec![gauge], interval_ms: 1000, source: SourceId::GATEWAY }, T0);
     p.set_rules(Arc::new(config.alert));
     let mut seen: Vec<(i64, AlertState)> = Vec::new();
     let mut state_at = |p: &Pipeline, sec: i64| {
@@ -112,7 +113,7 @@ fn after_the_start_up_backfill_a_long_breach_is_firing_at_once() {
     let config: Config = toml::from_str(CONFIG).unwrap();
     let mut p = Pipeline::new(SourceInfo::default(), vec![Arc::new(SourceStats::default())]);
     let gauge = MetricMeta { name: "queue_depth".into(), kind: Kind::Gauge, unit: String::new(), help: String::new() };
-    p.apply(Update::Catalogue { metrics: vec![gauge], interval_ms: 1000 }, T0);
+    p.apply(Update::Catalogue { metrics: vec![gauge], interval_ms: 1000, source: SourceId::GATEWAY }, T0);
     p.set_rules(Arc::new(config.alert));
     let now = T0 + 300_000;
     let state = |p: &Pipeline| {
@@ -131,7 +132,7 @@ fn after_the_start_up_backfill_a_long_breach_is_firing_at_once() {
             sample: Sample::Number(1500.0),
         })
         .collect();
-    p.apply(Update::Samples { observations: history, live: false, seq: None }, now);
+    p.apply(Update::Samples { observations: history, live: false, seq: None, source: SourceId::GATEWAY }, now);
     p.apply(Update::Backfilled { from_ms: T0 - 1000, to_ms: now, complete: true }, now);
     // The rule's reach is its `for` and window (40 s): pending as soon as a
     // whole window is held within it (at 270 s), firing 30 s later, now.

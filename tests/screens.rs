@@ -7,7 +7,7 @@ use ratatui::backend::TestBackend;
 use std::sync::Arc;
 use std::time::Duration;
 use vigil::dashboard::Dashboard;
-use vigil::model::{Alert, AlertState, ConnState, Event, Severity, Transport, Update};
+use vigil::model::{Alert, AlertState, ConnState, Event, Severity, SourceId, Transport, Update};
 use vigil::pipeline::{Pipeline, ViewRequest};
 use vigil::scene::{Scene, SourceInfo};
 use vigil::sim::{Scenario, Simulator};
@@ -34,7 +34,7 @@ fn pipeline_at(scenario: Scenario, connected: bool, stats: Vec<Arc<SourceStats>>
         stats,
     );
     let metrics = sim.catalogue().iter().map(convert::metric_meta).collect();
-    p.apply(Update::Catalogue { metrics, interval_ms: 1000 }, now - 400_000);
+    p.apply(Update::Catalogue { metrics, interval_ms: 1000, source: SourceId::GATEWAY }, now - 400_000);
     p.apply(
         Update::Conn(ConnState::Connected {
             since_ms: now - 400_000,
@@ -48,11 +48,11 @@ fn pipeline_at(scenario: Scenario, connected: bool, stats: Vec<Arc<SourceStats>>
     // the last minutes live, a second apart.
     for t in (now - 86_400_000..now - 400_000).step_by(60_000) {
         let observations = convert::observations(t, &sim.sample(t));
-        p.apply(Update::Samples { observations, live: false, seq: None }, t);
+        p.apply(Update::Samples { observations, live: false, seq: None, source: SourceId::GATEWAY }, t);
     }
     for t in (now - 400_000..=now).step_by(1000) {
         let observations = convert::observations(t, &sim.sample(t));
-        p.apply(Update::Samples { observations, live: true, seq: None }, t);
+        p.apply(Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }, t);
     }
     // The demo's SLOs, worked out over that day.
     p.set_slos(Arc::new(vigil::slo::demo()));

@@ -3,7 +3,7 @@
 //! drops, and history that never arrived live is stale from the start.
 
 use std::sync::Arc;
-use vigil::model::{ConnState, ErrorClass, Observation, Sample, SeriesKey, Transport, Update};
+use vigil::model::{ConnState, ErrorClass, Observation, Sample, SeriesKey, SourceId, Transport, Update};
 use vigil::pipeline::Pipeline;
 use vigil::scene::{Scene, SourceInfo};
 use vigil::source::SourceStats;
@@ -25,7 +25,7 @@ fn connected() -> Update {
 
 fn pipeline() -> Pipeline {
     let mut p = Pipeline::new(SourceInfo::default(), vec![Arc::new(SourceStats::default())]);
-    p.apply(Update::Catalogue { metrics: Vec::new(), interval_ms: 1000 }, T0);
+    p.apply(Update::Catalogue { metrics: Vec::new(), interval_ms: 1000, source: SourceId::GATEWAY }, T0);
     p.apply(connected(), T0);
     p
 }
@@ -45,7 +45,10 @@ fn a_quiet_series_goes_stale_after_three_intervals_while_others_stay_live() {
         if s < 4 {
             obs.push(point("orders_per_minute", t, 40.0));
         }
-        p.apply(Update::Samples { observations: obs, live: true, seq: Some(s as u64 + 1) }, t);
+        p.apply(
+            Update::Samples { observations: obs, live: true, seq: Some(s as u64 + 1), source: SourceId::GATEWAY },
+            t,
+        );
     }
     let now = T0 + 9_500;
     let scene = p.scene(now);
@@ -56,7 +59,15 @@ fn a_quiet_series_goes_stale_after_three_intervals_while_others_stay_live() {
 #[test]
 fn everything_is_stale_while_disconnected() {
     let mut p = pipeline();
-    p.apply(Update::Samples { observations: vec![point("active_users", T0, 100.0)], live: true, seq: Some(1) }, T0);
+    p.apply(
+        Update::Samples {
+            observations: vec![point("active_users", T0, 100.0)],
+            live: true,
+            seq: Some(1),
+            source: SourceId::GATEWAY,
+        },
+        T0,
+    );
     let scene = p.scene(T0 + 500);
     assert!(!kpi_stale(&scene, "Active users", T0 + 500));
     p.apply(
@@ -76,7 +87,15 @@ fn everything_is_stale_while_disconnected() {
 #[test]
 fn backfilled_history_is_never_shown_as_live() {
     let mut p = pipeline();
-    p.apply(Update::Samples { observations: vec![point("active_users", T0, 100.0)], live: false, seq: None }, T0);
+    p.apply(
+        Update::Samples {
+            observations: vec![point("active_users", T0, 100.0)],
+            live: false,
+            seq: None,
+            source: SourceId::GATEWAY,
+        },
+        T0,
+    );
     let scene = p.scene(T0 + 100);
     assert!(kpi_stale(&scene, "Active users", T0 + 100));
     assert_eq!(scene.data_age_ms(T0 + 100), None, "no live data has arrived yet");

@@ -66,7 +66,7 @@ mod against_the_simulator {
         let mut t = from - HOUR - 10 * 60_000;
         while t <= to {
             for obs in convert::into_observations(t, sim.sample(t)) {
-                store.insert(&obs, Some(t));
+                store.insert(&obs, Some(crate::store::Live::at(t, 1000, crate::model::SourceId::GATEWAY)));
             }
             if t >= from {
                 for o in rules.evaluate(&store, t) {

@@ -403,7 +403,10 @@ mod tests {
 
     fn put(s: &mut Store, metric: &str, service: &str, t: i64, v: f64) {
         let key = SeriesKey::new(metric).with("service", service);
-        s.insert(&Observation { key, ts: t, sample: Sample::Number(v) }, Some(t));
+        s.insert(
+            &Observation { key, ts: t, sample: Sample::Number(v) },
+            Some(crate::store::Live::at(t, 1000, crate::model::SourceId::GATEWAY)),
+        );
     }
 
     fn rule(toml_text: &str) -> RuleSpec {

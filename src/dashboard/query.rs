@@ -109,7 +109,7 @@ pub struct Evaluated {
     /// `(cell time, value)` for every cell with data, oldest first.
     pub points: Vec<(i64, f64)>,
     /// Newest live arrival among the series that matched.
-    pub fresh_at: Option<i64>,
+    pub fresh_until: Option<i64>,
     /// Series that matched.
     pub matched: usize,
     /// The labels every matched series shares (what a filter can test).
@@ -272,7 +272,7 @@ impl<'a> Reader<'a> {
     }
 
     fn eval_series(&self, series: &[(usize, &Series)], q: &QuerySpec, span: &Span) -> Evaluated {
-        let fresh_at = series.iter().filter_map(|s| s.1.last_live_ms).max();
+        let fresh_until = series.iter().filter_map(|s| s.1.fresh_until_ms).max();
         let matched = series.len();
         let kind = series.first().map(|s| s.1.kind);
         let agg = effective_agg(q, kind);
@@ -314,7 +314,7 @@ impl<'a> Reader<'a> {
                     .collect()
             }
         };
-        Evaluated { points, fresh_at, matched, labels: Vec::new() }
+        Evaluated { points, fresh_until, matched, labels: Vec::new() }
     }
 
     /// Observations of the histograms `q` selects in `(to_ms - window_ms,
@@ -342,9 +342,9 @@ impl<'a> Reader<'a> {
     pub fn heat(&self, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Heat {
         let q = &*q.resolved(vars);
         let (at, series): (Vec<usize>, Vec<&Series>) = select_at(self.store, q, vars).map(|(i, _, s)| (i, s)).unzip();
-        let fresh_at = series.iter().filter_map(|s| s.last_live_ms).max();
+        let fresh_until = series.iter().filter_map(|s| s.fresh_until_ms).max();
         let deltas = self.deltas(&at, &series, span);
-        heat_of(&deltas, span, fresh_at)
+        heat_of(&deltas, span, fresh_until)
     }
 }
 
@@ -434,7 +434,7 @@ pub fn label_values(store: &Store, metrics: &[&str], label: &str) -> Vec<String>
 pub fn divide(num: &Evaluated, den: &Evaluated) -> Evaluated {
     Evaluated {
         points: derive::ratio_by_time(&num.points, &den.points),
-        fresh_at: num.fresh_at.max(den.fresh_at),
+        fresh_until: num.fresh_until.max(den.fresh_until),
         matched: num.matched,
         labels: num.labels.clone(),
     }
@@ -599,10 +599,10 @@ pub struct Heat {
     pub bounds: Vec<f64>,
     /// `(cell time, observations per bucket)`, oldest first.
     pub columns: Vec<(i64, Vec<f64>)>,
-    pub fresh_at: Option<i64>,
+    pub fresh_until: Option<i64>,
 }
 
-fn heat_of(deltas: &Deltas, span: &Span, fresh_at: Option<i64>) -> Heat {
+fn heat_of(deltas: &Deltas, span: &Span, fresh_until: Option<i64>) -> Heat {
     let columns = deltas
         .cells
         .iter()
@@ -618,7 +618,7 @@ fn heat_of(deltas: &Deltas, span: &Span, fresh_at: Option<i64>) -> Heat {
             Some((span.time(i), per_bucket.collect()))
         })
         .collect();
-    Heat { bounds: deltas.bounds.clone(), columns, fresh_at }
+    Heat { bounds: deltas.bounds.clone(), columns, fresh_until }
 }
 
 #[cfg(test)]

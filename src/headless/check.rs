@@ -193,7 +193,7 @@ async fn gather(feed: &mut Feed, timeout: Duration) -> Picture {
 
 fn fold(p: &mut Picture, u: Update) {
     match u {
-        Update::Catalogue { metrics, interval_ms } => {
+        Update::Catalogue { metrics, interval_ms, .. } => {
             p.store.learn(&metrics);
             p.catalogue = true;
             p.interval_ms = interval_ms.max(1);
@@ -213,7 +213,7 @@ fn fold(p: &mut Picture, u: Update) {
             p.backfill.get_or_insert((from_ms, complete));
         }
         Update::Status(b) => p.banner = b,
-        Update::Alert(_) | Update::Event(_) | Update::Conn(_) | Update::Malformed(_) => {}
+        Update::Alert(_) | Update::Event(_) | Update::Conn(_) | Update::Malformed(_) | Update::Query { .. } => {}
     }
 }
 

@@ -308,7 +308,7 @@ fn print_update<W: Write>(
     let everything = show == Show::Everything;
     match u {
         Update::Catalogue { metrics, .. } => store.learn(metrics),
-        Update::Samples { observations, live, seq } => {
+        Update::Samples { observations, live, seq, .. } => {
             for obs in observations {
                 // Every point goes into the store, where the rules read it;
                 // `--metric` only narrows what is printed.
@@ -323,7 +323,12 @@ fn print_update<W: Write>(
         Update::Status(b) if everything => out.item(&Item::Status(b.as_ref()), now)?,
         Update::Conn(state) if everything => out.item(&Item::Conn { state, url }, now)?,
         Update::Malformed(why) if everything => out.item(&Item::Malformed(why), now)?,
-        Update::Event(_) | Update::Status(_) | Update::Conn(_) | Update::Malformed(_) | Update::Backfilled { .. } => {}
+        Update::Event(_)
+        | Update::Status(_)
+        | Update::Conn(_)
+        | Update::Malformed(_)
+        | Update::Backfilled { .. }
+        | Update::Query { .. } => {}
     }
     Ok(())
 }
@@ -386,7 +391,7 @@ mod tests {
             .iter()
             .map(|&t| Observation { key: SeriesKey::new("orders_per_minute"), ts: t, sample: Sample::Number(1.0) })
             .collect();
-        Update::Samples { observations, live, seq }
+        Update::Samples { observations, live, seq, source: crate::model::SourceId::GATEWAY }
     }
 
     fn printed(updates: &[Update], metrics: &[String]) -> Vec<serde_json::Value> {
@@ -414,6 +419,7 @@ mod tests {
             observations: vec![Observation { key: SeriesKey::new("active_users"), ts: 1, sample: Sample::Number(2.0) }],
             live: true,
             seq: Some(1),
+            source: crate::model::SourceId::GATEWAY,
         };
         let lines = printed(&[other, samples(&[1000], true, Some(2))], &["orders_per_minute".to_string()]);
         assert_eq!(lines.len(), 1);

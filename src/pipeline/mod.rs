@@ -16,11 +16,11 @@ pub use persist::{MAX_STATE_BYTES, RestoreError, StateFile};
 use crate::alert::AlertBook;
 use crate::dashboard::Dashboard;
 use crate::dashboard::query::Span;
-use crate::model::{AlertState, ConnState, Event, StatusBanner, Update};
+use crate::model::{AlertState, ConnState, Event, SourceId, StatusBanner, Update};
 use crate::scene::{LinkInfo, Scene, SourceInfo, SourceRow, TimeInfo};
 use crate::source::SourceStats;
 use crate::source::history::Request as HistoryRequest;
-use crate::store::Store;
+use crate::store::{Live, Store};
 use crate::wire::now_ms;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -39,7 +39,13 @@ pub struct Pipeline {
     events: VecDeque<Event>,
     banner: Option<StatusBanner>,
     conn: ConnState,
+    /// The finest data interval of any source: the grid's finest step.
     interval_ms: i64,
+    /// Each source's data interval, from its catalogue.
+    intervals: std::collections::BTreeMap<SourceId, i64>,
+    /// PromQL queries whose last run failed, by the store name of their
+    /// results, with why: shown on the panels that asked.
+    query_errors: std::collections::HashMap<String, String>,
     source: SourceInfo,
     /// One per gateway, preferred first.
     stats: Vec<Arc<SourceStats>>,
@@ -120,6 +126,8 @@ impl Pipeline {
             banner: None,
             conn: ConnState::Connecting { attempt: 0 },
             interval_ms: 1000,
+            intervals: Default::default(),
+            query_errors: Default::default(),
             source,
             stats,
             last_malformed: None,
@@ -356,13 +364,16 @@ impl Pipeline {
     /// Folds one update in; `now_ms` is the wall clock.
     pub fn apply(&mut self, update: Update, now_ms: i64) {
         match update {
-            Update::Catalogue { metrics, interval_ms } => {
+            Update::Catalogue { metrics, interval_ms, source } => {
                 self.store.learn(&metrics);
-                self.interval_ms = interval_ms.max(1);
+                self.intervals.insert(source, interval_ms.max(1));
+                // The grid is as fine as the fastest source.
+                self.interval_ms = self.intervals.values().copied().min().unwrap_or(1000);
             }
-            Update::Samples { observations, live, .. } => {
+            Update::Samples { observations, live, source, .. } => {
                 self.data_version += 1;
-                let live_at = live.then_some(now_ms);
+                let interval = self.intervals.get(&source).copied().unwrap_or(self.interval_ms);
+                let live_at = live.then(|| Live::at(now_ms, interval, source));
                 for obs in &observations {
                     self.store.insert(obs, live_at);
                 }
@@ -400,7 +411,21 @@ impl Pipeline {
             Update::Status(b) => self.banner = b,
             Update::Conn(c) => {
                 self.incidents.link(&c, &self.source.url, now_ms);
+                // What the gateway showed is no longer current: its panels
+                // turn stale now, not a few intervals later.
+                if !c.is_connected() && self.store.expire(SourceId::GATEWAY, now_ms) > 0 {
+                    self.data_version += 1;
+                }
                 self.conn = c;
+            }
+            Update::Query { key, error } => {
+                let changed = match error {
+                    Some(e) => self.query_errors.insert(key, e.clone()).is_none_or(|old| old != e),
+                    None => self.query_errors.remove(&key).is_some(),
+                };
+                if changed {
+                    self.data_version += 1;
+                }
             }
             Update::Malformed(why) => self.last_malformed = Some(why),
             // The first backfill is the start-up one: history is in, so the
@@ -500,6 +525,7 @@ impl Pipeline {
                 store: &self.store,
                 reader: &reader,
                 events: &events,
+                query_errors: &self.query_errors,
                 interval_ms: self.interval_ms,
                 now_ms,
             };

@@ -39,6 +39,8 @@ pub struct Inputs<'a> {
     /// Reads queries for this page, sharing work between its panels.
     pub reader: &'a query::Reader<'a>,
     pub events: &'a [Event],
+    /// Why PromQL queries failed, by the store name of their results.
+    pub query_errors: &'a std::collections::HashMap<String, String>,
     pub interval_ms: i64,
     pub now_ms: i64,
 }
@@ -109,6 +111,7 @@ fn panel(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
         PanelKind::Text => PanelBody::Text { text: text(p, vars, span, inp), status: p.text.is_none() },
     };
     PanelScene {
+        error: panel_error(p, vars, inp),
         title: subst(&p.title, vars),
         color: p.color.map(|c| c.0),
         width: p.width,
@@ -116,6 +119,23 @@ fn panel(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Spa
         thresholds: p.thresholds,
         body,
     }
+}
+
+/// Why one of the panel's PromQL queries failed last time it ran, if one did.
+fn panel_error(p: &PanelSpec, vars: &[(String, String)], inp: &Inputs) -> Option<String> {
+    if inp.query_errors.is_empty() {
+        return None;
+    }
+    let lines = p.lines.iter().map(|l| line_query(p.query.as_ref(), l));
+    let columns = p.columns.iter().flat_map(|c| std::iter::once(c.query()).chain(c.divide_by.clone()));
+    p.query
+        .iter()
+        .chain(&p.divide_by)
+        .cloned()
+        .chain(lines)
+        .chain(columns)
+        .filter(|q| q.promql.is_some())
+        .find_map(|q| inp.query_errors.get(&q.resolved(vars).metric).cloned())
 }
 
 fn value(
@@ -140,11 +160,12 @@ fn value(
 fn reading(e: &Evaluated, span: &Span) -> Option<Reading<f64>> {
     let &(t, v) = e.points.last()?;
     let recent = span.to_ms - t <= (3 * span.step_ms).max(span.rate_window_ms());
-    Some(Reading { value: v, fresh_at: if recent { e.fresh_at } else { None } })
+    Some(Reading { value: v, fresh_until: if recent { e.fresh_until } else { None } })
 }
 
 fn lines(p: &PanelSpec, vars: &[(String, String)], req: &ViewRequest, span: &Span, inp: &Inputs) -> Vec<ChartLine> {
-    let line = |name: String, e: Evaluated| ChartLine { name, color: None, points: e.points, fresh_at: e.fresh_at };
+    let line =
+        |name: String, e: Evaluated| ChartLine { name, color: None, points: e.points, fresh_until: e.fresh_until };
     let mut out = Vec::new();
     if p.lines.is_empty() {
         let Some(q) = &p.query else { return out };
@@ -274,14 +295,14 @@ fn column_head(c: &ColumnSpec) -> ColumnHead {
 /// A text panel: its fixed text, or the newest text of its metric.
 fn text(p: &PanelSpec, vars: &[(String, String)], span: &Span, inp: &Inputs) -> Option<Reading<String>> {
     if let Some(t) = &p.text {
-        return Some(Reading { value: subst(t, vars), fresh_at: Some(inp.now_ms) });
+        return Some(Reading { value: subst(t, vars), fresh_until: Some(i64::MAX) });
     }
     let q = p.query.as_ref()?.resolved(vars);
     let (_, s) = query::select(inp.store, &q, vars).next()?;
     let newest = s.stitched(span.from_ms()).into_iter().rev().find(|(t, _)| *t <= span.to_ms)?;
     match newest.1 {
-        Sample::Text(t) => Some(Reading { value: crate::wire::sanitize(t), fresh_at: s.last_live_ms }),
-        Sample::Number(n) => Some(Reading { value: crate::units::format(*n, &p.unit), fresh_at: s.last_live_ms }),
+        Sample::Text(t) => Some(Reading { value: crate::wire::sanitize(t), fresh_until: s.fresh_until_ms }),
+        Sample::Number(n) => Some(Reading { value: crate::units::format(*n, &p.unit), fresh_until: s.fresh_until_ms }),
         Sample::Histogram(_) => None,
     }
 }

@@ -27,7 +27,10 @@ fn store_with(metas: &[(&str, Kind)]) -> Store {
 
 fn put(s: &mut Store, metric: &str, t: i64, sample: Sample) {
     let key = SeriesKey::new(metric).with("service", "checkout");
-    s.insert(&Observation { key, ts: t, sample }, Some(t));
+    s.insert(
+        &Observation { key, ts: t, sample },
+        Some(crate::store::Live::at(t, 1000, crate::model::SourceId::GATEWAY)),
+    );
 }
 
 /// 100 requests a second from T0; `bad(sec)` of them fail in that second.

@@ -4,7 +4,7 @@
 
 use super::backfill::{self, Span};
 use super::{SourceStats, link};
-use crate::model::{MetricMeta, Update};
+use crate::model::{MetricMeta, SourceId, Update};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -67,7 +67,11 @@ pub async fn serve(
                             to = req.to_ms,
                             "history fetched"
                         );
-                        if tx.send(Update::Samples { observations, live: false, seq: None }).await.is_err() {
+                        if tx
+                            .send(Update::Samples { observations, live: false, seq: None, source: SourceId::GATEWAY })
+                            .await
+                            .is_err()
+                        {
                             // The pipeline has gone; nobody wants the rest.
                             return;
                         }

@@ -7,7 +7,7 @@ use super::error_chain;
 use super::link::{Ended, Endpoint};
 use super::stream::Stream;
 use super::{SourceStats, convert};
-use crate::model::{ConnState, ErrorClass, Transport, Update};
+use crate::model::{ConnState, ErrorClass, SourceId, Transport, Update};
 use crate::wire::{self, Decoded};
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -52,7 +52,7 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
             Ok(Decoded::Snapshot { timestamp, points }) => {
                 let observations = convert::into_observations(timestamp.unwrap_or(now), points);
                 SourceStats::bump(&stats.points, observations.len() as u64);
-                stream.emit(Update::Samples { observations, live: true, seq: None }).await;
+                stream.emit(Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }).await;
             }
             Ok(_) => {}
             Err(e) => stream.malformed(&stats, e.to_string()).await,
@@ -85,10 +85,24 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
                 SourceStats::bump(&stats.points, observations.len() as u64);
                 let (recent, older): (Vec<_>, Vec<_>) = observations.into_iter().partition(|o| o.ts >= cutoff);
                 if !older.is_empty() {
-                    stream.emit(Update::Samples { observations: older, live: false, seq: None }).await;
+                    stream
+                        .emit(Update::Samples {
+                            observations: older,
+                            live: false,
+                            seq: None,
+                            source: SourceId::GATEWAY,
+                        })
+                        .await;
                 }
                 if !recent.is_empty() {
-                    stream.emit(Update::Samples { observations: recent, live: true, seq: None }).await;
+                    stream
+                        .emit(Update::Samples {
+                            observations: recent,
+                            live: true,
+                            seq: None,
+                            source: SourceId::GATEWAY,
+                        })
+                        .await;
                 }
             }
             if let Some(newest) = newest_seen {

@@ -5,7 +5,7 @@
 
 use super::backfill::{self, Span};
 use super::{SourceStats, convert};
-use crate::model::{Kind, MetricMeta, Update};
+use crate::model::{Kind, MetricMeta, SourceId, Update};
 use crate::wire::{self, Decoded, ServerFrame};
 use futures_util::StreamExt;
 use std::sync::Arc;
@@ -82,7 +82,12 @@ impl Stream {
             self.interval_ms = interval_ms as i64;
         }
         self.catalogue = metrics;
-        self.emit(Update::Catalogue { metrics: self.catalogue.clone(), interval_ms: self.interval_ms }).await;
+        self.emit(Update::Catalogue {
+            metrics: self.catalogue.clone(),
+            interval_ms: self.interval_ms,
+            source: SourceId::GATEWAY,
+        })
+        .await;
     }
 
     pub async fn malformed(&self, stats: &SourceStats, why: String) {
@@ -119,7 +124,11 @@ impl Stream {
                     Ok(observations) if observations.is_empty() => {}
                     Ok(observations) => {
                         SourceStats::bump(&stats.points, observations.len() as u64);
-                        if tx.send(Update::Samples { observations, live: false, seq: None }).await.is_err() {
+                        if tx
+                            .send(Update::Samples { observations, live: false, seq: None, source: SourceId::GATEWAY })
+                            .await
+                            .is_err()
+                        {
                             // The pipeline has gone; nobody wants the rest.
                             return;
                         }
@@ -156,7 +165,7 @@ impl Stream {
                 self.last_data_ts = Some(self.last_data_ts.map_or(ts, |t| t.max(ts)));
                 let observations = convert::into_observations(ts, points);
                 SourceStats::bump(&stats.points, observations.len() as u64);
-                self.emit(Update::Samples { observations, live: true, seq: None }).await;
+                self.emit(Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }).await;
                 Next::Continue
             }
             Ok(Decoded::Frame { frame, skipped }) => {
@@ -219,7 +228,7 @@ impl Stream {
                 // Names and labels move into the keys rather than being copied.
                 let observations = convert::into_observations(ts, m.points);
                 SourceStats::bump(&stats.points, observations.len() as u64);
-                self.emit(Update::Samples { observations, live: true, seq }).await;
+                self.emit(Update::Samples { observations, live: true, seq, source: SourceId::GATEWAY }).await;
             }
             ServerFrame::Alert(a) => self.emit(Update::Alert(convert::alert(&a, now))).await,
             ServerFrame::Event(e) => self.emit(Update::Event(convert::event(&e))).await,

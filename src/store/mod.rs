@@ -12,7 +12,7 @@ mod tier;
 
 pub use tier::{Fold, Placed, Slot, Tier};
 
-use crate::model::{Kind, MetricMeta, Observation, Sample, SeriesKey};
+use crate::model::{Kind, MetricMeta, Observation, Sample, SeriesKey, SourceId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -48,6 +48,10 @@ pub struct Series {
     tiers: Vec<Tier>,
     /// Wall-clock time (ms) this series last received a live point.
     pub last_live_ms: Option<i64>,
+    /// Until when (wall clock, ms) its newest live point counts as fresh.
+    pub fresh_until_ms: Option<i64>,
+    /// The source of its newest live point.
+    pub source: SourceId,
     /// Points taken in so far. With `rewritten`, this tells a reader that
     /// kept something worked out from the series what may have changed
     /// since: only what lies after the newest point it saw, unless a point
@@ -64,6 +68,8 @@ impl Series {
             kind,
             tiers: TIERS.iter().map(|&(step, cap)| Tier::new(step, cap)).collect(),
             last_live_ms: None,
+            fresh_until_ms: None,
+            source: SourceId::GATEWAY,
             version: 0,
             rewritten: 0,
         }
@@ -147,6 +153,24 @@ impl Series {
     }
 }
 
+/// How a point arrived live: when, from which source, and until when it
+/// counts as fresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Live {
+    pub at_ms: i64,
+    pub fresh_until_ms: i64,
+    pub source: SourceId,
+}
+
+impl Live {
+    /// Arrived at `at_ms` from a source that sends every `interval_ms`: fresh
+    /// for three intervals (never less than 750 ms), so one late frame
+    /// does not flash a panel stale.
+    pub fn at(at_ms: i64, interval_ms: i64, source: SourceId) -> Live {
+        Live { at_ms, fresh_until_ms: at_ms + 3 * interval_ms.max(250), source }
+    }
+}
+
 /// Counts of what the store did with what it was given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -219,8 +243,9 @@ impl Store {
         self.units.get(metric).map(String::as_str)
     }
 
-    /// Adds one observation; `live_at` is the wall clock when it arrived live.
-    pub fn insert(&mut self, obs: &Observation, live_at: Option<i64>) -> Placed {
+    /// Adds one observation; `live` says when and from where it arrived
+    /// live, and for how long it counts as fresh.
+    pub fn insert(&mut self, obs: &Observation, live: Option<Live>) -> Placed {
         let guess =
             self.follower.get(self.last).copied().filter(|&g| self.series.get(g).is_some_and(|s| *s.0 == obs.key));
         let i = match guess.or_else(|| self.index.get(&obs.key).copied()) {
@@ -250,12 +275,30 @@ impl Store {
             Placed::Added | Placed::Folded => {
                 self.stats.points += 1;
                 self.newest_ts = Some(self.newest_ts.map_or(obs.ts, |n| n.max(obs.ts)));
-                if let Some(at) = live_at {
-                    series.last_live_ms = Some(at);
+                if let Some(l) = live {
+                    series.last_live_ms = Some(l.at_ms);
+                    series.fresh_until_ms = Some(l.fresh_until_ms);
+                    series.source = l.source;
                 }
             }
         }
         placed
+    }
+
+    /// Ends the freshness of every series whose newest live point came from
+    /// `source`, at `now_ms` at the latest: its link is down, so nothing it
+    /// showed can be trusted as current. Returns how many series changed.
+    pub fn expire(&mut self, source: SourceId, now_ms: i64) -> usize {
+        let mut changed = 0;
+        for (_, s) in &mut self.series {
+            if s.source == source
+                && let Some(until) = s.fresh_until_ms.filter(|&u| u > now_ms)
+            {
+                s.fresh_until_ms = Some(until.min(now_ms));
+                changed += 1;
+            }
+        }
+        changed
     }
 
     fn add_series(&mut self, key: SeriesKey, series: Series) -> usize {
@@ -419,9 +462,16 @@ mod tests {
         let series = store.get(&key).unwrap();
         assert_eq!((series.latest().unwrap().0, series.last_live_ms), (4000, None));
         assert_eq!(store.newest_ts, Some(4000));
-        store.insert(&Observation { key: key.clone(), ts: 5000, sample: Sample::Number(5.0) }, Some(9));
+        store.insert(
+            &Observation { key: key.clone(), ts: 5000, sample: Sample::Number(5.0) },
+            Some(Live::at(9, 1000, SourceId(1))),
+        );
         let series = store.get(&key).unwrap();
         assert_eq!((series.raw().count(), series.last_live_ms), (6, Some(9)));
+        assert_eq!((series.fresh_until_ms, series.source), (Some(3009), SourceId(1)));
         assert_eq!(series.tier(1).unwrap().slots()[0].n, 6);
+        assert_eq!(store.expire(SourceId(0), 100), 0, "another source's link says nothing of it");
+        assert_eq!(store.expire(SourceId(1), 100), 1);
+        assert_eq!(store.get(&key).unwrap().fresh_until_ms, Some(100));
     }
 }

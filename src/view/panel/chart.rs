@@ -22,7 +22,7 @@ pub fn chart(frame: &mut Frame, area: Rect, p: &PanelScene, lines: &[ChartLine],
             .points
             .last()
             .is_some_and(|&(t, _)| time.grid_to_ms - t <= 3 * time.window_ms / crate::dashboard::query::MAX_CELLS);
-        !recent || ctx.scene.is_stale(&crate::scene::Reading { value: (), fresh_at: l.fresh_at }, ctx.now_ms)
+        !recent || ctx.scene.is_stale(&crate::scene::Reading { value: (), fresh_until: l.fresh_until }, ctx.now_ms)
     };
     // Worst verdict across the lines' newest values, for the border.
     let level = lines

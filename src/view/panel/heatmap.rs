@@ -15,7 +15,7 @@ use ratatui::widgets::Paragraph;
 pub fn heatmap(frame: &mut Frame, area: Rect, p: &PanelScene, h: &Heat, ctx: &Ctx) {
     let t = ctx.theme;
     // A heatmap whose data stopped says so, and is drawn faded.
-    let fresh = crate::scene::Reading { value: (), fresh_at: h.fresh_at };
+    let fresh = crate::scene::Reading { value: (), fresh_until: h.fresh_until };
     let stale = !h.columns.is_empty() && ctx.scene.is_stale(&fresh, ctx.now_ms);
     let title = if stale { format!(" {} (stale) ", p.title) } else { format!(" {} ", p.title) };
     let inner = frame_of(frame, area, &title, None, ctx);

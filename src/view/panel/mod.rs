@@ -143,6 +143,17 @@ fn draw_panel(frame: &mut Frame, area: Rect, p: &PanelScene, ctx: &Ctx) {
         PanelBody::Events { limit } => lists::events(frame, area, &p.title, *limit, ctx),
         PanelBody::Text { text, status } => number::text(frame, area, p, text.as_ref(), *status, ctx),
     }
+    if let Some(error) = &p.error {
+        query_error(frame, area, error, ctx);
+    }
+}
+
+/// A failed query, on the panel's last inside line: what it still shows
+/// above is its last good data, already marked stale as it ages.
+fn query_error(frame: &mut Frame, area: Rect, error: &str, ctx: &Ctx) {
+    let line = Rect { x: area.x + 1, y: area.y + area.height - 2, width: area.width - 2, height: 1 };
+    let text = fit(&format!("{} {error}", ctx.theme.glyphs.warn), line.width as usize);
+    frame.render_widget(Paragraph::new(text).style(ctx.theme.crit()), line);
 }
 
 /// `service: api · checkout · [payments] · search`, with the keys that step.
