@@ -44,6 +44,22 @@ pub struct SourceArgs {
     /// PEM file of a private CA to trust for wss:// and https://.
     #[arg(long, value_name = "PATH")]
     pub ca_file: Option<PathBuf>,
+    /// A Prometheus-compatible API to query (Prometheus, Thanos, Mimir,
+    /// VictoriaMetrics), e.g. http://127.0.0.1:9090. Repeatable.
+    #[arg(long = "prometheus", value_name = "URL")]
+    pub prometheus: Vec<String>,
+    /// A service's metrics page to read directly, e.g.
+    /// http://127.0.0.1:8000/metrics. Repeatable.
+    #[arg(long = "scrape", value_name = "URL")]
+    pub scrape: Vec<String>,
+    /// An Alertmanager whose alerts and silences join the alerts page, e.g.
+    /// http://127.0.0.1:9093. Repeatable.
+    #[arg(long = "alertmanager", value_name = "URL")]
+    pub alertmanager: Vec<String>,
+    /// With --prometheus: show this service's golden signals from queries
+    /// vigil writes itself. NAME matches job="NAME"; LABEL=NAME picks the label.
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
     /// Demo scenario when no URL is given.
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<String>,
@@ -115,6 +131,9 @@ pub struct TailArgs {
     /// How much history to fetch at start, and to replay the alert rules over.
     #[arg(long, value_name = "DURATION", default_value = "15m")]
     pub since: humantime::Duration,
+    /// With --prometheus: print this PromQL query's samples (repeatable).
+    #[arg(long = "query", value_name = "PROMQL")]
+    pub queries: Vec<String>,
 }
 
 /// How `check` prints.

@@ -3,18 +3,20 @@
 //! gateway when there is nowhere else, and spawn the sources.
 
 use crate::cli::SourceArgs;
-use crate::config::{self, Config};
-use crate::model::Update;
+use crate::config::{self, Config, SourceKind, SourceSpec};
+use crate::model::{SourceId, Update};
 use crate::scene::SourceInfo;
 use crate::serve::{Gateway, ServeOptions};
 use crate::source::SourceStats;
+use crate::source::auth::Auth;
 use crate::source::history;
 use crate::source::link::{Control, Link, LinkOptions};
+use crate::source::prometheus::{self, Wants};
 use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +36,22 @@ pub struct Plan {
     pub config_path: Option<std::path::PathBuf>,
     /// How much history each source fetches when it starts.
     pub backfill: Duration,
+    /// Prometheus APIs, metrics pages and Alertmanagers, each named.
+    pub sources: Vec<SourceSpec>,
+}
+
+impl Plan {
+    /// Whether vigil runs on its embedded demo: no gateway and no other source.
+    pub fn demo(&self) -> bool {
+        self.gateways.is_empty() && self.sources.is_empty()
+    }
+
+    /// What names this set of sources for the state file: the gateways
+    /// (alone, as before there were other sources), then each source.
+    pub fn identity(&self) -> Vec<String> {
+        let others = self.sources.iter().map(|s| format!("{} {}", s.kind.name(), s.url));
+        self.gateways.iter().cloned().chain(others).collect()
+    }
 }
 
 /// Loads the config and lays the source flags over it.
@@ -59,11 +77,38 @@ pub fn plan(args: &SourceArgs) -> anyhow::Result<Plan> {
     if let Some(seed) = args.seed {
         config.demo.seed = seed;
     }
+    let sources = sources(&config, args)?;
     let token = match &config.token_file {
         Some(p) => Some(read_token(p)?),
         None => std::env::var("VIGIL_TOKEN").ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
     };
-    Ok(Plan { gateways: config.gateways(), token, config, config_path, backfill: START_BACKFILL })
+    Ok(Plan { gateways: config.gateways(), token, config, config_path, backfill: START_BACKFILL, sources })
+}
+
+/// The config's `[[source]]` tables and the flags' sources after them, all named.
+fn sources(config: &Config, args: &SourceArgs) -> anyhow::Result<Vec<SourceSpec>> {
+    let mut out = config.source.clone();
+    let flags = [
+        ("--prometheus", SourceKind::Prometheus, &args.prometheus),
+        ("--scrape", SourceKind::Scrape, &args.scrape),
+        ("--alertmanager", SourceKind::Alertmanager, &args.alertmanager),
+    ];
+    for (flag, kind, urls) in flags {
+        for url in urls {
+            let spec = SourceSpec::from_flag(kind, url);
+            spec.check().map_err(|(_, msg)| anyhow::anyhow!("{flag} {msg}"))?;
+            out.push(spec);
+        }
+    }
+    if let Some(service) = &args.service {
+        let mut prometheus = out.iter_mut().filter(|s| s.kind == SourceKind::Prometheus).peekable();
+        anyhow::ensure!(prometheus.peek().is_some(), "--service needs a Prometheus source (--prometheus URL)");
+        for s in prometheus.filter(|s| s.service.is_none()) {
+            s.service = Some(service.clone());
+        }
+    }
+    crate::config::sources::name_all(&mut out);
+    Ok(out)
 }
 
 /// Reads a bearer token from a file; the token never appears in messages.
@@ -82,13 +127,15 @@ pub fn read_token(path: &Path) -> anyhow::Result<String> {
 /// A running data path.
 pub struct Feed {
     pub updates: mpsc::Receiver<Update>,
-    /// One per gateway, in preference order.
+    /// One per gateway endpoint, in preference order, then one per source.
     pub stats: Vec<Arc<SourceStats>>,
     pub info: SourceInfo,
     /// Asks the link to reconnect now, and the like.
     pub control: mpsc::Sender<Control>,
     /// Asks for a span of history the store lacks.
     pub history: mpsc::Sender<history::Request>,
+    /// Tells the Prometheus sources which queries are wanted.
+    pub promql: watch::Sender<Arc<Wants>>,
     gateway: Option<Gateway>,
     tasks: Vec<JoinHandle<()>>,
     cancel: CancellationToken,
@@ -99,9 +146,10 @@ impl Feed {
     pub async fn start(plan: &Plan) -> anyhow::Result<Feed> {
         let cancel = CancellationToken::new();
         let tls = crate::source::tls::client_config(plan.config.ca_file.as_deref())?;
-        // With no gateway, the demo runs in-process but is reached over
-        // loopback through the same client a remote gateway gets.
-        let (gateway, urls, demo) = if plan.gateways.is_empty() {
+        let http = crate::source::tls::http_client(&tls)?;
+        // With nowhere else to read from, the demo runs in-process but is
+        // reached over loopback through the same client a remote gateway gets.
+        let (gateway, urls, demo) = if plan.demo() {
             let opts = ServeOptions {
                 bind: "127.0.0.1:0".parse()?,
                 scenario: plan.config.demo.scenario,
@@ -115,33 +163,65 @@ impl Feed {
             (None, plan.gateways.clone(), None)
         };
         let (tx, updates) = mpsc::channel(CHANNEL);
-        let stats: Vec<Arc<SourceStats>> = urls.iter().map(|u| Arc::new(SourceStats::for_url(u))).collect();
+        let mut stats: Vec<Arc<SourceStats>> = urls.iter().map(|u| Arc::new(SourceStats::for_url(u))).collect();
         let (control, control_rx) = mpsc::channel(4);
-        // The demo gateway is our own and alone: no reason to stagger the first dial.
-        let first_jitter = gateway.is_none();
-        let opts = LinkOptions {
-            urls: urls.clone(),
-            token: plan.token.clone(),
-            backfill: plan.backfill,
-            tls,
-            first_jitter,
-            timing: Default::default(),
-        };
-        let http = crate::source::tls::http_client(&opts.tls)?;
         let (history, history_rx) = mpsc::channel(4);
-        let fetcher = history::serve(
-            history_rx,
-            urls.clone(),
-            stats.clone(),
-            plan.token.clone(),
-            http,
-            tx.clone(),
-            cancel.clone(),
-        );
-        let link = Link::new(opts, tx, stats.clone(), control_rx)?;
-        let tasks = vec![tokio::spawn(link.run(cancel.clone())), tokio::spawn(fetcher)];
-        let info = SourceInfo { url: urls[0].clone(), demo };
-        Ok(Feed { updates, stats, info, control, history, gateway, tasks, cancel })
+        let mut tasks = Vec::new();
+        if !urls.is_empty() {
+            // The demo gateway is our own and alone: no reason to stagger the first dial.
+            let first_jitter = gateway.is_none();
+            let opts = LinkOptions {
+                urls: urls.clone(),
+                token: plan.token.clone(),
+                backfill: plan.backfill,
+                tls,
+                first_jitter,
+                timing: Default::default(),
+            };
+            let fetcher = history::serve(
+                history_rx,
+                urls.clone(),
+                stats.clone(),
+                plan.token.clone(),
+                http.clone(),
+                tx.clone(),
+                cancel.clone(),
+            );
+            let link = Link::new(opts, tx.clone(), stats.clone(), control_rx)?;
+            tasks.push(tokio::spawn(link.run(cancel.clone())));
+            tasks.push(tokio::spawn(fetcher));
+        }
+        let (promql, promql_rx) = watch::channel(Arc::new(Wants::default()));
+        let mut first_prometheus = true;
+        for (i, spec) in plan.sources.iter().enumerate() {
+            let id = SourceId(i as u16 + 1);
+            let name = spec.name.clone().unwrap_or_else(|| spec.kind.name().to_string());
+            let interval_ms = spec.interval().as_millis() as i64;
+            let s = Arc::new(SourceStats::for_source(id, spec.kind.name(), &name, &spec.url, interval_ms));
+            stats.push(s.clone());
+            let auth = Auth::of(spec).with_context(|| format!("source {name:?}"))?;
+            match spec.kind {
+                SourceKind::Prometheus => {
+                    let client = prometheus::api::Client::new(http.clone(), &spec.url, auth, spec.timeout());
+                    let opts = prometheus::Options {
+                        id,
+                        name,
+                        first: std::mem::take(&mut first_prometheus),
+                        client,
+                        interval: spec.interval(),
+                        stats: s,
+                    };
+                    let run = prometheus::run(opts, promql_rx.clone(), tx.clone(), cancel.clone());
+                    tasks.push(tokio::spawn(run));
+                }
+                SourceKind::Scrape | SourceKind::Alertmanager => {
+                    tracing::warn!(source = %name, kind = spec.kind.name(), "this kind of source is not read yet");
+                }
+            }
+        }
+        let url = urls.first().or(plan.sources.first().map(|s| &s.url)).cloned().unwrap_or_default();
+        let info = SourceInfo { url, demo };
+        Ok(Feed { updates, stats, info, control, history, promql, gateway, tasks, cancel })
     }
 
     /// Takes the update channel, leaving an empty one behind.

@@ -146,7 +146,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
     // A reload reads the same files again, with the same flags on top.
     let config_path = plan.config_path.clone();
     let reload_config = config_path.clone();
-    let demo = plan.gateways.is_empty();
+    let demo = plan.demo();
     let reload: app::ReloadFn = Box::new(move || {
         let (config, _) = Config::load(reload_config.as_deref()).map_err(|e| e.to_string())?;
         let path = dashboard_flag.clone().or_else(|| config.dashboard_path(reload_config.as_deref()));
@@ -178,7 +178,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         let mut feed = Feed::start(&plan).await?;
         let cancel = CancellationToken::new();
         let mut pipeline = Pipeline::new(feed.info.clone(), feed.stats.clone());
-        let state = config::cache_dir().map(|dir| StateFile::new(&dir, &plan.gateways));
+        let state = config::cache_dir().map(|dir| StateFile::new(&dir, &plan.identity()));
         if let Some(file) = &state {
             // The last state shows at once, marked stale, until live data comes.
             match pipeline.restore(file, vigil::wire::now_ms()) {
@@ -195,6 +195,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         let slos = Arc::new(plan.config.slos(demo));
         pipeline.set_slos(slos.clone());
         pipeline.fetch_history_with(feed.history.clone());
+        pipeline.query_with(feed.promql.clone());
         let (wishes_tx, wishes_rx) = tokio::sync::mpsc::channel(16);
         people(&mut pipeline, &plan.config, wishes_rx);
         let (exports_tx, exports_rx) = tokio::sync::mpsc::channel(4);

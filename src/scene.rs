@@ -235,6 +235,9 @@ impl SourceHealth {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SourceRow {
     pub url: String,
+    /// `gateway`, `prometheus`, `scrape` or `alertmanager`, and the source's name.
+    pub kind: &'static str,
+    pub name: String,
     /// The transport in use, or last used; `None` before the first connection.
     pub transport: Option<Transport>,
     pub health: SourceHealth,

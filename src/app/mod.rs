@@ -154,6 +154,7 @@ pub async fn run(
     };
     let mut export_reply: Option<ExportReply> = None;
     lp.ui.kiosk = lp.kiosk.is_some();
+    lp.ui.columns = term.size().map_or(lp.ui.columns, |s| s.width);
     lp.send_wanted();
     let fast_frame = Duration::from_secs_f64(1.0 / lp.opts.fps.clamp(1, 240) as f64);
     let mut last_draw = Instant::now() - UNFOCUSED_FRAME;
@@ -191,8 +192,10 @@ pub async fn run(
                     lp.focused = true;
                     due = soon(last_draw);
                 }
-                Some(Ok(Event::Resize(..))) => {
+                Some(Ok(Event::Resize(width, _))) => {
                     let _ = term.autoresize();
+                    lp.ui.columns = width;
+                    lp.send_wanted();
                     lp.last_frame = None;
                     due = soon(last_draw);
                 }

@@ -46,6 +46,8 @@ pub enum Effect {
 
 pub struct UiState {
     pub dashboard: Arc<Dashboard>,
+    /// The terminal's width, for the pipeline's range queries.
+    pub columns: u16,
     pub page: Page,
     /// The dashboard page to return to from the sources page.
     last_page: usize,
@@ -77,6 +79,7 @@ impl UiState {
     pub fn new(dashboard: Arc<Dashboard>, default_window_ms: i64) -> Self {
         let mut s = UiState {
             dashboard,
+            columns: 160,
             page: Page::Dashboard(0),
             last_page: 0,
             help: false,
@@ -107,6 +110,7 @@ impl UiState {
             at_ms: self.at_ms,
             choice: self.choice.clone(),
             filter: self.filter.clone(),
+            columns: self.columns,
         }
     }
 

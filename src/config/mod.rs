@@ -3,8 +3,10 @@
 //! fails with its path, line and key.
 
 mod error;
+pub mod sources;
 
 pub use error::ConfigError;
+pub use sources::{SourceKind, SourceSpec};
 
 use crate::sim::Scenario;
 use serde::{Deserialize, Deserializer};
@@ -22,6 +24,8 @@ pub struct Config {
     pub token_file: Option<PathBuf>,
     /// PEM file of a private certificate authority to trust besides the platform's roots.
     pub ca_file: Option<PathBuf>,
+    /// Prometheus APIs, `/metrics` pages and Alertmanagers, `[[source]]` tables.
+    pub source: Vec<SourceSpec>,
     pub ui: UiConfig,
     pub kiosk: KioskConfig,
     pub notify: NotifyConfig,
@@ -362,6 +366,16 @@ impl Config {
                 "alerting.disabled",
                 format!("{name:?} is not a shipped rule (they are: {})", shipped.join(", ")),
             );
+        }
+        for (i, src) in self.source.iter().enumerate() {
+            if let Err((key, msg)) = src.check() {
+                return bad(&format!("source[{i}].{key}"), msg);
+            }
+            if let Some(name) = &src.name
+                && self.source[..i].iter().any(|s| s.name.as_ref() == Some(name))
+            {
+                return bad(&format!("source[{i}].name"), format!("{name:?} names two sources"));
+            }
         }
         for (i, slo) in self.slo.iter().enumerate() {
             if self.slo[..i].iter().any(|s| s.name == slo.name) {

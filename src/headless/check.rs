@@ -92,7 +92,7 @@ fn one_line(e: &anyhow::Error) -> String {
 
 fn run(mut plan: feed::Plan, timeout: Duration) -> Report {
     let specs = plan.config.rules();
-    let slos = plan.config.slos(plan.gateways.is_empty());
+    let slos = plan.config.slos(plan.demo());
     let mut reach = Duration::from_millis(RuleSet::new(specs.clone()).reach_ms().max(0) as u64);
     // SLOs are judged by their fast burn, over the last hour.
     if !slos.is_empty() {

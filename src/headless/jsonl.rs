@@ -300,6 +300,9 @@ struct SourceLine<'a> {
     kind: &'static str,
     timestamp: String,
     url: &'a str,
+    /// `gateway`, `prometheus`, `scrape` or `alertmanager`, and its name.
+    source_kind: &'static str,
+    name: &'a str,
     transport: Option<&'static str>,
     state: &'static str,
     connected: bool,
@@ -319,6 +322,8 @@ fn source_line(r: &SourceRow, now_ms: i64) -> SourceLine<'_> {
         kind: "source",
         timestamp: format_time(now_ms),
         url: &r.url,
+        source_kind: r.kind,
+        name: &r.name,
         transport: r.transport.map(transport_name),
         state: r.health.name(),
         connected: r.connected,
@@ -456,6 +461,8 @@ mod tests {
     fn source_lines_give_times_ages_and_rounded_rates() {
         let r = SourceRow {
             url: "ws://gw/s".into(),
+            kind: "gateway",
+            name: "gateway".into(),
             transport: Some(Transport::Ws),
             health: SourceHealth::Live,
             connected: true,
@@ -473,6 +480,7 @@ mod tests {
             (j["type"].as_str(), j["state"].as_str(), j["transport"].as_str()),
             (Some("source"), Some("live"), Some("ws"))
         );
+        assert_eq!((j["source_kind"].as_str(), j["name"].as_str()), (Some("gateway"), Some("gateway")));
         assert_eq!(
             (j["last_success"].as_str(), j["last_success_age_ms"].as_i64()),
             (Some("2025-06-30T10:30:00Z"), Some(1500))

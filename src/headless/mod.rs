@@ -110,7 +110,7 @@ pub fn tail(args: TailArgs) -> anyhow::Result<i32> {
     );
     plan.backfill = since;
     let rules = plan.config.rules();
-    let slos = plan.config.slos(plan.gateways.is_empty());
+    let slos = plan.config.slos(plan.demo());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let code = runtime.block_on(async {
         let mut feed = Feed::start(&plan).await?;

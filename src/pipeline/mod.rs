@@ -47,8 +47,10 @@ pub struct Pipeline {
     /// results, with why: shown on the panels that asked.
     query_errors: std::collections::HashMap<String, String>,
     source: SourceInfo,
-    /// One per gateway, preferred first.
+    /// One per gateway endpoint, preferred first, then one per other source.
     stats: Vec<Arc<SourceStats>>,
+    /// Whether each of them was connected at the last tick.
+    links_up: Vec<bool>,
     last_malformed: Option<String>,
     last_live_ms: Option<i64>,
     frames_per_sec: f64,
@@ -62,6 +64,9 @@ pub struct Pipeline {
     view: ViewRequest,
     /// Where to ask for history the store lacks; `None` when nothing can fetch it.
     history: Option<mpsc::Sender<HistoryRequest>>,
+    /// Where to say which PromQL queries the page runs; `None` without
+    /// Prometheus sources.
+    promql: Option<watch::Sender<Arc<crate::source::prometheus::Wants>>>,
     /// The oldest point that arrived (live or backfilled), and the oldest
     /// instant already asked for: history is only asked for once.
     earliest_ms: Option<i64>,
@@ -130,6 +135,7 @@ impl Pipeline {
             query_errors: Default::default(),
             source,
             stats,
+            links_up: Vec::new(),
             last_malformed: None,
             last_live_ms: None,
             frames_per_sec: 0.0,
@@ -140,6 +146,7 @@ impl Pipeline {
             dashboard: Arc::new(Dashboard::built_in()),
             view: ViewRequest::default(),
             history: None,
+            promql: None,
             earliest_ms: None,
             asked_from: None,
             first_data_ms: None,
@@ -192,6 +199,36 @@ impl Pipeline {
     /// Lets the pipeline ask for history the view needs and the store lacks.
     pub fn fetch_history_with(&mut self, tx: mpsc::Sender<HistoryRequest>) {
         self.history = Some(tx);
+    }
+
+    /// Lets the pipeline tell Prometheus sources which queries the page runs.
+    pub fn query_with(&mut self, tx: watch::Sender<Arc<crate::source::prometheus::Wants>>) {
+        self.promql = Some(tx);
+    }
+
+    /// Tells the Prometheus sources what the page shown runs now, and over
+    /// which span: when the queries change, or the span moves by a step or
+    /// more (the newest end moves on every second; refreshes cover that).
+    pub fn want_queries(&self, now_ms: i64) {
+        use crate::source::prometheus::Wants;
+        let Some(tx) = &self.promql else { return };
+        let Some(page) = self.dashboard.pages.get(self.view.page.min(self.dashboard.pages.len().saturating_sub(1)))
+        else {
+            return;
+        };
+        let queries = page::promql_wanted(page, &self.view, &self.store);
+        let to_ms = self.view.at_ms.unwrap_or(now_ms).min(now_ms);
+        let from_ms = to_ms - self.view.window_ms;
+        // About one point per column, on whole seconds.
+        let columns = i64::from(self.view.columns.max(10));
+        let step_ms = ((self.view.window_ms / columns).max(1000) + 999) / 1000 * 1000;
+        tx.send_if_modified(|w| {
+            let same = w.queries == queries && w.step_ms == step_ms && (w.from_ms - from_ms).abs() < step_ms;
+            if !same {
+                *w = Arc::new(Wants { queries, from_ms, to_ms, step_ms });
+            }
+            !same
+        });
     }
 
     /// Asks for the part of the shown span older than anything held, once.
@@ -442,6 +479,7 @@ impl Pipeline {
     /// age out old alerts.
     /// Returns whether anything shown changed.
     pub fn tick(&mut self, now_ms: i64, elapsed: Duration) -> bool {
+        let links_changed = self.watch_links(now_ms);
         let frames = self.total(|s| &s.frames);
         let rate = (frames - self.frames_seen) as f64 / elapsed.as_secs_f64().max(0.001);
         self.frames_seen = frames;
@@ -481,11 +519,58 @@ impl Pipeline {
             || rows.iter().zip(&self.source_rows).any(|(a, b)| state(a) != state(b));
         self.source_rows = rows;
         (self.frames_per_sec * 10.0).round() != (before * 10.0).round()
+            || links_changed
             || rows_changed
             || pruned
             || grid_moved
             || rules_changed
             || intent_changed
+    }
+
+    /// Follows the links of sources other than the gateway: what a source
+    /// whose link went down showed turns stale at once, as a gateway's does.
+    /// Without a gateway, the header's link is theirs: connected while any
+    /// answers, down (with the age of the last data) when none does.
+    /// Returns whether anything shown changed.
+    fn watch_links(&mut self, now_ms: i64) -> bool {
+        let mut changed = false;
+        self.links_up.resize(self.stats.len(), false);
+        let mut any_up = false;
+        let mut error = None;
+        for (s, was_up) in self.stats.iter().zip(self.links_up.iter_mut()) {
+            if s.kind == "gateway" {
+                continue;
+            }
+            let link = s.link();
+            if *was_up && !link.connected && self.store.expire(s.source, now_ms) > 0 {
+                self.data_version += 1;
+                changed = true;
+            }
+            *was_up = link.connected;
+            any_up |= link.connected;
+            error = error.or(link.last_error.map(|e| format!("{}: {e}", s.name)));
+        }
+        let gateway = self.stats.iter().any(|s| s.kind == "gateway");
+        if gateway || self.stats.is_empty() {
+            return changed;
+        }
+        let conn = match (&self.conn, any_up, error) {
+            (ConnState::Connected { .. }, true, _) => return changed,
+            (_, true, _) => ConnState::Connected {
+                since_ms: now_ms,
+                server: self.stats.iter().map(|s| s.kind).collect::<Vec<_>>().join(", "),
+                url: self.source.url.clone(),
+                transport: crate::model::Transport::Poll,
+            },
+            (_, false, Some(error)) => ConnState::Disconnected { error },
+            (_, false, None) => return changed,
+        };
+        if conn != self.conn {
+            self.incidents.link(&conn, &self.source.url, now_ms);
+            self.conn = conn;
+            changed = true;
+        }
+        changed
     }
 
     /// A counter summed over every gateway.
@@ -625,6 +710,7 @@ pub async fn run(
                 pipeline.autosave(now_ms());
                 pipeline.autosave_timeline(now_ms());
                 pipeline.want_history(now_ms());
+                pipeline.want_queries(now_ms());
                 pipeline.tick(now_ms(), elapsed)
             }
             changed = async { wanted.as_mut()?.changed().await.ok() }, if wanted.is_some() => {
@@ -638,6 +724,7 @@ pub async fn run(
                             pipeline.set_slos(w.slos);
                             pipeline.set_detail(w.detail);
                             pipeline.want_history(now_ms());
+                            pipeline.want_queries(now_ms());
                         }
                     }
                     // The screen is gone; keep serving whatever still listens.

@@ -25,11 +25,21 @@ pub struct ViewRequest {
     pub choice: Option<String>,
     /// The `/` filter.
     pub filter: crate::filter::Filter,
+    /// The terminal's width: a PromQL range query asks for about one point
+    /// per column.
+    pub columns: u16,
 }
 
 impl Default for ViewRequest {
     fn default() -> Self {
-        ViewRequest { page: 0, window_ms: 15 * 60_000, at_ms: None, choice: None, filter: Default::default() }
+        ViewRequest {
+            page: 0,
+            window_ms: 15 * 60_000,
+            at_ms: None,
+            choice: None,
+            filter: Default::default(),
+            columns: 160,
+        }
     }
 }
 
@@ -57,6 +67,35 @@ pub fn build(page: &PageSpec, req: &ViewRequest, span: &Span, inp: &Inputs) -> P
         })
         .collect();
     PageScene { title: page.title.clone(), select, rows }
+}
+
+/// The PromQL queries the page runs, with the page's choice put in, and
+/// the query its choices come from; in order, each once.
+pub fn promql_wanted(page: &PageSpec, req: &ViewRequest, store: &Store) -> Vec<crate::source::prometheus::Want> {
+    use crate::source::prometheus::Want;
+    let select = page.select.as_ref().map(|label| selection(page, label, req, store));
+    let vars: Vec<(String, String)> = select.iter().map(|s| (s.label.clone(), s.value.clone())).collect();
+    let mut out: Vec<Want> = Vec::new();
+    let mut add = |q: &QuerySpec| {
+        // A query that needs the choice waits until there is one.
+        if let Some((source, text)) = q.promql_with(&vars).filter(|(_, t)| !t.contains('$')) {
+            out.push(Want { source, text });
+        }
+    };
+    for p in page.rows.iter().flat_map(|r| &r.panels) {
+        p.query.iter().chain(&p.divide_by).for_each(&mut add);
+        p.lines.iter().for_each(|l| add(&line_query(p.query.as_ref(), l)));
+        for c in &p.columns {
+            add(&c.query());
+            c.divide_by.iter().for_each(&mut add);
+        }
+    }
+    if let Some(text) = &page.select_query {
+        out.push(Want { source: page.select_source.clone().unwrap_or_default(), text: text.clone() });
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The values the page's label takes across every metric its panels read,

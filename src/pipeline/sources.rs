@@ -47,10 +47,14 @@ impl SourceTable {
                 let counts = [SourceStats::read(&s.bytes), SourceStats::read(&s.frames), SourceStats::read(&s.points)];
                 let [bytes, frames, points] = meter.advance(counts, secs);
                 let link = s.link();
+                // A source with a pace of its own is judged by it.
+                let pace = if s.interval_ms > 0 { s.interval_ms } else { interval_ms };
                 SourceRow {
                     url: s.url.clone(),
+                    kind: s.kind,
+                    name: s.name.clone(),
                     transport: link.transport,
-                    health: health(&link, now_ms, interval_ms),
+                    health: health(&link, now_ms, pace),
                     connected: link.connected,
                     last_success_ms: link.last_success_ms,
                     rtt_ms: link.rtt_ms,

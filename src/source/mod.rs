@@ -2,12 +2,14 @@
 //! sends [`Update`](crate::model::Update)s down a bounded channel; it never
 //! waits on the screen.
 
+pub mod auth;
 pub mod backfill;
 pub mod backoff;
 pub mod convert;
 pub mod history;
 pub mod link;
 pub mod poll;
+pub mod prometheus;
 pub mod sse;
 pub mod stream;
 pub mod tls;
@@ -23,6 +25,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct SourceStats {
     /// The endpoint's URL as configured (never with credentials).
     pub url: String,
+    /// What it is (`gateway`, `prometheus`, `scrape`, `alertmanager`) and
+    /// what the config calls it.
+    pub kind: &'static str,
+    pub name: String,
+    /// The source it belongs to (a gateway's failover endpoints share one).
+    pub source: crate::model::SourceId,
+    /// How often it answers when well, when it has its own pace (a gateway's
+    /// comes from its catalogue); 0 when it has none.
+    pub interval_ms: i64,
     pub frames: AtomicU64,
     pub bytes: AtomicU64,
     pub points: AtomicU64,
@@ -49,8 +60,20 @@ pub struct LinkStatus {
 }
 
 impl SourceStats {
+    /// A gateway endpoint's.
     pub fn for_url(url: &str) -> Self {
-        SourceStats { url: url.to_string(), ..SourceStats::default() }
+        SourceStats { url: url.to_string(), kind: "gateway", name: "gateway".into(), ..SourceStats::default() }
+    }
+
+    /// Another source's: `kind` and `name` as the config gives them.
+    pub fn for_source(
+        source: crate::model::SourceId,
+        kind: &'static str,
+        name: &str,
+        url: &str,
+        interval_ms: i64,
+    ) -> Self {
+        SourceStats { url: url.to_string(), kind, name: name.to_string(), source, interval_ms, ..Default::default() }
     }
     pub fn bump(counter: &AtomicU64, by: u64) {
         counter.fetch_add(by, Ordering::Relaxed);

@@ -36,7 +36,8 @@ pub fn level(h: SourceHealth) -> Level {
 /// Draws the sources table into `area`.
 pub fn page(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms: i64) {
     let n = scene.sources.len();
-    let title = format!(" Sources: {n} gateway{} · s or Esc: back ", if n == 1 { "" } else { "s" });
+    let what = if scene.sources.iter().all(|r| r.kind == "gateway") { "gateway" } else { "source" };
+    let title = format!(" Sources: {n} {what}{} · s or Esc: back ", if n == 1 { "" } else { "s" });
     let block = super::block(theme, &title, None);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -65,6 +66,17 @@ pub fn page(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms:
         lines.extend(footer.into_iter().map(|t| Line::styled(t, theme.dim())));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A source's URL, after its name and kind unless it is a gateway.
+fn named_url(r: &SourceRow) -> String {
+    if r.kind == "gateway" || r.kind.is_empty() {
+        r.url.clone()
+    } else if r.name == r.kind {
+        format!("{} {}", r.kind, r.url)
+    } else {
+        format!("{} ({}) {}", r.name, r.kind, r.url)
+    }
 }
 
 /// The figures of one gateway, in the order of [`figures_header`].
@@ -111,7 +123,7 @@ fn stacked(lines: &mut Vec<Line<'static>>, r: &SourceRow, theme: &Theme, now_ms:
     let rest = width.saturating_sub(STATE_W);
     lines.push(Line::from(vec![
         Span::styled(pad(&format!("{} {}", l.glyph(theme), r.health.name()), STATE_W), l.style(theme)),
-        Span::styled(fit(&r.url, rest), theme.text()),
+        Span::styled(fit(&named_url(r), rest), theme.text()),
     ]));
     lines.push(Line::from(vec![
         Span::raw(pad("", STATE_W)),
@@ -145,7 +157,7 @@ fn one_line(r: &SourceRow, theme: &Theme, now_ms: i64, width: usize) -> Line<'st
     let error = r.last_error.as_deref().map(|e| fit(e, width.saturating_sub(used))).unwrap_or_default();
     Line::from(vec![
         Span::styled(pad(&format!("{} {}", l.glyph(theme), r.health.name()), STATE_W), l.style(theme)),
-        Span::styled(pad(&fit(&r.url, url_w), url_w + 1), theme.text()),
+        Span::styled(pad(&fit(&named_url(r), url_w), url_w + 1), theme.text()),
         Span::styled(pad(&figs, figs_w + 2), figure_style(r.health, theme)),
         Span::styled(error, error_style(r.health, theme)),
     ])

@@ -1,0 +1,335 @@
+//! A Prometheus source: runs the PromQL queries the screen wants against a
+//! Prometheus-compatible API and hands the results on as series, named by
+//! [`promql_key`] so panels read them from the store like any metric.
+//!
+//! Each refresh runs every query once as an instant query, however many
+//! panels ask for it; a query still running when the next refresh comes
+//! is not sent again. History comes from range queries at about one point
+//! per terminal column: when a query is first wanted, when the view looks
+//! further back than anything held, and after a gap in the refreshes. The
+//! screen never waits for any of it: results arrive as updates like a
+//! gateway's frames, and failures arrive as errors for the panels that asked.
+
+pub mod api;
+
+use crate::dashboard::spec::promql_key;
+use crate::model::{Observation, Sample, SeriesKey, SourceId, Update};
+use crate::source::SourceStats;
+use crate::wire::now_ms;
+use api::{Answer, QueryError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Most queries one source has running at once; the rest wait for the next refresh.
+pub const MAX_RUNNING: usize = 8;
+/// Run when nothing else is wanted, so the sources page still knows
+/// whether the server answers.
+const HEARTBEAT: &str = "vector(1)";
+
+/// One PromQL query someone wants, by the source it names (`""` for the
+/// first Prometheus source).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Want {
+    pub source: String,
+    pub text: String,
+}
+
+impl Want {
+    /// The store's name for its results.
+    pub fn key(&self) -> String {
+        promql_key(&self.source, &self.text)
+    }
+}
+
+/// Every query wanted now, and the span the screen shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Wants {
+    pub queries: Vec<Want>,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Point spacing of range queries.
+    pub step_ms: i64,
+}
+
+/// How one source runs.
+pub struct Options {
+    pub id: SourceId,
+    pub name: String,
+    /// Whether queries that name no source are this one's.
+    pub first: bool,
+    pub client: api::Client,
+    pub interval: Duration,
+    pub stats: Arc<SourceStats>,
+}
+
+impl Options {
+    fn serves(&self, w: &Want) -> bool {
+        w.source == self.name || (w.source.is_empty() && self.first)
+    }
+}
+
+/// What is known of one query.
+#[derive(Debug)]
+struct Query {
+    text: String,
+    /// A request for it is out.
+    running: bool,
+    /// The oldest instant its history was asked from.
+    held_from: Option<i64>,
+    /// When it last answered (the instant its answer was for).
+    last_ok_ms: Option<i64>,
+    /// History still to ask for: (from, to).
+    range_due: Option<(i64, i64)>,
+    /// History whose request failed, asked for again at the next refresh
+    /// (not at once: a query the server refuses would be sent in a loop).
+    range_retry: Option<(i64, i64)>,
+    /// The error shown for it, if any.
+    error: Option<String>,
+}
+
+/// A request out.
+#[derive(Debug, Clone, Copy)]
+enum Job {
+    Instant { at_ms: i64 },
+    Range { from_ms: i64, to_ms: i64, step_ms: i64 },
+}
+
+type Done = (String, Job, Result<Answer, QueryError>, Duration);
+
+/// Runs until cancelled or until nobody listens.
+pub async fn run(
+    opts: Options,
+    mut wants: watch::Receiver<Arc<Wants>>,
+    tx: mpsc::Sender<Update>,
+    cancel: CancellationToken,
+) {
+    let interval_ms = opts.interval.as_millis() as i64;
+    let catalogue = Update::Catalogue { metrics: Vec::new(), interval_ms, source: opts.id };
+    if tx.send(catalogue).await.is_err() {
+        return;
+    }
+    let mut state = State { opts, queries: BTreeMap::new(), jobs: JoinSet::new(), wants: Arc::default() };
+    state.want(wants.borrow_and_update().clone());
+    let mut tick = tokio::time::interval(state.opts.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut listening = true;
+    loop {
+        state.launch_ranges();
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            changed = wants.changed(), if listening => match changed {
+                Ok(()) => state.want(wants.borrow_and_update().clone()),
+                // Whoever wanted queries is gone; keep the last ones.
+                Err(_) => listening = false,
+            },
+            _ = tick.tick() => state.refresh(),
+            Some(done) = state.jobs.join_next() => {
+                let Ok(done) = done else { continue };
+                for update in state.finished(done) {
+                    if tx.send(update).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    state.jobs.abort_all();
+}
+
+struct State {
+    opts: Options,
+    queries: BTreeMap<String, Query>,
+    jobs: JoinSet<Done>,
+    wants: Arc<Wants>,
+}
+
+impl State {
+    fn running(&self) -> usize {
+        self.queries.values().filter(|q| q.running).count()
+    }
+
+    /// Takes a new set of wanted queries: new ones get their history, old
+    /// ones that the view now looks further back for get the rest of it.
+    fn want(&mut self, wants: Arc<Wants>) {
+        let mine: Vec<&Want> = wants.queries.iter().filter(|w| self.opts.serves(w)).collect();
+        let keys: Vec<String> = mine.iter().map(|w| w.key()).collect();
+        self.queries.retain(|k, _| keys.contains(k) || k == &heartbeat_key());
+        for (w, key) in mine.iter().zip(keys) {
+            let q = self.queries.entry(key).or_insert_with(|| Query {
+                text: w.text.clone(),
+                running: false,
+                held_from: None,
+                last_ok_ms: None,
+                range_due: None,
+                range_retry: None,
+                error: None,
+            });
+            let slack = wants.step_ms.max(1);
+            match q.held_from {
+                None => q.range_due = Some((wants.from_ms, wants.to_ms)),
+                Some(held) if wants.from_ms < held - slack => {
+                    let to = q.range_due.map_or(held, |(_, to)| to.max(held));
+                    q.range_due = Some((wants.from_ms, to));
+                }
+                Some(_) => {}
+            }
+        }
+        // With nothing to ask, a trivial query still tells whether the server answers.
+        if self.queries.keys().all(|k| k == &heartbeat_key()) {
+            self.queries.entry(heartbeat_key()).or_insert_with(|| Query {
+                text: HEARTBEAT.into(),
+                running: false,
+                held_from: Some(i64::MIN),
+                last_ok_ms: None,
+                range_due: None,
+                range_retry: None,
+                error: None,
+            });
+        } else {
+            self.queries.remove(&heartbeat_key());
+        }
+        self.wants = wants;
+    }
+
+    /// Sends the history requests that are due and not waiting on another
+    /// request of the same query.
+    fn launch_ranges(&mut self) {
+        let step_ms = self.wants.step_ms.max(1000);
+        let due: Vec<(String, i64, i64)> = self
+            .queries
+            .iter()
+            .filter(|(_, q)| !q.running)
+            .filter_map(|(k, q)| q.range_due.map(|(f, t)| (k.clone(), f, t)))
+            .collect();
+        for (key, from_ms, to_ms) in due {
+            if self.running() >= MAX_RUNNING {
+                break;
+            }
+            self.launch(&key, Job::Range { from_ms, to_ms, step_ms });
+        }
+    }
+
+    /// A refresh: every query not already out is asked for its value now.
+    fn refresh(&mut self) {
+        let now = now_ms();
+        for q in self.queries.values_mut() {
+            if let Some((f, t)) = q.range_retry.take() {
+                q.range_due = Some(q.range_due.map_or((f, t), |(df, dt)| (df.min(f), dt.max(t))));
+            }
+        }
+        let idle: Vec<String> = self.queries.iter().filter(|(_, q)| !q.running).map(|(k, _)| k.clone()).collect();
+        for key in idle {
+            if self.running() >= MAX_RUNNING {
+                break;
+            }
+            self.launch(&key, Job::Instant { at_ms: now });
+        }
+    }
+
+    fn launch(&mut self, key: &str, job: Job) {
+        let Some(q) = self.queries.get_mut(key) else { return };
+        q.running = true;
+        if matches!(job, Job::Range { .. }) {
+            q.range_due = None;
+        }
+        let (client, text, key) = (self.opts.client.clone(), q.text.clone(), key.to_string());
+        self.jobs.spawn(async move {
+            let started = Instant::now();
+            let result = match job {
+                Job::Instant { at_ms } => client.instant(&text, at_ms).await,
+                Job::Range { from_ms, to_ms, step_ms } => client.range(&text, from_ms, to_ms, step_ms).await,
+            };
+            (key, job, result, started.elapsed())
+        });
+    }
+
+    /// What a finished request means: points for the store, the query's
+    /// error shown or cleared, the link's health.
+    fn finished(&mut self, (key, job, result, took): Done) -> Vec<Update> {
+        let now = now_ms();
+        let stats = &self.opts.stats;
+        let interval_ms = self.opts.interval.as_millis() as i64;
+        let mut out = Vec::new();
+        let Some(q) = self.queries.get_mut(&key) else { return out };
+        q.running = false;
+        let shown_error = match result {
+            Ok(answer) => {
+                SourceStats::bump(&stats.frames, 1);
+                SourceStats::bump(&stats.bytes, answer.bytes as u64);
+                stats.update_link(|l| {
+                    l.connected = true;
+                    l.last_success_ms = Some(now);
+                    l.rtt_ms = Some(took.as_secs_f64() * 1000.0);
+                    l.last_error = None;
+                });
+                if answer.dropped > 0 {
+                    tracing::warn!(query = %q.text, dropped = answer.dropped, "query matched too many series");
+                }
+                match job {
+                    Job::Instant { at_ms } => {
+                        // Refreshes missed for a while leave a hole that
+                        // history fills, so nothing is silently lost.
+                        if let Some(last) = q.last_ok_ms
+                            && at_ms - last > 2 * interval_ms + 1000
+                            && q.held_from.is_some()
+                        {
+                            q.range_due = Some((last, at_ms));
+                        }
+                        q.last_ok_ms = Some(q.last_ok_ms.map_or(at_ms, |t| t.max(at_ms)));
+                    }
+                    Job::Range { from_ms, to_ms, .. } => {
+                        q.held_from = Some(q.held_from.map_or(from_ms, |h| h.min(from_ms)));
+                        q.last_ok_ms = Some(q.last_ok_ms.map_or(to_ms, |t| t.max(to_ms)));
+                    }
+                }
+                if key != heartbeat_key() {
+                    let observations = observations(&key, &answer);
+                    SourceStats::bump(&stats.points, observations.len() as u64);
+                    if !observations.is_empty() {
+                        let live = matches!(job, Job::Instant { .. });
+                        out.push(Update::Samples { observations, live, seq: None, source: self.opts.id });
+                    }
+                }
+                None
+            }
+            Err(e) => {
+                if e.server_down() {
+                    stats.update_link(|l| {
+                        l.connected = false;
+                        l.last_error = Some(e.to_string());
+                    });
+                }
+                if let Job::Range { from_ms, to_ms, .. } = job {
+                    q.range_retry =
+                        Some(q.range_retry.map_or((from_ms, to_ms), |(f, t)| (f.min(from_ms), t.max(to_ms))));
+                }
+                Some(e.to_string())
+            }
+        };
+        if q.error != shown_error && key != heartbeat_key() {
+            out.push(Update::Query { key: key.clone(), error: shown_error.clone() });
+        }
+        q.error = shown_error;
+        out
+    }
+}
+
+fn heartbeat_key() -> String {
+    promql_key("", HEARTBEAT)
+}
+
+/// An answer's points as observations of the series its query names.
+fn observations(key: &str, answer: &Answer) -> Vec<Observation> {
+    let mut out = Vec::with_capacity(answer.series.iter().map(|s| s.points.len()).sum());
+    for s in &answer.series {
+        let series = SeriesKey { metric: key.to_string(), labels: s.labels.clone() };
+        for &(ts, v) in &s.points {
+            out.push(Observation { key: series.clone(), ts, sample: Sample::Number(v) });
+        }
+    }
+    out
+}
