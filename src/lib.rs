@@ -20,6 +20,7 @@ pub mod incident;
 pub mod model;
 pub mod paint;
 pub mod pipeline;
+pub mod preset;
 pub mod reload;
 pub mod scene;
 pub mod serve;

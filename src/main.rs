@@ -135,9 +135,13 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         Theme::resolve(theme_flag.as_deref().or(ui.theme.as_deref()), env, ascii).map_err(anyhow::Error::msg)?;
     let dashboard_flag = args.dashboard.clone();
     let dashboard_path = dashboard_flag.clone().or_else(|| plan.config.dashboard_path(plan.config_path.as_deref()));
+    // Without a file: the built-in pages for a gateway, and pages written
+    // for the other sources.
+    let gateway = plan.demo() || !plan.gateways.is_empty();
+    let sources = plan.sources.clone();
     let dashboard = Arc::new(match &dashboard_path {
         Some(p) => Dashboard::load(p)?,
-        None => Dashboard::built_in(),
+        None => vigil::preset::dashboard(gateway, &sources),
     });
     let kiosk = (args.kiosk || plan.config.kiosk.enabled).then(|| KioskOptions::from_config(&plan.config.kiosk));
     let log_path = init_file_log(&plan.config, args.log_file)?;
@@ -152,7 +156,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         let path = dashboard_flag.clone().or_else(|| config.dashboard_path(reload_config.as_deref()));
         let dashboard = match &path {
             Some(p) => Dashboard::load(p).map_err(|e| e.to_string())?,
-            None => Dashboard::built_in(),
+            None => vigil::preset::dashboard(gateway, &sources),
         };
         let env = |k: &str| std::env::var(k).ok();
         let name = theme_flag.clone().or(config.ui.theme.clone());
