@@ -188,6 +188,8 @@ columns = [{ title = "up", query = "up" }]
         assert_eq!(panels[0].divide_by.as_ref().unwrap().resolved(&[]).metric, spec::promql_key("", "1"));
         assert_eq!(panels[1].lines[0].query.as_deref(), Some("p99_expr"));
         assert_eq!(panels[2].columns[0].query().promql.as_deref(), Some("up"));
+        assert_eq!(spec::parse_promql_key(&spec::promql_key("eu", "sum(up)")), Some(("eu", "sum(up)")));
+        assert_eq!(spec::parse_promql_key("http_requests_total"), None);
         // A metric query resolves to itself.
         let m = spec::QuerySpec::of("m");
         assert_eq!(m.resolved(&vars).metric, "m");

@@ -168,6 +168,14 @@ pub fn promql_key(source: &str, text: &str) -> String {
     format!("{{{source}}} {text}")
 }
 
+/// The source and PromQL text behind a store name made by [`promql_key`];
+/// `None` for the name of a metric.
+pub fn parse_promql_key(key: &str) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix('{')?;
+    let (source, text) = rest.split_once("} ")?;
+    Some((source, text))
+}
+
 /// `text` with every `$label` replaced by its value in `vars`.
 pub fn subst(text: &str, vars: &[(String, String)]) -> String {
     let mut out = text.to_string();

@@ -12,18 +12,25 @@ use std::io::{self, Write};
 /// Writes one item as one line.
 pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Result<()> {
     match *item {
-        Item::Point { obs, seq, backfilled } => to_line(
-            out,
-            &PointLine {
-                kind: "point",
-                seq,
-                timestamp: format_time(obs.ts),
-                metric: &obs.key.metric,
-                labels: &obs.key.labels,
-                value: Value(&obs.sample),
-                backfilled,
-            },
-        ),
+        Item::Point { obs, seq, backfilled } => {
+            // A PromQL result says which query and source it came from
+            // instead of a metric name.
+            let promql = crate::dashboard::spec::parse_promql_key(&obs.key.metric);
+            to_line(
+                out,
+                &PointLine {
+                    kind: "point",
+                    seq,
+                    timestamp: format_time(obs.ts),
+                    metric: promql.is_none().then_some(obs.key.metric.as_str()),
+                    source: promql.map(|p| p.0),
+                    query: promql.map(|p| p.1),
+                    labels: &obs.key.labels,
+                    value: Value(&obs.sample),
+                    backfilled,
+                },
+            )
+        }
         Item::Alert(a) => to_line(
             out,
             &AlertLine {
@@ -66,6 +73,11 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
             to_line(out, &MalformedLine { kind: "malformed", timestamp: format_time(now_ms), reason })
         }
         Item::Source(row) => to_line(out, &source_line(row, now_ms)),
+        Item::Query { key, error } => {
+            let (source, query) = crate::dashboard::spec::parse_promql_key(key).unwrap_or(("", key));
+            let line = QueryLine { kind: "query", timestamp: format_time(now_ms), source, query, error };
+            to_line(out, &line)
+        }
         Item::SloAlert { at, alert, change } => to_line(
             out,
             &SloAlertLine {
@@ -161,7 +173,13 @@ struct PointLine<'a> {
     kind: &'static str,
     seq: Option<u64>,
     timestamp: String,
-    metric: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metric: Option<&'a str>,
+    /// For a PromQL result: the source that ran it and the query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<&'a str>,
     labels: &'a Labels,
     value: Value<'a>,
     #[serde(skip_serializing_if = "is_false")]
@@ -292,6 +310,17 @@ struct MalformedLine<'a> {
     kind: &'static str,
     timestamp: String,
     reason: &'a str,
+}
+
+/// A PromQL query that failed, or answers again: `error` is null then.
+#[derive(Serialize)]
+struct QueryLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    timestamp: String,
+    source: &'a str,
+    query: &'a str,
+    error: Option<&'a str>,
 }
 
 #[derive(Serialize)]

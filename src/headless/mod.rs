@@ -71,6 +71,11 @@ pub enum Item<'a> {
         url: &'a str,
     },
     Malformed(&'a str),
+    /// How a PromQL query's last run went, by the store name of its results.
+    Query {
+        key: &'a str,
+        error: Option<&'a str>,
+    },
     Source(&'a SourceRow),
     /// A change of one of the rules in force, at `at`; `replayed` when it
     /// was found by playing the rules over backfilled history.
@@ -114,6 +119,7 @@ pub fn tail(args: TailArgs) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let code = runtime.block_on(async {
         let mut feed = Feed::start(&plan).await?;
+        feed.promql.send_replace(Arc::new(tail_queries(&plan, &args.queries, since)?));
         let updates = feed.take_updates();
         let stop = stop_signal(args.duration.map(Into::into))?;
         let stdout = io::stdout();
@@ -130,6 +136,41 @@ pub fn tail(args: TailArgs) -> anyhow::Result<i32> {
     // A backfill still in flight is of no use now; do not wait for it.
     runtime.shutdown_background();
     code
+}
+
+/// What `tail` asks its Prometheus sources for: the `--query` flags, run
+/// by the first Prometheus source; without any, every query of the pages
+/// vigil writes for the sources (a service's golden signals). History
+/// reaches back `since`, at about 160 points.
+fn tail_queries(
+    plan: &feed::Plan,
+    queries: &[String],
+    since: Duration,
+) -> anyhow::Result<crate::source::prometheus::Wants> {
+    use crate::config::SourceKind;
+    use crate::source::prometheus::{Want, Wants};
+    let first = plan.sources.iter().find(|s| s.kind == SourceKind::Prometheus).and_then(|s| s.name.clone());
+    let wants: Vec<Want> = match (&first, queries.is_empty()) {
+        (None, false) => anyhow::bail!("--query needs a Prometheus source (--prometheus URL)"),
+        (None, true) => Vec::new(),
+        (Some(name), false) => queries.iter().map(|q| Want { source: name.clone(), text: q.clone() }).collect(),
+        (Some(_), true) => {
+            let written = crate::preset::dashboard(false, &plan.sources);
+            let store = Store::default();
+            let mut all: Vec<Want> = written
+                .pages
+                .iter()
+                .flat_map(|p| crate::pipeline::page::promql_wanted(p, &Default::default(), &store))
+                .collect();
+            all.sort();
+            all.dedup();
+            all
+        }
+    };
+    let to_ms = now_ms();
+    let span = since.as_millis() as i64;
+    let step_ms = ((span / 160).max(1000) + 999) / 1000 * 1000;
+    Ok(Wants { queries: wants, from_ms: to_ms - span, to_ms, step_ms })
 }
 
 /// How a run ended.
@@ -323,6 +364,7 @@ fn print_update<W: Write>(
         Update::Status(b) if everything => out.item(&Item::Status(b.as_ref()), now)?,
         Update::Conn(state) if everything => out.item(&Item::Conn { state, url }, now)?,
         Update::Malformed(why) if everything => out.item(&Item::Malformed(why), now)?,
+        Update::Query { key, error } if everything => out.item(&Item::Query { key, error: error.as_deref() }, now)?,
         Update::Event(_)
         | Update::Status(_)
         | Update::Conn(_)

@@ -62,6 +62,10 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
         }
         Item::Conn { state, url } => writeln!(out, "{now:<TIME_W$}  {:<TAG_W$}  {}", "conn", conn(state, url, now_ms)),
         Item::Malformed(reason) => writeln!(out, "{now:<TIME_W$}  {:<TAG_W$}  {reason}", "malformed"),
+        Item::Query { key, error } => {
+            let tag = if error.is_some() { "failing" } else { "answers" };
+            writeln!(out, "{now:<TIME_W$}  {tag:<TAG_W$}  {key}  {}", error.unwrap_or(""))
+        }
         Item::Source(r) => writeln!(out, "{now:<TIME_W$}  {:<TAG_W$}  {}", "source", source(r, now_ms)),
         Item::SloAlert { at, alert, change } => writeln!(
             out,
