@@ -272,12 +272,16 @@ impl State {
                 match job {
                     Job::Instant { at_ms } => {
                         // Refreshes missed for a while leave a hole that
-                        // history fills, so nothing is silently lost.
-                        if let Some(last) = q.last_ok_ms
-                            && at_ms - last > 2 * interval_ms + 1000
-                            && q.held_from.is_some()
-                        {
-                            q.range_due = Some((last, at_ms));
+                        // history fills, so nothing is silently lost; a
+                        // query whose history never came gets it now.
+                        match (q.last_ok_ms, q.held_from) {
+                            (Some(last), Some(_)) if at_ms - last > 2 * interval_ms + 1000 => {
+                                q.range_due = Some((last, at_ms));
+                            }
+                            (_, None) if q.range_retry.is_none() => {
+                                q.range_due = Some((self.wants.from_ms, at_ms));
+                            }
+                            _ => {}
                         }
                         q.last_ok_ms = Some(q.last_ok_ms.map_or(at_ms, |t| t.max(at_ms)));
                     }
@@ -303,7 +307,12 @@ impl State {
                         l.last_error = Some(e.to_string());
                     });
                 }
-                if let Job::Range { from_ms, to_ms, .. } = job {
+                // History the server could not send is asked for again at
+                // the next refresh; a query it refuses is not (every try
+                // would fail the same way) until an instant run works.
+                if let Job::Range { from_ms, to_ms, .. } = job
+                    && e.server_down()
+                {
                     q.range_retry =
                         Some(q.range_retry.map_or((from_ms, to_ms), |(f, t)| (f.min(from_ms), t.max(to_ms))));
                 }
