@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::real::{Alertmanager, free_port, loopback_http};
+use common::real::{Alertmanager, Exporter, Prometheus, PrometheusOptions, free_port, loopback_http};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use vigil::model::{AlertState, ErrorClass, Severity};
@@ -168,4 +168,53 @@ async fn basic_auth_against_an_alertmanager_that_requires_it() {
     let right = Auth::Basic { user: "vigil".into(), password: "correct horse".into() };
     let snapshot = fetch(&http, &am.url(), Some(&right)).await.expect("fetch with the right password");
     assert_eq!(snapshot, Snapshot::default());
+}
+
+/// A Prometheus rule over the shop exporter's errors.
+const SHOP_RULES: &str = r#"
+groups:
+  - name: shop
+    rules:
+      - alert: ShopErrorRatio
+        expr: |
+          sum(rate(http_requests_total{job="shop",status=~"5.."}[5s]))
+            / sum(rate(http_requests_total{job="shop"}[5s])) > 0.02
+        labels:
+          severity: critical
+        annotations:
+          summary: "shop error ratio {{ $value | humanizePercentage }}"
+"#;
+
+#[tokio::test]
+async fn a_prometheus_rule_reaches_the_dashboard_through_alertmanager() {
+    let am = Alertmanager::start().await;
+    let exporter = Exporter::start(&["--rate", "100", "--error-ratio", "0.1"]).await;
+    let addr = exporter.addr();
+    let am_addr = format!("127.0.0.1:{}", am.port());
+    let prom = Prometheus::start_with(PrometheusOptions {
+        targets: &[("shop", &addr, "/metrics")],
+        scrape_interval: Duration::from_secs(1),
+        rules: Some(SHOP_RULES),
+        alertmanager: Some(&am_addr),
+    })
+    .await;
+
+    let http = loopback_http();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let alert = loop {
+        let snapshot = fetch(&http, &am.url(), None).await.expect("fetch");
+        if let Some(raw) = snapshot.alerts.iter().find(|a| a.labels["alertname"] == "ShopErrorRatio") {
+            // The link back to the rule's graph names our Prometheus.
+            assert!(raw.generator_url.starts_with(&prom.url()), "{}", raw.generator_url);
+            let fingerprint = raw.fingerprint.clone();
+            let alerts = to_alerts(&snapshot, "am", now_ms());
+            break alerts.into_iter().find(|a| a.id.ends_with(&fingerprint)).expect("converted");
+        }
+        assert!(Instant::now() < deadline, "the rule's alert never reached Alertmanager: {}", prom.log());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(alert.state, AlertState::Firing);
+    assert_eq!(alert.severity, Severity::Critical);
+    assert!(alert.summary.starts_with("shop error ratio "), "{}", alert.summary);
+    assert_eq!(alert.labels.get("severity").map(String::as_str), Some("critical"));
 }

@@ -234,8 +234,8 @@ impl Prometheus {
             cmd.arg(format!("--config.file={}", config.display()))
                 .arg(format!("--storage.tsdb.path={}", data.display()))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                // Without this Prometheus links to its own host name, and
-                // the console files the package ships are of no use here.
+                // Links Prometheus hands out (alerts' generator URLs) then
+                // point at this instance, not at the machine's host name.
                 .arg(format!("--web.external-url=http://127.0.0.1:{port}/"));
             cmd
         })
