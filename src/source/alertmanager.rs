@@ -218,7 +218,8 @@ async fn get_json(
 ) -> Result<Vec<serde_json::Value>, FetchError> {
     let req = auth::apply(auth, req.timeout(REQUEST_TIMEOUT).header(reqwest::header::ACCEPT, "application/json"))?;
     let network = |e: reqwest::Error| {
-        let (class, why) = super::classify(&e);
+        // The URL leads the message already.
+        let (class, why) = super::classify(&e.without_url());
         FetchError::Network { url: url.to_string(), why, class }
     };
     let mut resp = req.send().await.map_err(network)?;
