@@ -334,7 +334,7 @@ impl Scene {
         if !self.time.live {
             return r.fresh_until.is_none();
         }
-        r.fresh_until.is_none_or(|until| now_ms > until)
+        r.fresh_until.is_none_or(|until| now_ms >= until)
     }
 
     /// The first panel titled `title` on the page, for tests and tools.

@@ -207,8 +207,8 @@ impl Pipeline {
     }
 
     /// Tells the Prometheus sources what the page shown runs now, and over
-    /// which span: when the queries change, or the span moves by a step or
-    /// more (the newest end moves on every second; refreshes cover that).
+    /// which span: when the queries change, when the span reaches further
+    /// back, and once a minute as it moves on (refreshes cover the newest end).
     pub fn want_queries(&self, now_ms: i64) {
         use crate::source::prometheus::Wants;
         let Some(tx) = &self.promql else { return };
@@ -223,7 +223,10 @@ impl Pipeline {
         let columns = i64::from(self.view.columns.max(10));
         let step_ms = ((self.view.window_ms / columns).max(1000) + 999) / 1000 * 1000;
         tx.send_if_modified(|w| {
-            let same = w.queries == queries && w.step_ms == step_ms && (w.from_ms - from_ms).abs() < step_ms;
+            // Moving forward, the refreshes keep up; only a view that
+            // reaches further back needs saying at once.
+            let moved = from_ms < w.from_ms - step_ms || from_ms - w.from_ms >= 60_000;
+            let same = w.queries == queries && w.step_ms == step_ms && !moved;
             if !same {
                 *w = Arc::new(Wants { queries, from_ms, to_ms, step_ms });
             }

@@ -11,7 +11,8 @@ pub use decode::{DecodeError, Decoded, MAX_BUCKETS, MAX_FRAME_BYTES, decode_fram
 pub use num::{WireNum, parse_special, special_name};
 pub use text::{MAX_LABELS, MAX_TEXT, sanitize, sanitize_labels};
 pub use time::{
-    WireTime, format_duration_ms, format_time, ms_to_system, now_ms, parse_duration_ms, parse_time, system_to_ms,
+    WireTime, format_duration_ms, format_time, ms_to_system, now_ms, parse_duration_ms, parse_time,
+    parse_time_any_offset, system_to_ms,
 };
 
 use serde::{Deserialize, Serialize};

@@ -22,6 +22,32 @@ pub fn parse_time(s: &str) -> Option<i64> {
     Some(system_to_ms(t))
 }
 
+/// Parses an RFC 3339 time with any numeric offset (`+02:00`, `-05:30`) as
+/// well as `Z`, for servers that write local times (Go's encoder keeps the
+/// zone it was given). The protocol itself sticks to [`parse_time`].
+pub fn parse_time_any_offset(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let tail = s.len().checked_sub(6).and_then(|at| s.get(at..))?;
+    let b = tail.as_bytes();
+    let is_offset = matches!(b[0], b'+' | b'-')
+        && b[3] == b':'
+        && [b[1], b[2], b[4], b[5]].iter().all(u8::is_ascii_digit)
+        // `…T10:30:00-05:00` has a time before the sign; a bare date does not.
+        && s[..s.len() - 6].contains('T');
+    if !is_offset {
+        return parse_time(s);
+    }
+    let hours = i64::from((b[1] - b'0') * 10 + (b[2] - b'0'));
+    let minutes = i64::from((b[4] - b'0') * 10 + (b[5] - b'0'));
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    let offset_ms = (hours * 60 + minutes) * 60_000;
+    let local = parse_time(&format!("{}Z", &s[..s.len() - 6]))?;
+    // Local time = UTC + offset, so UTC = local - offset.
+    Some(if b[0] == b'+' { local - offset_ms } else { local + offset_ms })
+}
+
 /// Formats milliseconds since the epoch as RFC 3339, with millis only when needed.
 pub fn format_time(ms: i64) -> String {
     let t = ms_to_system(ms);
@@ -109,6 +135,20 @@ mod tests {
         assert_eq!(parse_time("2025-06-30T10:30:00.250Z"), Some(ms + 250));
         assert_eq!(parse_time("2025-06-30T10:30:00+00:00"), Some(ms));
         assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn times_with_offsets() {
+        let ms = parse_time("2025-06-30T10:30:00Z").unwrap();
+        assert_eq!(parse_time_any_offset("2025-06-30T10:30:00Z"), Some(ms));
+        assert_eq!(parse_time_any_offset("2025-06-30T12:30:00+02:00"), Some(ms));
+        assert_eq!(parse_time_any_offset("2025-06-30T05:00:00.5-05:30"), Some(ms + 500));
+        assert_eq!(parse_time_any_offset("2025-06-30T10:30:00.123456789+00:00"), Some(ms + 123));
+        assert_eq!(parse_time_any_offset("2025-06-30T10:30:00+24:00"), None);
+        assert_eq!(parse_time_any_offset("2025-06-30"), None);
+        assert_eq!(parse_time_any_offset("+02:00"), None);
+        assert_eq!(parse_time_any_offset("0001-01-01T00:00:00Z"), None);
+        assert_eq!(parse_time_any_offset("é"), None);
     }
 
     #[test]

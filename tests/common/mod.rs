@@ -1,7 +1,10 @@
 //! Helpers for the gateway's integration tests: a gateway on an ephemeral
-//! port, a small WebSocket client that decodes frames, and bounded waits.
+//! port, a small WebSocket client that decodes frames, and bounded waits;
+//! and, in [`real`], real Prometheus, Alertmanager and exporter processes.
 
 #![allow(dead_code)]
+
+pub mod real;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;

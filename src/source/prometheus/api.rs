@@ -143,7 +143,8 @@ impl Client {
 
     async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<Answer, QueryError> {
         let url = format!("{}{path}", self.base);
-        let request = auth::with(self.http.get(&url).query(params).timeout(self.timeout), self.auth.as_ref());
+        let request = self.http.get(&url).query(params).timeout(self.timeout);
+        let request = auth::apply(self.auth.as_ref(), request).map_err(|e| QueryError::Auth(e.to_string()))?;
         // The URL (query and all) would drown the reason in a panel's one line.
         let unreachable = |e: reqwest::Error| QueryError::Unreachable(super::super::error_chain(&e.without_url()));
         let mut response = request.send().await.map_err(unreachable)?;
@@ -195,7 +196,10 @@ pub fn decode(body: &[u8], status: u16) -> Result<Answer, QueryError> {
     };
     if envelope.status != "success" {
         let kind = envelope.error_type.as_deref().unwrap_or("error");
+        // Range queries say `invalid parameter "query": ` before the reason
+        // an instant query gives bare; the same mistake reads the same.
         let why = envelope.error.as_deref().unwrap_or("no reason given");
+        let why = why.strip_prefix("invalid parameter \"query\": ").unwrap_or(why);
         return Err(QueryError::Refused(format!("{}: {}", shown(kind), shown(why))));
     }
     let Some(data) = envelope.data else {
@@ -265,6 +269,9 @@ mod tests {
         let body = br#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected \u001b[31m"}"#;
         let e = decode(body, 400).unwrap_err().to_string();
         assert!(e.starts_with("bad_data: 1:5: parse error"), "{e}");
+        let body =
+            br#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error"}"#;
+        assert_eq!(decode(body, 400).unwrap_err().to_string(), "bad_data: 1:5: parse error");
         assert!(!e.contains('\u{1b}'), "{e}");
         let e = decode(b"<html>502 Bad Gateway\n</html>", 502).unwrap_err().to_string();
         assert_eq!(e, "HTTP 502: <html>502 Bad Gateway </html>");

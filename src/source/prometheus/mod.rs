@@ -159,6 +159,7 @@ impl State {
         let keys: Vec<String> = mine.iter().map(|w| w.key()).collect();
         self.queries.retain(|k, _| keys.contains(k) || k == &heartbeat_key());
         for (w, key) in mine.iter().zip(keys) {
+            let new = !self.queries.contains_key(&key);
             let q = self.queries.entry(key).or_insert_with(|| Query {
                 text: w.text.clone(),
                 running: false,
@@ -170,7 +171,10 @@ impl State {
             });
             let slack = wants.step_ms.max(1);
             match q.held_from {
-                None => q.range_due = Some((wants.from_ms, wants.to_ms)),
+                None if new => q.range_due = Some((wants.from_ms, wants.to_ms)),
+                // Its history was refused: asked for again once an instant
+                // run of it works, not on every change of view.
+                None => {}
                 Some(held) if wants.from_ms < held - slack => {
                     let to = q.range_due.map_or(held, |(_, to)| to.max(held));
                     q.range_due = Some((wants.from_ms, to));

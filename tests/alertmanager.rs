@@ -1,0 +1,220 @@
+//! The Alertmanager source against a real Alertmanager: what `fetch` reads,
+//! what `to_alerts` and `suppressions` make of it, and how it fails.
+
+mod common;
+
+use common::real::{Alertmanager, Exporter, Prometheus, PrometheusOptions, free_port, loopback_http};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use vigil::model::{AlertState, ErrorClass, Severity};
+use vigil::source::alertmanager::{self, FetchError, Snapshot, fetch, is_alertmanager_alert, suppressions, to_alerts};
+use vigil::source::auth::Auth;
+use vigil::wire::{format_time, now_ms};
+
+/// `correct horse`, hashed with bcrypt at the lowest cost (so each request
+/// stays fast), as Alertmanager's web config wants it.
+const PASSWORD_HASH: &str = "$2b$04$UpthbcW0LmB9FkR7oFjhWeLOfRPIvhyW0WOvByqUeQ2iumBwxglou";
+
+/// Fetches until `done` accepts the snapshot; Alertmanager applies a new
+/// silence or an alert's end a moment after it answered the POST.
+async fn fetch_until(am: &Alertmanager, what: &str, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
+    let http = loopback_http();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let snapshot = fetch(&http, &am.url(), None).await.expect("fetch");
+        if done(&snapshot) {
+            return snapshot;
+        }
+        assert!(Instant::now() < deadline, "{what}: not seen within 15 s; last snapshot: {snapshot:#?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn one_line(e: &FetchError) -> String {
+    let text = e.to_string();
+    assert!(!text.contains('\n') && !text.is_empty(), "{text:?}");
+    text
+}
+
+#[tokio::test]
+async fn reads_alerts_and_silences_and_says_who_silenced_what() {
+    let am = Alertmanager::start().await;
+    let now = now_ms();
+    let checkout = json!({
+        "labels": {"alertname": "CheckoutErrors", "severity": "critical", "service": "checkout"},
+        "annotations": {
+            "summary": "5xx \"rate\" above 5%\u{1b}[2J\u{7}",
+            "description": "ignored: the summary comes first",
+        },
+        "startsAt": format_time(now - 60_000),
+    });
+    let cart = json!({
+        "labels": {"alertname": "SlowCart", "severity": "warning", "service": "cart"},
+        "annotations": {"description": "p99 'slow'\tfor\nthe cart\u{9b}"},
+        "startsAt": format_time(now - 30_000),
+    });
+    am.post_alerts(&json!([checkout.clone(), cart])).await;
+    let silence_end = now + 3_600_000;
+    let silence_id = am
+        .post_silence(&json!({
+            "matchers": [{"name": "service", "value": "cart", "isRegex": false, "isEqual": true}],
+            "startsAt": format_time(now - 1_000),
+            "endsAt": format_time(silence_end),
+            "createdBy": "ana \"ops\"",
+            "comment": "cart deploy\u{1b}]0;pwned\u{7}",
+        }))
+        .await;
+
+    let snapshot = fetch_until(&am, "two alerts, the cart one silenced", |s| {
+        s.alerts.len() == 2 && s.alerts.iter().any(|a| a.is_silenced())
+    })
+    .await;
+    assert_eq!(snapshot.malformed, 0);
+    assert_eq!(snapshot.silences.len(), 1);
+    let silence = &snapshot.silences[0];
+    assert_eq!(silence.id, silence_id);
+    assert_eq!(silence.state, alertmanager::SilenceState::Active);
+    assert_eq!(silence.matchers.len(), 1);
+    assert_eq!((silence.matchers[0].name.as_str(), silence.matchers[0].value.as_str()), ("service", "cart"));
+    assert!(!silence.matchers[0].is_regex && silence.matchers[0].is_equal);
+
+    let alerts = to_alerts(&snapshot, "prod", now_ms());
+    let by_name = |name: &str| alerts.iter().find(|a| a.metric == name).unwrap_or_else(|| panic!("{name}"));
+    let errors = by_name("CheckoutErrors");
+    let slow = by_name("SlowCart");
+    for a in [errors, slow] {
+        assert_eq!(a.state, AlertState::Firing, "{a:?}");
+        assert_eq!(is_alertmanager_alert(&a.id), Some("prod"));
+        assert!(!a.labels.contains_key("source"));
+        assert!(!a.summary.chars().any(char::is_control), "{:?}", a.summary);
+        let starts = a.starts_at.expect("starts_at");
+        assert!((now - 61_000..=now).contains(&starts), "{a:?}");
+    }
+    assert_eq!(errors.severity, Severity::Critical);
+    assert_eq!(errors.summary, "5xx \"rate\" above 5%\\u{1b}[2J\\u{7}");
+    assert_eq!(errors.labels.get("service").map(String::as_str), Some("checkout"));
+    assert_eq!(slow.severity, Severity::Warning);
+    assert_eq!(slow.summary, "p99 'slow' for the cart\\u{9b}");
+
+    // Only the cart alert is muted, by the silence, with its author,
+    // comment and end.
+    let muted = suppressions(&snapshot, "prod");
+    assert_eq!(muted.len(), 1, "{muted:?}");
+    assert_eq!(muted[0].alert_id, slow.id);
+    assert!(muted[0].inhibited_by.is_empty());
+    let by = &muted[0].silenced_by[0];
+    assert_eq!(by.silence_id, silence_id);
+    assert_eq!(by.created_by, "ana \"ops\"");
+    assert_eq!(by.comment, "cart deploy\\u{1b}]0;pwned\\u{7}");
+    assert_eq!(by.ends_at_ms, Some(silence_end));
+
+    // An end in the past resolves the checkout alert: Alertmanager stops
+    // listing it, or lists it as ended.
+    let mut ended = checkout;
+    ended["endsAt"] = json!(format_time(now - 1_000));
+    am.post_alerts(&json!([ended])).await;
+    let snapshot = fetch_until(&am, "the checkout alert resolved", |s| {
+        to_alerts(s, "prod", now_ms()).iter().all(|a| a.metric != "CheckoutErrors" || a.state == AlertState::Resolved)
+    })
+    .await;
+    let left = to_alerts(&snapshot, "prod", now_ms());
+    assert!(left.iter().any(|a| a.metric == "SlowCart" && a.state == AlertState::Firing), "{left:?}");
+}
+
+#[tokio::test]
+async fn a_dead_port_is_a_network_error() {
+    let port = free_port();
+    let err = fetch(&loopback_http(), &format!("http://127.0.0.1:{port}"), None).await.unwrap_err();
+    let text = one_line(&err);
+    assert_eq!(err.class(), ErrorClass::Network, "{text}");
+    assert!(text.starts_with(&format!("cannot reach Alertmanager at http://127.0.0.1:{port}/api/v2/")), "{text}");
+}
+
+#[tokio::test]
+async fn bad_auth_settings_fail_in_one_line_before_any_request() {
+    // Nothing listens here: the settings must be refused before a request.
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let http = loopback_http();
+    for auth in [
+        Auth::Bearer("s3cret\ntoken".into()),
+        Auth::Bearer(String::new()),
+        Auth::Basic { user: "ops:team".into(), password: "s3cret".into() },
+    ] {
+        let err = fetch(&http, &url, Some(&auth)).await.unwrap_err();
+        let text = one_line(&err);
+        assert!(matches!(err, FetchError::Auth(_)), "{text}");
+        assert_eq!(err.class(), ErrorClass::Auth);
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+    let err = fetch(&http, "http://ops:s3cret@127.0.0.1:9093", None).await.unwrap_err();
+    assert!(!one_line(&err).contains("s3cret"), "{err}");
+}
+
+#[tokio::test]
+async fn basic_auth_against_an_alertmanager_that_requires_it() {
+    let am = Alertmanager::start_with_basic_auth("vigil", "correct horse", PASSWORD_HASH).await;
+    let http = loopback_http();
+
+    let err = fetch(&http, &am.url(), None).await.unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Auth, "{err}");
+    assert!(one_line(&err).ends_with("wants credentials"), "{err}");
+
+    let wrong = Auth::Basic { user: "vigil".into(), password: "battery staple".into() };
+    let err = fetch(&http, &am.url(), Some(&wrong)).await.unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Auth, "{err}");
+    assert!(one_line(&err).ends_with("refused the credentials"), "{err}");
+    assert!(!err.to_string().contains("battery"));
+
+    let right = Auth::Basic { user: "vigil".into(), password: "correct horse".into() };
+    let snapshot = fetch(&http, &am.url(), Some(&right)).await.expect("fetch with the right password");
+    assert_eq!(snapshot, Snapshot::default());
+}
+
+/// A Prometheus rule over the shop exporter's errors.
+const SHOP_RULES: &str = r#"
+groups:
+  - name: shop
+    rules:
+      - alert: ShopErrorRatio
+        expr: |
+          sum(rate(http_requests_total{job="shop",status=~"5.."}[5s]))
+            / sum(rate(http_requests_total{job="shop"}[5s])) > 0.02
+        labels:
+          severity: critical
+        annotations:
+          summary: "shop error ratio {{ $value | humanizePercentage }}"
+"#;
+
+#[tokio::test]
+async fn a_prometheus_rule_reaches_the_dashboard_through_alertmanager() {
+    let am = Alertmanager::start().await;
+    let exporter = Exporter::start(&["--rate", "100", "--error-ratio", "0.1"]).await;
+    let addr = exporter.addr();
+    let am_addr = format!("127.0.0.1:{}", am.port());
+    let prom = Prometheus::start_with(PrometheusOptions {
+        targets: &[("shop", &addr, "/metrics")],
+        scrape_interval: Duration::from_secs(1),
+        rules: Some(SHOP_RULES),
+        alertmanager: Some(&am_addr),
+    })
+    .await;
+
+    let http = loopback_http();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let alert = loop {
+        let snapshot = fetch(&http, &am.url(), None).await.expect("fetch");
+        if let Some(raw) = snapshot.alerts.iter().find(|a| a.labels["alertname"] == "ShopErrorRatio") {
+            // The link back to the rule's graph names our Prometheus.
+            assert!(raw.generator_url.starts_with(&prom.url()), "{}", raw.generator_url);
+            let fingerprint = raw.fingerprint.clone();
+            let alerts = to_alerts(&snapshot, "am", now_ms());
+            break alerts.into_iter().find(|a| a.id.ends_with(&fingerprint)).expect("converted");
+        }
+        assert!(Instant::now() < deadline, "the rule's alert never reached Alertmanager: {}", prom.log());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(alert.state, AlertState::Firing);
+    assert_eq!(alert.severity, Severity::Critical);
+    assert!(alert.summary.starts_with("shop error ratio "), "{}", alert.summary);
+    assert_eq!(alert.labels.get("severity").map(String::as_str), Some("critical"));
+}

@@ -1,0 +1,279 @@
+//! The Prometheus source against a real Prometheus on loopback, scraping a
+//! real exporter (the Python shop service): what the dashboard shows is
+//! what Prometheus answers, each query costs one request per refresh
+//! however many panels ask, a wrong query is shown on its panel, history
+//! comes from range queries, and a dead server turns the screen stale.
+
+mod common;
+
+use common::real::{Exporter, Prometheus, loopback_http};
+use serde_json::Value;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use vigil::cli::SourceArgs;
+use vigil::dashboard::Dashboard;
+use vigil::feed::{self, Feed};
+use vigil::model::ConnState;
+use vigil::pipeline::{self, Pipeline, ViewRequest, Wanted};
+use vigil::scene::{PanelBody, Scene};
+
+const WAIT: Duration = Duration::from_secs(30);
+const TRAFFIC: &str = r#"sum(rate(http_requests_total{job="shop"}[10s]))"#;
+
+/// An exporter at 200 requests a second and a Prometheus scraping it every
+/// second, with the request rate already showing.
+async fn servers() -> (Exporter, Prometheus) {
+    let exporter = Exporter::start(&["--rate", "200", "--error-ratio", "0.05", "--seed", "3"]).await;
+    let prom = Prometheus::start(&[("shop", &exporter.addr(), "/metrics")], Duration::from_secs(1)).await;
+    prom.wait_for_target_up("shop", WAIT).await;
+    prom.wait_for_value(TRAFFIC, WAIT, |v| v > 150.0).await;
+    (exporter, prom)
+}
+
+/// A config with one Prometheus source refreshed every second.
+fn config(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
+    let path = dir.join("config.toml");
+    std::fs::write(&path, format!("[[source]]\nkind = \"prometheus\"\nurl = \"{url}\"\ninterval = \"1s\"\n")).unwrap();
+    path
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vigil-{tag}-{}-{}", std::process::id(), vigil::wire::now_ms()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// How many requests Prometheus has served on `handler`, read from its own
+/// `/metrics` so that reading it is not one of them.
+async fn served(prom: &Prometheus, handler: &str) -> f64 {
+    let text = loopback_http().get(format!("{}/metrics", prom.url())).send().await.unwrap().text().await.unwrap();
+    let needle = format!("handler=\"{handler}\"");
+    text.lines()
+        .filter(|l| l.starts_with("prometheus_http_requests_total") && l.contains(&needle))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .sum()
+}
+
+const PAGE: &str = r#"
+[[page]]
+title = "Shop"
+[[page.row]]
+[[page.row.panel]]
+type = "bignum"
+title = "Traffic"
+query = 'sum(rate(http_requests_total{job="shop"}[10s]))'
+[[page.row.panel]]
+type = "sparkline"
+title = "Traffic again"
+query = 'sum(rate(http_requests_total{job="shop"}[10s]))'
+[[page.row.panel]]
+type = "chart"
+title = "Traffic chart"
+query = 'sum(rate(http_requests_total{job="shop"}[10s]))'
+[[page.row.panel]]
+type = "bignum"
+title = "Errors"
+query = 'sum(rate(http_requests_total{job="shop",status=~"5.."}[10s])) / sum(rate(http_requests_total{job="shop"}[10s]))'
+unit = "ratio"
+[[page.row.panel]]
+type = "bignum"
+title = "Broken"
+query = 'sum(rate(http_requests_total[10s]'
+"#;
+
+/// The data path and pipeline of the dashboard, without a terminal.
+struct Running {
+    scenes: watch::Receiver<Arc<Scene>>,
+    /// What the screen wants; it never changes in these tests.
+    _wanted: watch::Sender<Wanted>,
+    cancel: CancellationToken,
+    feed: Option<Feed>,
+}
+
+impl Running {
+    async fn start(config: &std::path::Path, page: &str) -> Running {
+        let args = SourceArgs { config: Some(config.to_path_buf()), ..SourceArgs::default() };
+        let plan = feed::plan(&args).unwrap();
+        let mut feed = Feed::start(&plan).await.unwrap();
+        let dashboard = Arc::new(Dashboard::parse(page, std::path::Path::new("test.toml")).unwrap());
+        let mut p = Pipeline::new(feed.info.clone(), feed.stats.clone());
+        p.query_with(feed.promql.clone());
+        p.set_dashboard(dashboard.clone());
+        let view = ViewRequest { window_ms: 120_000, columns: 120, ..ViewRequest::default() };
+        p.set_view(view.clone());
+        let (wanted, wanted_rx) = watch::channel(Wanted {
+            dashboard,
+            view,
+            rules: Default::default(),
+            slos: Default::default(),
+            detail: None,
+        });
+        let cancel = CancellationToken::new();
+        let (scene_tx, scenes) = watch::channel(Arc::new(Scene::default()));
+        tokio::spawn(pipeline::run(p, feed.take_updates(), Some(wanted_rx), scene_tx, cancel.clone()));
+        Running { scenes, _wanted: wanted, cancel, feed: Some(feed) }
+    }
+
+    /// Waits for a scene that `ok` accepts; fails with the last one.
+    async fn until(&mut self, what: &str, ok: impl Fn(&Scene) -> bool) -> Arc<Scene> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let scene = self.scenes.borrow_and_update().clone();
+            if ok(&scene) {
+                return scene;
+            }
+            assert!(Instant::now() < deadline, "{what} never came; last scene: {:?}", scene.page);
+            let _ = tokio::time::timeout(Duration::from_millis(500), self.scenes.changed()).await;
+        }
+    }
+
+    async fn stop(mut self) {
+        self.cancel.cancel();
+        if let Some(f) = self.feed.take() {
+            f.stop().await;
+        }
+    }
+}
+
+fn number(scene: &Scene, title: &str) -> Option<f64> {
+    scene.number(title).and_then(|(now, _)| now.map(|r| r.value))
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_what_prometheus_answers_at_one_request_per_query() {
+    let (_exporter, prom) = servers().await;
+    let dir = temp_dir("prom-panels");
+    let mut run = Running::start(&config(&dir, &prom.url()), PAGE).await;
+
+    // The value shown is Prometheus's own answer to the same query.
+    let scene = run.until("traffic", |s| number(s, "Traffic").is_some_and(|v| v > 150.0)).await;
+    let shown = number(&scene, "Traffic").unwrap();
+    let asked = prom.query_value(TRAFFIC).await.unwrap();
+    assert!((shown - asked).abs() / asked < 0.1, "shown {shown}, Prometheus says {asked}");
+    let errors = run.until("errors", |s| number(s, "Errors").is_some()).await;
+    let ratio = number(&errors, "Errors").unwrap();
+    assert!((0.03..0.07).contains(&ratio), "error ratio {ratio}, configured 0.05");
+
+    // The broken query's error is on its panel, in Prometheus's words.
+    let broken = run.until("the error", |s| s.panel("Broken").is_some_and(|p| p.error.is_some())).await;
+    let error = broken.panel("Broken").unwrap().error.clone().unwrap();
+    assert!(error.starts_with("bad_data:") && error.contains("parse error"), "{error}");
+    assert!(broken.panel("Traffic").unwrap().error.is_none());
+
+    // History came from a range query: the chart reaches back before the
+    // source started, about a point per column of its window.
+    let chart = run
+        .until("history", |s| match s.panel("Traffic chart").map(|p| &p.body) {
+            Some(PanelBody::Chart { lines, .. }) => lines.first().is_some_and(|l| l.points.len() > 5),
+            _ => false,
+        })
+        .await;
+    let Some(PanelBody::Chart { lines, .. }) = chart.panel("Traffic chart").map(|p| &p.body) else { unreachable!() };
+    let first = lines[0].points.first().unwrap().0;
+    assert!(vigil::wire::now_ms() - first > 4_000, "the chart starts {} ms ago", vigil::wire::now_ms() - first);
+
+    // Three panels share a query: over ten refreshes the instant queries
+    // number about three per refresh (traffic, errors, broken), not five.
+    let before = served(&prom, "/api/v1/query").await;
+    let ranges_before = served(&prom, "/api/v1/query_range").await;
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let after = served(&prom, "/api/v1/query").await;
+    let ranges_after = served(&prom, "/api/v1/query_range").await;
+    let refreshes = started.elapsed().as_secs_f64();
+    let per_refresh = (after - before) / refreshes;
+    assert!((2.5..=3.5).contains(&per_refresh), "{per_refresh:.2} queries per refresh, {} in all", after - before);
+    // The refused query's history is not asked for again and again.
+    assert!(ranges_after - ranges_before <= 1.0, "{} range queries in 10 s", ranges_after - ranges_before);
+    run.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_dead_prometheus_is_shown_disconnected_and_its_panels_stale() {
+    let (_exporter, prom) = servers().await;
+    let dir = temp_dir("prom-dead");
+    let mut run = Running::start(&config(&dir, &prom.url()), PAGE).await;
+    let live = run
+        .until("live data", |s| {
+            let now = vigil::wire::now_ms();
+            s.link.conn.is_connected() && s.number("Traffic").and_then(|n| n.0).is_some_and(|r| !s.is_stale(r, now))
+        })
+        .await;
+    let now = vigil::wire::now_ms();
+    let reading = live.number("Traffic").unwrap().0.unwrap().clone();
+    assert!(!live.is_stale(&reading, now), "fresh data is not stale");
+
+    drop(prom);
+    let down = run.until("the link down", |s| matches!(s.link.conn, ConnState::Disconnected { .. })).await;
+    let ConnState::Disconnected { error } = &down.link.conn else { unreachable!() };
+    assert!(error.contains("unreachable"), "{error}");
+    let reading = down.number("Traffic").unwrap().0.unwrap().clone();
+    let now = vigil::wire::now_ms();
+    assert!(down.is_stale(&reading, now), "a dead source's data is stale at once: {reading:?} at {now}");
+    assert!(down.panel("Traffic").unwrap().error.as_deref().is_some_and(|e| e.starts_with("unreachable")));
+    assert!(down.data_age_ms(vigil::wire::now_ms()).is_some(), "the age of the last data is known");
+    run.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Runs `vigil ARGS` to the end, off the async workers.
+async fn vigil(args: Vec<String>, dir: &std::path::Path) -> std::process::Output {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(&args)
+            .env("VIGIL_CACHE_DIR", &dir)
+            .env("VIGIL_STATE_DIR", &dir)
+            .output()
+            .expect("vigil runs")
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn tail_prints_a_querys_history_then_its_refreshes_and_errors_once() {
+    let (_exporter, prom) = servers().await;
+    let dir = temp_dir("prom-tail");
+    let config = config(&dir, &prom.url());
+    let args = ["tail", "--config", config.to_str().unwrap(), "--query", TRAFFIC, "--query", "up(", "--since", "1m"];
+    let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    args.extend(["--duration".into(), "5s".into()]);
+    let out = vigil(args, &dir).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let points: Vec<&Value> = lines.iter().filter(|l| l["type"] == "point" && l["query"] == TRAFFIC).collect();
+    let history = points.iter().filter(|p| p["backfilled"] == true).count();
+    let live = points.len() - history;
+    assert!(history >= 5, "{history} points of history");
+    assert!((3..=7).contains(&live), "{live} refreshes in 5 s at 1 s");
+    for p in &points {
+        assert_eq!(p["source"], "prometheus");
+        let v = p["value"].as_f64().unwrap();
+        assert!(v > 0.0, "{p}");
+    }
+    // A wrong query is said once, not on every refresh.
+    let errors: Vec<&Value> = lines.iter().filter(|l| l["type"] == "query").collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["query"], "up(");
+    assert!(errors[0]["error"].as_str().unwrap().starts_with("bad_data:"));
+
+    // With --service and no --query, the golden signals' queries run.
+    let args = ["tail", "--prometheus", &prom.url(), "--service", "shop", "--since", "1m", "--duration", "3s"];
+    let out = vigil(args.iter().map(|s| s.to_string()).collect(), &dir).await;
+    let text = String::from_utf8(out.stdout).unwrap();
+    let p99 = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["query"].as_str().is_some_and(|q| q.starts_with("histogram_quantile(0.99")))
+        .filter_map(|l| l["value"].as_f64())
+        .next_back();
+    // The exporter's latency is log-normal, median 50 ms, p99 about 160 ms.
+    assert!(p99.is_some_and(|v| (0.08..0.3).contains(&v)), "p99 {p99:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
