@@ -566,6 +566,20 @@ impl<'a> Translator<'a> {
                 let gauge_like = kind == "gauge"
                     || kind == "bargauge"
                     || p.get("gauge").and_then(|g| g.get("show")).and_then(Value::as_bool) == Some(true);
+                // vigil shows the newest value; Grafana may reduce the range otherwise.
+                let calc = options(p)
+                    .get("reduceOptions")
+                    .and_then(|r| r.get("calcs"))
+                    .and_then(Value::as_array)
+                    .and_then(|c| c.first())
+                    .and_then(Value::as_str)
+                    .or_else(|| str_of(p, "valueName"));
+                if let Some(calc) = calc.filter(|c| !matches!(*c, "lastNotNull" | "last" | "current")) {
+                    self.notes.push(format!(
+                        "\"{title}\": Grafana shows the `{}` of the time range; vigil shows the newest value",
+                        clean_line(calc)
+                    ));
+                }
                 let mut out = Vec::new();
                 for t in &targets {
                     let label = self.series_label(t, title);
@@ -1909,6 +1923,11 @@ mod tests {
         let (_, d) = run(&board(json!([prom("stat", "Up", t, json!({}))]), json!([])));
         let p = only_panel(&d);
         assert_eq!((p.kind, p.by.as_deref()), (PanelKind::Table, Some("instance")));
+        // A stat of the range's mean still shows the newest value, and says so.
+        let mut stat = prom("stat", "Mean", json!([{ "expr": "up", "refId": "A" }]), json!({}));
+        stat["options"] = json!({ "reduceOptions": { "calcs": ["mean"] } });
+        let (t, _) = run(&board(json!([stat]), json!([])));
+        assert!(t.notes.iter().any(|n| n.contains("shows the `mean` of the time range")), "{:?}", t.notes);
         assert_eq!(p.columns[0].show, crate::dashboard::spec::Show::Spark);
     }
 
