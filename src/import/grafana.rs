@@ -875,7 +875,7 @@ impl<'a> Translator<'a> {
             .or_else(|| gauge.and_then(|g| num_of(g.get("maxValue"))).filter(|_| kind == "singlestat"));
         let min = num_of(defaults.get("min")).or_else(|| gauge.and_then(|g| num_of(g.get("minValue"))));
         let mut th = if let Some(t) = defaults.get("thresholds").filter(|t| t.is_object()) {
-            self.steps(t, min, max, unit, title)
+            if thresholds_shown(p, kind) { self.steps(t, min, max, unit, title) } else { Thresholds::default() }
         } else if let Some(list) = p.get("thresholds").and_then(Value::as_array) {
             old_graph_thresholds(list)
         } else if let Some(s) = p.get("thresholds").and_then(Value::as_str) {
@@ -1051,6 +1051,25 @@ enum Severity {
     Ok,
     Warn,
     Crit,
+}
+
+/// Whether Grafana draws a panel's threshold steps at all. Every new panel
+/// gets a green base and a red 80, which a time series shows only when its
+/// threshold style is on, a stat unless its colour mode is none, and a
+/// table only in cells coloured by value.
+fn thresholds_shown(p: &Value, kind: &str) -> bool {
+    let custom = p.get("fieldConfig").and_then(|f| f.get("defaults")).and_then(|d| d.get("custom"));
+    let custom = custom.unwrap_or(&Value::Null);
+    match kind {
+        "timeseries" => custom.get("thresholdsStyle").and_then(|t| str_of(t, "mode")).is_some_and(|m| m != "off"),
+        "stat" => str_of(options(p), "colorMode") != Some("none"),
+        "table" => {
+            let cell =
+                custom.get("cellOptions").and_then(|c| str_of(c, "type")).or_else(|| str_of(custom, "displayMode"));
+            cell.is_some_and(|c| c.contains("color") || c.contains("gauge"))
+        }
+        _ => true,
+    }
 }
 
 /// What a threshold colour means: Grafana's named colours by their hue
@@ -1879,6 +1898,31 @@ mod tests {
         let (t, d) = run(&board(panels, json!([])));
         assert_eq!(only_panel(&d).thresholds.crit, None);
         assert!(t.notes.iter().any(|n| n.contains("percentages of a range")), "{:?}", t.notes);
+    }
+
+    #[test]
+    fn thresholds_grafana_does_not_draw_are_left_behind() {
+        let steps = json!({ "mode": "absolute", "steps": [{ "color": "green", "value": null }, { "color": "red", "value": 80 }] });
+        let crit = |kind: &str, defaults: Value, options: Value| {
+            let mut p = prom(kind, "p", json!([{ "expr": "x", "legendFormat": "{{a}}", "refId": "A" }]), defaults);
+            p["options"] = options;
+            let (_, d) = run(&board(json!([p]), json!([])));
+            let p = only_panel(&d);
+            p.thresholds.crit.or(p.columns.first().and_then(|c| c.crit))
+        };
+        let chart = |style: Value| json!({ "thresholds": steps.clone(), "custom": { "thresholdsStyle": style } });
+        assert_eq!(crit("timeseries", chart(json!({ "mode": "off" })), json!({})), None);
+        assert_eq!(crit("timeseries", json!({ "thresholds": steps.clone() }), json!({})), None);
+        assert_eq!(crit("timeseries", chart(json!({ "mode": "dashed" })), json!({})), Some(80.0));
+        assert_eq!(crit("stat", json!({ "thresholds": steps.clone() }), json!({ "colorMode": "none" })), None);
+        assert_eq!(
+            crit("stat", json!({ "thresholds": steps.clone() }), json!({ "colorMode": "background" })),
+            Some(80.0)
+        );
+        let cells = |ty: &str| json!({ "thresholds": steps.clone(), "custom": { "cellOptions": { "type": ty } } });
+        assert_eq!(crit("table", cells("auto"), json!({})), None);
+        assert_eq!(crit("table", cells("color-background"), json!({})), Some(80.0));
+        assert_eq!(crit("gauge", json!({ "thresholds": steps.clone() }), json!({})), Some(80.0));
     }
 
     #[test]
