@@ -230,6 +230,7 @@ struct Target {
 }
 
 /// What a datasource reference turned out to be.
+#[derive(Clone)]
 enum Ds {
     Prometheus,
     /// Each query names its own.
@@ -676,23 +677,23 @@ impl<'a> Translator<'a> {
 
     /// The visible Prometheus queries of a panel, variables put in.
     fn targets(&mut self, p: &Value) -> Result<Vec<Target>, String> {
-        let panel_ds = self.datasource(p.get("datasource"));
+        // Looked up only for a query that names no datasource of its own, so
+        // that a panel whose queries all do is not noted as using the default.
+        let mut panel_ds: Option<Ds> = None;
         let mut out = Vec::new();
         let mut others = BTreeSet::new();
         for (n, t) in p.get("targets").and_then(Value::as_array).into_iter().flatten().enumerate() {
             if t.get("hide").and_then(Value::as_bool) == Some(true) {
                 continue;
             }
-            let ds = match (t.get("datasource"), &panel_ds) {
-                (Some(d), _) if !d.is_null() => self.datasource(Some(d)),
-                (_, Ds::Prometheus) => Ds::Prometheus,
-                (_, Ds::Other(o)) => Ds::Other(o.clone()),
-                (_, Ds::Mixed) => Ds::Other("an unnamed datasource".into()),
+            let ds = match t.get("datasource").filter(|d| !d.is_null()) {
+                Some(d) => self.datasource(Some(d)),
+                None => panel_ds.get_or_insert_with(|| self.datasource(p.get("datasource"))).clone(),
             };
-            let ds = match (ds, &panel_ds) {
-                // A query of a mixed panel without its own datasource uses the default.
-                (Ds::Mixed, _) => Ds::Prometheus,
-                (d, _) => d,
+            let ds = match ds {
+                // A query of a mixed panel that names none runs on the default.
+                Ds::Mixed => self.datasource(None),
+                d => d,
             };
             if let Ds::Other(name) = ds {
                 others.insert(name);
@@ -2003,6 +2004,23 @@ mod tests {
         assert_eq!(promql(only_panel(&d)), "up");
         assert!(
             t.notes.iter().any(|n| n.contains("\"Mixed\": its queries for Grafana expressions, loki were dropped")),
+            "{:?}",
+            t.notes
+        );
+        // The panel's own (here the default) counts only for queries naming none.
+        let mut p = prom(
+            "timeseries",
+            "D",
+            json!([{ "datasource": { "type": "prometheus" }, "expr": "up", "refId": "A" }]),
+            json!({}),
+        );
+        p["datasource"] = Value::Null;
+        let (t, _) = run(&board(json!([p.clone()]), json!([])));
+        assert!(!t.notes.iter().any(|n| n.contains("default datasource")), "{:?}", t.notes);
+        p["targets"][0]["datasource"] = Value::Null;
+        let (t, _) = run(&board(json!([p]), json!([])));
+        assert!(
+            t.notes.iter().any(|n| n.contains("queries of the default datasource were taken to be PromQL")),
             "{:?}",
             t.notes
         );
