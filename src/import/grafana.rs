@@ -25,8 +25,14 @@
 //! - Units that only differ in scale (ms, bits, KiB, ...) are converted in
 //!   the query (`(expr) / 1000`) so that vigil's seconds, bytes and bytes/s
 //!   print them right; thresholds and maxima are scaled the same way.
+//! - Threshold steps: green is fine, yellow and orange warn, red is
+//!   critical; a bad lowest step means low values are the bad ones. Only
+//!   steps Grafana draws are kept (see `thresholds_shown`).
 //! - The first query variable that lists a label's values becomes the
-//!   page's `select`; every other variable is replaced by its saved value.
+//!   page's `select`; every other variable is replaced by its saved value
+//!   (several values, or "All", as a regex, as Grafana writes them).
+//!   `$__rate_interval` and `$__interval` become four scrape intervals,
+//!   Grafana's own floor for a rate's range; `$__range` the page's window.
 
 use super::{Column, ImportError, Line, Options, Page, Panel, Row, Skipped, Translation, num};
 use crate::wire::sanitize;

@@ -1,7 +1,7 @@
 //! Dashboards from other tools turned into vigil dashboard files.
 //!
 //! An importer reads the other tool's model and fills the small model here
-//! ([`Page`], [`Row`], [`Panel`]), which is written out as TOML in the
+//! (`Page`, `Row`, `Panel`), which is written out as TOML in the
 //! layout of `dashboards/default.toml`. The text is written by hand rather
 //! than by a serializer so that it reads like a file a person wrote (one
 //! `[[page.row.panel]]` table per panel, chart lines inline), and every
