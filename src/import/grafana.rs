@@ -10,11 +10,11 @@
 //!   page, named after the dashboard. In the old layout each row is a row of
 //!   one page, and a collapsed one becomes its own page.
 //! - Panels sharing a `gridPos.y` make one vigil row, left to right by `x`,
-//!   each as wide as its `w` (reduced to the smallest shares). A row is as
-//!   tall as its tallest panel's `h`, one terminal line per grid unit: a
-//!   unit is about 30 px, two lines of text, but a terminal shows about
-//!   twice as many lines as a browser shows units, so 1:1 keeps a page about
-//!   one screen tall, as it was.
+//!   each as wide as its `w` (reduced to the smallest shares). A row with a
+//!   chart gets no height, so that charts share whatever the terminal has
+//!   left, as on vigil's own pages; any other row is as tall as its tallest
+//!   panel's `h` at one and a half lines per grid unit: a browser shows
+//!   about 25 units of Grafana's grid, a laptop's terminal about 40 lines.
 //! - timeseries/graph -> chart; stat/singlestat -> bignum (which always
 //!   draws its trend); gauge -> gauge; bargauge -> a table of bars by label
 //!   when its query gives one series per label value, else a gauge; table ->
@@ -41,8 +41,11 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::LazyLock;
 
-/// Terminal lines one grid unit (or 30 px of an old row) becomes.
-const PX_PER_UNIT: f64 = 30.0;
+/// Terminal lines per unit of Grafana's grid.
+const LINES_PER_UNIT: f64 = 1.5;
+/// Pixels in one unit of the grid: 30 for the cell, 8 for the gap below
+/// it; the old layout gave row heights in pixels.
+const PX_PER_UNIT: f64 = 38.0;
 /// A row needs its two border lines and one of content; taller than this
 /// is more than a laptop's terminal shows.
 const ROW_HEIGHT: (u16, u16) = (3, 30);
@@ -444,8 +447,9 @@ impl<'a> Translator<'a> {
                 continue;
             }
             reduce_widths(&mut panels);
-            let h = (r.height.round() as u16).clamp(ROW_HEIGHT.0, ROW_HEIGHT.1);
-            rows.push(Row { height: Some(h), panels });
+            let height = (!panels.iter().any(|p| p.kind == "chart"))
+                .then(|| ((r.height * LINES_PER_UNIT).round() as u16).clamp(ROW_HEIGHT.0, ROW_HEIGHT.1));
+            rows.push(Row { height, panels });
         }
         if let Some(var) = &s.repeat {
             if self.select.as_ref().is_some_and(|sel| &sel.var == var) {
@@ -1632,7 +1636,7 @@ mod tests {
         let widths: Vec<Vec<u16>> = main.rows.iter().map(|r| r.panels.iter().map(|p| p.width).collect()).collect();
         assert_eq!(widths, [vec![1], vec![1, 1, 1, 1], vec![1, 1], vec![1, 1]]);
         let heights: Vec<Option<u16>> = main.rows.iter().map(|r| r.height).collect();
-        assert_eq!(heights, [Some(4), Some(5), Some(9), Some(8)]);
+        assert_eq!(heights, [Some(6), Some(8), None, None], "1.5 lines a unit; charts share the rest");
 
         let rps = panel(&d, "Requests / s");
         assert_eq!(rps.kind, PanelKind::Bignum);
@@ -1745,7 +1749,7 @@ mod tests {
         assert_eq!(main.select_query.as_deref(), Some("group by (service) (http_requests_total)"));
         assert_eq!(main.window, Some(6 * 3_600_000));
         let heights: Vec<Option<u16>> = main.rows.iter().map(|r| r.height).collect();
-        assert_eq!(heights, [Some(8), Some(10)], "250px and 300px");
+        assert_eq!(heights, [None, None], "rows with charts share the screen");
         let widths: Vec<u16> = main.rows[0].panels.iter().map(|p| p.width).collect();
         assert_eq!(widths, [2, 1], "spans 8 and 4");
 
@@ -1991,7 +1995,7 @@ mod tests {
         let row = &d.pages[0].rows[0];
         let names: Vec<(&str, u16)> = row.panels.iter().map(|p| (p.title.as_str(), p.width)).collect();
         assert_eq!(names, [("Flow in", 1), ("Flow B", 1), ("G", 2)]);
-        assert_eq!(row.height, Some(8));
+        assert_eq!(row.height, Some(12), "the taller panel's 8 units");
         assert_eq!(t.translated, 2);
     }
 
@@ -2080,6 +2084,15 @@ mod tests {
         assert!(!p.title.chars().any(char::is_control) && !p.title.contains('\u{202e}'), "{:?}", p.title);
         assert_eq!(promql(p), "up{a=\"'\\\\\"}");
         assert_eq!(d.pages[0].rows[0].height, Some(30), "tall panels are capped");
+        // The old layout's rows are in pixels: 250 px is six and a half units.
+        let old = json!({ "title": "O", "rows": [{ "height": "250px", "panels": [
+            { "type": "singlestat", "span": 6, "targets": [{ "expr": "a" }] },
+            { "type": "singlestat", "span": 6, "targets": [{ "expr": "b" }] },
+            { "type": "singlestat", "span": 4, "targets": [{ "expr": "c" }] }
+        ] }] });
+        let (_, od) = run(&old.to_string());
+        let rows: Vec<(Option<u16>, usize)> = od.pages[0].rows.iter().map(|r| (r.height, r.panels.len())).collect();
+        assert_eq!(rows, [(Some(10), 2), (Some(10), 1)], "past 12 columns a panel wraps");
         assert_eq!(d.pages[0].rows[1].height, Some(3), "short ones get room for a line");
         let text = d.pages[0].rows[1].panels[0].text.as_deref().unwrap();
         assert_eq!(text, "'''\n\"\"\"\n\\u{1b}]0;x\\u{7}\n[[page]]");
