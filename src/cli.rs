@@ -26,6 +26,37 @@ pub enum Command {
     /// Connect, wait for one full picture, evaluate the alert rules and exit:
     /// 0 all well, 1 an alert firing, 2 data stale or no gateway, 3 config error.
     Check(CheckArgs),
+    /// Turn another tool's dashboard into a vigil dashboard file.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+/// What `import` reads.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A Grafana dashboard's JSON (exported, or as the API returns it):
+    /// its Prometheus panels become a vigil dashboard; the report of what
+    /// was left out goes to stderr.
+    Grafana(GrafanaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GrafanaArgs {
+    /// The dashboard's JSON file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Write the dashboard here instead of to stdout.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Replace the --output file if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// The vigil Prometheus source the queries run on (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// How often Prometheus scrapes; $__rate_interval becomes four times this.
+    #[arg(long, value_name = "DURATION", default_value = "15s")]
+    pub scrape_interval: humantime::Duration,
 }
 
 /// Where data comes from; shared by the dashboard and `tail`.

@@ -16,6 +16,7 @@ pub mod feed;
 pub mod filter;
 pub mod headless;
 pub mod hook;
+pub mod import;
 pub mod incident;
 pub mod model;
 pub mod paint;

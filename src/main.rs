@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use vigil::app::kiosk::KioskOptions;
 use vigil::app::{self, AppOptions};
-use vigil::cli::{Cli, Command, DashArgs, ServeArgs};
+use vigil::cli::{Cli, Command, DashArgs, GrafanaArgs, ImportCommand, ServeArgs};
 use vigil::config::{self, Config};
 use vigil::dashboard::Dashboard;
 use vigil::feed::{self, Feed};
@@ -25,6 +25,7 @@ fn main() {
     let code = match cli.command {
         Some(Command::Serve(args)) => exit_code(serve(args)),
         Some(Command::Check(args)) => vigil::headless::check::check(args),
+        Some(Command::Import(ImportCommand::Grafana(args))) => exit_code(import_grafana(args)),
         Some(Command::Tail(args)) => match vigil::headless::tail(args) {
             Ok(code) => code,
             Err(e) => {
@@ -62,6 +63,48 @@ fn complain(e: &anyhow::Error) {
 
 fn one_line(e: &anyhow::Error) -> String {
     format!("{e:#}").replace('\n', " ")
+}
+
+/// `vigil import grafana`: the dashboard to stdout or --output, the report
+/// to stderr. Fails when nothing could be translated, so that a script
+/// never takes an empty dashboard for a converted one.
+fn import_grafana(args: GrafanaArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let file = args.file.display().to_string();
+    let json = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {file}"))?;
+    let opts = vigil::import::Options { source: args.source, scrape_interval: *args.scrape_interval };
+    let t = vigil::import::translate(&json, &opts).map_err(|e| match e {
+        // The error starts with the line and column: `file:line:col: ...`.
+        vigil::import::ImportError::Json { .. } => anyhow::anyhow!("{file}:{e}"),
+        other => anyhow::anyhow!("{file}: {other}"),
+    })?;
+    let mut err = std::io::stderr().lock();
+    let total = t.translated + t.skipped.len();
+    let _ = writeln!(err, "vigil: translated {} of {total} panels of {file}", t.translated);
+    for s in &t.skipped {
+        let _ = writeln!(err, "  skipped {:?} ({}): {}", s.title, s.kind, s.reason);
+    }
+    for n in &t.notes {
+        let _ = writeln!(err, "  note: {n}");
+    }
+    drop(err);
+    anyhow::ensure!(t.translated > 0, "nothing in {file} could be translated; no dashboard written");
+    match &args.output {
+        None => std::io::stdout().write_all(t.toml.as_bytes()).context("cannot write to stdout")?,
+        Some(path) if args.force => vigil::atomic_file::write(path, t.toml.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    anyhow::anyhow!("{} exists; add --force to replace it", path.display())
+                } else {
+                    anyhow::anyhow!("cannot create {}: {e}", path.display())
+                }
+            })?;
+            f.write_all(t.toml.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -1,9 +1,11 @@
 //! The `vigil` binary's front door: config fixtures (valid ones load, each
-//! invalid one fails with one line naming file, line and key) and flag errors.
+//! invalid one fails with one line naming file, line and key), flag errors,
+//! and `vigil import grafana` on its fixtures.
 
 use std::path::Path;
 use std::process::Command;
 use vigil::config::Config;
+use vigil::dashboard::{Dashboard, PanelKind};
 
 fn vigil(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_vigil")).args(args).env_remove("VIGIL_TOKEN").output().expect("vigil runs")
@@ -71,4 +73,98 @@ fn bad_flags_are_refused_before_the_screen_starts() {
     let out = vigil(&["--token-file", "/nonexistent/token"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read token file /nonexistent/token"));
+}
+
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vigil-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn import_grafana_prints_a_dashboard_and_reports_what_it_left_out() {
+    let out = vigil(&["import", "grafana", "tests/fixtures/grafana/golden-signals.json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let toml = String::from_utf8(out.stdout).unwrap();
+    let d = Dashboard::parse(&toml, Path::new("imported.toml")).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    let titles: Vec<&str> = d.pages.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(titles, ["Service golden signals", "Saturation", "Business"]);
+    assert_eq!(d.pages[0].select.as_deref(), Some("job"));
+    let kinds: Vec<PanelKind> = d.pages[0].rows[1].panels.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, [PanelKind::Bignum, PanelKind::Bignum, PanelKind::Gauge, PanelKind::Table]);
+
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines[0], "vigil: translated 14 of 18 panels of tests/fixtures/grafana/golden-signals.json");
+    for needle in [
+        "  skipped \"Error logs\" (logs): vigil has no panel like Grafana's `logs`",
+        "  skipped \"Log lines / s\" (timeseries): its queries are for loki, not Prometheus",
+        "  skipped \"Requests by route\" (piechart):",
+        "  skipped \"Checkout shared\" (stat): a library panel",
+        "  note: `$job` became the page's choice of `job`",
+        "  note: heatmap \"Latency distribution\" became a chart of its p50, p90 and p99",
+    ] {
+        assert!(lines.iter().any(|l| l.starts_with(needle)), "no {needle:?} in\n{stderr}");
+    }
+}
+
+#[test]
+fn import_grafana_writes_a_file_only_once_unless_forced() {
+    let dir = scratch("import-output");
+    let path = dir.join("legacy.toml");
+    let target = path.to_str().unwrap();
+    let fixture = "tests/fixtures/grafana/old-rows.json";
+    let out = vigil(&["import", "grafana", fixture, "--output", target, "--source", "eu"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "the dashboard went to the file, not stdout");
+    let d = Dashboard::load(&path).unwrap();
+    assert_eq!(d.pages[0].select_source.as_deref(), Some("eu"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("skipped \"Graphite load\" (graph): its queries are for graphite")
+    );
+
+    std::fs::write(&path, "# mine\n").unwrap();
+    let out = vigil(&["import", "grafana", fixture, "--output", target]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.trim_end().ends_with(&format!("vigil: {target} exists; add --force to replace it")), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "# mine\n", "left as it was");
+
+    let out = vigil(&["import", "grafana", fixture, "--output", target, "--force"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(Dashboard::load(&path).is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn import_grafana_fails_in_one_line_on_bad_input() {
+    let dir = scratch("import-bad");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{\n  \"panels\": [,]\n}\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let out = vigil(&["import", "grafana", bad]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(&format!("vigil: {bad}:2:14: not valid JSON: expected value")), "{stderr}");
+    assert!(out.stdout.is_empty());
+
+    let out = vigil(&["import", "grafana", "tests/fixtures/grafana/nope.json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.starts_with("vigil: cannot read tests/fixtures/grafana/nope.json"), "{stderr}");
+
+    // Valid, but nothing vigil can draw: the report, then a failure, and no file.
+    let only_logs = dir.join("logs.json");
+    let json = r#"{"title": "Logs", "panels": [{"type": "logs", "title": "All", "gridPos": {"x": 0, "y": 0, "w": 24, "h": 8}}]}"#;
+    std::fs::write(&only_logs, json).unwrap();
+    let out = vigil(&["import", "grafana", only_logs.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("skipped \"All\" (logs)") && stderr.contains("nothing in"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
 }
