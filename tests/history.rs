@@ -89,7 +89,12 @@ async fn a_wide_window_is_filled_from_the_gateway_once() {
     let fetches = SourceStats::read(&stats.backfills);
     // Switching to the business page (24 h) asks once more, for the rest of the day.
     wanted_tx.send_modify(|w| w.view = ViewRequest { page: business, window_ms: 86_400_000, ..ViewRequest::default() });
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Waited for rather than slept on: on a busy machine the day's fetch
+    // takes longer than a fixed pause.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while SourceStats::read(&stats.backfills) < fetches + 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(SourceStats::read(&stats.backfills), fetches + 1, "one request for the older part of the day");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(SourceStats::read(&stats.backfills), fetches + 1, "and not again");
