@@ -214,7 +214,20 @@ impl Feed {
                     let run = prometheus::run(opts, promql_rx.clone(), tx.clone(), cancel.clone());
                     tasks.push(tokio::spawn(run));
                 }
-                SourceKind::Scrape | SourceKind::Alertmanager => {
+                SourceKind::Alertmanager => {
+                    let opts = crate::source::alert_poll::Options {
+                        id,
+                        name,
+                        url: spec.url.clone(),
+                        http: http.clone(),
+                        auth,
+                        interval: spec.interval(),
+                        timeout: spec.timeout(),
+                        stats: s,
+                    };
+                    tasks.push(tokio::spawn(crate::source::alert_poll::run(opts, tx.clone(), cancel.clone())));
+                }
+                SourceKind::Scrape => {
                     tracing::warn!(source = %name, kind = spec.kind.name(), "this kind of source is not read yet");
                 }
             }

@@ -247,6 +247,17 @@ impl SourceId {
     pub const GATEWAY: SourceId = SourceId(0);
 }
 
+/// An alert another system keeps quiet (an Alertmanager silence or
+/// inhibition), as the alert list shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Muted {
+    pub alert_id: String,
+    /// When the silence ends; `None` for an inhibition.
+    pub until_ms: Option<i64>,
+    /// Who, where and why, in a line.
+    pub by: String,
+}
+
 /// Everything a source tells the pipeline.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Update {
@@ -264,6 +275,11 @@ pub enum Update {
         live: bool,
         seq: Option<u64>,
         source: SourceId,
+    },
+    /// Every alert a source keeps quiet now, replacing what it said before.
+    Muted {
+        source: SourceId,
+        muted: Vec<Muted>,
     },
     /// How the last run of a PromQL query went, by the store name of its
     /// results (`dashboard::spec::promql_key`): `None` when it worked.

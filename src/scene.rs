@@ -313,6 +313,8 @@ pub enum AlertOrigin {
     Slo(String),
     /// Sent by the gateway.
     Gateway,
+    /// Read from an Alertmanager, by the source's name.
+    Alertmanager(String),
 }
 
 /// One change in an alert's life: when, and the state it entered.

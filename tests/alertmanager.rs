@@ -218,3 +218,103 @@ async fn a_prometheus_rule_reaches_the_dashboard_through_alertmanager() {
     assert!(alert.summary.starts_with("shop error ratio "), "{}", alert.summary);
     assert_eq!(alert.labels.get("severity").map(String::as_str), Some("critical"));
 }
+
+/// The dashboard's own data path (config, feed, pipeline) with an
+/// Alertmanager source: its alerts join the list marked by id as its own,
+/// a silence there shows as silenced here with who and why, and an alert
+/// that leaves Alertmanager resolves.
+#[tokio::test]
+async fn alertmanager_alerts_join_the_alert_list_with_their_silences() {
+    use std::sync::Arc;
+    use tokio::sync::watch;
+    use vigil::pipeline::{self, Pipeline, ViewRequest, Wanted};
+    use vigil::scene::Scene;
+
+    let am = Alertmanager::start().await;
+    let dir = std::env::temp_dir().join(format!("vigil-am-pipeline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[[source]]\nkind = \"alertmanager\"\nname = \"ops-am\"\nurl = \"{}\"\ninterval = \"1s\"\n", am.url()),
+    )
+    .unwrap();
+    let plan = vigil::feed::plan(&vigil::cli::SourceArgs { config: Some(config), ..Default::default() }).unwrap();
+    assert!(!plan.demo(), "an Alertmanager alone is a source: no demo");
+    let mut feed = vigil::feed::Feed::start(&plan).await.unwrap();
+    let dashboard = Arc::new(vigil::preset::dashboard(false, &plan.sources));
+    let mut p = Pipeline::new(feed.info.clone(), feed.stats.clone());
+    p.set_dashboard(dashboard.clone());
+    let (_wanted, wanted_rx) = watch::channel(Wanted {
+        dashboard,
+        view: ViewRequest::default(),
+        rules: Default::default(),
+        slos: Default::default(),
+        detail: None,
+    });
+    let (scene_tx, mut scenes) = watch::channel(Arc::new(Scene::default()));
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(pipeline::run(p, feed.take_updates(), Some(wanted_rx), scene_tx, cancel.clone()));
+    let mut until = async |what: &str, ok: &dyn Fn(&Scene) -> bool| -> Arc<Scene> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let scene = scenes.borrow_and_update().clone();
+            if ok(&scene) {
+                return scene;
+            }
+            assert!(Instant::now() < deadline, "{what}: not seen; alerts {:?}", scene.alerts);
+            let _ = tokio::time::timeout(Duration::from_millis(500), scenes.changed()).await;
+        }
+    };
+
+    let now = now_ms();
+    let paging = json!({
+        "labels": {"alertname": "CheckoutErrors", "severity": "critical", "service": "checkout"},
+        "annotations": {"summary": "5xx above 5%"},
+        "startsAt": format_time(now - 60_000),
+    });
+    let quiet = json!({
+        "labels": {"alertname": "SlowCart", "severity": "warning", "service": "cart"},
+        "startsAt": format_time(now - 30_000),
+    });
+    am.post_alerts(&json!([paging.clone(), quiet])).await;
+    am.post_silence(&json!({
+        "matchers": [{"name": "service", "value": "cart", "isRegex": false, "isEqual": true}],
+        "startsAt": format_time(now - 1_000),
+        "endsAt": format_time(now + 3_600_000),
+        "createdBy": "ana",
+        "comment": "cart deploy",
+    }))
+    .await;
+
+    let scene = until("both alerts, the cart one silenced", &|s: &Scene| {
+        s.alerts.len() == 2 && s.hush.values().any(|h| h.silenced.is_some())
+    })
+    .await;
+    for a in &scene.alerts {
+        assert_eq!(is_alertmanager_alert(&a.id), Some("ops-am"), "{a:?}");
+        assert_eq!(a.state, AlertState::Firing);
+    }
+    assert_eq!(scene.firing.count, 2);
+    let cart = scene.alerts.iter().find(|a| a.metric == "SlowCart").unwrap();
+    let (until_ms, by) = scene.hush[&cart.id].silenced.clone().unwrap();
+    assert_eq!(by, "ana in ops-am: cart deploy");
+    assert!((until_ms - (now + 3_600_000)).abs() < 1_000, "{until_ms}");
+    let checkout = scene.alerts.iter().find(|a| a.metric == "CheckoutErrors").unwrap();
+    assert!(!scene.hush.contains_key(&checkout.id), "the paging alert is not silenced");
+    assert!(scene.link.conn.is_connected(), "{:?}", scene.link.conn);
+
+    // Ended in Alertmanager: resolved on the dashboard.
+    let mut ended = paging;
+    ended["endsAt"] = json!(format_time(now_ms() - 1_000));
+    am.post_alerts(&json!([ended])).await;
+    until("the paging alert resolved", &|s: &Scene| {
+        s.alerts.iter().any(|a| a.metric == "CheckoutErrors" && a.state == AlertState::Resolved)
+    })
+    .await;
+
+    cancel.cancel();
+    let _ = task.await;
+    feed.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

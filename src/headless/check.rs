@@ -213,7 +213,12 @@ fn fold(p: &mut Picture, u: Update) {
             p.backfill.get_or_insert((from_ms, complete));
         }
         Update::Status(b) => p.banner = b,
-        Update::Alert(_) | Update::Event(_) | Update::Conn(_) | Update::Malformed(_) | Update::Query { .. } => {}
+        Update::Alert(_)
+        | Update::Event(_)
+        | Update::Conn(_)
+        | Update::Malformed(_)
+        | Update::Query { .. }
+        | Update::Muted { .. } => {}
     }
 }
 

@@ -370,7 +370,8 @@ fn print_update<W: Write>(
         | Update::Conn(_)
         | Update::Malformed(_)
         | Update::Backfilled { .. }
-        | Update::Query { .. } => {}
+        | Update::Query { .. }
+        | Update::Muted { .. } => {}
     }
     Ok(())
 }

@@ -31,11 +31,13 @@ impl Pipeline {
             (AlertOrigin::Rule(rule.name.clone()), self.rule_series(rule, &alert, &instants))
         } else if let Some((spec, ledger, burn)) = self.burn_of(&alert) {
             (AlertOrigin::Slo(spec.name.clone()), self.burn_series(spec, ledger, burn, &instants))
+        } else if let Some(source) = crate::source::alertmanager::is_alertmanager_alert(&alert.id) {
+            (AlertOrigin::Alertmanager(source.to_string()), self.gateway_series(&alert, span, asked_ms))
         } else {
             (AlertOrigin::Gateway, self.gateway_series(&alert, span, asked_ms))
         };
         let no_series = measured.series.is_empty().then(|| match &origin {
-            AlertOrigin::Gateway => "no series for this alert".to_string(),
+            AlertOrigin::Gateway | AlertOrigin::Alertmanager(_) => "no series for this alert".to_string(),
             _ => "no data for this alert in the window".to_string(),
         });
         Some(Arc::new(AlertDetail {

@@ -43,6 +43,8 @@ pub struct Pipeline {
     interval_ms: i64,
     /// Each source's data interval, from its catalogue.
     intervals: std::collections::BTreeMap<SourceId, i64>,
+    /// Alerts other systems keep quiet, by the source that says so.
+    muted: std::collections::BTreeMap<SourceId, Vec<crate::model::Muted>>,
     /// PromQL queries whose last run failed, by the store name of their
     /// results, with why: shown on the panels that asked.
     query_errors: std::collections::HashMap<String, String>,
@@ -133,6 +135,7 @@ impl Pipeline {
             interval_ms: 1000,
             intervals: Default::default(),
             query_errors: Default::default(),
+            muted: Default::default(),
             source,
             stats,
             links_up: Vec::new(),
@@ -457,6 +460,9 @@ impl Pipeline {
                     self.data_version += 1;
                 }
                 self.conn = c;
+            }
+            Update::Muted { source, muted } => {
+                self.muted.insert(source, muted);
             }
             Update::Query { key, error } => {
                 let changed = match error {

@@ -102,9 +102,21 @@ impl Pipeline {
     /// How each of `alerts` stands with people, for the scene.
     pub(super) fn hush_of(&self, now_ms: i64) -> BTreeMap<String, Hush> {
         let intent = &self.people.intent;
-        if intent.acks.is_empty() && intent.silences.is_empty() {
-            return BTreeMap::new();
+        let mut hush: BTreeMap<String, Hush> = if intent.acks.is_empty() && intent.silences.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.alerts.sorted().iter().filter_map(|a| Some((a.id.clone(), intent.hush(a, now_ms)?))).collect()
+        };
+        // What another system silences shows as silenced here too, unless
+        // a silence of vigil's own covers it already.
+        for m in self.muted.values().flatten() {
+            if self.alerts.get(&m.alert_id).is_some() {
+                let h = hush.entry(m.alert_id.clone()).or_default();
+                if h.silenced.is_none() {
+                    h.silenced = Some((m.until_ms.unwrap_or(i64::MAX), m.by.clone()));
+                }
+            }
         }
-        self.alerts.sorted().iter().filter_map(|a| Some((a.id.clone(), intent.hush(a, now_ms)?))).collect()
+        hush
     }
 }

@@ -2,6 +2,7 @@
 //! sends [`Update`](crate::model::Update)s down a bounded channel; it never
 //! waits on the screen.
 
+pub mod alert_poll;
 pub mod alertmanager;
 pub mod auth;
 pub mod backfill;

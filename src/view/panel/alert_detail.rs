@@ -141,6 +141,7 @@ fn facts(a: &Alert, detail: Option<&AlertDetail>, ctx: &Ctx) -> Vec<Line<'static
         Some(AlertOrigin::Rule(name)) => format!(" · rule {name}"),
         Some(AlertOrigin::Slo(name)) => format!(" · SLO {name}"),
         Some(AlertOrigin::Gateway) => " · from the gateway".to_string(),
+        Some(AlertOrigin::Alertmanager(name)) => format!(" · from Alertmanager {name}"),
         None => String::new(),
     };
     let sev = match a.severity {

@@ -15,6 +15,16 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+/// An alert's line of text: an Alertmanager's alerts say which one, and
+/// their name when they have no summary.
+fn summary(a: &crate::model::Alert) -> String {
+    match crate::source::alertmanager::is_alertmanager_alert(&a.id) {
+        Some(source) if a.summary.is_empty() => format!("{source}: {}", a.metric),
+        Some(source) => format!("{source}: {} · {}", a.metric, a.summary),
+        None => a.summary.clone(),
+    }
+}
+
 pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, ctx: &Ctx) {
     let (scene, theme, now_ms) = (ctx.scene, ctx.theme, ctx.now_ms);
     let firing = scene.alerts.iter().filter(|a| a.state == AlertState::Firing).count();
@@ -72,6 +82,8 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
             let head = format!("{} {state} {sev:<4} {service:<10} ", level.glyph(theme));
             let tail = format!("  {value}  {since}");
             let (tag, tag_style, silenced) = match scene.hush.get(&a.id) {
+                // An inhibition has no end of its own.
+                Some(Hush { silenced: Some((i64::MAX, by)), .. }) => (format!("MUTED {by} "), theme.dim(), true),
                 Some(Hush { silenced: Some((until, by)), .. }) => {
                     (format!("SILENCED until {} by {by} ", until_text(*until, now_ms)), theme.dim(), true)
                 }
@@ -86,7 +98,7 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
             let mut line = Line::from(vec![
                 Span::styled(head, head_style),
                 Span::styled(tag, tag_style),
-                Span::styled(format!("{:<room$}", fit(&a.summary, room)), text_style),
+                Span::styled(format!("{:<room$}", fit(&summary(a), room)), text_style),
                 Span::styled(tail, theme.dim()),
             ]);
             if selected == Some(i) {
