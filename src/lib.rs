@@ -22,6 +22,7 @@ pub mod paint;
 pub mod pipeline;
 pub mod reload;
 pub mod scene;
+pub mod scrape;
 pub mod serve;
 pub mod sim;
 pub mod slo;
