@@ -180,8 +180,7 @@ fn request_words(n: &str) -> i64 {
 /// counter is split by route and status).
 fn traffic_score(n: &str, seen: &HashMap<&str, Seen>) -> Option<i64> {
     let s = &seen[n];
-    // The exporter's own `/metrics` handler counts scrapes, not traffic.
-    if s.kind != Kind::Counter || n.starts_with("promhttp_metric_handler") {
+    if s.kind != Kind::Counter || not_served(n) {
         return None;
     }
     let base = if ["_requests_total", "_request_count_total", "_requests_count_total", "_request_total"]
@@ -202,7 +201,16 @@ fn traffic_score(n: &str, seen: &HashMap<&str, Seen>) -> Option<i64> {
     if n.contains("error") || n.contains("fail") {
         return None;
     }
-    Some((base + request_words(n)) * 1000 + s.series.min(999) as i64)
+    // A request counter split by outcome is what an error ratio needs.
+    let outcome = if STATUS_LABELS.iter().any(|l| s.labels.contains_key(l)) { 30 } else { 0 };
+    Some((base + outcome + request_words(n)) * 1000 + s.series.min(999) as i64)
+}
+
+/// Requests that are not a service's traffic: the exporter's own
+/// `/metrics` handler (its scrapes), and a host's or runtime's own
+/// counters (`node_disk_flush_requests_total` counts disk flushes).
+fn not_served(n: &str) -> bool {
+    ["promhttp_", "node_", "go_", "process_", "net_conntrack_"].iter().any(|p| n.starts_with(p)) || n.contains("disk")
 }
 
 /// A request-duration histogram: a duration or latency in a time unit,
@@ -268,15 +276,18 @@ fn errors(traffic: &str, s: &Seen) -> Option<QuerySpec> {
 /// A counter of failures beside the request counter (`*_errors_total`),
 /// the closer its name to the request counter's the better.
 fn errors_score(n: &str, traffic: &str, s: &Seen) -> Option<i64> {
-    if s.kind != Kind::Counter {
+    if s.kind != Kind::Counter || not_served(n) {
         return None;
     }
     let failing = ["_errors_total", "_exceptions_total", "_failures_total", "_failed_total", "_errors"];
     if !failing.iter().any(|e| n.ends_with(e)) {
         return None;
     }
-    let shared = n.bytes().zip(traffic.bytes()).take_while(|(a, b)| a == b).count() as i64;
-    Some(shared * 10 + request_words(n))
+    // At least the namespace (`app_`) in common: another program's
+    // failures are not these requests' errors.
+    let shared = n.bytes().zip(traffic.bytes()).take_while(|(a, b)| a == b).count();
+    let namespace = traffic.find('_').map_or(traffic.len(), |i| i + 1);
+    (shared >= namespace).then(|| shared as i64 * 10 + request_words(n))
 }
 
 /// In-flight requests, then the process's CPU, memory and file
@@ -294,7 +305,8 @@ fn saturation(names: &[&str], seen: &HashMap<&str, Seen>, near: Option<&str>) ->
     ];
     let in_flight = best(names, |n| {
         let s = &seen[n];
-        if s.kind != Kind::Gauge || !busy.iter().any(|w| n.contains(w)) {
+        // The exporter's `/metrics` handler's own scrapes in flight do not count.
+        if s.kind != Kind::Gauge || !busy.iter().any(|w| n.contains(w)) || not_served(n) {
             return None;
         }
         let shared = near.map_or(0, |t| n.bytes().zip(t.bytes()).take_while(|(a, b)| a == b).count()) as i64;

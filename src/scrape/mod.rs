@@ -10,3 +10,6 @@ pub mod parse;
 pub use convert::{EXPORTED_PREFIX, series_labels, to_observations};
 pub use golden::{DerivedPoint, Golden, Saturation, derive, detect, page};
 pub use parse::{Family, FamilyKind, LineError, Parsed, RawSample, parse, parse_as};
+
+#[cfg(test)]
+mod tests;
