@@ -116,9 +116,18 @@ pub fn detect(metas: &[MetricMeta], observations: &[Observation]) -> Golden {
     let mut names: Vec<&str> = seen.keys().copied().collect();
     names.sort_unstable();
 
-    let latency = best(&names, |n| latency_score(n, &seen[n]));
+    let counter = best(&names, |n| traffic_score(n, &seen));
+    // Of several latency histograms, one of the request counter's program
+    // (its namespace, `app_`), then the one named most like it.
+    let latency = best(&names, |n| {
+        let kin = counter.map_or(0, |c| {
+            let shared = common_prefix(n, c);
+            if shared >= namespace(c) { 100_000 + shared as i64 * 1000 } else { 0 }
+        });
+        latency_score(n, &seen[n]).map(|s| s + kin)
+    });
     // Without a request counter, the latency histogram's count is one.
-    let traffic: Option<String> = best(&names, |n| traffic_score(n, &seen))
+    let traffic: Option<String> = counter
         .map(str::to_string)
         .or_else(|| latency.map(|l| format!("{l}_count")).filter(|c| seen.contains_key(c.as_str())));
     let mut golden = Golden::default();
@@ -151,6 +160,16 @@ fn best<'a>(names: &[&'a str], score: impl Fn(&'a str) -> Option<i64>) -> Option
         }
     }
     top.map(|(_, n)| n)
+}
+
+/// The length of a name's first word and its underscore (`app_`).
+fn namespace(name: &str) -> usize {
+    name.find('_').map_or(name.len(), |i| i + 1)
+}
+
+/// How many leading bytes two names share.
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }
 
 fn spec(metric: &str, agg: Option<Agg>) -> QuerySpec {
@@ -285,9 +304,8 @@ fn errors_score(n: &str, traffic: &str, s: &Seen) -> Option<i64> {
     }
     // At least the namespace (`app_`) in common: another program's
     // failures are not these requests' errors.
-    let shared = n.bytes().zip(traffic.bytes()).take_while(|(a, b)| a == b).count();
-    let namespace = traffic.find('_').map_or(traffic.len(), |i| i + 1);
-    (shared >= namespace).then(|| shared as i64 * 10 + request_words(n))
+    let shared = common_prefix(n, traffic);
+    (shared >= namespace(traffic)).then(|| shared as i64 * 10 + request_words(n))
 }
 
 /// In-flight requests, then the process's CPU, memory and file
@@ -309,7 +327,7 @@ fn saturation(names: &[&str], seen: &HashMap<&str, Seen>, near: Option<&str>) ->
         if s.kind != Kind::Gauge || !busy.iter().any(|w| n.contains(w)) || not_served(n) {
             return None;
         }
-        let shared = near.map_or(0, |t| n.bytes().zip(t.bytes()).take_while(|(a, b)| a == b).count()) as i64;
+        let shared = near.map_or(0, |t| common_prefix(n, t)) as i64;
         Some(shared * 10 + request_words(n))
     });
     if let Some(n) = in_flight {

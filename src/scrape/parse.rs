@@ -19,8 +19,12 @@
 //!   than [`MAX_NAME_BYTES`], is an error and skipped;
 //! - only the first [`MAX_ERRORS_KEPT`] errors are kept, the rest counted.
 //!
-//! The caller bounds the size of the page itself (see [`MAX_PAGE_BYTES`]);
-//! what is parsed out of it is at most a few times that size.
+//! - a page longer than [`MAX_PAGE_BYTES`] (64 MiB) is read up to the last
+//!   whole line within that, and marked `truncated`.
+//!
+//! What is parsed out of a page is at most a few times its size. A scraper
+//! should stop reading a response at [`MAX_PAGE_BYTES`] anyway, rather
+//! than hold a larger one in memory only for it to be cut here.
 
 use crate::model::Labels;
 use crate::wire::sanitize;
@@ -36,8 +40,8 @@ pub const MAX_LABELS: usize = crate::wire::MAX_LABELS;
 pub const MAX_NAME_BYTES: usize = 256;
 /// Errors kept with their line and reason; later ones are only counted.
 pub const MAX_ERRORS_KEPT: usize = 20;
-/// The largest page a scraper should hand to [`parse`]. Large exporters
-/// (kube-state-metrics on a big cluster) reach tens of megabytes.
+/// The most of a page that is read. Large exporters (kube-state-metrics on
+/// a big cluster) reach tens of megabytes.
 pub const MAX_PAGE_BYTES: usize = 64 << 20;
 /// How much of an offending piece of input an error reason quotes.
 const QUOTE_CHARS: usize = 60;
@@ -151,7 +155,8 @@ pub struct Parsed {
     pub openmetrics: bool,
     /// Samples read, over all families.
     pub samples: usize,
-    /// The page held more than [`MAX_SAMPLES`] samples; the rest was left.
+    /// The page held more than [`MAX_SAMPLES`] samples or
+    /// [`MAX_PAGE_BYTES`] bytes; the rest was left unread.
     pub truncated: bool,
 }
 
@@ -167,11 +172,22 @@ pub fn parse(text: &str) -> Parsed {
 /// true (timestamps in seconds), else the Prometheus text format
 /// (timestamps in milliseconds).
 pub fn parse_as(text: &str, openmetrics: bool) -> Parsed {
-    parse_capped(text, openmetrics, MAX_SAMPLES)
+    parse_capped(text, openmetrics, MAX_SAMPLES, MAX_PAGE_BYTES)
 }
 
-/// [`parse_as`] with a cap on samples, so a test can reach it.
-fn parse_capped(text: &str, openmetrics: bool, max_samples: usize) -> Parsed {
+/// [`parse_as`] with caps of its own, so a test can reach them.
+fn parse_capped(text: &str, openmetrics: bool, max_samples: usize, max_bytes: usize) -> Parsed {
+    let whole = text.len() <= max_bytes;
+    let text = if whole {
+        text
+    } else {
+        // Up to the last line that ends within the cap.
+        let mut cut = max_bytes;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text[..cut].rfind('\n').map_or("", |end| &text[..end + 1])
+    };
     let mut p = Parser {
         om: openmetrics,
         families: Vec::new(),
@@ -215,6 +231,11 @@ fn parse_capped(text: &str, openmetrics: bool, max_samples: usize) -> Parsed {
         if let Err(reason) = p.sample(line) {
             p.error(n, reason);
         }
+    }
+    if !whole && !p.truncated {
+        p.truncated = true;
+        let line = text.split('\n').count();
+        p.error(line, format!("page is longer than {} MiB; the rest was not read", max_bytes >> 20));
     }
     Parsed {
         families: p.families,
@@ -894,9 +915,15 @@ mod tests {
         assert!(p.errors[0].reason.contains("64 KiB"));
 
         let many = "a 1\nb 2\nc 3\nd 4\n";
-        let p = parse_capped(many, false, 2);
+        let p = parse_capped(many, false, 2, MAX_PAGE_BYTES);
         assert!(p.truncated);
         assert_eq!((p.samples, p.error_count, p.errors[0].line), (2, 1, 3));
+
+        // Cut in the middle of `c 3`: the whole lines before it are read.
+        let p = parse_capped(many, false, MAX_SAMPLES, 10);
+        assert!(p.truncated);
+        assert_eq!((p.samples, p.error_count, p.errors[0].line), (2, 1, 3));
+        assert_eq!(parse_capped(many, false, MAX_SAMPLES, many.len()).error_count, 0);
     }
 
     #[test]

@@ -303,6 +303,15 @@ fn golden_signals_by_convention() {
     let (e, _) = g.errors.unwrap();
     assert!(e.labels["result"].matches("FAILED", &[]) && !e.labels["result"].matches("success", &[]));
 
+    // Of two latency histograms, the one of the request counter's program.
+    let metas = [
+        meta("web_requests_total", Kind::Counter),
+        meta("web_request_duration_seconds", Kind::Histogram),
+        meta("grpc_server_request_duration_seconds", Kind::Histogram),
+    ];
+    let g = detect(&metas, &[]);
+    assert_eq!(g.latency.map(|q| q.metric), Some("web_request_duration_seconds".to_string()));
+
     assert!(detect(&[meta("temperature", Kind::Gauge)], &[]).is_empty());
 }
 
@@ -503,7 +512,7 @@ mod round_trip {
 
     fn family() -> impl Strategy<Value = (u8, Vec<Gen>)> {
         let sample = (labels(), value(), prop::option::of(0i64..4_000_000_000_000));
-        (0u8..3, prop::collection::vec(sample, 1..5))
+        (0u8..5, prop::collection::vec(sample, 1..7))
     }
 
     fn number(v: f64) -> String {
@@ -517,21 +526,42 @@ mod round_trip {
         v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
     }
 
+    const KINDS: [(&str, FamilyKind); 5] = [
+        ("gauge", FamilyKind::Gauge),
+        ("counter", FamilyKind::Counter),
+        ("untyped", FamilyKind::Unknown),
+        ("histogram", FamilyKind::Histogram),
+        ("summary", FamilyKind::Summary),
+    ];
+
     /// The page as an exporter would write it; sample names as exposed.
+    /// A histogram's samples take turns as a bucket (with an `le`), its sum
+    /// and its count; a summary's as a quantile, its sum and its count.
     fn render(families: &[(u8, Vec<Gen>)], om: bool) -> (String, Vec<(String, Gen)>) {
         let mut text = String::new();
         let mut expected = Vec::new();
         for (i, (kind, samples)) in families.iter().enumerate() {
             let family = format!("f{i}_m");
-            let (word, name) = match kind {
-                0 => ("gauge", family.clone()),
-                1 if om => ("counter", format!("{family}_total")),
-                1 => ("counter", family.clone()),
-                _ => ("untyped", family.clone()),
-            };
+            let (word, _) = KINDS[*kind as usize];
             let word = if om && word == "untyped" { "unknown" } else { word };
             text.push_str(&format!("# HELP {family} Family {i}.\n# TYPE {family} {word}\n"));
-            for (labels, v, ts) in samples {
+            for (j, (labels, v, ts)) in samples.iter().enumerate() {
+                let mut labels = labels.clone();
+                let suffix = match (word, j % 3) {
+                    ("counter", _) if om => "_total",
+                    ("histogram", 0) => {
+                        labels.insert("le".into(), ["0.5", "+Inf", "1e-3"][j / 3 % 3].into());
+                        "_bucket"
+                    }
+                    ("summary", 0) => {
+                        labels.insert("quantile".into(), ["0.5", "0.99", "1"][j / 3 % 3].into());
+                        ""
+                    }
+                    ("histogram" | "summary", 1) => "_sum",
+                    ("histogram" | "summary", _) => "_count",
+                    _ => "",
+                };
+                let name = format!("{family}{suffix}");
                 let set: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
                 let stamp = match ts {
                     None => String::new(),
@@ -539,7 +569,7 @@ mod round_trip {
                     Some(ms) => format!(" {ms}"),
                 };
                 text.push_str(&format!("{name}{{{}}} {}{stamp}\n", set.join(","), number(*v)));
-                expected.push((name.clone(), (labels.clone(), *v, *ts)));
+                expected.push((name, (labels, *v, *ts)));
             }
         }
         if om {
@@ -563,8 +593,7 @@ mod round_trip {
             prop_assert_eq!(p.openmetrics, om);
             prop_assert_eq!(p.families.len(), families.len());
             for (f, (kind, _)) in p.families.iter().zip(&families) {
-                let want = [FamilyKind::Gauge, FamilyKind::Counter, FamilyKind::Unknown][*kind as usize];
-                prop_assert_eq!(f.kind, want);
+                prop_assert_eq!(f.kind, KINDS[*kind as usize].1);
             }
             let got: Vec<_> = p.families.iter().flat_map(|f| &f.samples).collect();
             prop_assert_eq!(got.len(), expected.len());
@@ -585,4 +614,50 @@ mod round_trip {
             }
         }
     }
+}
+
+#[test]
+fn the_golden_page_reads_its_values_through_the_pipeline() {
+    use crate::dashboard::Dashboard;
+    use crate::model::Update;
+    use crate::pipeline::{Pipeline, ViewRequest};
+    use crate::scene::{PanelBody, SourceInfo};
+    use std::sync::Arc;
+
+    let extra: Labels =
+        [("job".to_string(), "app".to_string()), ("instance".to_string(), "app:8080".to_string())].into();
+    let stats = vec![Arc::new(crate::source::SourceStats::default())];
+    let mut pipeline = Pipeline::new(SourceInfo { url: "http://app:8080/metrics".into(), demo: None }, stats);
+    let mut golden = None;
+    for (n, at) in [(0, T0), (15, T0 + 15_000)] {
+        let (metas, obs) = to_observations(&clean(&service_page(n, None)).families, at, &extra);
+        golden.get_or_insert_with(|| detect(&metas, &obs));
+        pipeline.apply(Update::Catalogue { metrics: metas, interval_ms: 15_000 }, at);
+        pipeline.apply(Update::Samples { observations: obs, live: true, seq: None }, at);
+    }
+    let page = page(&golden.unwrap(), "app", Some("instance"));
+    pipeline.set_dashboard(Arc::new(Dashboard { extends: None, pages: vec![page] }));
+    pipeline.set_view(ViewRequest { page: 0, ..ViewRequest::default() });
+    let now = T0 + 15_000;
+    let scene = pipeline.scene(now);
+    assert_eq!(scene.page.select.as_ref().map(|s| s.value.as_str()), Some("app:8080"));
+    let read = |row: usize, col: usize| match &scene.page.rows[row].panels[col].body {
+        PanelBody::Number { now, .. } | PanelBody::Gauge { now, .. } => now.as_ref().map(|r| r.value).unwrap(),
+        other => panic!("not a number: {other:?}"),
+    };
+    assert!((read(0, 0) - 10.0).abs() < 1e-9, "req/s");
+    assert!((read(0, 1) - 0.1).abs() < 1e-9, "errors");
+    assert!((read(0, 2) - (0.05 + 0.45 * 48.5 / 49.0)).abs() < 1e-9, "p99");
+    assert!((read(2, 0) - 0.25).abs() < 1e-9, "cpu");
+    assert!((read(2, 1) - 0.05).abs() < 1e-9, "fds");
+    let PanelBody::Chart { lines, .. } = &scene.page.rows[1].panels[2].body else { panic!("latency is a chart") };
+    assert_eq!(lines.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["p50", "p99"]);
+    assert!(lines.iter().all(|l| !l.points.is_empty()));
+
+    // And it draws.
+    let theme = crate::theme::Theme::built_in("dark").unwrap();
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| crate::view::render(f, &scene, &crate::view::UiView::default(), &theme, now)).unwrap();
+    let screen: String = term.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+    assert!(screen.contains("req/s") && screen.contains("Latency"), "{screen}");
 }
