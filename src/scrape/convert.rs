@@ -120,7 +120,9 @@ struct Out<'a> {
 impl Out<'_> {
     /// Describes `name` once, with its family's help and unit.
     fn meta(&mut self, f: &Family, name: &str, kind: Kind) {
-        if self.named.insert(name.to_string()) {
+        // Looked up before it is copied: most samples' names are known.
+        if !self.named.contains(name) {
+            self.named.insert(name.to_string());
             self.metas.push(MetricMeta {
                 name: name.to_string(),
                 kind,
