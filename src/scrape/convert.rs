@@ -118,15 +118,20 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
-    /// Describes `name` once, with its family's help and unit.
+    /// Describes `name` once, with its family's help and unit; a count
+    /// of observations (`_count`, `_bucket`, `_gcount`) has no unit, even
+    /// when what was observed has one.
     fn meta(&mut self, f: &Family, name: &str, kind: Kind) {
         // Looked up before it is copied: most samples' names are known.
         if !self.named.contains(name) {
             self.named.insert(name.to_string());
+            let observations =
+                matches!(f.kind, FamilyKind::Histogram | FamilyKind::GaugeHistogram | FamilyKind::Summary)
+                    && ["_count", "_bucket", "_gcount"].iter().any(|c| name.len() > f.name.len() && name.ends_with(c));
             self.metas.push(MetricMeta {
                 name: name.to_string(),
                 kind,
-                unit: wire::sanitize(&f.unit),
+                unit: if observations { String::new() } else { wire::sanitize(&f.unit) },
                 help: wire::sanitize(&f.help),
             });
         }
@@ -274,7 +279,8 @@ mod tests {
                     lat_bucket{route=\"/b\",le=\"+Inf\"} 1\nlat_sum{route=\"/b\"} 0.01\nlat_count{route=\"/b\"} 1\n# EOF\n";
         let (metas, obs) = convert(text, &[]);
         assert_eq!(kinds(&metas), [("lat", Kind::Histogram), ("lat_count", Kind::Counter), ("lat_sum", Kind::Counter)]);
-        assert_eq!(metas[0].unit, "seconds");
+        let units: Vec<&str> = metas.iter().map(|m| m.unit.as_str()).collect();
+        assert_eq!(units, ["seconds", "", "seconds"], "a count of observations has no unit");
         let hists: Vec<&Observation> = obs.iter().filter(|o| o.key.metric == "lat").collect();
         assert_eq!(hists.len(), 2);
         assert_eq!(hists[0].key.labels.len(), 1, "no le: {:?}", hists[0].key);
