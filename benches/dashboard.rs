@@ -4,6 +4,8 @@
 //! - decode: one typical `metrics` frame (every series of the demo)
 //! - ingest: observations folded into the store per second
 //! - decode + ingest: text in, store updated, on one thread, in points/s
+//! - scrape: parsing a node exporter's `/metrics` page and converting it to
+//!   observations
 //! - scene: deriving each page of the default dashboard from ten minutes of history
 //! - rules and SLOs: one evaluation of the shipped rules and the demo SLOs, and a replay over history
 //! - render: one full frame of each page at 300x80, and the overview at smaller sizes
@@ -223,6 +225,31 @@ fn simulated_days(sim: &Simulator) {
     black_box(p.store.len());
 }
 
+/// A real node exporter's page (see `scripts/capture_exposition.sh`):
+/// parsed, then converted to observations, on this thread.
+fn scrape_page() {
+    const PAGE: &str = include_str!("../tests/fixtures/exposition/node_exporter.txt");
+    let parsed = vigil::scrape::parse(PAGE);
+    let samples = parsed.samples;
+    let extra: vigil::model::Labels = [("job".to_string(), "node".to_string())].into();
+    println!("node exporter page: {} bytes, {samples} samples, {} families", PAGE.len(), parsed.families.len());
+    let parse = per_iter("  parse", 500, || {
+        black_box(vigil::scrape::parse(black_box(PAGE)));
+    });
+    let convert = per_iter("  convert to observations", 500, || {
+        black_box(vigil::scrape::to_observations(&parsed.families, NOW, &extra));
+    });
+    let both = per_iter("  parse + convert", 500, || {
+        let p = vigil::scrape::parse(black_box(PAGE));
+        black_box(vigil::scrape::to_observations(&p.families, NOW, &extra));
+    });
+    println!("{:<44} {:>10.3} ms", "  parse + convert, per page", both * 1e3);
+    println!("{:<44} {:>10.0} samples/s", "  parse + convert throughput", samples as f64 / both);
+    println!("{:<44} {:>10.0} samples/s", "  parse alone", samples as f64 / parse);
+    println!("{:<44} {:>10.0} samples/s", "  convert alone", samples as f64 / convert);
+    println!("{:<44} {:>10.1} MB/s", "  input rate", PAGE.len() as f64 / both / 1e6);
+}
+
 fn main() {
     let sim = Simulator::new(7, Scenario::ErrorBurst);
     match std::env::var(PART).as_deref() {
@@ -254,6 +281,8 @@ fn main() {
 
     println!();
     decode_and_ingest(&sim);
+    println!();
+    scrape_page();
     println!();
 
     // Every page of the default dashboard: the scene it needs, then the

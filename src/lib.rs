@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod preset;
 pub mod reload;
 pub mod scene;
+pub mod scrape;
 pub mod serve;
 pub mod sim;
 pub mod slo;

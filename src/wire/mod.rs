@@ -9,7 +9,7 @@ mod time;
 
 pub use decode::{DecodeError, Decoded, MAX_BUCKETS, MAX_FRAME_BYTES, decode_frame, decode_snapshot};
 pub use num::{WireNum, parse_special, special_name};
-pub use text::{MAX_LABELS, MAX_TEXT, sanitize, sanitize_labels};
+pub use text::{MAX_LABELS, MAX_TEXT, sanitize, sanitize_labels, sanitize_labels_owned};
 pub use time::{
     WireTime, format_duration_ms, format_time, ms_to_system, now_ms, parse_duration_ms, parse_time,
     parse_time_any_offset, system_to_ms,

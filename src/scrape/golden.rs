@@ -1,0 +1,598 @@
+//! The four golden signals of a scraped service, found by the names and
+//! labels its metrics follow by convention: traffic (requests per second),
+//! errors (the share of requests that failed), latency (a request-duration
+//! histogram) and saturation (requests in flight, CPU, memory, file
+//! descriptors).
+//!
+//! What is found becomes queries over the store, so a page and the
+//! headless output read them through the same machinery as any dashboard:
+//! [`page`] lays them out, [`derive`] evaluates them once.
+
+use crate::dashboard::matcher::Matcher;
+use crate::dashboard::query::{self, Evaluated, Reader, Span};
+use crate::dashboard::spec::{Agg, LineSpec, PageSpec, PanelKind, PanelSpec, QuerySpec, RowSpec, Sort, Thresholds};
+use crate::model::{Kind, Labels, MetricMeta, Observation};
+use crate::store::Store;
+use crate::units::Unit;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Label names that carry a request's outcome, most telling first.
+pub const STATUS_LABELS: [&str; 10] = [
+    "code",
+    "status",
+    "status_code",
+    "http_status",
+    "http_status_code",
+    "http_response_status_code",
+    "response_code",
+    "grpc_code",
+    "outcome",
+    "result",
+];
+
+/// gRPC codes that mean the server failed (the rest are the caller's
+/// doing, or success).
+const GRPC_SERVER_ERRORS: &str = "Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss";
+/// Outcome words that mean a failure, in any case.
+const FAILURE_WORDS: &str = "(?i)(error|errors|err|fail|failed|failure|fault|exception|timeout|server_error)";
+/// How far back [`derive`] looks for the newest value.
+pub const DERIVE_WINDOW_MS: i64 = 120_000;
+/// The label [`derive`] reports each value of separately: the scrape
+/// target, when several are scraped into one store.
+pub const TARGET_LABEL: &str = "instance";
+
+/// One saturation signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saturation {
+    /// What it measures, in the words of a metric name (`cpu_cores`).
+    pub what: String,
+    pub query: QuerySpec,
+    /// The limit it is measured against, when the page exposes one.
+    pub divide_by: Option<QuerySpec>,
+    pub unit: Unit,
+}
+
+/// The golden signals found on a page; `None` (or empty) where nothing
+/// fitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Golden {
+    /// The request counter, rated.
+    pub traffic: Option<QuerySpec>,
+    /// Failed requests, and all requests (the traffic query).
+    pub errors: Option<(QuerySpec, QuerySpec)>,
+    /// A request-duration histogram.
+    pub latency: Option<QuerySpec>,
+    /// Seconds per unit of the latency histogram's bounds: 1 for
+    /// `_seconds`, 0.001 for `_milliseconds` and `_ms`.
+    pub latency_scale: f64,
+    pub saturation: Vec<Saturation>,
+}
+
+impl Default for Golden {
+    fn default() -> Self {
+        Golden { traffic: None, errors: None, latency: None, latency_scale: 1.0, saturation: Vec::new() }
+    }
+}
+
+impl Golden {
+    /// Whether any signal was found.
+    pub fn is_empty(&self) -> bool {
+        self.traffic.is_none() && self.latency.is_none() && self.saturation.is_empty()
+    }
+}
+
+/// What the page shows of one metric: its kind, and each label's values.
+struct Seen<'a> {
+    kind: Kind,
+    unit: &'a str,
+    labels: BTreeMap<&'a str, BTreeSet<&'a str>>,
+    series: usize,
+}
+
+/// Most values of one label looked at: enough to tell codes from words.
+const VALUES_LOOKED_AT: usize = 64;
+
+/// Finds the golden signals among a scrape's metrics (from
+/// [`to_observations`](super::to_observations)).
+pub fn detect(metas: &[MetricMeta], observations: &[Observation]) -> Golden {
+    let mut seen: HashMap<&str, Seen> = metas
+        .iter()
+        .map(|m| {
+            let s = Seen { kind: m.kind, unit: &m.unit, labels: BTreeMap::new(), series: 0 };
+            (m.name.as_str(), s)
+        })
+        .collect();
+    for o in observations {
+        let Some(s) = seen.get_mut(o.key.metric.as_str()) else { continue };
+        s.series += 1;
+        for (k, v) in &o.key.labels {
+            let values = s.labels.entry(k).or_default();
+            if values.len() < VALUES_LOOKED_AT {
+                values.insert(v);
+            }
+        }
+    }
+    // Sorted, so that ties are settled the same way every time.
+    let mut names: Vec<&str> = seen.keys().copied().collect();
+    names.sort_unstable();
+
+    let counter = best(&names, |n| traffic_score(n, &seen));
+    // Of several latency histograms, one of the request counter's program
+    // (its namespace, `app_`), then the one named most like it.
+    let latency = best(&names, |n| {
+        let kin = counter.map_or(0, |c| {
+            let shared = common_prefix(n, c);
+            if shared >= namespace(c) { 100_000 + shared as i64 * 1000 } else { 0 }
+        });
+        latency_score(n, &seen[n]).map(|s| s + kin)
+    });
+    // Without a request counter, the latency histogram's count is one.
+    let traffic: Option<String> = counter
+        .map(str::to_string)
+        .or_else(|| latency.map(|l| format!("{l}_count")).filter(|c| seen.contains_key(c.as_str())));
+    let mut golden = Golden::default();
+    if let Some(l) = latency {
+        golden.latency = Some(spec(l, None));
+        golden.latency_scale = seconds_per_unit(l, seen[l].unit);
+    }
+    if let Some(t) = &traffic {
+        let total = spec(t, Some(Agg::Rate));
+        golden.errors = errors(t, &seen[t.as_str()])
+            .or_else(|| {
+                let e = best(&names, |n| errors_score(n, t, &seen[n]))?;
+                Some(spec(e, Some(Agg::Rate)))
+            })
+            .map(|e| (e, total.clone()));
+        golden.traffic = Some(total);
+    }
+    golden.saturation = saturation(&names, &seen, traffic.as_deref().or(latency));
+    golden
+}
+
+/// The name with the highest score, if any scores.
+fn best<'a>(names: &[&'a str], score: impl Fn(&'a str) -> Option<i64>) -> Option<&'a str> {
+    let mut top: Option<(i64, &str)> = None;
+    for &n in names {
+        if let Some(s) = score(n)
+            && top.is_none_or(|(t, _)| s > t)
+        {
+            top = Some((s, n));
+        }
+    }
+    top.map(|(_, n)| n)
+}
+
+/// The length of a name's first word and its underscore (`app_`).
+fn namespace(name: &str) -> usize {
+    name.find('_').map_or(name.len(), |i| i + 1)
+}
+
+/// How many leading bytes two names share.
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
+}
+
+fn spec(metric: &str, agg: Option<Agg>) -> QuerySpec {
+    QuerySpec { metric: metric.to_string(), agg, ..QuerySpec::default() }
+}
+
+/// How much a name says it counts requests a service serves: request or
+/// RPC words and a server side add, a client side or the exporter's own
+/// `/metrics` handler take away.
+fn request_words(n: &str) -> i64 {
+    let mut score = 0;
+    for (word, weight) in [("http", 20), ("grpc", 20), ("rpc", 10), ("server", 15), ("handler", 5), ("api", 5)] {
+        if n.contains(word) {
+            score += weight;
+        }
+    }
+    for word in ["client", "outgoing", "upstream", "backend", "scrape"] {
+        if n.contains(word) {
+            score -= 40;
+        }
+    }
+    score
+}
+
+/// The request counter: `*_requests_total` and its kin. Each counter is
+/// scored by its name, then by how many series it has (the real request
+/// counter is split by route and status).
+fn traffic_score(n: &str, seen: &HashMap<&str, Seen>) -> Option<i64> {
+    let s = &seen[n];
+    if s.kind != Kind::Counter || not_served(n) {
+        return None;
+    }
+    let base = if ["_requests_total", "_request_count_total", "_requests_count_total", "_request_total"]
+        .iter()
+        .any(|e| n.ends_with(e))
+        || n == "requests_total"
+    {
+        100
+    } else if n.ends_with("_server_requests_seconds_count") || n.ends_with("_server_requests_count") {
+        // Micrometer's timer of server requests.
+        100
+    } else if n.ends_with("_requests") {
+        // Counters from before the `_total` convention.
+        60
+    } else {
+        return None;
+    };
+    if n.contains("error") || n.contains("fail") {
+        return None;
+    }
+    // A request counter split by outcome is what an error ratio needs.
+    let outcome = if STATUS_LABELS.iter().any(|l| s.labels.contains_key(l)) { 30 } else { 0 };
+    Some((base + outcome + request_words(n)) * 1000 + s.series.min(999) as i64)
+}
+
+/// Requests that are not a service's traffic: the exporter's own
+/// `/metrics` handler (its scrapes), and a host's or runtime's own
+/// counters (`node_disk_flush_requests_total` counts disk flushes).
+fn not_served(n: &str) -> bool {
+    ["promhttp_", "node_", "go_", "process_", "net_conntrack_"].iter().any(|p| n.starts_with(p)) || n.contains("disk")
+}
+
+/// A request-duration histogram: a duration or latency in a time unit,
+/// preferably of requests a server handles.
+fn latency_score(n: &str, s: &Seen) -> Option<i64> {
+    if s.kind != Kind::Histogram {
+        return None;
+    }
+    let timed = ["_seconds", "_milliseconds", "_ms", "_microseconds", "_us"].iter().any(|u| n.ends_with(u))
+        || matches!(s.unit, "seconds" | "milliseconds" | "ms");
+    let about_requests =
+        ["request", "http", "grpc", "rpc", "handler", "server", "api", "response"].iter().any(|w| n.contains(w));
+    let base = if n.contains("latency") || n.contains("duration") && about_requests {
+        60
+    } else if about_requests && timed {
+        40
+    } else {
+        return None;
+    };
+    if !timed {
+        return None;
+    }
+    Some((base + request_words(n)) * 1000 + s.series.min(999) as i64)
+}
+
+/// What one unit of a latency histogram's bounds is in seconds.
+fn seconds_per_unit(n: &str, unit: &str) -> f64 {
+    if n.ends_with("_milliseconds") || n.ends_with("_ms") || unit == "milliseconds" || unit == "ms" {
+        1e-3
+    } else if n.ends_with("_microseconds") || n.ends_with("_us") {
+        1e-6
+    } else {
+        1.0
+    }
+}
+
+/// Failed requests as the request counter's series whose outcome label
+/// says so: a 5xx code, a gRPC server error, or a failure word.
+fn errors(traffic: &str, s: &Seen) -> Option<QuerySpec> {
+    let (label, values) = STATUS_LABELS.iter().find_map(|l| s.labels.get_key_value(l))?;
+    let http = |v: &str| {
+        let b = v.as_bytes();
+        b.len() == 3
+            && (b'1'..=b'5').contains(&b[0])
+            && b[1..].iter().all(|c| c.is_ascii_digit() || *c == b'x' || *c == b'X')
+    };
+    let grpc = |v: &str| ["OK", "Canceled", "NotFound", "Unavailable", "Internal", "DeadlineExceeded"].contains(&v);
+    let pattern = if *label == "grpc_code" || values.iter().any(|v| grpc(v)) {
+        GRPC_SERVER_ERRORS.to_string()
+    } else if values.iter().any(|v| http(v)) {
+        "5..".to_string()
+    } else if *label == "outcome" {
+        // Micrometer: SUCCESS, CLIENT_ERROR, SERVER_ERROR, ...
+        "SERVER_ERROR".to_string()
+    } else {
+        FAILURE_WORDS.to_string()
+    };
+    let mut q = spec(traffic, Some(Agg::Rate));
+    q.labels.insert(label.to_string(), Matcher::parse(&format!("=~{pattern}")).ok()?);
+    Some(q)
+}
+
+/// A counter of failures beside the request counter (`*_errors_total`),
+/// the closer its name to the request counter's the better.
+fn errors_score(n: &str, traffic: &str, s: &Seen) -> Option<i64> {
+    if s.kind != Kind::Counter || not_served(n) {
+        return None;
+    }
+    let failing = ["_errors_total", "_exceptions_total", "_failures_total", "_failed_total", "_errors"];
+    if !failing.iter().any(|e| n.ends_with(e)) {
+        return None;
+    }
+    // At least the namespace (`app_`) in common: another program's
+    // failures are not these requests' errors.
+    let shared = common_prefix(n, traffic);
+    (shared >= namespace(traffic)).then(|| shared as i64 * 10 + request_words(n))
+}
+
+/// In-flight requests, then the process's CPU, memory and file
+/// descriptors, as far as the page has them.
+fn saturation(names: &[&str], seen: &HashMap<&str, Seen>, near: Option<&str>) -> Vec<Saturation> {
+    let mut out = Vec::new();
+    let busy = [
+        "in_flight",
+        "inflight",
+        "in_progress",
+        "inprogress",
+        "concurrent_requests",
+        "active_requests",
+        "requests_active",
+    ];
+    let in_flight = best(names, |n| {
+        let s = &seen[n];
+        // The exporter's `/metrics` handler's own scrapes in flight do not count.
+        if s.kind != Kind::Gauge || !busy.iter().any(|w| n.contains(w)) || not_served(n) {
+            return None;
+        }
+        let shared = near.map_or(0, |t| common_prefix(n, t)) as i64;
+        Some(shared * 10 + request_words(n))
+    });
+    if let Some(n) = in_flight {
+        out.push(Saturation {
+            what: "in_flight_requests".into(),
+            query: spec(n, Some(Agg::Sum)),
+            divide_by: None,
+            unit: Unit::Count,
+        });
+    }
+    let has = |n: &str, kind: Kind| seen.get(n).is_some_and(|s| s.kind == kind);
+    if has("process_cpu_seconds_total", Kind::Counter) {
+        // CPU seconds per second: the share of one core in use.
+        out.push(Saturation {
+            what: "cpu_cores".into(),
+            query: spec("process_cpu_seconds_total", Some(Agg::Rate)),
+            divide_by: None,
+            unit: Unit::Ratio,
+        });
+    }
+    if has("process_resident_memory_bytes", Kind::Gauge) {
+        out.push(Saturation {
+            what: "resident_memory_bytes".into(),
+            query: spec("process_resident_memory_bytes", Some(Agg::Sum)),
+            divide_by: None,
+            unit: Unit::Bytes,
+        });
+    }
+    if has("process_open_fds", Kind::Gauge) {
+        let max = has("process_max_fds", Kind::Gauge).then(|| spec("process_max_fds", Some(Agg::Sum)));
+        let (what, unit) = if max.is_some() { ("open_fds_ratio", Unit::Ratio) } else { ("open_fds", Unit::Count) };
+        out.push(Saturation {
+            what: what.into(),
+            query: spec("process_open_fds", Some(Agg::Sum)),
+            divide_by: max,
+            unit,
+        });
+    }
+    out
+}
+
+/// A panel of a kind and title, every other field at its default.
+fn panel(kind: PanelKind, title: &str) -> PanelSpec {
+    PanelSpec {
+        kind,
+        title: title.to_string(),
+        width: 1,
+        query: None,
+        divide_by: None,
+        unit: Unit::Count,
+        thresholds: Thresholds::default(),
+        max: None,
+        by: None,
+        lines: Vec::new(),
+        columns: Vec::new(),
+        text: None,
+        limit: None,
+        sort: Sort::Name,
+        color: None,
+    }
+}
+
+/// How a latency is shown: in seconds when the histogram counts seconds;
+/// otherwise in its own unit, said in the title, since the units a panel
+/// knows are all in seconds.
+fn latency_unit(scale: f64) -> (Unit, &'static str) {
+    if scale == 1.0 {
+        (Unit::Seconds, "")
+    } else if scale == 1e-3 {
+        (Unit::Count, " (ms)")
+    } else {
+        (Unit::Count, " (µs)")
+    }
+}
+
+/// A dashboard page of the signals found: big numbers for requests per
+/// second, the error share and p99 latency; charts of traffic, latency
+/// (p50 and p99) and the error share; a gauge or a trend for each
+/// saturation signal. With `select` (a label such as `instance`) the page
+/// shows one value of it at a time.
+pub fn page(golden: &Golden, title: &str, select: Option<&str>) -> PageSpec {
+    let pin = |q: &QuerySpec| {
+        let mut q = q.clone();
+        if let Some(l) = select {
+            q.labels.insert(l.to_string(), Matcher::Equal(format!("${l}")));
+        }
+        q
+    };
+    let (mut numbers, mut charts, mut gauges) = (Vec::new(), Vec::new(), Vec::new());
+    if let Some(t) = &golden.traffic {
+        let q = Some(pin(t));
+        numbers.push(PanelSpec { query: q.clone(), unit: Unit::PerSecond, ..panel(PanelKind::Bignum, "req/s") });
+        charts.push(PanelSpec { query: q, unit: Unit::PerSecond, ..panel(PanelKind::Chart, "Traffic") });
+    }
+    if let Some((e, total)) = &golden.errors {
+        let errors = PanelSpec {
+            query: Some(pin(e)),
+            divide_by: Some(pin(total)),
+            unit: Unit::Ratio,
+            thresholds: Thresholds { warn: Some(0.01), crit: Some(0.05), below: false },
+            ..panel(PanelKind::Bignum, "errors")
+        };
+        charts.push(PanelSpec { kind: PanelKind::Chart, title: "Error ratio".into(), ..errors.clone() });
+        numbers.push(errors);
+    }
+    if let Some(l) = &golden.latency {
+        let (unit, shown_in) = latency_unit(golden.latency_scale);
+        // Half a second is slow for a request, a second is too slow.
+        let thresholds =
+            Thresholds { warn: Some(0.5 / golden.latency_scale), crit: Some(1.0 / golden.latency_scale), below: false };
+        let p99 = QuerySpec { q: Some(0.99), ..pin(l) };
+        numbers.push(PanelSpec {
+            query: Some(p99),
+            unit: unit.clone(),
+            thresholds,
+            ..panel(PanelKind::Bignum, &format!("p99{shown_in}"))
+        });
+        let line = |title: &str, q: f64| LineSpec {
+            title: title.to_string(),
+            metric: None,
+            query: None,
+            source: None,
+            labels: BTreeMap::new(),
+            agg: None,
+            q: Some(q),
+            color: None,
+        };
+        charts.push(PanelSpec {
+            query: Some(pin(l)),
+            unit,
+            thresholds,
+            lines: vec![line("p50", 0.5), line("p99", 0.99)],
+            ..panel(PanelKind::Chart, &format!("Latency{shown_in}"))
+        });
+    }
+    for s in &golden.saturation {
+        // A gauge needs a full scale: ratios have one, other units a trend.
+        let kind = if matches!(s.unit, Unit::Ratio | Unit::Percent) { PanelKind::Gauge } else { PanelKind::Sparkline };
+        let thresholds = if s.divide_by.is_some() {
+            Thresholds { warn: Some(0.8), crit: Some(0.95), below: false }
+        } else {
+            Thresholds::default()
+        };
+        gauges.push(PanelSpec {
+            query: Some(pin(&s.query)),
+            divide_by: s.divide_by.as_ref().map(pin),
+            unit: s.unit.clone(),
+            thresholds,
+            ..panel(kind, &s.what.replace('_', " "))
+        });
+    }
+    let mut rows: Vec<RowSpec> = [numbers, charts, gauges]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|panels| RowSpec { height: None, panels })
+        .collect();
+    if rows.is_empty() {
+        let text = "No request counter, latency histogram or process metrics were recognised on this page.";
+        let note = PanelSpec { text: Some(text.into()), ..panel(PanelKind::Text, "Golden signals") };
+        rows.push(RowSpec { height: None, panels: vec![note] });
+    }
+    PageSpec {
+        title: title.to_string(),
+        key: None,
+        select: select.map(str::to_string),
+        select_query: None,
+        select_source: None,
+        window: None,
+        rows,
+    }
+}
+
+/// One value worked out from the store, named for what it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DerivedPoint {
+    /// `traffic_requests_per_second`, `error_ratio`, `latency_p50_seconds`,
+    /// `latency_p99_seconds` or `saturation_<what>`.
+    pub name: String,
+    /// The scrape target (`instance`, and `job` when it has one), when the
+    /// series carry one.
+    pub labels: Labels,
+    pub value: f64,
+}
+
+/// The newest value of each signal, per scrape target, as of `now_ms`:
+/// rates and quantiles over the same sliding window a page uses, from
+/// data no older than [`DERIVE_WINDOW_MS`].
+pub fn derive(golden: &Golden, store: &Store, now_ms: i64) -> Vec<DerivedPoint> {
+    let reader = Reader::new(store);
+    let span = Span::new(now_ms, DERIVE_WINDOW_MS, 1000, now_ms);
+    let mut out = Vec::new();
+    let mut emit = |name: &str, labels: &Labels, value: f64| {
+        if value.is_finite() {
+            out.push(DerivedPoint { name: name.to_string(), labels: labels.clone(), value });
+        }
+    };
+    if let Some(t) = &golden.traffic {
+        for (labels, e) in per_target(&reader, t, &span) {
+            if let Some(v) = e.last() {
+                emit("traffic_requests_per_second", &labels, v);
+            }
+        }
+    }
+    if let Some((e, total)) = &golden.errors {
+        let failed = per_target(&reader, e, &span);
+        for (labels, all) in per_target(&reader, total, &span) {
+            let Some(&(at, all)) = all.points.last() else { continue };
+            if all <= 0.0 {
+                continue;
+            }
+            // No failed series (yet) for this target means no failures.
+            let bad = failed
+                .iter()
+                .find(|(l, _)| *l == labels)
+                .and_then(|(_, e)| e.points.iter().rev().find(|p| p.0 == at))
+                .map_or(0.0, |p| p.1);
+            emit("error_ratio", &labels, bad / all);
+        }
+    }
+    if let Some(l) = &golden.latency {
+        for (name, q) in [("latency_p50_seconds", 0.5), ("latency_p99_seconds", 0.99)] {
+            let q = QuerySpec { q: Some(q), agg: Some(Agg::Quantile), ..l.clone() };
+            for (labels, e) in per_target(&reader, &q, &span) {
+                if let Some(v) = e.last() {
+                    emit(name, &labels, v * golden.latency_scale);
+                }
+            }
+        }
+    }
+    for s in &golden.saturation {
+        let name = format!("saturation_{}", s.what);
+        let limits = s.divide_by.as_ref().map(|d| per_target(&reader, d, &span));
+        for (labels, e) in per_target(&reader, &s.query, &span) {
+            let e = match &limits {
+                None => e,
+                Some(limits) => match limits.iter().find(|(l, _)| *l == labels) {
+                    Some((_, den)) => query::divide(&e, den),
+                    None => continue,
+                },
+            };
+            if let Some(v) = e.last() {
+                emit(&name, &labels, v);
+            }
+        }
+    }
+    out
+}
+
+/// A query evaluated once per scrape target, or once over everything when
+/// the series carry no target label.
+fn per_target(reader: &Reader, q: &QuerySpec, span: &Span) -> Vec<(Labels, Evaluated)> {
+    let groups = reader.eval_by(q, TARGET_LABEL, &[], span);
+    if groups.is_empty() {
+        let e = reader.eval(q, &[], span);
+        return if e.matched > 0 { vec![(Labels::new(), e)] } else { Vec::new() };
+    }
+    groups
+        .into_iter()
+        .map(|(target, e)| {
+            let mut labels = Labels::new();
+            if let Some((_, job)) = e.labels.iter().find(|(k, _)| k == "job") {
+                labels.insert("job".to_string(), job.clone());
+            }
+            labels.insert(TARGET_LABEL.to_string(), target);
+            (labels, e)
+        })
+        .collect()
+}
