@@ -228,7 +228,19 @@ impl Feed {
                     tasks.push(tokio::spawn(crate::source::alert_poll::run(opts, tx.clone(), cancel.clone())));
                 }
                 SourceKind::Scrape => {
-                    tracing::warn!(source = %name, kind = spec.kind.name(), "this kind of source is not read yet");
+                    use crate::source::scrape_poll;
+                    let opts = scrape_poll::Options {
+                        id,
+                        name,
+                        url: spec.url.clone(),
+                        job: spec.job.clone().unwrap_or_else(|| scrape_poll::default_job(&spec.url)),
+                        http: http.clone(),
+                        auth,
+                        interval: spec.interval(),
+                        timeout: spec.timeout(),
+                        stats: s,
+                    };
+                    tasks.push(tokio::spawn(scrape_poll::run(opts, tx.clone(), cancel.clone())));
                 }
             }
         }

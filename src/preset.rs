@@ -1,11 +1,11 @@
 //! Dashboards vigil writes itself for the sources it was given, so that
-//! `vigil --prometheus URL --service checkout` shows a full page with no
-//! dashboard file: the golden signals of a service from queries built for
-//! it, and the targets of a Prometheus when no service is named.
+//! `vigil --prometheus URL --service checkout` or `vigil --scrape URL`
+//! shows a full page with no dashboard file: the golden signals of a
+//! service, from queries built for it or from the series a scrape works
+//! out, and the targets of a Prometheus when no service is named.
 
 use crate::config::{SourceKind, SourceSpec};
 use crate::dashboard::Dashboard;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// The dashboard for a set of sources when no file is given: the built-in
@@ -14,12 +14,17 @@ use std::path::Path;
 /// alerts page when no other page has one.
 pub fn dashboard(gateway: bool, sources: &[SourceSpec]) -> Dashboard {
     let mut text = String::new();
-    for s in sources.iter().filter(|s| s.kind == SourceKind::Prometheus) {
+    for s in sources {
         let name = s.name.clone().unwrap_or_default();
         let window = humantime::format_duration(s.rate_window()).to_string().replace(' ', "");
-        match &s.service {
-            Some(service) => text.push_str(&golden_page(&name, service, &window)),
-            None => text.push_str(&targets_page(&name, &window)),
+        match (s.kind, &s.service) {
+            (SourceKind::Prometheus, Some(service)) => text.push_str(&golden_page(&name, service, &window)),
+            (SourceKind::Prometheus, None) => text.push_str(&targets_page(&name, &window)),
+            (SourceKind::Scrape, _) => {
+                let job = s.job.clone().unwrap_or_else(|| crate::source::scrape_poll::default_job(&s.url));
+                text.push_str(&scrape_page(&name, &job));
+            }
+            (SourceKind::Alertmanager, _) => {}
         }
     }
     if gateway {
@@ -100,29 +105,27 @@ fn latency(q: f64, sel: &str, window: &str) -> String {
         .join(" or ")
 }
 
+/// One golden signal a page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Traffic,
+    Errors,
+    P50,
+    P99,
+    Cpu,
+    Memory,
+    InFlight,
+    OpenFiles,
+}
+
 /// The golden signals of one service: traffic, errors, latency and
-/// saturation, from queries written for its label.
-pub fn golden_page(source: &str, service: &str, window: &str) -> String {
-    let sel = service_selector(service);
-    let title = service.split_once('=').map_or(service, |(_, v)| v).trim();
-    let src = quoted(source);
-    let q = |s: String| quoted(&s);
-    let traffic = q(requests(&sel, "", window));
-    let errors = q(error_ratio(&sel, window));
-    let p50 = q(latency(0.5, &sel, window));
-    let p99 = q(latency(0.99, &sel, window));
-    let cpu = q(format!("sum(rate(process_cpu_seconds_total{{{sel}}}[{window}]))"));
-    let memory = q(format!("sum(process_resident_memory_bytes{{{sel}}})"));
-    let in_flight =
-        q(["http_requests_in_progress", "http_requests_in_flight", "http_server_requests_active_seconds_active_count"]
-            .iter()
-            .map(|m| format!("sum({m}{{{sel}}})"))
-            .collect::<Vec<_>>()
-            .join(" or "));
-    let fds = q(format!("max(process_open_fds{{{sel}}} / process_max_fds{{{sel}}})"));
-    let mut t = String::new();
-    let _ = write!(
-        t,
+/// saturation, each read as `read` says (the TOML fields of a query).
+fn golden(title: &str, key: &str, read: &dyn Fn(Signal) -> String) -> String {
+    use Signal::*;
+    let (title, key) = (quoted(title), quoted(key));
+    let [traffic, errors, p50, p99, cpu, memory, in_flight, fds] =
+        [Traffic, Errors, P50, P99, Cpu, Memory, InFlight, OpenFiles].map(read);
+    format!(
         r#"
 [[page]]
 title = {title}
@@ -132,53 +135,46 @@ key = {key}
 [[page.row.panel]]
 type = "bignum"
 title = "Traffic"
-source = {src}
-query = {traffic}
+{traffic}
 unit = "per_second"
 [[page.row.panel]]
 type = "bignum"
 title = "Errors"
-source = {src}
-query = {errors}
+{errors}
 unit = "ratio"
 warn = 0.01
 crit = 0.05
 [[page.row.panel]]
 type = "bignum"
 title = "p99 latency"
-source = {src}
-query = {p99}
+{p99}
 unit = "seconds"
 warn = 0.5
 crit = 1.0
 [[page.row.panel]]
 type = "bignum"
 title = "CPU"
-source = {src}
-query = {cpu}
+{cpu}
 unit = "count"
 
 [[page.row]]
 [[page.row.panel]]
 type = "chart"
 title = "Requests / s"
+{traffic}
 unit = "per_second"
-lines = [
-  {{ title = "all", source = {src}, query = {traffic} }},
-]
 [[page.row.panel]]
 type = "chart"
 title = "Latency"
 unit = "seconds"
 lines = [
-  {{ title = "p50", source = {src}, query = {p50} }},
-  {{ title = "p99", source = {src}, query = {p99} }},
+  {{ title = "p50", {p50_inline} }},
+  {{ title = "p99", {p99_inline} }},
 ]
 [[page.row.panel]]
 type = "chart"
 title = "Error ratio"
-source = {src}
-query = {errors}
+{errors}
 unit = "ratio"
 warn = 0.01
 crit = 0.05
@@ -188,28 +184,72 @@ height = 10
 [[page.row.panel]]
 type = "chart"
 title = "In flight"
-source = {src}
-query = {in_flight}
+{in_flight}
 unit = "count"
 [[page.row.panel]]
 type = "chart"
 title = "Memory"
-source = {src}
-query = {memory}
+{memory}
 unit = "bytes"
 [[page.row.panel]]
 type = "gauge"
 title = "Open files"
-source = {src}
-query = {fds}
+{fds}
 unit = "ratio"
 warn = 0.8
 crit = 0.9
 "#,
-        title = quoted(title),
-        key = quoted(&format!("{source}:{title}").to_lowercase()),
-    );
-    t
+        p50_inline = p50.replace('\n', ", "),
+        p99_inline = p99.replace('\n', ", "),
+    )
+}
+
+/// The golden signals of one service from a Prometheus: queries written
+/// for its label.
+pub fn golden_page(source: &str, service: &str, window: &str) -> String {
+    let sel = service_selector(service);
+    let title = service.split_once('=').map_or(service, |(_, v)| v).trim();
+    let read = |signal: Signal| {
+        let query = match signal {
+            Signal::Traffic => requests(&sel, "", window),
+            Signal::Errors => error_ratio(&sel, window),
+            Signal::P50 => latency(0.5, &sel, window),
+            Signal::P99 => latency(0.99, &sel, window),
+            Signal::Cpu => format!("sum(rate(process_cpu_seconds_total{{{sel}}}[{window}]))"),
+            Signal::Memory => format!("sum(process_resident_memory_bytes{{{sel}}})"),
+            Signal::InFlight => [
+                "http_requests_in_progress",
+                "http_requests_in_flight",
+                "http_server_requests_active_seconds_active_count",
+            ]
+            .iter()
+            .map(|m| format!("sum({m}{{{sel}}})"))
+            .collect::<Vec<_>>()
+            .join(" or "),
+            Signal::OpenFiles => format!("max(process_open_fds{{{sel}}} / process_max_fds{{{sel}}})"),
+        };
+        format!("source = {}\nquery = {}", quoted(source), quoted(&query))
+    };
+    golden(title, &format!("{source}:{title}").to_lowercase(), &read)
+}
+
+/// The golden signals of a service read directly: the series its scrape
+/// source works out and names for what they are.
+pub fn scrape_page(source: &str, job: &str) -> String {
+    let read = |signal: Signal| {
+        let (metric, agg) = match signal {
+            Signal::Traffic => ("traffic_requests_per_second", "sum"),
+            Signal::Errors => ("error_ratio", "max"),
+            Signal::P50 => ("latency_p50_seconds", "max"),
+            Signal::P99 => ("latency_p99_seconds", "max"),
+            Signal::Cpu => ("saturation_cpu_cores", "sum"),
+            Signal::Memory => ("saturation_resident_memory_bytes", "sum"),
+            Signal::InFlight => ("saturation_in_flight_requests", "sum"),
+            Signal::OpenFiles => ("saturation_open_fds_ratio", "max"),
+        };
+        format!("metric = {}\nlabels = {{ job = {} }}\nagg = \"{agg}\"", quoted(metric), quoted(job))
+    };
+    golden(&format!("{job} ({source})"), &format!("{source}:{job}").to_lowercase(), &read)
 }
 
 /// What a Prometheus scrapes, when no service was named: each job's
@@ -276,6 +316,20 @@ mod tests {
         let errors = panel("Errors").query.as_ref().unwrap().promql.clone().unwrap();
         assert!(errors.contains(r#"status=~"5..""#) && errors.contains(r#"code=~"5..""#), "{errors}");
         assert!(errors.contains("or vector(0)"), "no 5xx series means no errors: {errors}");
+    }
+
+    #[test]
+    fn a_scraped_service_gets_the_same_page_from_its_worked_out_series() {
+        let mut s = SourceSpec::from_flag(SourceKind::Scrape, "http://127.0.0.1:8000/metrics");
+        s.name = Some("scrape".into());
+        let d = dashboard(false, &[s]);
+        let page = &d.pages[0];
+        assert_eq!(page.title, "127.0.0.1:8000 (scrape)");
+        let panel = |t: &str| page.rows.iter().flat_map(|r| &r.panels).find(|p| p.title == t).unwrap();
+        let q = panel("Traffic").query.clone().unwrap();
+        assert_eq!(q.metric, "traffic_requests_per_second");
+        assert_eq!(q.promql, None);
+        assert_eq!(panel("Latency").lines[1].metric.as_deref(), Some("latency_p99_seconds"));
     }
 
     #[test]

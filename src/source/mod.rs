@@ -12,6 +12,7 @@ pub mod history;
 pub mod link;
 pub mod poll;
 pub mod prometheus;
+pub mod scrape_poll;
 pub mod sse;
 pub mod stream;
 pub mod tls;
