@@ -466,6 +466,23 @@ mod tests {
     }
 
     #[test]
+    fn sources_are_read_and_a_bad_one_is_named_by_line_and_key() {
+        let text = "[[source]]\nkind = \"prometheus\"\nurl = \"http://p:9090\"\ninterval = \"2s\"\n\n[[source]]\nkind = \"scrape\"\nurl = \"app:8000/metrics\"\n";
+        let err = Config::parse(text, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:8: key `source[1].url`"), "{err}");
+        assert!(err.contains("must start with http://"), "{err}");
+        let good = text.replace("app:8000", "http://app:8000");
+        let c = Config::parse(&good, Path::new("c.toml")).unwrap();
+        assert_eq!((c.source[0].kind, c.source[0].interval()), (SourceKind::Prometheus, Duration::from_secs(2)));
+        assert_eq!(c.source[1].kind, SourceKind::Scrape);
+        let twice = "[[source]]\nkind = \"scrape\"\nname = \"a\"\nurl = \"http://x/m\"\n[[source]]\nkind = \"scrape\"\nname = \"a\"\nurl = \"http://y/m\"\n";
+        let err = Config::parse(twice, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:7: key `source[1].name`") && err.contains("names two sources"), "{err}");
+        let kind = Config::parse("[[source]]\nkind = \"graphite\"\nurl = \"http://g\"\n", Path::new("c.toml"));
+        assert!(kind.unwrap_err().to_string().starts_with("c.toml:2:"));
+    }
+
+    #[test]
     fn unknown_keys_are_refused_with_their_line() {
         let text = "[ui]\nfps = 30\n\n[demo]\nsenario = \"calm\"\n";
         let err = Config::parse(text, Path::new("c.toml")).unwrap_err().to_string();
