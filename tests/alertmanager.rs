@@ -318,3 +318,51 @@ async fn alertmanager_alerts_join_the_alert_list_with_their_silences() {
     feed.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `vigil check --alertmanager URL`: 1 while an alert fires there and is
+/// not silenced, 0 once it is, 2 when the Alertmanager cannot be reached.
+#[tokio::test]
+async fn check_exits_by_what_alertmanager_says() {
+    let am = Alertmanager::start().await;
+    let dir = std::env::temp_dir().join(format!("vigil-am-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let check = |url: String, dir: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+                .args(["check", "--alertmanager", &url, "--timeout", "10s", "--format", "json"])
+                .env("VIGIL_CACHE_DIR", &dir)
+                .env("VIGIL_STATE_DIR", &dir)
+                .output()
+                .unwrap()
+        })
+    };
+    let now = now_ms();
+    am.post_alerts(&json!([{
+        "labels": {"alertname": "DiskFull", "severity": "critical", "service": "db"},
+        "startsAt": format_time(now - 60_000),
+    }]))
+    .await;
+    fetch_until(&am, "the alert", |s| !s.alerts.is_empty()).await;
+    let out = check(am.url(), dir.clone()).await.unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report["reasons"].to_string().contains("Alertmanager: 1 firing (DiskFull)"), "{report}");
+
+    am.post_silence(&json!({
+        "matchers": [{"name": "service", "value": "db", "isRegex": false, "isEqual": true}],
+        "startsAt": format_time(now - 1_000),
+        "endsAt": format_time(now + 3_600_000),
+        "createdBy": "ana",
+        "comment": "moving the volume",
+    }))
+    .await;
+    fetch_until(&am, "the silence applied", |s| s.alerts.iter().all(|a| a.is_silenced())).await;
+    let out = check(am.url(), dir.clone()).await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let out = check(dead, dir.clone()).await.unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is down"), "{}", String::from_utf8_lossy(&out.stdout));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -111,6 +111,12 @@ fn run(mut plan: feed::Plan, timeout: Duration) -> Report {
             Ok(f) => f,
             Err(e) => return Report::failed(Status::Unreachable, one_line(&e)),
         };
+        match super::tail_queries(&plan, &[], plan.backfill) {
+            Ok(wants) => {
+                feed.promql.send_replace(std::sync::Arc::new(wants));
+            }
+            Err(e) => return Report::failed(Status::ConfigError, one_line(&e)),
+        }
         let picture = gather(&mut feed, timeout).await;
         let report = judge(&feed, picture, specs, slos, timeout);
         feed.stop().await;
@@ -134,15 +140,30 @@ struct Picture {
     banner: Option<StatusBanner>,
     refused: Option<String>,
     interval_ms: i64,
+    /// Whether a gateway (or the demo) feeds the check; without one, only
+    /// the other sources' first answers make the picture.
+    gateway: bool,
+    /// Sources other than the gateway that have answered, or failed, once.
+    sources_heard: bool,
+    /// Alertmanagers' alerts as last heard, and those they keep quiet.
+    am_alerts: std::collections::BTreeMap<String, crate::model::Alert>,
+    muted: std::collections::BTreeMap<crate::model::SourceId, Vec<crate::model::Muted>>,
 }
 
 impl Picture {
     fn complete(&self) -> bool {
-        self.catalogue && self.backfill.is_some() && self.live
+        let gateway = !self.gateway || (self.catalogue && self.backfill.is_some() && self.live);
+        gateway && self.sources_heard
     }
 
     fn missing(&self) -> Vec<&'static str> {
         let mut m = Vec::new();
+        if !self.sources_heard {
+            m.push("a source never answered");
+        }
+        if !self.gateway {
+            return m;
+        }
         if !self.catalogue {
             m.push("no catalogue");
         }
@@ -160,7 +181,18 @@ impl Picture {
 /// `timeout` runs out.
 async fn gather(feed: &mut Feed, timeout: Duration) -> Picture {
     let mut updates = feed.take_updates();
-    let mut p = Picture { interval_ms: 1000, ..Picture::default() };
+    let gateway = feed.stats.iter().any(|s| s.kind == "gateway");
+    let mut p = Picture { interval_ms: 1000, gateway, ..Picture::default() };
+    let others: Vec<_> = feed.stats.iter().filter(|s| s.kind != "gateway").cloned().collect();
+    // A source that fails sends nothing: its link is looked at as time passes.
+    let heard = move || {
+        others.iter().all(|s| {
+            let l = s.link();
+            l.last_success_ms.is_some() || l.last_error.is_some()
+        })
+    };
+    p.sources_heard = heard();
+    let mut looks = tokio::time::interval(Duration::from_millis(200));
     let mut refusals = Refusals::default();
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
@@ -169,6 +201,7 @@ async fn gather(feed: &mut Feed, timeout: Duration) -> Picture {
         tokio::select! {
             biased;
             _ = &mut deadline => break,
+            _ = looks.tick() => p.sources_heard = heard(),
             n = updates.recv_many(&mut buf, super::BATCH) => {
                 if n == 0 {
                     break;
@@ -213,12 +246,13 @@ fn fold(p: &mut Picture, u: Update) {
             p.backfill.get_or_insert((from_ms, complete));
         }
         Update::Status(b) => p.banner = b,
-        Update::Alert(_)
-        | Update::Event(_)
-        | Update::Conn(_)
-        | Update::Malformed(_)
-        | Update::Query { .. }
-        | Update::Muted { .. } => {}
+        Update::Alert(a) if crate::source::alertmanager::is_alertmanager_alert(&a.id).is_some() => {
+            p.am_alerts.insert(a.id.clone(), a);
+        }
+        Update::Muted { source, muted } => {
+            p.muted.insert(source, muted);
+        }
+        Update::Alert(_) | Update::Event(_) | Update::Conn(_) | Update::Malformed(_) | Update::Query { .. } => {}
     }
 }
 
@@ -246,7 +280,7 @@ fn judge(feed: &Feed, p: Picture, specs: Vec<RuleSpec>, slos: Vec<SloSpec>, time
 
     let mut rules = RuleSet::new(specs);
     let reach = rules.reach_ms();
-    let (backfill_from, backfill_whole) = p.backfill.unwrap_or((now, false));
+    let (backfill_from, backfill_whole) = p.backfill.unwrap_or((now, !p.gateway));
     // Up to the last step before now; the evaluation at now is the verdict.
     let from = backfill_from.max(now - reach);
     let replay = rules.replay(&p.store, from, now - 1, REPLAY_STEP_MS);
@@ -287,7 +321,23 @@ fn judge(feed: &Feed, p: Picture, specs: Vec<RuleSpec>, slos: Vec<SloSpec>, time
         report.raise(Status::Stale, "an alert's series went silent".into());
     }
     if !sources.iter().any(|s| s.health == SourceHealth::Live) {
-        report.raise(Status::Stale, "no gateway is live".into());
+        let what = if p.gateway { "no gateway is live" } else { "no source is live" };
+        report.raise(Status::Stale, what.into());
+    }
+    for s in sources.iter().filter(|s| s.kind != "gateway" && s.health == SourceHealth::Down) {
+        let why = s.last_error.as_deref().unwrap_or("no answer");
+        report.raise(Status::Unreachable, format!("{} ({}) is down: {why}", s.name, s.kind));
+    }
+    // An Alertmanager's firing alerts count, unless it keeps them quiet.
+    let muted: std::collections::BTreeSet<&str> = p.muted.values().flatten().map(|m| m.alert_id.as_str()).collect();
+    let loud: Vec<&crate::model::Alert> = p
+        .am_alerts
+        .values()
+        .filter(|a| a.state == crate::model::AlertState::Firing && !muted.contains(a.id.as_str()))
+        .collect();
+    if !loud.is_empty() {
+        let names: Vec<String> = loud.iter().map(|a| crate::wire::sanitize(&a.metric)).collect();
+        report.raise(Status::Firing, format!("Alertmanager: {} firing ({})", loud.len(), names.join(", ")));
     }
     report
 }

@@ -142,7 +142,7 @@ pub fn tail(args: TailArgs) -> anyhow::Result<i32> {
 /// by the first Prometheus source; without any, every query of the pages
 /// vigil writes for the sources (a service's golden signals). History
 /// reaches back `since`, at about 160 points.
-fn tail_queries(
+pub(super) fn tail_queries(
     plan: &feed::Plan,
     queries: &[String],
     since: Duration,
