@@ -130,8 +130,13 @@ impl SourceSpec {
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
             return Err(("url", format!("{:?} must start with http:// or https://", self.url)));
         }
-        if reqwest::Url::parse(&self.url).is_err() {
-            return Err(("url", format!("{:?} is not a URL", self.url)));
+        match reqwest::Url::parse(&self.url) {
+            Err(_) => return Err(("url", format!("{:?} is not a URL", self.url))),
+            // Shown on the sources page and in logs: no secret may ride in it.
+            Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+                return Err(("url", "holds credentials; use `username` with `password_file`, or `token_file`".into()));
+            }
+            Ok(_) => {}
         }
         if self.name.as_ref().is_some_and(|n| n.trim().is_empty() || n.chars().any(char::is_control)) {
             return Err(("name", "must be printable and not empty".into()));
@@ -231,6 +236,7 @@ mod tests {
             s.check().unwrap_err().0
         };
         assert_eq!(bad(&|s| s.url = "ftp://x".into()), "url");
+        assert_eq!(bad(&|s| s.url = "http://ops:hunter2@p:9090".into()), "url");
         assert_eq!(bad(&|s| s.interval = Some(Duration::from_millis(10))), "interval");
         assert_eq!(bad(&|s| s.password_env = Some("P".into())), "username");
         assert_eq!(

@@ -434,7 +434,9 @@ pub fn label_values(store: &Store, metrics: &[&str], label: &str) -> Vec<String>
 pub fn divide(num: &Evaluated, den: &Evaluated) -> Evaluated {
     Evaluated {
         points: derive::ratio_by_time(&num.points, &den.points),
-        fresh_until: num.fresh_until.max(den.fresh_until),
+        // As fresh as the staler of the two: a ratio of a dead numerator
+        // to a live denominator is not current.
+        fresh_until: num.fresh_until.zip(den.fresh_until).map(|(a, b)| a.min(b)),
         matched: num.matched,
         labels: num.labels.clone(),
     }

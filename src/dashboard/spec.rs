@@ -176,6 +176,15 @@ pub fn parse_promql_key(key: &str) -> Option<(&str, &str)> {
     Some((source, text))
 }
 
+/// PromQL `text` with every `$label` replaced by its value in `vars`,
+/// escaped as inside a PromQL string (a value is data from the network,
+/// and a quote in it must not end the string it is put in).
+pub fn subst_promql(text: &str, vars: &[(String, String)]) -> String {
+    let escaped: Vec<(String, String)> =
+        vars.iter().map(|(k, v)| (k.clone(), v.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    subst(text, &escaped)
+}
+
 /// `text` with every `$label` replaced by its value in `vars`.
 pub fn subst(text: &str, vars: &[(String, String)]) -> String {
     let mut out = text.to_string();
@@ -197,7 +206,7 @@ impl QuerySpec {
         match &self.promql {
             None => std::borrow::Cow::Borrowed(self),
             Some(text) => std::borrow::Cow::Owned(QuerySpec {
-                metric: promql_key(self.source.as_deref().unwrap_or(""), &subst(text, vars)),
+                metric: promql_key(self.source.as_deref().unwrap_or(""), &subst_promql(text, vars)),
                 ..self.clone()
             }),
         }
@@ -207,7 +216,7 @@ impl QuerySpec {
     /// (`""` for the first), if it is one.
     pub fn promql_with(&self, vars: &[(String, String)]) -> Option<(String, String)> {
         let text = self.promql.as_ref()?;
-        Some((self.source.clone().unwrap_or_default(), subst(text, vars)))
+        Some((self.source.clone().unwrap_or_default(), subst_promql(text, vars)))
     }
 }
 

@@ -212,7 +212,7 @@ impl Pipeline {
     /// Tells the Prometheus sources what the page shown runs now, and over
     /// which span: when the queries change, when the span reaches further
     /// back, and once a minute as it moves on (refreshes cover the newest end).
-    pub fn want_queries(&self, now_ms: i64) {
+    pub fn want_queries(&mut self, now_ms: i64) {
         use crate::source::prometheus::Wants;
         let Some(tx) = &self.promql else { return };
         let Some(page) = self.dashboard.pages.get(self.view.page.min(self.dashboard.pages.len().saturating_sub(1)))
@@ -220,6 +220,28 @@ impl Pipeline {
             return;
         };
         let queries = page::promql_wanted(page, &self.view, &self.store);
+        // What no query asks for any more has no panel to show its error
+        // on; a source no query can reach is an error of its own.
+        let before = self.query_errors.len();
+        let keys: std::collections::HashSet<String> = queries.iter().map(|w| w.key()).collect();
+        self.query_errors.retain(|k, _| keys.contains(k));
+        let mut changed = self.query_errors.len() != before;
+        let prometheus: Vec<&str> =
+            self.stats.iter().filter(|s| s.kind == "prometheus").map(|s| s.name.as_str()).collect();
+        for w in &queries {
+            let known =
+                if w.source.is_empty() { !prometheus.is_empty() } else { prometheus.contains(&w.source.as_str()) };
+            if !known {
+                let why = match w.source.as_str() {
+                    "" => "no Prometheus source to run this query (--prometheus URL)".to_string(),
+                    name => format!("no Prometheus source is named {name:?}"),
+                };
+                changed |= self.query_errors.insert(w.key(), why.clone()).is_none_or(|old| old != why);
+            }
+        }
+        if changed {
+            self.data_version += 1;
+        }
         let to_ms = self.view.at_ms.unwrap_or(now_ms).min(now_ms);
         let from_ms = to_ms - self.view.window_ms;
         // About one point per column, on whole seconds.
@@ -423,11 +445,16 @@ impl Pipeline {
                 if !observations.is_empty() {
                     self.first_data_ms.get_or_insert(now_ms);
                 }
-                if let Some(oldest) = observations.iter().map(|o| o.ts).min() {
+                // With a gateway, the header's link and the history asked of
+                // it are the gateway's alone; without one, every source's.
+                let the_link = source == SourceId::GATEWAY || !self.stats.iter().any(|s| s.kind == "gateway");
+                if let Some(oldest) = observations.iter().map(|o| o.ts).min().filter(|_| the_link) {
                     self.earliest_ms = Some(self.earliest_ms.map_or(oldest, |e| e.min(oldest)));
                 }
                 if live && !observations.is_empty() {
-                    self.last_live_ms = Some(now_ms);
+                    if the_link {
+                        self.last_live_ms = Some(now_ms);
+                    }
                     self.forget_restored_alerts();
                 }
                 if !live && !observations.is_empty() {

@@ -76,9 +76,13 @@ pub fn promql_wanted(page: &PageSpec, req: &ViewRequest, store: &Store) -> Vec<c
     let select = page.select.as_ref().map(|label| selection(page, label, req, store));
     let vars: Vec<(String, String)> = select.iter().map(|s| (s.label.clone(), s.value.clone())).collect();
     let mut out: Vec<Want> = Vec::new();
+    // A query that needs the choice waits until there is one. (Other `$`s,
+    // such as `label_replace`'s "$1", are PromQL's own.)
+    let waiting = page.select.as_ref().filter(|_| vars.iter().all(|(_, v)| v.is_empty())).map(|l| format!("${l}"));
     let mut add = |q: &QuerySpec| {
-        // A query that needs the choice waits until there is one.
-        if let Some((source, text)) = q.promql_with(&vars).filter(|(_, t)| !t.contains('$')) {
+        if let Some((source, text)) =
+            q.promql_with(&vars).filter(|(_, t)| waiting.as_ref().is_none_or(|w| !t.contains(w.as_str())))
+        {
             out.push(Want { source, text });
         }
     };
@@ -108,9 +112,10 @@ fn selection(page: &PageSpec, label: &str, req: &ViewRequest, store: &Store) -> 
         queries.extend(p.lines.iter().map(|l| line_query(p.query.as_ref(), l)));
         queries.extend(p.columns.iter().map(ColumnSpec::query));
     }
+    let choice = format!("${label}");
     let mut names: Vec<String> = queries
         .iter()
-        .filter(|q| q.promql.as_ref().is_none_or(|t| !t.contains('$')))
+        .filter(|q| q.promql.as_ref().is_none_or(|t| !t.contains(&choice)))
         .map(|q| q.resolved(&[]).metric.clone())
         .collect();
     if let Some(text) = &page.select_query {

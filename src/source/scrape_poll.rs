@@ -150,7 +150,9 @@ impl Derived {
         source: SourceId,
     ) -> Vec<Update> {
         let mut out = Vec::new();
-        let names: Vec<String> = metas.iter().map(|m| m.name.clone()).collect();
+        // In order, so a page that lists the same metrics differently is the same page.
+        let mut names: Vec<String> = metas.iter().map(|m| m.name.clone()).collect();
+        names.sort();
         if names != self.catalogue {
             out.push(Update::Catalogue { metrics: metas.to_vec(), interval_ms, source });
             // A page whose metrics changed (a restart, a new version) is looked at afresh.

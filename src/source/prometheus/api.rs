@@ -146,7 +146,16 @@ impl Client {
         let request = self.http.get(&url).query(params).timeout(self.timeout);
         let request = auth::apply(self.auth.as_ref(), request).map_err(|e| QueryError::Auth(e.to_string()))?;
         // The URL (query and all) would drown the reason in a panel's one line.
-        let unreachable = |e: reqwest::Error| QueryError::Unreachable(super::super::error_chain(&e.without_url()));
+        // One slow query is that query's trouble, not the server's: a
+        // timeout is not a dead link.
+        let timeout = self.timeout;
+        let unreachable = move |e: reqwest::Error| {
+            if e.is_timeout() {
+                QueryError::Refused(format!("no answer within {}", humantime::format_duration(timeout)))
+            } else {
+                QueryError::Unreachable(super::super::error_chain(&e.without_url()))
+            }
+        };
         let mut response = request.send().await.map_err(unreachable)?;
         let status = response.status();
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {

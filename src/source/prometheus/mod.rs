@@ -89,7 +89,37 @@ struct Query {
     range_retry: Option<(i64, i64)>,
     /// The error shown for it, if any.
     error: Option<String>,
+    /// Whether the screen still wants it; one no longer wanted stays only
+    /// until its request out comes back.
+    wanted: bool,
+    /// The server refused its history (too long a range, a limit): asked
+    /// for again only when the view changes, not on every refresh.
+    history_refused: bool,
+    /// When a request for it last went out, so that refreshes that cannot
+    /// send every query send the longest-waiting first.
+    last_sent_ms: i64,
 }
+
+impl Query {
+    fn new(text: &str) -> Query {
+        Query {
+            text: text.to_string(),
+            running: false,
+            held_from: None,
+            last_ok_ms: None,
+            range_due: None,
+            range_retry: None,
+            error: None,
+            wanted: true,
+            history_refused: false,
+            last_sent_ms: i64::MIN,
+        }
+    }
+}
+
+/// Most points a range query asks for per series: under the 11,000 that
+/// Prometheus accepts, whatever span the view or a gap covers.
+const MAX_POINTS: i64 = 10_000;
 
 /// A request out.
 #[derive(Debug, Clone, Copy)]
@@ -154,47 +184,46 @@ impl State {
 
     /// Takes a new set of wanted queries: new ones get their history, old
     /// ones that the view now looks further back for get the rest of it.
+    /// Queries no longer wanted go, once no request of theirs is out (so a
+    /// query wanted again is never out twice).
     fn want(&mut self, wants: Arc<Wants>) {
         let mine: Vec<&Want> = wants.queries.iter().filter(|w| self.opts.serves(w)).collect();
         let keys: Vec<String> = mine.iter().map(|w| w.key()).collect();
-        self.queries.retain(|k, _| keys.contains(k) || k == &heartbeat_key());
+        for q in self.queries.values_mut() {
+            q.wanted = false;
+        }
         for (w, key) in mine.iter().zip(keys) {
             let new = !self.queries.contains_key(&key);
-            let q = self.queries.entry(key).or_insert_with(|| Query {
-                text: w.text.clone(),
-                running: false,
-                held_from: None,
-                last_ok_ms: None,
-                range_due: None,
-                range_retry: None,
-                error: None,
-            });
+            let q = self.queries.entry(key).or_insert_with(|| Query::new(&w.text));
+            q.wanted = true;
             let slack = wants.step_ms.max(1);
+            let reaches_back = q.held_from.is_none_or(|held| wants.from_ms < held - slack);
+            if new || (reaches_back && wants.from_ms < self.wants.from_ms) {
+                // A view further back is worth another try at refused history.
+                q.history_refused = false;
+            }
             match q.held_from {
                 None if new => q.range_due = Some((wants.from_ms, wants.to_ms)),
-                // Its history was refused: asked for again once an instant
-                // run of it works, not on every change of view.
+                None if q.running && !q.history_refused => {
+                    // The first history is still out: widen what comes next.
+                    q.range_due = Some((wants.from_ms, wants.to_ms));
+                }
                 None => {}
-                Some(held) if wants.from_ms < held - slack => {
+                Some(held) if wants.from_ms < held - slack && !q.history_refused => {
                     let to = q.range_due.map_or(held, |(_, to)| to.max(held));
                     q.range_due = Some((wants.from_ms, to));
                 }
                 Some(_) => {}
             }
         }
+        self.queries.retain(|k, q| q.wanted || q.running || k == HEARTBEAT_KEY);
         // With nothing to ask, a trivial query still tells whether the server answers.
-        if self.queries.keys().all(|k| k == &heartbeat_key()) {
-            self.queries.entry(heartbeat_key()).or_insert_with(|| Query {
-                text: HEARTBEAT.into(),
-                running: false,
-                held_from: Some(i64::MIN),
-                last_ok_ms: None,
-                range_due: None,
-                range_retry: None,
-                error: None,
-            });
+        if self.queries.iter().all(|(k, q)| k == HEARTBEAT_KEY || !q.wanted) {
+            self.queries
+                .entry(HEARTBEAT_KEY.to_string())
+                .or_insert_with(|| Query { held_from: Some(i64::MIN), ..Query::new(HEARTBEAT) });
         } else {
-            self.queries.remove(&heartbeat_key());
+            self.queries.remove(HEARTBEAT_KEY);
         }
         self.wants = wants;
     }
@@ -202,17 +231,19 @@ impl State {
     /// Sends the history requests that are due and not waiting on another
     /// request of the same query.
     fn launch_ranges(&mut self) {
-        let step_ms = self.wants.step_ms.max(1000);
         let due: Vec<(String, i64, i64)> = self
             .queries
             .iter()
-            .filter(|(_, q)| !q.running)
+            .filter(|(_, q)| !q.running && q.wanted)
             .filter_map(|(k, q)| q.range_due.map(|(f, t)| (k.clone(), f, t)))
             .collect();
         for (key, from_ms, to_ms) in due {
             if self.running() >= MAX_RUNNING {
                 break;
             }
+            // The view's spacing, or coarser when the span is long (a gap of
+            // hours, a day looked back at): never past the server's limit.
+            let step_ms = self.wants.step_ms.max(1000).max(((to_ms - from_ms) / MAX_POINTS + 999) / 1000 * 1000);
             self.launch(&key, Job::Range { from_ms, to_ms, step_ms });
         }
     }
@@ -225,8 +256,16 @@ impl State {
                 q.range_due = Some(q.range_due.map_or((f, t), |(df, dt)| (df.min(f), dt.max(t))));
             }
         }
-        let idle: Vec<String> = self.queries.iter().filter(|(_, q)| !q.running).map(|(k, _)| k.clone()).collect();
-        for key in idle {
+        // The longest-waiting first: with more queries than may be out at
+        // once, each refresh reaches the ones the last one could not.
+        let mut idle: Vec<(i64, String)> = self
+            .queries
+            .iter()
+            .filter(|(_, q)| !q.running && q.wanted)
+            .map(|(k, q)| (q.last_sent_ms, k.clone()))
+            .collect();
+        idle.sort();
+        for (_, key) in idle {
             if self.running() >= MAX_RUNNING {
                 break;
             }
@@ -237,6 +276,7 @@ impl State {
     fn launch(&mut self, key: &str, job: Job) {
         let Some(q) = self.queries.get_mut(key) else { return };
         q.running = true;
+        q.last_sent_ms = now_ms();
         if matches!(job, Job::Range { .. }) {
             q.range_due = None;
         }
@@ -278,11 +318,13 @@ impl State {
                         // Refreshes missed for a while leave a hole that
                         // history fills, so nothing is silently lost; a
                         // query whose history never came gets it now.
+                        // Only what the view shows is filled: a gap older
+                        // than the window is history nobody looks at.
                         match (q.last_ok_ms, q.held_from) {
-                            (Some(last), Some(_)) if at_ms - last > 2 * interval_ms + 1000 => {
-                                q.range_due = Some((last, at_ms));
+                            (Some(last), Some(_)) if at_ms - last > 2 * interval_ms + 1000 && key != HEARTBEAT_KEY => {
+                                q.range_due = Some((last.max(self.wants.from_ms), at_ms));
                             }
-                            (_, None) if q.range_retry.is_none() => {
+                            (_, None) if q.range_retry.is_none() && !q.history_refused => {
                                 q.range_due = Some((self.wants.from_ms, at_ms));
                             }
                             _ => {}
@@ -294,7 +336,7 @@ impl State {
                         q.last_ok_ms = Some(q.last_ok_ms.map_or(to_ms, |t| t.max(to_ms)));
                     }
                 }
-                if key != heartbeat_key() {
+                if key != HEARTBEAT_KEY {
                     let observations = observations(&key, &answer);
                     SourceStats::bump(&stats.points, observations.len() as u64);
                     if !observations.is_empty() {
@@ -314,26 +356,36 @@ impl State {
                 // History the server could not send is asked for again at
                 // the next refresh; a query it refuses is not (every try
                 // would fail the same way) until an instant run works.
-                if let Job::Range { from_ms, to_ms, .. } = job
-                    && e.server_down()
-                {
-                    q.range_retry =
-                        Some(q.range_retry.map_or((from_ms, to_ms), |(f, t)| (f.min(from_ms), t.max(to_ms))));
+                if let Job::Range { from_ms, to_ms, .. } = job {
+                    if e.server_down() {
+                        q.range_retry =
+                            Some(q.range_retry.map_or((from_ms, to_ms), |(f, t)| (f.min(from_ms), t.max(to_ms))));
+                    } else {
+                        q.history_refused = true;
+                    }
+                }
+                // The server answers, but not as a Prometheus API should
+                // for everything (a wrong URL, a proxy's error page): the
+                // sources page says so, while the link stays up.
+                if !e.server_down() {
+                    stats.update_link(|l| l.last_error = Some(e.to_string()));
                 }
                 Some(e.to_string())
             }
         };
-        if q.error != shown_error && key != heartbeat_key() {
+        if q.error != shown_error && key != HEARTBEAT_KEY {
             out.push(Update::Query { key: key.clone(), error: shown_error.clone() });
         }
         q.error = shown_error;
+        if !q.wanted {
+            self.queries.remove(&key);
+        }
         out
     }
 }
 
-fn heartbeat_key() -> String {
-    promql_key("", HEARTBEAT)
-}
+/// The heartbeat's own name: not one a wanted query can have.
+const HEARTBEAT_KEY: &str = "(heartbeat)";
 
 /// An answer's points as observations of the series its query names.
 fn observations(key: &str, answer: &Answer) -> Vec<Observation> {
