@@ -88,7 +88,7 @@ query = 'sum(rate(http_requests_total[10s]'
 struct Running {
     scenes: watch::Receiver<Arc<Scene>>,
     /// What the screen wants; it never changes in these tests.
-    _wanted: watch::Sender<Wanted>,
+    wanted: watch::Sender<Wanted>,
     cancel: CancellationToken,
     feed: Option<Feed>,
 }
@@ -114,7 +114,7 @@ impl Running {
         let cancel = CancellationToken::new();
         let (scene_tx, scenes) = watch::channel(Arc::new(Scene::default()));
         tokio::spawn(pipeline::run(p, feed.take_updates(), Some(wanted_rx), scene_tx, cancel.clone()));
-        Running { scenes, _wanted: wanted, cancel, feed: Some(feed) }
+        Running { scenes, wanted, cancel, feed: Some(feed) }
     }
 
     /// Waits for a scene that `ok` accepts; fails with the last one.
@@ -208,7 +208,13 @@ async fn a_dead_prometheus_is_shown_disconnected_and_its_panels_stale() {
     assert!(!live.is_stale(&reading, now), "fresh data is not stale");
 
     drop(prom);
-    let down = run.until("the link down", |s| matches!(s.link.conn, ConnState::Disconnected { .. })).await;
+    // Each query's failure arrives on its own; the link goes down with the first.
+    let down = run
+        .until("the link down and the panel's error", |s| {
+            matches!(s.link.conn, ConnState::Disconnected { .. })
+                && s.panel("Traffic").is_some_and(|p| p.error.is_some())
+        })
+        .await;
     let ConnState::Disconnected { error } = &down.link.conn else { unreachable!() };
     assert!(error.contains("unreachable"), "{error}");
     let reading = down.number("Traffic").unwrap().0.unwrap().clone();
@@ -275,5 +281,96 @@ async fn tail_prints_a_querys_history_then_its_refreshes_and_errors_once() {
         .next_back();
     // The exporter's latency is log-normal, median 50 ms, p99 about 160 ms.
     assert!(p99.is_some_and(|v| (0.08..0.3).contains(&v)), "p99 {p99:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A TCP proxy in front of a real server that holds every answer back by
+/// `delay`: a slow Prometheus, as a loaded one or a long link makes it.
+async fn slow_proxy(target: String, delay: Duration) -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else { return };
+                let (mut cr, mut cw) = client.split();
+                let (mut sr, mut sw) = server.split();
+                let up = async {
+                    let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                    let _ = sw.shutdown().await;
+                };
+                let down = async {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    let mut last_write: Option<Instant> = None;
+                    loop {
+                        let n = match sr.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        // Each answer's first bytes wait: the server "thinks".
+                        // A connection is kept alive across requests, so an
+                        // answer is told by the quiet before it.
+                        if last_write.is_none_or(|t| t.elapsed() > Duration::from_millis(100)) {
+                            tokio::time::sleep(delay).await;
+                        }
+                        last_write = Some(Instant::now());
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                };
+                tokio::join!(up, down);
+            });
+        }
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn a_query_still_running_at_the_next_refresh_is_not_sent_again() {
+    let (_exporter, prom) = servers().await;
+    // Answers take 3 s; refreshes come every second.
+    let (url, proxy) = slow_proxy(format!("127.0.0.1:{}", prom.port()), Duration::from_secs(3)).await;
+    let dir = temp_dir("prom-slow");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[[source]]\nkind = \"prometheus\"\nurl = \"{url}\"\ninterval = \"1s\"\ntimeout = \"10s\"\n"),
+    )
+    .unwrap();
+    let page = "[[page]]\ntitle = \"Slow\"\n[[page.row]]\n[[page.row.panel]]\ntype = \"bignum\"\ntitle = \"Traffic\"\nquery = 'sum(rate(http_requests_total{job=\"shop\"}[10s]))'\n";
+    let before = served(&prom, "/api/v1/query").await + served(&prom, "/api/v1/query_range").await;
+    let counting = Instant::now();
+    let mut run = Running::start(&config, page).await;
+    let started = Instant::now();
+    // While the answers are out, what the screen asks for is worked out at
+    // once: a new window shows in the next scene, not after the query.
+    let mut answers = Vec::new();
+    for window in [300_000, 600_000, 900_000] {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let asked = Instant::now();
+        run.wanted.send_modify(|w| w.view.window_ms = window);
+        run.until("the new window", |s| s.time.window_ms == window).await;
+        answers.push(asked.elapsed());
+    }
+    let slowest = answers.iter().max().unwrap();
+    assert!(*slowest < Duration::from_millis(500), "a view change took {slowest:?} while queries were out");
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(started.elapsed())).await;
+    let value = run.until("the slow answer", |s| number(s, "Traffic").is_some()).await;
+    assert!(number(&value, "Traffic").unwrap() > 150.0);
+    let sent = served(&prom, "/api/v1/query").await + served(&prom, "/api/v1/query_range").await - before;
+    // A refresh every second, but one request out at a time, each taking
+    // three seconds: a range, then instants and the wider windows' ranges
+    // back to back; plus the heartbeat sent before the page's query came,
+    // and one sent just as the count is read. Were a query sent again
+    // while out, it would be at least one a second.
+    let secs = counting.elapsed().as_secs_f64();
+    let most = (secs / 3.0).ceil() + 3.0;
+    assert!(sent <= most, "{sent} requests reached the server in {secs:.1} s for one query (at most {most})");
+    assert!(sent >= 2.0, "{sent} requests in {secs:.1} s");
+    run.stop().await;
+    proxy.abort();
     let _ = std::fs::remove_dir_all(dir);
 }
