@@ -96,15 +96,22 @@ struct Data<'a> {
     result: &'a RawValue,
 }
 
+/// A series of an instant answer. A native histogram comes as
+/// `histogram` instead of `value`; vigil draws no such series, but the
+/// others of the answer still count.
 #[derive(Deserialize)]
 struct VectorItem {
+    #[serde(default)]
     metric: Labels,
-    value: (f64, String),
+    #[serde(default)]
+    value: Option<(f64, String)>,
 }
 
 #[derive(Deserialize)]
 struct MatrixItem {
+    #[serde(default)]
     metric: Labels,
+    #[serde(default)]
     values: Vec<(f64, String)>,
 }
 
@@ -219,9 +226,9 @@ pub fn decode(body: &[u8], status: u16) -> Result<Answer, QueryError> {
         "vector" => serde_json::from_str::<Vec<VectorItem>>(data.result.get())
             .map_err(bad)?
             .into_iter()
-            .map(|i| Series {
-                labels: i.metric,
-                points: value(&i.value.1).map(|v| (ms(i.value.0), v)).into_iter().collect(),
+            .filter_map(|i| {
+                let (t, v) = i.value?;
+                Some(Series { labels: i.metric, points: value(&v).map(|v| (ms(t), v)).into_iter().collect() })
             })
             .collect(),
         "matrix" => serde_json::from_str::<Vec<MatrixItem>>(data.result.get())
@@ -268,6 +275,14 @@ mod tests {
         let a = decode(body, 200).unwrap();
         assert_eq!(a.series[0].points, [(10_000, 1.5), (20_000, f64::INFINITY)]);
         assert_eq!(a.warnings, ["partial"]);
+
+        // A native histogram among plain series: left out, the rest kept.
+        let body = br#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"job":"a"},"histogram":[1,{"count":"3","sum":"1","buckets":[]}]},
+            {"metric":{"job":"b"},"value":[1,"2"]}]}}"#;
+        let a = decode(body, 200).unwrap();
+        assert_eq!(a.series.len(), 1);
+        assert_eq!(a.series[0].points, [(1000, 2.0)]);
 
         let body = br#"{"status":"success","data":{"resultType":"scalar","result":[5,"42"]}}"#;
         assert_eq!(decode(body, 200).unwrap().series[0].points, [(5000, 42.0)]);
