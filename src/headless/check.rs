@@ -181,9 +181,9 @@ impl Picture {
 /// `timeout` runs out.
 async fn gather(feed: &mut Feed, timeout: Duration) -> Picture {
     let mut updates = feed.take_updates();
-    let gateway = feed.stats.iter().any(|s| s.kind == "gateway");
+    let gateway = feed.stats.iter().any(|s| s.is_gateway());
     let mut p = Picture { interval_ms: 1000, gateway, ..Picture::default() };
-    let others: Vec<_> = feed.stats.iter().filter(|s| s.kind != "gateway").cloned().collect();
+    let others: Vec<_> = feed.stats.iter().filter(|s| !s.is_gateway()).cloned().collect();
     // A source that fails sends nothing: its link is looked at as time passes.
     let heard = move || {
         others.iter().all(|s| {

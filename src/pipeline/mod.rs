@@ -447,7 +447,7 @@ impl Pipeline {
                 }
                 // With a gateway, the header's link and the history asked of
                 // it are the gateway's alone; without one, every source's.
-                let the_link = source == SourceId::GATEWAY || !self.stats.iter().any(|s| s.kind == "gateway");
+                let the_link = source == SourceId::GATEWAY || !self.stats.iter().any(|s| s.is_gateway());
                 if let Some(oldest) = observations.iter().map(|o| o.ts).min().filter(|_| the_link) {
                     self.earliest_ms = Some(self.earliest_ms.map_or(oldest, |e| e.min(oldest)));
                 }
@@ -574,7 +574,7 @@ impl Pipeline {
         let mut any_up = false;
         let mut error = None;
         for (s, was_up) in self.stats.iter().zip(self.links_up.iter_mut()) {
-            if s.kind == "gateway" {
+            if s.is_gateway() {
                 continue;
             }
             let link = s.link();
@@ -586,7 +586,7 @@ impl Pipeline {
             any_up |= link.connected;
             error = error.or(link.last_error.map(|e| format!("{}: {e}", s.name)));
         }
-        let gateway = self.stats.iter().any(|s| s.kind == "gateway");
+        let gateway = self.stats.iter().any(|s| s.is_gateway());
         if gateway || self.stats.is_empty() {
             return changed;
         }

@@ -57,12 +57,7 @@ pub async fn run(opts: Options, tx: mpsc::Sender<Update>, cancel: CancellationTo
         SourceStats::bump(&opts.stats.frames, 1);
         SourceStats::bump(&opts.stats.points, snapshot.alerts.len() as u64);
         SourceStats::bump(&opts.stats.malformed, snapshot.malformed as u64);
-        opts.stats.update_link(|l| {
-            l.connected = true;
-            l.last_success_ms = Some(now);
-            l.rtt_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
-            l.last_error = None;
-        });
+        opts.stats.answered(now, started.elapsed());
         for update in changes(&snapshot, &opts.name, opts.id, now, &mut shown, &mut muted) {
             if tx.send(update).await.is_err() {
                 return;
@@ -73,10 +68,7 @@ pub async fn run(opts: Options, tx: mpsc::Sender<Update>, cancel: CancellationTo
 
 fn failed(stats: &SourceStats, error: String) {
     tracing::warn!(url = %stats.url, %error, "Alertmanager poll failed");
-    stats.update_link(|l| {
-        l.connected = false;
-        l.last_error = Some(error);
-    });
+    stats.lost(error);
 }
 
 /// What a snapshot changes: alerts new or changed, alerts gone (resolved

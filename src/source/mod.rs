@@ -88,6 +88,29 @@ impl SourceStats {
     pub fn link(&self) -> LinkStatus {
         self.link.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
+    /// Whether this is a gateway endpoint (the stream, or the demo).
+    pub fn is_gateway(&self) -> bool {
+        self.kind == "gateway"
+    }
+
+    /// A polled source answered at `now_ms` after `took`: its link is up.
+    pub fn answered(&self, now_ms: i64, took: std::time::Duration) {
+        self.update_link(|l| {
+            l.connected = true;
+            l.last_success_ms = Some(now_ms);
+            l.rtt_ms = Some(took.as_secs_f64() * 1000.0);
+            l.last_error = None;
+        });
+    }
+
+    /// A polled source did not answer: its link is down, and why.
+    pub fn lost(&self, error: String) {
+        self.update_link(|l| {
+            l.connected = false;
+            l.last_error = Some(error);
+        });
+    }
+
     /// Changes the link status in place.
     pub fn update_link(&self, f: impl FnOnce(&mut LinkStatus)) {
         f(&mut self.link.lock().unwrap_or_else(|e| e.into_inner()));

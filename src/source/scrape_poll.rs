@@ -70,10 +70,7 @@ pub async fn run(opts: Options, tx: mpsc::Sender<Update>, cancel: CancellationTo
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(url = %opts.url, error = %e, "scrape failed");
-                opts.stats.update_link(|l| {
-                    l.connected = false;
-                    l.last_error = Some(e);
-                });
+                opts.stats.lost(e);
                 continue;
             }
         };
@@ -83,12 +80,7 @@ pub async fn run(opts: Options, tx: mpsc::Sender<Update>, cancel: CancellationTo
         SourceStats::bump(&opts.stats.frames, 1);
         SourceStats::bump(&opts.stats.bytes, text.len() as u64);
         SourceStats::bump(&opts.stats.malformed, bad as u64);
-        opts.stats.update_link(|l| {
-            l.connected = true;
-            l.last_success_ms = Some(now);
-            l.rtt_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
-            l.last_error = None;
-        });
+        opts.stats.answered(now, started.elapsed());
         let mut updates = Vec::new();
         if let Some(e) = parsed.errors.first() {
             updates.push(Update::Malformed(format!("{}: line {}: {} ({bad} bad lines)", opts.name, e.line, e.reason)));

@@ -304,12 +304,7 @@ impl State {
             Ok(answer) => {
                 SourceStats::bump(&stats.frames, 1);
                 SourceStats::bump(&stats.bytes, answer.bytes as u64);
-                stats.update_link(|l| {
-                    l.connected = true;
-                    l.last_success_ms = Some(now);
-                    l.rtt_ms = Some(took.as_secs_f64() * 1000.0);
-                    l.last_error = None;
-                });
+                stats.answered(now, took);
                 if answer.dropped > 0 {
                     tracing::warn!(query = %q.text, dropped = answer.dropped, "query matched too many series");
                 }
@@ -348,10 +343,7 @@ impl State {
             }
             Err(e) => {
                 if e.server_down() {
-                    stats.update_link(|l| {
-                        l.connected = false;
-                        l.last_error = Some(e.to_string());
-                    });
+                    stats.lost(e.to_string());
                 }
                 // History the server could not send is asked for again at
                 // the next refresh; a query it refuses is not (every try
