@@ -197,7 +197,9 @@ impl Feed {
             let id = SourceId(i as u16 + 1);
             let name = spec.name.clone().unwrap_or_else(|| spec.kind.name().to_string());
             let interval_ms = spec.interval().as_millis() as i64;
-            let s = Arc::new(SourceStats::for_source(id, spec.kind.name(), &name, &spec.url, interval_ms));
+            let mut s = SourceStats::for_source(id, spec.kind.name(), &name, &spec.url, interval_ms);
+            s.patience_ms = spec.timeout().as_millis() as i64;
+            let s = Arc::new(s);
             stats.push(s.clone());
             let auth = Auth::of(spec).with_context(|| format!("source {name:?}"))?;
             match spec.kind {

@@ -100,3 +100,21 @@ fn backfilled_history_is_never_shown_as_live() {
     assert!(kpi_stale(&scene, "Active users", T0 + 100));
     assert_eq!(scene.data_age_ms(T0 + 100), None, "no live data has arrived yet");
 }
+
+#[test]
+fn a_slow_polled_source_stays_fresh_for_its_timeout_then_goes_stale() {
+    // A Prometheus refreshed every second whose answers take up to its 10 s
+    // timeout: three intervals alone would flash every panel stale between
+    // two answers 4 s apart.
+    let source = SourceId(1);
+    let mut stats = SourceStats::for_source(source, "prometheus", "prom", "http://prom:9090", 1000);
+    stats.patience_ms = 10_000;
+    let mut p = Pipeline::new(SourceInfo::default(), vec![Arc::new(stats)]);
+    p.apply(Update::Catalogue { metrics: Vec::new(), interval_ms: 1000, source }, T0);
+    let obs = vec![point("active_users", T0, 100.0)];
+    p.apply(Update::Samples { observations: obs, live: true, seq: None, source }, T0);
+    let now = T0 + 4_000;
+    assert!(!kpi_stale(&p.scene(now), "Active users", now), "stale while the next answer is still allowed to come");
+    let now = T0 + 13_500;
+    assert!(kpi_stale(&p.scene(now), "Active users", now), "no answer for longer than interval and timeout, yet live");
+}

@@ -114,10 +114,12 @@ impl SourceSpec {
         self.interval.unwrap_or(self.kind.default_interval())
     }
 
-    /// A request's time limit: the table's, or the interval (a request
-    /// slower than that would overlap the next), within 1 s to 30 s.
+    /// A request's time limit: the table's, or the interval within 10 s to
+    /// 30 s. A poll never overlaps itself (the next waits for the answer),
+    /// so a short limit buys nothing: tied to a 1 s interval it would give
+    /// up on a server that always takes 2 s, and nothing would ever show.
     pub fn timeout(&self) -> Duration {
-        self.timeout.unwrap_or(self.interval().clamp(Duration::from_secs(1), Duration::from_secs(30)))
+        self.timeout.unwrap_or(self.interval().clamp(Duration::from_secs(10), Duration::from_secs(30)))
     }
 
     /// The `rate()` range of written queries: the table's, else one minute.
@@ -224,6 +226,8 @@ mod tests {
         assert_eq!((s.interval(), s.timeout()), (Duration::from_secs(10), Duration::from_secs(10)));
         s.interval = Some(Duration::from_secs(120));
         assert_eq!(s.timeout(), Duration::from_secs(30));
+        s.interval = Some(Duration::from_secs(1));
+        assert_eq!(s.timeout(), Duration::from_secs(10), "a fast refresh still waits for a slow server");
         s.timeout = Some(Duration::from_secs(3));
         assert_eq!(s.timeout(), Duration::from_secs(3));
     }

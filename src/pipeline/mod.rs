@@ -438,7 +438,8 @@ impl Pipeline {
             Update::Samples { observations, live, source, .. } => {
                 self.data_version += 1;
                 let interval = self.intervals.get(&source).copied().unwrap_or(self.interval_ms);
-                let live_at = live.then(|| Live::at(now_ms, interval, source));
+                let patience = self.stats.iter().find(|s| s.source == source).map_or(0, |s| s.patience_ms);
+                let live_at = live.then(|| Live::at(now_ms, interval, source).waiting(patience));
                 for obs in &observations {
                     self.store.insert(obs, live_at);
                 }

@@ -37,6 +37,10 @@ pub struct SourceStats {
     /// How often it answers when well, when it has its own pace (a gateway's
     /// comes from its catalogue); 0 when it has none.
     pub interval_ms: i64,
+    /// How long one answer may take (a polled source's request timeout; 0
+    /// for a stream). What it sent stays fresh this much longer, so a server
+    /// that is slow but answering is not shown stale between answers.
+    pub patience_ms: i64,
     pub frames: AtomicU64,
     pub bytes: AtomicU64,
     pub points: AtomicU64,

@@ -169,6 +169,12 @@ impl Live {
     pub fn at(at_ms: i64, interval_ms: i64, source: SourceId) -> Live {
         Live { at_ms, fresh_until_ms: at_ms + 3 * interval_ms.max(250), source }
     }
+
+    /// Fresh `patience_ms` longer: the time the source's next answer may
+    /// take on top of its interval.
+    pub fn waiting(self, patience_ms: i64) -> Live {
+        Live { fresh_until_ms: self.fresh_until_ms + patience_ms.max(0), ..self }
+    }
 }
 
 /// Counts of what the store did with what it was given.
