@@ -287,11 +287,24 @@ async fn tail_prints_a_querys_history_then_its_refreshes_and_errors_once() {
 /// A TCP proxy in front of a real server that holds every answer back by
 /// `delay`: a slow Prometheus, as a loaded one or a long link makes it.
 async fn slow_proxy(target: String, delay: Duration) -> (String, tokio::task::JoinHandle<()>) {
+    let (url, _up, task) = proxy(target, delay).await;
+    (url, task)
+}
+
+/// A TCP proxy in front of a real server, holding every answer back by
+/// `delay`, that can be cut: while the flag is false, open connections are
+/// dropped and new ones closed at once, as when the server goes away.
+async fn proxy(target: String, delay: Duration) -> (String, watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let (up, up_rx) = watch::channel(true);
     let task = tokio::spawn(async move {
         while let Ok((mut client, _)) = listener.accept().await {
+            let mut cut = up_rx.clone();
+            if !*cut.borrow_and_update() {
+                continue;
+            }
             let target = target.clone();
             tokio::spawn(async move {
                 let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else { return };
@@ -321,11 +334,20 @@ async fn slow_proxy(target: String, delay: Duration) -> (String, tokio::task::Jo
                         }
                     }
                 };
-                tokio::join!(up, down);
+                // A proxy nobody can cut (its switch dropped) runs on.
+                let cut = async {
+                    if cut.wait_for(|up| !*up).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                };
+                tokio::select! {
+                    _ = async { tokio::join!(up, down) } => {}
+                    _ = cut => {}
+                }
             });
         }
     });
-    (url, task)
+    (url, up, task)
 }
 
 #[tokio::test]
@@ -379,4 +401,47 @@ async fn a_query_still_running_at_the_next_refresh_is_not_sent_again() {
     run.stop().await;
     proxy.abort();
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn refreshes_missed_while_prometheus_was_away_are_filled_from_its_history() {
+    let (_exporter, prom) = servers().await;
+    let (url, up, proxy) = proxy(format!("127.0.0.1:{}", prom.port()), Duration::ZERO).await;
+    let dir = temp_dir("prom-gap");
+    let config = dir.join("config.toml");
+    std::fs::write(&config, format!("[[source]]\nkind = \"prometheus\"\nurl = \"{url}\"\ninterval = \"1s\"\n"))
+        .unwrap();
+    let page = "[[page]]\ntitle = \"Gap\"\n[[page.row]]\n[[page.row.panel]]\ntype = \"chart\"\ntitle = \"Up\"\nquery = 'up{job=\"shop\"}'\n";
+    let mut run = Running::start(&config, page).await;
+    let live = |s: &Scene| s.link.conn.is_connected() && number_or_line(s, "Up").is_some();
+    run.until("live data", live).await;
+    // The window is 120 s over 120 columns: a point a second when nothing is missed.
+    up.send_replace(false);
+    let cut_at = vigil::wire::now_ms();
+    run.until("the link down", |s| matches!(s.link.conn, ConnState::Disconnected { .. })).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let back_at = vigil::wire::now_ms();
+    up.send_replace(true);
+    // Prometheus kept scraping while vigil could not reach it; once back,
+    // the hole is asked for as history and the chart has points in it.
+    let in_hole = |s: &Scene| {
+        let Some(PanelBody::Chart { lines, .. }) = s.panel("Up").map(|p| &p.body) else { return 0 };
+        lines.iter().flat_map(|l| &l.points).filter(|(t, _)| *t > cut_at + 2_000 && *t < back_at - 2_000).count()
+    };
+    assert_eq!(in_hole(&run.scenes.borrow()), 0, "points in the hole before Prometheus was back");
+    // Only history can hold them: every live answer is from after the hole.
+    run.until("points in the hole", |s| in_hole(s) >= 4).await;
+    run.until("the link up again", |s| s.link.conn.is_connected()).await;
+    run.stop().await;
+    up.send_replace(false);
+    proxy.abort();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A chart's newest value, by title.
+fn number_or_line(scene: &Scene, title: &str) -> Option<f64> {
+    match &scene.panel(title)?.body {
+        PanelBody::Chart { lines, .. } => lines.iter().find_map(|l| l.points.last().map(|p| p.1)),
+        _ => None,
+    }
 }

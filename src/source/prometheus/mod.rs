@@ -318,9 +318,10 @@ impl State {
                         // slow server's own pace (the interval plus the
                         // time an answer takes) is no hole, nor is one
                         // narrower than the chart's spacing.
-                        let pace = (interval_ms + took.as_millis() as i64).max(self.wants.step_ms);
+                        let pace = interval_ms + took.as_millis() as i64;
+                        let hole = (2 * pace + 1000).max(self.wants.step_ms);
                         match (q.last_ok_ms, q.held_from) {
-                            (Some(last), Some(_)) if at_ms - last > 2 * pace + 1000 && key != HEARTBEAT_KEY => {
+                            (Some(last), Some(_)) if at_ms - last > hole && key != HEARTBEAT_KEY => {
                                 q.range_due = Some((last.max(self.wants.from_ms), at_ms));
                             }
                             (_, None) if q.range_retry.is_none() && !q.history_refused => {
