@@ -115,6 +115,9 @@ struct Loop {
     slos: Arc<Vec<crate::slo::SloSpec>>,
     /// The answer to an export just asked for, until the loop listens for it.
     export_asked: Option<ExportReply>,
+    /// The pipeline was asked for a new view (a key, a resize, a page
+    /// turning) and its answer has not come yet.
+    view_asked: bool,
 }
 
 /// Where the pipeline says which file it wrote, or why it did not.
@@ -151,6 +154,7 @@ pub async fn run(
         slos,
         opts,
         export_asked: None,
+        view_asked: false,
     };
     let mut export_reply: Option<ExportReply> = None;
     lp.ui.kiosk = lp.kiosk.is_some();
@@ -228,13 +232,20 @@ pub async fn run(
             changed = scene_rx.changed(), if scenes_open => match changed {
                 Ok(()) => {
                     lp.scene = scene_rx.borrow_and_update().clone();
+                    // Someone is waiting for this one: the window a key
+                    // asked for goes on screen now. Only data is debounced.
+                    let answer = std::mem::take(&mut lp.view_asked);
                     lp.ui.follow(&lp.scene);
                     // The selection may have moved to a neighbour: its detail is wanted now.
                     lp.send_wanted();
                     lp.alarms(&mut term);
                     last_scene = Instant::now();
                     // A clock redraw held back for this data goes out with it.
-                    let data_due = (Instant::now() + lp.opts.debounce).max(last_draw + min_frame);
+                    let data_due = if answer {
+                        Instant::now()
+                    } else {
+                        (Instant::now() + lp.opts.debounce).max(last_draw + min_frame)
+                    };
                     due = Some(due.map_or(data_due, |d| d.min(data_due)));
                 }
                 // The pipeline ended; keep showing the last picture.
@@ -275,12 +286,12 @@ pub async fn run(
 
 impl Loop {
     /// Tells the pipeline what to compute.
-    fn send_wanted(&self) {
+    fn send_wanted(&mut self) {
         let view = self.ui.wanted();
         let dashboard = self.ui.dashboard.clone();
         let (rules, slos) = (self.rules.clone(), self.slos.clone());
         let detail = self.ui.detail();
-        self.opts.wanted.send_if_modified(|w| {
+        self.view_asked |= self.opts.wanted.send_if_modified(|w| {
             let same = Arc::ptr_eq(&w.dashboard, &dashboard)
                 && w.view == view
                 && Arc::ptr_eq(&w.rules, &rules)
