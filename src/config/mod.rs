@@ -6,7 +6,7 @@ mod error;
 pub mod sources;
 
 pub use error::ConfigError;
-pub use sources::{SourceKind, SourceSpec};
+pub use sources::{SourceKind, SourceSpec, same_name};
 
 use crate::sim::Scenario;
 use serde::{Deserialize, Deserializer};
@@ -371,10 +371,11 @@ impl Config {
             if let Err((key, msg)) = src.check() {
                 return bad(&format!("source[{i}].{key}"), msg);
             }
+            // Names that differ only in case would share their pages' keys.
             if let Some(name) = &src.name
-                && self.source[..i].iter().any(|s| s.name.as_ref() == Some(name))
+                && self.source[..i].iter().filter_map(|s| s.name.as_ref()).any(|n| same_name(n, name))
             {
-                return bad(&format!("source[{i}].name"), format!("{name:?} names two sources"));
+                return bad(&format!("source[{i}].name"), format!("{name:?} names two sources (case aside)"));
             }
         }
         for (i, slo) in self.slo.iter().enumerate() {
@@ -475,7 +476,7 @@ mod tests {
         let c = Config::parse(&good, Path::new("c.toml")).unwrap();
         assert_eq!((c.source[0].kind, c.source[0].interval()), (SourceKind::Prometheus, Duration::from_secs(2)));
         assert_eq!(c.source[1].kind, SourceKind::Scrape);
-        let twice = "[[source]]\nkind = \"scrape\"\nname = \"a\"\nurl = \"http://x/m\"\n[[source]]\nkind = \"scrape\"\nname = \"a\"\nurl = \"http://y/m\"\n";
+        let twice = "[[source]]\nkind = \"scrape\"\nname = \"a\"\nurl = \"http://x/m\"\n[[source]]\nkind = \"scrape\"\nname = \"A\"\nurl = \"http://y/m\"\n";
         let err = Config::parse(twice, Path::new("c.toml")).unwrap_err().to_string();
         assert!(err.starts_with("c.toml:7: key `source[1].name`") && err.contains("names two sources"), "{err}");
         let kind = Config::parse("[[source]]\nkind = \"graphite\"\nurl = \"http://g\"\n", Path::new("c.toml"));

@@ -193,11 +193,17 @@ pub fn name_all(specs: &mut [SourceSpec]) {
         let base = s.kind.name();
         let name = (1..)
             .map(|i| if i == 1 { base.to_string() } else { format!("{base}-{i}") })
-            .find(|n| !taken.contains(n))
+            .find(|n| !taken.iter().any(|t| same_name(t, n)))
             .unwrap_or_default();
         taken.push(name.clone());
         s.name = Some(name);
     }
+}
+
+/// Whether two source names are the same one: case does not tell sources
+/// apart, as page keys are lower-cased.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
 }
 
 #[cfg(test)]
@@ -218,6 +224,16 @@ mod tests {
         name_all(&mut specs);
         let names: Vec<_> = specs.iter().map(|s| s.name.clone().unwrap()).collect();
         assert_eq!(names, ["prometheus", "prometheus-2", "prometheus-3", "scrape"]);
+    }
+
+    #[test]
+    fn a_name_given_in_other_case_is_taken_too() {
+        let mut specs = vec![
+            SourceSpec { name: Some("Prometheus".into()), ..SourceSpec::from_flag(SourceKind::Prometheus, "http://a") },
+            SourceSpec::from_flag(SourceKind::Prometheus, "http://b:9090"),
+        ];
+        name_all(&mut specs);
+        assert_eq!(specs[1].name.as_deref(), Some("prometheus-2"));
     }
 
     #[test]
