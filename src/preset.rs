@@ -73,27 +73,30 @@ fn quoted(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// The usual names of a service's request counter: a plain counter, or the
+/// count of a duration histogram (client libraries and frameworks differ).
+const REQUEST_COUNTERS: [&str; 3] =
+    ["http_requests_total", "http_server_requests_seconds_count", "http_request_duration_seconds_count"];
+
 /// The request counter's rate, from whichever of the usual names the
-/// service exposes: a plain counter, or the count of a duration histogram
-/// (client libraries and frameworks differ). `extra` narrows the series
-/// (`,status=~"5.."`).
-fn requests(sel: &str, extra: &str, window: &str) -> String {
-    ["http_requests_total", "http_server_requests_seconds_count", "http_request_duration_seconds_count"]
-        .iter()
-        .map(|m| format!("sum(rate({m}{{{sel}{extra}}}[{window}]))"))
-        .collect::<Vec<_>>()
-        .join(" or ")
+/// service exposes.
+fn requests(sel: &str, window: &str) -> String {
+    REQUEST_COUNTERS.iter().map(|m| format!("sum(rate({m}{{{sel}}}[{window}]))")).collect::<Vec<_>>().join(" or ")
 }
 
 /// Server errors as a share of requests: 5xx by the `status` or `code`
-/// label; no 5xx series at all counts as none.
+/// label; no 5xx series at all counts as none. Each counter makes its own
+/// ratio, and the first that exists is the answer, so errors and requests
+/// always come from the same counter.
 fn error_ratio(sel: &str, window: &str) -> String {
-    let errors = ["status", "code"]
+    REQUEST_COUNTERS
         .iter()
-        .map(|l| format!("({})", requests(sel, &format!(",{l}=~\"5..\""), window)))
+        .map(|m| {
+            let errors = ["status", "code"].map(|l| format!("sum(rate({m}{{{sel},{l}=~\"5..\"}}[{window}]))"));
+            format!("(({} or {} or vector(0)) / sum(rate({m}{{{sel}}}[{window}])))", errors[0], errors[1])
+        })
         .collect::<Vec<_>>()
-        .join(" or ");
-    format!("(({errors}) or vector(0)) / ({})", requests(sel, "", window))
+        .join(" or ")
 }
 
 /// A latency quantile from the request-duration histogram's buckets.
@@ -211,7 +214,7 @@ pub fn golden_page(source: &str, service: &str, window: &str) -> String {
     let title = service.split_once('=').map_or(service, |(_, v)| v).trim();
     let read = |signal: Signal| {
         let query = match signal {
-            Signal::Traffic => requests(&sel, "", window),
+            Signal::Traffic => requests(&sel, window),
             Signal::Errors => error_ratio(&sel, window),
             Signal::P50 => latency(0.5, &sel, window),
             Signal::P99 => latency(0.99, &sel, window),

@@ -273,14 +273,19 @@ async fn tail_prints_a_querys_history_then_its_refreshes_and_errors_once() {
     let args = ["tail", "--prometheus", &prom.url(), "--service", "shop", "--since", "1m", "--duration", "3s"];
     let out = vigil(args.iter().map(|s| s.to_string()).collect(), &dir).await;
     let text = String::from_utf8(out.stdout).unwrap();
-    let p99 = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|l| l["query"].as_str().is_some_and(|q| q.starts_with("histogram_quantile(0.99")))
-        .filter_map(|l| l["value"].as_f64())
-        .next_back();
+    let last = |prefix: &str| {
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["query"].as_str().is_some_and(|q| q.starts_with(prefix)))
+            .filter_map(|l| l["value"].as_f64())
+            .next_back()
+    };
     // The exporter's latency is log-normal, median 50 ms, p99 about 160 ms.
+    let p99 = last("histogram_quantile(0.99");
     assert!(p99.is_some_and(|v| (0.08..0.3).contains(&v)), "p99 {p99:?}");
+    // 5% of its requests fail, spread evenly.
+    let errors = last("((sum(rate(http_requests_total{job=\"shop\",status=~\"5..\"}");
+    assert!(errors.is_some_and(|v| (0.04..0.06).contains(&v)), "error ratio {errors:?}\n{text}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
