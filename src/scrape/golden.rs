@@ -60,8 +60,12 @@ pub struct Golden {
     pub traffic: Option<QuerySpec>,
     /// Failed requests, and all requests (the traffic query).
     pub errors: Option<(QuerySpec, QuerySpec)>,
-    /// A request-duration histogram.
+    /// A request-duration histogram, or a summary when there is none.
     pub latency: Option<QuerySpec>,
+    /// When the latency is a summary: the p50 and p99 it exposes, each
+    /// with its `quantile` label value as written (`0.5`, `0.99`). Empty
+    /// for a histogram.
+    pub latency_summary: Vec<(f64, String)>,
     /// Seconds per unit of the latency histogram's bounds: 1 for
     /// `_seconds`, 0.001 for `_milliseconds` and `_ms`.
     pub latency_scale: f64,
@@ -70,7 +74,14 @@ pub struct Golden {
 
 impl Default for Golden {
     fn default() -> Self {
-        Golden { traffic: None, errors: None, latency: None, latency_scale: 1.0, saturation: Vec::new() }
+        Golden {
+            traffic: None,
+            errors: None,
+            latency: None,
+            latency_summary: Vec::new(),
+            latency_scale: 1.0,
+            saturation: Vec::new(),
+        }
     }
 }
 
@@ -118,14 +129,21 @@ pub fn detect(metas: &[MetricMeta], observations: &[Observation]) -> Golden {
 
     let counter = best(&names, |n| traffic_score(n, &seen));
     // Of several latency histograms, one of the request counter's program
-    // (its namespace, `app_`), then the one named most like it.
-    let latency = best(&names, |n| {
-        let kin = counter.map_or(0, |c| {
-            let shared = common_prefix(n, c);
-            if shared >= namespace(c) { 100_000 + shared as i64 * 1000 } else { 0 }
-        });
-        latency_score(n, &seen[n]).map(|s| s + kin)
-    });
+    // (its namespace, `app_`), then the one named most like it. A summary
+    // only when there is no histogram: its quantiles cannot be merged
+    // across series, nor taken over the page's window.
+    let latency_of = |kind: Kind| {
+        best(&names, |n| {
+            let kin = counter.map_or(0, |c| {
+                let shared = common_prefix(n, c);
+                if shared >= namespace(c) { 100_000 + shared as i64 * 1000 } else { 0 }
+            });
+            let s = &seen[n];
+            let fits = s.kind == kind && (kind == Kind::Histogram || summary_quantiles(s).len() == 2);
+            latency_score(n, s).filter(|_| fits).map(|s| s + kin)
+        })
+    };
+    let latency = latency_of(Kind::Histogram).or_else(|| latency_of(Kind::Gauge));
     // Without a request counter, the latency histogram's count is one.
     let traffic: Option<String> = counter
         .map(str::to_string)
@@ -134,6 +152,9 @@ pub fn detect(metas: &[MetricMeta], observations: &[Observation]) -> Golden {
     if let Some(l) = latency {
         golden.latency = Some(spec(l, None));
         golden.latency_scale = seconds_per_unit(l, seen[l].unit);
+        if seen[l].kind == Kind::Gauge {
+            golden.latency_summary = summary_quantiles(&seen[l]);
+        }
     }
     if let Some(t) = &traffic {
         let total = spec(t, Some(Agg::Rate));
@@ -235,7 +256,7 @@ fn not_served(n: &str) -> bool {
 /// A request-duration histogram: a duration or latency in a time unit,
 /// preferably of requests a server handles.
 fn latency_score(n: &str, s: &Seen) -> Option<i64> {
-    if s.kind != Kind::Histogram {
+    if s.kind != Kind::Histogram && !s.labels.contains_key("quantile") {
         return None;
     }
     let timed = ["_seconds", "_milliseconds", "_ms", "_microseconds", "_us"].iter().any(|u| n.ends_with(u))
@@ -253,6 +274,31 @@ fn latency_score(n: &str, s: &Seen) -> Option<i64> {
         return None;
     }
     Some((base + request_words(n)) * 1000 + s.series.min(999) as i64)
+}
+
+/// A summary's p50 and p99, with their `quantile` label values as exposed;
+/// fewer than two when it lacks either.
+fn summary_quantiles(s: &Seen) -> Vec<(f64, String)> {
+    let values = s.labels.get("quantile").into_iter().flatten();
+    let mut found: Vec<(f64, String)> = [0.5, 0.99]
+        .into_iter()
+        .filter_map(|q| values.clone().find(|v| v.parse::<f64>() == Ok(q)).map(|v| (q, v.to_string())))
+        .collect();
+    found.dedup_by(|a, b| a.0 == b.0);
+    found
+}
+
+/// The query for one latency quantile: over a histogram's buckets, or a
+/// summary's own series for it (the highest of a target's, since
+/// quantiles cannot be added up). `None` for a quantile the summary lacks.
+fn latency_at(golden: &Golden, l: &QuerySpec, q: f64) -> Option<QuerySpec> {
+    if golden.latency_summary.is_empty() {
+        return Some(QuerySpec { q: Some(q), agg: Some(Agg::Quantile), ..l.clone() });
+    }
+    let (_, value) = golden.latency_summary.iter().find(|(at, _)| *at == q)?;
+    let mut spec = QuerySpec { agg: Some(Agg::Max), ..l.clone() };
+    spec.labels.insert("quantile".to_string(), Matcher::Equal(value.clone()));
+    Some(spec)
 }
 
 /// What one unit of a latency histogram's bounds is in seconds.
@@ -438,28 +484,33 @@ pub fn page(golden: &Golden, title: &str, select: Option<&str>) -> PageSpec {
         // Half a second is slow for a request, a second is too slow.
         let thresholds =
             Thresholds { warn: Some(0.5 / golden.latency_scale), crit: Some(1.0 / golden.latency_scale), below: false };
-        let p99 = QuerySpec { q: Some(0.99), ..pin(l) };
-        numbers.push(PanelSpec {
-            query: Some(p99),
-            unit: unit.clone(),
-            thresholds,
-            ..panel(PanelKind::Bignum, &format!("p99{shown_in}"))
-        });
-        let line = |title: &str, q: f64| LineSpec {
-            title: title.to_string(),
-            metric: None,
-            query: None,
-            source: None,
-            labels: BTreeMap::new(),
-            agg: None,
-            q: Some(q),
-            color: None,
+        if let Some(p99) = latency_at(golden, &pin(l), 0.99) {
+            numbers.push(PanelSpec {
+                query: Some(p99),
+                unit: unit.clone(),
+                thresholds,
+                ..panel(PanelKind::Bignum, &format!("p99{shown_in}"))
+            });
+        }
+        // Each line narrows the panel's query to its quantile.
+        let line = |title: &str, q: f64| {
+            let at = latency_at(golden, &spec("", None), q)?;
+            Some(LineSpec {
+                title: title.to_string(),
+                metric: None,
+                query: None,
+                source: None,
+                labels: at.labels,
+                agg: at.agg,
+                q: at.q,
+                color: None,
+            })
         };
         charts.push(PanelSpec {
             query: Some(pin(l)),
             unit,
             thresholds,
-            lines: vec![line("p50", 0.5), line("p99", 0.99)],
+            lines: [line("p50", 0.5), line("p99", 0.99)].into_iter().flatten().collect(),
             ..panel(PanelKind::Chart, &format!("Latency{shown_in}"))
         });
     }
@@ -549,7 +600,7 @@ pub fn derive(golden: &Golden, store: &Store, now_ms: i64) -> Vec<DerivedPoint> 
     }
     if let Some(l) = &golden.latency {
         for (name, q) in [("latency_p50_seconds", 0.5), ("latency_p99_seconds", 0.99)] {
-            let q = QuerySpec { q: Some(q), agg: Some(Agg::Quantile), ..l.clone() };
+            let Some(q) = latency_at(golden, l, q) else { continue };
             for (labels, e) in per_target(&reader, &q, &span) {
                 if let Some(v) = e.last() {
                     emit(name, &labels, v * golden.latency_scale);

@@ -395,6 +395,53 @@ fn a_restart_between_scrapes_is_no_drop_or_surge() {
     assert!((one("latency_p99_seconds").value - (0.05 + 0.45 * 48.5 / 49.0)).abs() < 1e-9, "{derived:?}");
 }
 
+/// A service whose client library times requests with a summary only, as
+/// Go and Java services often do: quantiles, sum and count, no buckets.
+fn summary_page(n: u64, p99: f64) -> String {
+    format!(
+        "# TYPE api_request_duration_seconds summary\n\
+         api_request_duration_seconds{{handler=\"/a\",quantile=\"0.5\"}} 0.02\n\
+         api_request_duration_seconds{{handler=\"/a\",quantile=\"0.9\"}} 0.05\n\
+         api_request_duration_seconds{{handler=\"/a\",quantile=\"0.99\"}} {p99}\n\
+         api_request_duration_seconds_sum{{handler=\"/a\"}} {}\n\
+         api_request_duration_seconds_count{{handler=\"/a\"}} {}\n\
+         api_request_duration_seconds{{handler=\"/b\",quantile=\"0.5\"}} 0.03\n\
+         api_request_duration_seconds{{handler=\"/b\",quantile=\"0.9\"}} 0.06\n\
+         api_request_duration_seconds{{handler=\"/b\",quantile=\"0.99\"}} 0.08\n\
+         api_request_duration_seconds_sum{{handler=\"/b\"}} {}\n\
+         api_request_duration_seconds_count{{handler=\"/b\"}} {}\n",
+        n as f64 * 0.4,
+        n * 10,
+        n as f64 * 0.3,
+        n * 5
+    )
+}
+
+#[test]
+fn a_summary_gives_latency_when_there_is_no_histogram() {
+    let mut store = Store::default();
+    scrape_into(&mut store, &summary_page(0, 0.1), T0, &no_extra());
+    let golden = scrape_into(&mut store, &summary_page(15, 0.25), T0 + 15_000, &no_extra());
+    let want: Vec<(f64, String)> = vec![(0.5, "0.5".into()), (0.99, "0.99".into())];
+    assert_eq!(golden.latency_summary, want);
+    let derived = derive(&golden, &store, T0 + 15_000);
+    let value = |name: &str| derived.iter().find(|d| d.name == name).map(|d| d.value).unwrap_or(f64::NAN);
+    // Quantiles of two handlers cannot be merged: the worse one is shown.
+    assert_eq!((value("latency_p50_seconds"), value("latency_p99_seconds")), (0.03, 0.25), "{derived:?}");
+    // With no request counter, the summary's count is the traffic.
+    assert!((value("traffic_requests_per_second") - 15.0).abs() < 1e-9, "{derived:?}");
+
+    let page = page(&golden, "api", None);
+    let latency = page.rows.iter().flat_map(|r| &r.panels).find(|p| p.title == "Latency").unwrap();
+    let quantiles: Vec<String> = latency.lines.iter().map(|l| l.labels["quantile"].to_string()).collect();
+    assert_eq!(quantiles, ["0.5", "0.99"]);
+
+    // A summary without a p99 gives no latency rather than a wrong one.
+    let no_p99 = summary_page(15, 0.25).replace("quantile=\"0.99\"", "quantile=\"0.95\"");
+    let (metas, obs) = to_observations(&clean(&no_p99).families, T0, &no_extra());
+    assert_eq!(detect(&metas, &obs).latency, None);
+}
+
 #[test]
 fn derived_values_are_per_target() {
     let mut store = Store::default();
