@@ -99,13 +99,16 @@ fn error_ratio(sel: &str, window: &str) -> String {
         .join(" or ")
 }
 
-/// A latency quantile from the request-duration histogram's buckets.
+/// A latency quantile from the request-duration histogram's buckets, or
+/// from a summary's own quantile series.
 fn latency(q: f64, sel: &str, window: &str) -> String {
-    ["http_request_duration_seconds_bucket", "http_server_requests_seconds_bucket"]
-        .iter()
-        .map(|m| format!("histogram_quantile({q}, sum by (le) (rate({m}{{{sel}}}[{window}])))"))
-        .collect::<Vec<_>>()
-        .join(" or ")
+    let timers = ["http_request_duration_seconds", "http_server_requests_seconds"];
+    let from_buckets =
+        timers.iter().map(|m| format!("histogram_quantile({q}, sum by (le) (rate({m}_bucket{{{sel}}}[{window}])))"));
+    // A summary's quantiles, when a service has no histogram: they cannot
+    // be merged across instances, so the worst one stands for them all.
+    let from_summary = timers.iter().map(|m| format!("max({m}{{{sel},quantile=\"{q}\"}})"));
+    from_buckets.chain(from_summary).collect::<Vec<_>>().join(" or ")
 }
 
 /// One golden signal a page shows.
@@ -316,6 +319,7 @@ mod tests {
         );
         let p99 = panel("p99 latency").query.as_ref().unwrap().promql.clone().unwrap();
         assert!(p99.starts_with(r#"histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="checkout"}[1m])))"#), "{p99}");
+        assert!(p99.ends_with(r#" or max(http_server_requests_seconds{job="checkout",quantile="0.99"})"#), "{p99}");
         let errors = panel("Errors").query.as_ref().unwrap().promql.clone().unwrap();
         assert!(errors.contains(r#"status=~"5..""#) && errors.contains(r#"code=~"5..""#), "{errors}");
         assert!(errors.contains("or vector(0)"), "no 5xx series means no errors: {errors}");
