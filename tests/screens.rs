@@ -291,7 +291,7 @@ fn sources_page(w: u16, h: u16) -> String {
 #[test]
 fn sources_80x24() {
     let text = sources_page(80, 24);
-    for want in ["● live", "✖ down", "◌ stale", "HTTP 401", "41.5KiB/s", "4m12s ago", "idle: not in use"] {
+    for want in ["● live", "✖ down", "◌ stale", "HTTP 401", "41.5KiB/s", "4m12s ago", "idle: unused"] {
         assert!(text.contains(want), "{want:?} missing:\n{text}");
     }
     assert!(!text.contains("golden signals"), "the overview is not drawn under the page:\n{text}");

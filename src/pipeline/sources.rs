@@ -54,7 +54,7 @@ impl SourceTable {
                     kind: s.kind,
                     name: s.name.clone(),
                     transport: link.transport,
-                    health: health(&link, now_ms, pace),
+                    health: health(&link, now_ms, pace, s.patience_ms),
                     connected: link.connected,
                     last_success_ms: link.last_success_ms,
                     rtt_ms: link.rtt_ms,
@@ -93,12 +93,13 @@ fn smooth(before: f64, raw: f64) -> f64 {
     if (s - raw).abs() <= 0.01 * raw.abs().max(1.0) { raw } else { s }
 }
 
-/// The verdict on one link at `now_ms`.
-pub fn health(link: &LinkStatus, now_ms: i64, interval_ms: i64) -> SourceHealth {
+/// The verdict on one link at `now_ms`: stale once silent for three
+/// intervals plus the time an answer may take (`patience_ms`), as its data is.
+pub fn health(link: &LinkStatus, now_ms: i64, interval_ms: i64, patience_ms: i64) -> SourceHealth {
     if !link.connected {
         return if link.last_error.is_some() { SourceHealth::Down } else { SourceHealth::Idle };
     }
-    let stale_after = (3 * interval_ms).max(MIN_STALE_AFTER_MS);
+    let stale_after = (3 * interval_ms).max(MIN_STALE_AFTER_MS) + patience_ms.max(0);
     match link.last_success_ms {
         Some(t) if now_ms - t <= stale_after => SourceHealth::Live,
         _ => SourceHealth::Stale,
@@ -163,14 +164,17 @@ mod tests {
     #[test]
     fn health_follows_the_link_and_its_silence() {
         let up = LinkStatus { connected: true, last_success_ms: Some(0), ..LinkStatus::default() };
-        assert_eq!(health(&up, 3_000, 1000), SourceHealth::Live);
-        assert_eq!(health(&up, 3_001, 1000), SourceHealth::Stale);
+        assert_eq!(health(&up, 3_000, 1000, 0), SourceHealth::Live);
+        assert_eq!(health(&up, 3_001, 1000, 0), SourceHealth::Stale);
         // A slow interval allows a longer silence.
-        assert_eq!(health(&up, 14_000, 5000), SourceHealth::Live);
+        assert_eq!(health(&up, 14_000, 5000, 0), SourceHealth::Live);
+        // So does a slow server: a 1 s poll whose answers may take 10 s.
+        assert_eq!(health(&up, 13_000, 1000, 10_000), SourceHealth::Live);
+        assert_eq!(health(&up, 13_001, 1000, 10_000), SourceHealth::Stale);
         let never = LinkStatus { connected: true, ..LinkStatus::default() };
-        assert_eq!(health(&never, 0, 1000), SourceHealth::Stale);
-        assert_eq!(health(&LinkStatus::default(), 0, 1000), SourceHealth::Idle);
+        assert_eq!(health(&never, 0, 1000, 0), SourceHealth::Stale);
+        assert_eq!(health(&LinkStatus::default(), 0, 1000, 0), SourceHealth::Idle);
         let failed = LinkStatus { last_error: Some("x".into()), ..LinkStatus::default() };
-        assert_eq!(health(&failed, 0, 1000), SourceHealth::Down);
+        assert_eq!(health(&failed, 0, 1000, 0), SourceHealth::Down);
     }
 }

@@ -175,7 +175,7 @@ fn error_style(h: SourceHealth, theme: &Theme) -> Style {
 
 /// What the glyphs mean, and what the link has been through.
 fn footer(link: &LinkInfo, width: usize) -> Vec<String> {
-    let legend = "● live  ◌ stale: no data for 3 intervals  ✖ down: failing  ◌ idle: not in use";
+    let legend = "● live  ◌ stale: silent 3 intervals + timeout  ✖ down: errors  ◌ idle: unused";
     let mut history = format!(
         "since start: {} reconnects · {} seq gaps · {} backfills · {} malformed",
         link.reconnects, link.seq_gaps, link.backfills, link.malformed
