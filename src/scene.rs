@@ -282,6 +282,9 @@ pub struct Scene {
     pub sources: Vec<SourceRow>,
     /// The alert whose detail is open, worked out; `None` when none is.
     pub detail: Option<std::sync::Arc<AlertDetail>>,
+    /// The view this scene was worked out for, so the screen can tell the
+    /// answer to a key from data for the view before it.
+    pub view: crate::pipeline::ViewRequest,
 }
 
 /// What the detail pane shows of one alert beyond its row in the list.

@@ -115,9 +115,9 @@ struct Loop {
     slos: Arc<Vec<crate::slo::SloSpec>>,
     /// The answer to an export just asked for, until the loop listens for it.
     export_asked: Option<ExportReply>,
-    /// The pipeline was asked for a new view (a key, a resize, a page
-    /// turning) and its answer has not come yet.
-    view_asked: bool,
+    /// A view the pipeline was asked for (by a key, a resize, a page
+    /// turning) whose scene has not come yet.
+    view_asked: Option<crate::pipeline::ViewRequest>,
 }
 
 /// Where the pipeline says which file it wrote, or why it did not.
@@ -154,7 +154,7 @@ pub async fn run(
         slos,
         opts,
         export_asked: None,
-        view_asked: false,
+        view_asked: None,
     };
     let mut export_reply: Option<ExportReply> = None;
     lp.ui.kiosk = lp.kiosk.is_some();
@@ -234,7 +234,10 @@ pub async fn run(
                     lp.scene = scene_rx.borrow_and_update().clone();
                     // Someone is waiting for this one: the window a key
                     // asked for goes on screen now. Only data is debounced.
-                    let answer = std::mem::take(&mut lp.view_asked);
+                    let answer = lp.view_asked.as_ref() == Some(&lp.scene.view);
+                    if answer {
+                        lp.view_asked = None;
+                    }
                     lp.ui.follow(&lp.scene);
                     // The selection may have moved to a neighbour: its detail is wanted now.
                     lp.send_wanted();
@@ -291,7 +294,11 @@ impl Loop {
         let dashboard = self.ui.dashboard.clone();
         let (rules, slos) = (self.rules.clone(), self.slos.clone());
         let detail = self.ui.detail();
-        self.view_asked |= self.opts.wanted.send_if_modified(|w| {
+        let mut asked = None;
+        self.opts.wanted.send_if_modified(|w| {
+            if w.view != view {
+                asked = Some(view.clone());
+            }
             let same = Arc::ptr_eq(&w.dashboard, &dashboard)
                 && w.view == view
                 && Arc::ptr_eq(&w.rules, &rules)
@@ -302,6 +309,9 @@ impl Loop {
             }
             !same
         });
+        if asked.is_some() {
+            self.view_asked = asked;
+        }
     }
 
     /// A key; `None` when it changed nothing on screen.

@@ -661,6 +661,7 @@ impl Pipeline {
         });
         let filter = &self.view.filter;
         Scene {
+            view: self.view.clone(),
             source: self.source.clone(),
             link,
             pages: self.dashboard.pages.iter().map(|p| p.title.clone()).collect(),
