@@ -98,6 +98,11 @@ struct Query {
     /// When a request for it last went out, so that refreshes that cannot
     /// send every query send the longest-waiting first.
     last_sent_ms: i64,
+    /// How long its last answer took.
+    last_took_ms: i64,
+    /// A refresh of it failed since its last answer: the hole left is
+    /// filled from history however narrow it is.
+    missed: bool,
 }
 
 impl Query {
@@ -113,6 +118,8 @@ impl Query {
             wanted: true,
             history_refused: false,
             last_sent_ms: i64::MIN,
+            last_took_ms: 0,
+            missed: false,
         }
     }
 }
@@ -315,13 +322,18 @@ impl State {
                         // query whose history never came gets it now.
                         // Only what the view shows is filled: a gap older
                         // than the window is history nobody looks at. A
+                        // refresh that failed always leaves a hole. Else a
                         // slow server's own pace (the interval plus the
-                        // time an answer takes) is no hole, nor is one
+                        // time answers take) is none, nor is a gap
                         // narrower than the chart's spacing.
-                        let pace = interval_ms + took.as_millis() as i64;
-                        let hole = (2 * pace + 1000).max(self.wants.step_ms);
+                        let took_ms = took.as_millis() as i64;
+                        let pace = interval_ms + took_ms.max(q.last_took_ms);
+                        q.last_took_ms = took_ms;
+                        let hole = std::mem::take(&mut q.missed)
+                            || q.last_ok_ms
+                                .is_some_and(|last| at_ms - last > (2 * pace + 1000).max(self.wants.step_ms));
                         match (q.last_ok_ms, q.held_from) {
-                            (Some(last), Some(_)) if at_ms - last > hole && key != HEARTBEAT_KEY => {
+                            (Some(last), Some(_)) if hole && key != HEARTBEAT_KEY => {
                                 q.range_due = Some((last.max(self.wants.from_ms), at_ms));
                             }
                             (_, None) if q.range_retry.is_none() && !q.history_refused => {
@@ -349,6 +361,9 @@ impl State {
             Err(e) => {
                 if e.server_down() {
                     stats.lost(e.to_string());
+                }
+                if matches!(job, Job::Instant { .. }) {
+                    q.missed = true;
                 }
                 // History the server could not send is asked for again at
                 // the next refresh; a query it refuses is not (every try
