@@ -106,7 +106,8 @@ fn latency(q: f64, sel: &str, window: &str) -> String {
     let from_buckets =
         timers.iter().map(|m| format!("histogram_quantile({q}, sum by (le) (rate({m}_bucket{{{sel}}}[{window}])))"));
     // A summary's quantiles, when a service has no histogram: they cannot
-    // be merged across instances, so the worst one stands for them all.
+    // be merged across series (instances, routes), so the highest stands
+    // for them all.
     let from_summary = timers.iter().map(|m| format!("max({m}{{{sel},quantile=\"{q}\"}})"));
     from_buckets.chain(from_summary).collect::<Vec<_>>().join(" or ")
 }
