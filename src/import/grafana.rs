@@ -539,6 +539,15 @@ impl<'a> Translator<'a> {
             source: source.clone(),
             ..Panel::default()
         };
+        // A table's columns carry the unit, thresholds and scale; the
+        // panel itself has none of them.
+        let table_by = |label: &str| Panel {
+            kind: "table",
+            title: title.to_string(),
+            by: Some(label.to_string()),
+            source: source.clone(),
+            ..Panel::default()
+        };
         let scale = field.scale;
         match kind {
             "timeseries" | "graph" => {
@@ -606,15 +615,8 @@ impl<'a> Translator<'a> {
                             "value"
                         };
                         let max = if gauge_like { self.gauge_max(&field, title) } else { None };
-                        let mut table = base("table");
+                        let mut table = table_by(&label);
                         table.title = panel_title;
-                        table.by = Some(label.clone());
-                        // The column carries the unit, thresholds and scale.
-                        table.unit = None;
-                        table.max = None;
-                        table.warn = None;
-                        table.crit = None;
-                        table.below = false;
                         table.columns = vec![Column {
                             title: column_title(t, &label, 1),
                             query: scale.apply(&t.expr),
@@ -656,13 +658,7 @@ impl<'a> Translator<'a> {
                         .into());
                 };
                 let renames = renames(p);
-                let mut table = base("table");
-                table.by = Some(label.clone());
-                table.unit = None;
-                table.warn = None;
-                table.crit = None;
-                table.below = false;
-                table.max = None;
+                let mut table = table_by(&label);
                 table.columns = targets
                     .iter()
                     .map(|t| Column {
