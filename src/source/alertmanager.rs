@@ -227,16 +227,9 @@ async fn get_json(
     if status == 401 || status == 403 {
         return Err(FetchError::Unauthorized { url: url.to_string(), status, had_credentials: auth.is_some() });
     }
-    if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    let Some(body) = super::read_capped(&mut resp, MAX_BODY_BYTES).await.map_err(network)? else {
         return Err(FetchError::TooLarge { url: url.to_string() });
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(network)? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(FetchError::TooLarge { url: url.to_string() });
-        }
-        body.extend_from_slice(&chunk);
-    }
+    };
     if !resp_ok(status) {
         // Alertmanager explains a refusal in the body; its first line is
         // worth showing.

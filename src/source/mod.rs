@@ -121,6 +121,22 @@ impl SourceStats {
     }
 }
 
+/// A response's body, read as it comes; `None` once it passes `cap` bytes
+/// (or says it will), so a huge answer is refused before it is held.
+pub async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > cap {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
 /// Whether an error, or anything that caused it, is a TLS failure
 /// (rustls hides inside `io::Error`s, whose `source` skips the inner error).
 pub fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
@@ -161,4 +177,39 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = c.source();
     }
     crate::wire::sanitize(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_capped;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server answering once with `body`, its length announced
+    /// or not (then the body runs to the close).
+    async fn serve(body: usize, announced: bool) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = conn.read(&mut request).await;
+            let length = if announced { format!("Content-Length: {body}\r\n") } else { String::new() };
+            let head = format!("HTTP/1.1 200 OK\r\n{length}Connection: close\r\n\r\n");
+            let _ = conn.write_all(head.as_bytes()).await;
+            let _ = conn.write_all(&vec![b'x'; body]).await;
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_body_past_the_cap_is_refused_whether_announced_or_not() {
+        let http = reqwest::Client::new();
+        for announced in [true, false] {
+            let mut fits = http.get(serve(1000, announced).await).send().await.unwrap();
+            let body = read_capped(&mut fits, 1000).await.unwrap();
+            assert_eq!(body.map(|b| b.len()), Some(1000), "announced: {announced}");
+            let mut over = http.get(serve(1001, announced).await).send().await.unwrap();
+            assert_eq!(read_capped(&mut over, 1000).await.unwrap(), None, "announced: {announced}");
+        }
+    }
 }

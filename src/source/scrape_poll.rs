@@ -110,13 +110,10 @@ async fn fetch(opts: &Options) -> Result<(String, bool), String> {
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/openmetrics-text"));
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| super::error_chain(&e.without_url()))? {
-        if body.len() + chunk.len() > MAX_PAGE {
-            return Err(format!("page larger than {} MiB", MAX_PAGE >> 20));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let read = super::read_capped(&mut response, MAX_PAGE).await.map_err(|e| super::error_chain(&e.without_url()))?;
+    let Some(body) = read else {
+        return Err(format!("page larger than {} MiB", MAX_PAGE >> 20));
+    };
     Ok((String::from_utf8_lossy(&body).into_owned(), openmetrics))
 }
 

@@ -168,13 +168,9 @@ impl Client {
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(QueryError::Auth(format!("HTTP {status}")));
         }
-        let mut body: Vec<u8> = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(QueryError::Refused(format!("answer larger than {} MiB", MAX_BODY >> 20)));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let Some(body) = super::super::read_capped(&mut response, MAX_BODY).await.map_err(unreachable)? else {
+            return Err(QueryError::Refused(format!("answer larger than {} MiB", MAX_BODY >> 20)));
+        };
         decode(&body, status.as_u16())
     }
 }
