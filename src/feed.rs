@@ -197,7 +197,7 @@ impl Feed {
             let id = SourceId(i as u16 + 1);
             let name = spec.name.clone().unwrap_or_else(|| spec.kind.name().to_string());
             let interval_ms = spec.interval().as_millis() as i64;
-            let mut s = SourceStats::for_source(id, spec.kind.name(), &name, &spec.url, interval_ms);
+            let mut s = SourceStats::for_source(id, spec.kind, &name, &spec.url, interval_ms);
             s.patience_ms = spec.timeout().as_millis() as i64;
             let s = Arc::new(s);
             stats.push(s.clone());
@@ -229,6 +229,7 @@ impl Feed {
                     };
                     tasks.push(tokio::spawn(crate::source::alert_poll::run(opts, tx.clone(), cancel.clone())));
                 }
+                SourceKind::Gateway => anyhow::bail!("source {name:?}: a gateway is given by --url or [connection]"),
                 SourceKind::Scrape => {
                     use crate::source::scrape_poll;
                     let opts = scrape_poll::Options {

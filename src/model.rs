@@ -134,10 +134,78 @@ impl Severity {
     }
 }
 
+/// Who decides an alert's state. Carried beside the id, so nothing has to
+/// guess an alert's provenance from how its id is spelled (a gateway may
+/// name its alerts anything, `rule:` prefixes included).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// One of the dashboard's own rules, for one group (the rule's `by`
+    /// label and its value) or for the whole rule.
+    Rule { rule: String, group: Option<(String, String)> },
+    /// A burn alert (`fast burn`, ...) of an SLO.
+    Slo { slo: String, burn: String },
+    /// Pushed by a gateway.
+    Gateway { source: SourceId },
+    /// Read from an Alertmanager, by the name the config gives the source.
+    Alertmanager { source: String },
+}
+
+/// The kind of an [`Origin`], as the exec hook, `tail` and the incident
+/// timeline name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginKind {
+    Rule,
+    Slo,
+    Gateway,
+    Alertmanager,
+}
+
+impl OriginKind {
+    /// The word in machine-read output (`rule`, `slo`, `gateway`, `alertmanager`).
+    pub fn name(self) -> &'static str {
+        match self {
+            OriginKind::Rule => "rule",
+            OriginKind::Slo => "slo",
+            OriginKind::Gateway => "gateway",
+            OriginKind::Alertmanager => "alertmanager",
+        }
+    }
+
+    /// The word for people (`SLO`, `Alertmanager`), as reports print it.
+    pub fn label(self) -> &'static str {
+        match self {
+            OriginKind::Rule => "rule",
+            OriginKind::Slo => "SLO",
+            OriginKind::Gateway => "gateway",
+            OriginKind::Alertmanager => "Alertmanager",
+        }
+    }
+
+    /// Whether the dashboard works the alert out itself: it then knows the
+    /// alert was inactive before its first change, and can work it out
+    /// again after a restart instead of restoring it.
+    pub fn is_own(self) -> bool {
+        matches!(self, OriginKind::Rule | OriginKind::Slo)
+    }
+}
+
+impl Origin {
+    pub fn kind(&self) -> OriginKind {
+        match self {
+            Origin::Rule { .. } => OriginKind::Rule,
+            Origin::Slo { .. } => OriginKind::Slo,
+            Origin::Gateway { .. } => OriginKind::Gateway,
+            Origin::Alertmanager { .. } => OriginKind::Alertmanager,
+        }
+    }
+}
+
 /// An alert as the dashboard knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
     pub id: String,
+    pub origin: Origin,
     pub state: AlertState,
     pub severity: Severity,
     pub metric: String,
@@ -149,6 +217,26 @@ pub struct Alert {
     pub ends_at: Option<i64>,
     /// When this client last heard of the alert.
     pub updated_ms: i64,
+}
+
+impl Alert {
+    /// The name of the rule behind the alert, which silences match as
+    /// `alertname`: a rule's name; an SLO's name and burn alert
+    /// (`checkout availability:fast burn`, as SLOs share burn alert names);
+    /// an Alertmanager alert's `alertname`; and for a gateway's alert the
+    /// first part of its id (`NAME:series:start`), as the start changes
+    /// every time the alert fires anew.
+    pub fn name(&self) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        match &self.origin {
+            Origin::Rule { rule, .. } => Cow::Borrowed(rule),
+            Origin::Slo { slo, burn } => Cow::Owned(format!("{slo}:{burn}")),
+            Origin::Alertmanager { .. } => {
+                Cow::Borrowed(self.labels.get("alertname").map_or(self.metric.as_str(), String::as_str))
+            }
+            Origin::Gateway { .. } => Cow::Borrowed(self.id.split(':').next().unwrap_or(&self.id)),
+        }
+    }
 }
 
 /// Something that happened, such as a deploy.
@@ -235,6 +323,46 @@ pub enum ConnState {
 impl ConnState {
     pub fn is_connected(&self) -> bool {
         matches!(self, ConnState::Connected { .. })
+    }
+}
+
+/// What a source speaks. A `[[source]]` table names one of the polled
+/// kinds; the gateway is configured apart (`--url`, `[connection]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// A gateway's WebSocket or SSE stream (or the embedded demo's).
+    #[default]
+    #[serde(skip_deserializing)]
+    Gateway,
+    /// The Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`), as
+    /// Prometheus, Thanos, Mimir and VictoriaMetrics serve it.
+    Prometheus,
+    /// A service's own `/metrics`, in the Prometheus text format or OpenMetrics.
+    Scrape,
+    /// The Alertmanager v2 API: alerts and silences.
+    Alertmanager,
+}
+
+impl SourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Gateway => "gateway",
+            SourceKind::Prometheus => "prometheus",
+            SourceKind::Scrape => "scrape",
+            SourceKind::Alertmanager => "alertmanager",
+        }
+    }
+
+    /// How often a source of this kind is read when its table says nothing
+    /// (a gateway's catalogue sets its own pace).
+    pub fn default_interval(self) -> std::time::Duration {
+        std::time::Duration::from_secs(match self {
+            SourceKind::Gateway => 1,
+            SourceKind::Prometheus => 10,
+            SourceKind::Scrape => 5,
+            SourceKind::Alertmanager => 15,
+        })
     }
 }
 

@@ -24,7 +24,7 @@ pub fn dashboard(gateway: bool, sources: &[SourceSpec]) -> Dashboard {
                 let job = s.job.clone().unwrap_or_else(|| crate::source::scrape_poll::default_job(&s.url));
                 text.push_str(&scrape_page(&name, &job));
             }
-            (SourceKind::Alertmanager, _) => {}
+            (SourceKind::Alertmanager | SourceKind::Gateway, _) => {}
         }
     }
     if gateway {

@@ -236,7 +236,7 @@ impl SourceHealth {
 pub struct SourceRow {
     pub url: String,
     /// `gateway`, `prometheus`, `scrape` or `alertmanager`, and the source's name.
-    pub kind: &'static str,
+    pub kind: crate::model::SourceKind,
     pub name: String,
     /// The transport in use, or last used; `None` before the first connection.
     pub transport: Option<Transport>,
@@ -291,7 +291,6 @@ pub struct Scene {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertDetail {
     pub alert: Alert,
-    pub origin: AlertOrigin,
     /// What the series is, in a line: the rule's query, the SLO's burn.
     pub measure: String,
     /// How the value and the threshold are written.
@@ -305,19 +304,6 @@ pub struct AlertDetail {
     pub op: crate::alert::rules::Op,
     /// The alert's state changes, oldest first.
     pub history: Vec<HistoryStep>,
-}
-
-/// Where an alert comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AlertOrigin {
-    /// One of vigil's own rules, by name.
-    Rule(String),
-    /// A burn alert of an SLO, by the SLO's name.
-    Slo(String),
-    /// Sent by the gateway.
-    Gateway,
-    /// Read from an Alertmanager, by the source's name.
-    Alertmanager(String),
 }
 
 /// One change in an alert's life: when, and the state it entered.

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use vigil::alert::rules::RuleSet;
 use vigil::dashboard::query::Reader;
-use vigil::model::{Alert, AlertState, ConnState, Severity, SourceId, Transport, Update};
+use vigil::model::{Alert, AlertState, ConnState, Origin, Severity, SourceId, Transport, Update};
 use vigil::pipeline::{Pipeline, ViewRequest};
-use vigil::scene::{AlertOrigin, SourceInfo};
+use vigil::scene::SourceInfo;
 use vigil::sim::{Scenario, Simulator};
 use vigil::source::{SourceStats, convert};
 use vigil::wire::parse_time;
@@ -58,7 +58,10 @@ fn a_rule_alerts_series_is_what_its_rule_measured_at_each_instant() {
     let scene = p.scene(now);
     let d = scene.detail.as_deref().expect("the detail of the selected alert");
     assert_eq!(d.alert.state, AlertState::Firing, "{:?}", d.alert);
-    assert_eq!(d.origin, AlertOrigin::Rule("error rate".into()));
+    assert_eq!(
+        d.alert.origin,
+        Origin::Rule { rule: "error rate".into(), group: Some(("service".into(), "payments".into())) }
+    );
     assert!(d.measure.contains("http_errors_total") && d.measure.contains("service=payments"), "{}", d.measure);
     // The newest point is the value the alert holds, at the same instant.
     assert_eq!(d.series.last(), Some(&(now, d.alert.value.unwrap())));
@@ -105,6 +108,7 @@ fn no_detail_unless_asked_and_none_for_an_alert_gone() {
 fn gateway_alert(id: &str, metric: &str, now: i64) -> Alert {
     Alert {
         id: id.into(),
+        origin: Origin::Gateway { source: SourceId::GATEWAY },
         state: AlertState::Firing,
         severity: Severity::Warning,
         metric: metric.into(),
@@ -126,7 +130,7 @@ fn a_gateway_alert_shows_its_metric_or_says_there_is_none() {
     p.set_detail(Some("gw-1".into()));
     let scene = p.scene(now);
     let d = scene.detail.as_deref().unwrap();
-    assert_eq!(d.origin, AlertOrigin::Gateway);
+    assert_eq!(d.alert.origin, Origin::Gateway { source: SourceId::GATEWAY });
     assert!(!d.series.is_empty() && d.no_series.is_none(), "{d:?}");
     assert!(d.series.iter().all(|&(t, _)| t <= now && t > now - 15 * 60_000));
     p.set_detail(Some("gw-2".into()));
@@ -149,12 +153,13 @@ fn an_slo_burn_alert_shows_the_burn_rate_its_status_has() {
     p.evaluate_slos(now);
     let id = "slo:payments availability:fast burn";
     let mut alert = gateway_alert(id, "", now);
+    alert.origin = Origin::Slo { slo: "payments availability".into(), burn: "fast burn".into() };
     alert.labels = [("slo".to_string(), "payments availability".to_string())].into();
     p.apply(Update::Alert(alert), now);
     p.set_detail(Some(id.into()));
     let scene = p.scene(now);
     let d = scene.detail.as_deref().unwrap();
-    assert_eq!(d.origin, AlertOrigin::Slo("payments availability".into()));
+    assert!(matches!(&d.alert.origin, Origin::Slo { slo, .. } if slo == "payments availability"));
     // The fast burn reads the last hour; the status shows the same burn.
     let hour = scene.slos[0].burns.iter().find(|b| b.0 == 3_600_000).unwrap().1.unwrap();
     assert_eq!(d.series.last(), Some(&(now, hour)));

@@ -7,7 +7,7 @@ use common::real::{Alertmanager, Exporter, Prometheus, PrometheusOptions, free_p
 use serde_json::json;
 use std::time::{Duration, Instant};
 use vigil::model::{AlertState, ErrorClass, Severity};
-use vigil::source::alertmanager::{self, FetchError, Snapshot, fetch, is_alertmanager_alert, suppressions, to_alerts};
+use vigil::source::alertmanager::{self, FetchError, Snapshot, fetch, suppressions, to_alerts};
 use vigil::source::auth::Auth;
 use vigil::wire::{format_time, now_ms};
 
@@ -84,7 +84,7 @@ async fn reads_alerts_and_silences_and_says_who_silenced_what() {
     let slow = by_name("SlowCart");
     for a in [errors, slow] {
         assert_eq!(a.state, AlertState::Firing, "{a:?}");
-        assert_eq!(is_alertmanager_alert(&a.id), Some("prod"));
+        assert_eq!(a.origin, vigil::model::Origin::Alertmanager { source: "prod".into() });
         assert!(!a.labels.contains_key("source"));
         assert!(!a.summary.chars().any(char::is_control), "{:?}", a.summary);
         let starts = a.starts_at.expect("starts_at");
@@ -293,7 +293,7 @@ async fn alertmanager_alerts_join_the_alert_list_with_their_silences() {
     })
     .await;
     for a in &scene.alerts {
-        assert_eq!(is_alertmanager_alert(&a.id), Some("ops-am"), "{a:?}");
+        assert_eq!(a.origin, vigil::model::Origin::Alertmanager { source: "ops-am".into() }, "{a:?}");
         assert_eq!(a.state, AlertState::Firing);
     }
     assert_eq!(scene.firing.count, 2);

@@ -9,8 +9,8 @@ use std::time::Duration;
 use vigil::config::Config;
 use vigil::incident::timeline::{LinkState, Step, What};
 use vigil::model::{
-    Alert, AlertState, ConnState, ErrorClass, Event, Kind, MetricMeta, Observation, Sample, SeriesKey, Severity,
-    SourceId, Transport, Update,
+    Alert, AlertState, ConnState, ErrorClass, Event, Kind, MetricMeta, Observation, Origin, Sample, SeriesKey,
+    Severity, SourceId, Transport, Update,
 };
 use vigil::pipeline::Pipeline;
 use vigil::scene::SourceInfo;
@@ -72,6 +72,7 @@ fn counters_with(sec: i64, live: bool, errors: f64) -> Update {
 fn gateway_alert(state: AlertState, at: i64) -> Update {
     Update::Alert(Alert {
         id: "gw-checkout-5xx".into(),
+        origin: Origin::Gateway { source: SourceId::GATEWAY },
         state,
         severity: Severity::Warning,
         metric: "http_errors_total".into(),

@@ -13,7 +13,9 @@ use vigil::app::keys;
 use vigil::app::state::{Effect, UiState};
 use vigil::dashboard::Dashboard;
 use vigil::hook::{Hook, HookOptions};
-use vigil::model::{Alert, AlertState, Kind, MetricMeta, Observation, Sample, SeriesKey, Severity, SourceId, Update};
+use vigil::model::{
+    Alert, AlertState, Kind, MetricMeta, Observation, Origin, Sample, SeriesKey, Severity, SourceId, Update,
+};
 use vigil::pipeline::{Pipeline, ViewRequest};
 use vigil::scene::{Scene, SourceInfo};
 use vigil::source::SourceStats;
@@ -39,6 +41,7 @@ fn pipeline() -> Pipeline {
 fn alert(id: &str, state: AlertState, severity: Severity, service: &str) -> Alert {
     Alert {
         id: id.into(),
+        origin: Origin::Gateway { source: SourceId::GATEWAY },
         state,
         severity,
         metric: "http_error_ratio".into(),
@@ -258,5 +261,23 @@ severity = "critical"
     assert_eq!(got[1]["name"], "queue backlog");
     assert_eq!(got[1]["source"], "rule");
     assert_eq!(got[1]["threshold"], 1000.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_hook_names_an_alertmanager_alert_by_its_alertname_and_source() {
+    let dir = temp_dir("hook-am");
+    let out = dir.join("changes.jsonl");
+    let mut p = pipeline();
+    p.run_hook(line_per_run(&out));
+    let mut am = alert("am:prod:00000000000000a1", AlertState::Firing, Severity::Critical, "checkout");
+    am.origin = Origin::Alertmanager { source: "prod".into() };
+    am.metric = "HighErrorRate".into();
+    am.labels.insert("alertname".into(), "HighErrorRate".into());
+    p.apply(Update::Alert(am), T0);
+    let got = lines(&out, 1).await;
+    assert_eq!(got[0]["name"], "HighErrorRate");
+    assert_eq!(got[0]["source"], "alertmanager");
+    assert_eq!(got[0]["previous_state"], serde_json::Value::Null, "nothing is known of it before");
     std::fs::remove_dir_all(&dir).unwrap();
 }

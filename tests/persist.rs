@@ -50,6 +50,7 @@ fn samples(metric: &str, from: i64, n: i64, live: bool) -> Update {
 fn alert(id: &str, updated_ms: i64) -> Alert {
     Alert {
         id: id.into(),
+        origin: vigil::model::Origin::Gateway { source: SourceId::GATEWAY },
         state: AlertState::Firing,
         severity: Severity::Critical,
         metric: "m".into(),

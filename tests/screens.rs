@@ -7,7 +7,7 @@ use ratatui::backend::TestBackend;
 use std::sync::Arc;
 use std::time::Duration;
 use vigil::dashboard::Dashboard;
-use vigil::model::{Alert, AlertState, ConnState, Event, Severity, SourceId, Transport, Update};
+use vigil::model::{Alert, AlertState, ConnState, Event, Origin, Severity, SourceId, Transport, Update};
 use vigil::pipeline::{Pipeline, ViewRequest};
 use vigil::scene::{Scene, SourceInfo};
 use vigil::sim::{Scenario, Simulator};
@@ -87,6 +87,7 @@ fn pipeline_at(scenario: Scenario, connected: bool, stats: Vec<Arc<SourceStats>>
 fn alert(id: &str, state: AlertState, severity: Severity, starts: i64) -> Alert {
     Alert {
         id: id.into(),
+        origin: Origin::Gateway { source: SourceId::GATEWAY },
         state,
         severity,
         metric: "http_error_ratio".into(),

@@ -107,7 +107,8 @@ fn a_slow_polled_source_stays_fresh_for_its_timeout_then_goes_stale() {
     // timeout: three intervals alone would flash every panel stale between
     // two answers 4 s apart.
     let source = SourceId(1);
-    let mut stats = SourceStats::for_source(source, "prometheus", "prom", "http://prom:9090", 1000);
+    let mut stats =
+        SourceStats::for_source(source, vigil::model::SourceKind::Prometheus, "prom", "http://prom:9090", 1000);
     stats.patience_ms = 10_000;
     let mut p = Pipeline::new(SourceInfo::default(), vec![Arc::new(stats)]);
     p.apply(Update::Catalogue { metrics: Vec::new(), interval_ms: 1000, source }, T0);

@@ -2,7 +2,6 @@
 //! single JSON object, times in RFC 3339 and numbers JSON cannot spell as
 //! the protocol's strings, like a line of `vigil tail`.
 
-use super::silence::alert_name;
 use crate::model::{Alert, Labels};
 use crate::wire::{WireNum, format_time};
 use serde::Serialize;
@@ -15,7 +14,8 @@ pub struct StateChange {
     pub id: String,
     /// The rule's name.
     pub name: String,
-    /// `rule` for the dashboard's own rules, `gateway` for pushed alerts.
+    /// `rule` or `slo` for the dashboard's own rules and SLOs, `gateway`
+    /// for pushed alerts, `alertmanager` for an Alertmanager's.
     pub source: &'static str,
     /// What happened: `pending`, `firing`, `resolved`, `dropped`, `no data`,
     /// `data back`, or for a gateway's alert the state it moved to.
@@ -48,14 +48,8 @@ impl StateChange {
     ) -> Self {
         StateChange {
             id: alert.id.clone(),
-            name: alert_name(alert).to_string(),
-            source: if super::is_rule_alert(&alert.id) {
-                "rule"
-            } else if crate::slo::is_slo_alert(&alert.id) {
-                "slo"
-            } else {
-                "gateway"
-            },
+            name: alert.name().into_owned(),
+            source: alert.origin.kind().name(),
             change: change.to_string(),
             state,
             previous_state,
@@ -82,12 +76,13 @@ impl StateChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AlertState, Severity};
+    use crate::model::{AlertState, Origin, Severity};
 
     #[test]
     fn a_change_is_one_json_object_with_text_escaped() {
         let alert = Alert {
             id: "rule:errors:service=pay\"ments".into(),
+            origin: Origin::Rule { rule: "errors".into(), group: Some(("service".into(), "pay\"ments".into())) },
             state: AlertState::Firing,
             severity: Severity::Critical,
             metric: "http_requests_total".into(),
@@ -116,5 +111,26 @@ mod tests {
         assert_eq!(v["ends_at"], serde_json::Value::Null);
         assert_eq!(v["at"], "2025-06-30T10:30:01.500Z");
         assert_eq!(v["acked_by"], "alice");
+    }
+
+    #[test]
+    fn an_alertmanager_alert_is_named_by_its_alertname_and_source() {
+        let alert = Alert {
+            id: "am:prod:00000000000000a1".into(),
+            origin: Origin::Alertmanager { source: "prod".into() },
+            state: AlertState::Firing,
+            severity: Severity::Critical,
+            metric: "HighErrorRate".into(),
+            labels: [("alertname".to_string(), "HighErrorRate".to_string())].into(),
+            value: None,
+            threshold: None,
+            summary: String::new(),
+            starts_at: Some(1_751_279_400_000),
+            ends_at: None,
+            updated_ms: 0,
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&StateChange::new(&alert, "firing", "firing", None, 0).to_json()).unwrap();
+        assert_eq!((&v["name"], &v["source"]), (&"HighErrorRate".into(), &"alertmanager".into()));
     }
 }

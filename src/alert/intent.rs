@@ -156,6 +156,7 @@ mod tests {
     fn alert(id: &str, state: AlertState, service: &str) -> Alert {
         Alert {
             id: id.into(),
+            origin: crate::model::Origin::Gateway { source: crate::model::SourceId::GATEWAY },
             state,
             severity: Severity::Critical,
             metric: "errors".into(),

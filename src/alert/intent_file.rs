@@ -165,6 +165,7 @@ mod tests {
     fn firing(id: &str) -> Alert {
         Alert {
             id: id.into(),
+            origin: crate::model::Origin::Gateway { source: crate::model::SourceId::GATEWAY },
             state: AlertState::Firing,
             severity: Severity::Critical,
             metric: "errors".into(),

@@ -54,6 +54,12 @@ impl AlertBook {
         self.by_id.retain(|_, a| keep(a));
     }
 
+    /// Forgets every alert of one kind of origin (the rules' when the rules
+    /// start over, say).
+    pub fn forget(&mut self, kind: crate::model::OriginKind) {
+        self.by_id.retain(|_, a| a.origin.kind() != kind);
+    }
+
     /// Forgets resolved alerts older than the keep window.
     pub fn prune(&mut self, now_ms: i64) {
         self.by_id.retain(|_, a| {
@@ -108,6 +114,7 @@ pub fn rule_alert(rule: &rules::RuleSpec, o: &rules::Outcome, before: Option<&Al
     let group = o.group.as_ref();
     Some(Alert {
         id: rule_alert_id(o),
+        origin: crate::model::Origin::Rule { rule: o.rule.clone(), group: o.group.clone() },
         state,
         severity: rule.severity.into(),
         metric: rule.metric.clone(),
@@ -128,19 +135,17 @@ pub fn rule_alert_id(o: &rules::Outcome) -> String {
 
 /// The id of the alert of rule `rule` for one group (the `by` label and its
 /// value), or for the whole rule.
-pub fn rule_group_id(rule: &str, group: Option<&(String, String)>) -> String {
+fn rule_group_id(rule: &str, group: Option<&(String, String)>) -> String {
     match group {
         Some((k, v)) => format!("{RULE_PREFIX}{rule}:{k}={v}"),
         None => format!("{RULE_PREFIX}{rule}"),
     }
 }
 
+/// Rule alerts' ids start with this, apart from any a gateway sends. The
+/// id is only a key (saved acks and timelines use it); what made the alert
+/// is its [`crate::model::Origin`].
 const RULE_PREFIX: &str = "rule:";
-
-/// Whether an alert is one of the dashboard's own rules'.
-pub fn is_rule_alert(id: &str) -> bool {
-    id.starts_with(RULE_PREFIX)
-}
 
 #[cfg(test)]
 mod tests {
@@ -150,6 +155,7 @@ mod tests {
     fn alert(id: &str, state: AlertState, severity: Severity, starts: i64) -> Alert {
         Alert {
             id: id.into(),
+            origin: crate::model::Origin::Gateway { source: crate::model::SourceId::GATEWAY },
             state,
             severity,
             metric: "m".into(),

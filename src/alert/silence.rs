@@ -52,43 +52,22 @@ impl Silence {
 /// other rule's alert for that service too.
 pub fn match_labels(alert: &Alert) -> Labels {
     let mut labels = alert.labels.clone();
-    labels.entry("alertname".into()).or_insert_with(|| alert_name(alert).to_string());
+    labels.entry("alertname".into()).or_insert_with(|| alert.name().into_owned());
     if !alert.metric.is_empty() {
         labels.entry("metric".into()).or_insert_with(|| alert.metric.clone());
     }
     labels
 }
 
-/// The name of the rule behind an alert. A rule of ours is named in its id
-/// (`rule:NAME`, or `rule:NAME:label=value` for one group); a gateway's id
-/// starts with its rule's name (`NAME:series:start`), and its start changes
-/// every time the alert fires anew, so only the name is worth matching.
-pub fn alert_name(alert: &Alert) -> &str {
-    let id = alert.id.as_str();
-    if let Some(rest) = id.strip_prefix(super::RULE_PREFIX) {
-        // The group's label is the only one a rule alert carries; strip it
-        // from the end rather than splitting, as a rule's name may hold `:`.
-        let group = alert.labels.iter().next().map(|(k, v)| format!(":{k}={v}"));
-        return match group {
-            Some(g) if alert.labels.len() == 1 => rest.strip_suffix(&g).unwrap_or(rest),
-            _ => rest,
-        };
-    }
-    // An SLO's burn alerts share its name: "checkout availability: fast burn".
-    if let Some(rest) = id.strip_prefix(crate::slo::SLO_PREFIX) {
-        return rest;
-    }
-    id.split(':').next().unwrap_or(id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AlertState, Severity};
+    use crate::model::{AlertState, Origin, Severity, SourceId};
 
     fn alert(id: &str, metric: &str, labels: &[(&str, &str)]) -> Alert {
         Alert {
             id: id.into(),
+            origin: Origin::Gateway { source: SourceId::GATEWAY },
             state: AlertState::Firing,
             severity: Severity::Critical,
             metric: metric.into(),
@@ -103,15 +82,21 @@ mod tests {
     }
 
     #[test]
-    fn names_come_from_rule_and_gateway_ids() {
-        let a = alert("rule:checkout: errors:service=checkout", "http", &[("service", "checkout")]);
-        assert_eq!(alert_name(&a), "checkout: errors");
-        assert_eq!(alert_name(&alert("rule:p99", "lat", &[])), "p99");
+    fn names_come_from_the_origin_not_the_id() {
+        let mut a = alert("rule:checkout: errors:service=checkout", "http", &[("service", "checkout")]);
+        a.origin = Origin::Rule { rule: "checkout: errors".into(), group: Some(("service".into(), "checkout".into())) };
+        assert_eq!(a.name(), "checkout: errors");
         assert_eq!(
-            alert_name(&alert("high_error_rate:payments:1751279400", "err", &[("service", "payments")])),
+            alert("high_error_rate:payments:1751279400", "err", &[("service", "payments")]).name(),
             "high_error_rate"
         );
-        assert_eq!(alert_name(&alert("plain", "m", &[])), "plain");
+        assert_eq!(alert("plain", "m", &[]).name(), "plain");
+        // A gateway may name an alert anything, `rule:` included: it is
+        // still the gateway's, named by its id's first part.
+        assert_eq!(alert("rule:x", "m", &[]).name(), "rule");
+        let mut slo = alert("slo:checkout availability:fast burn", "", &[("slo", "checkout availability")]);
+        slo.origin = Origin::Slo { slo: "checkout availability".into(), burn: "fast burn".into() };
+        assert_eq!(slo.name(), "checkout availability:fast burn");
     }
 
     #[test]

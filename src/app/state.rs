@@ -547,7 +547,7 @@ impl UiState {
 
 /// An alert in a few words for a message: its name and service.
 fn alert_words(a: &crate::model::Alert) -> String {
-    let name = crate::alert::silence::alert_name(a);
+    let name = a.name();
     match a.labels.get("service") {
         Some(s) => format!("{name} ({s})"),
         None => name.to_string(),
@@ -695,6 +695,7 @@ mod tests {
             .iter()
             .map(|id| crate::model::Alert {
                 id: id.to_string(),
+                origin: crate::model::Origin::Gateway { source: crate::model::SourceId::GATEWAY },
                 state: crate::model::AlertState::Firing,
                 severity: crate::model::Severity::Warning,
                 metric: "m".into(),

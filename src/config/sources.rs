@@ -7,37 +7,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// What a source speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKind {
-    /// The Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`), as
-    /// Prometheus, Thanos, Mimir and VictoriaMetrics serve it.
-    Prometheus,
-    /// A service's own `/metrics`, in the Prometheus text format or OpenMetrics.
-    Scrape,
-    /// The Alertmanager v2 API: alerts and silences.
-    Alertmanager,
-}
-
-impl SourceKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            SourceKind::Prometheus => "prometheus",
-            SourceKind::Scrape => "scrape",
-            SourceKind::Alertmanager => "alertmanager",
-        }
-    }
-
-    /// How often a source of this kind is read when its table says nothing.
-    pub fn default_interval(self) -> Duration {
-        match self {
-            SourceKind::Prometheus => Duration::from_secs(10),
-            SourceKind::Scrape => Duration::from_secs(5),
-            SourceKind::Alertmanager => Duration::from_secs(15),
-        }
-    }
-}
+pub use crate::model::SourceKind;
 
 /// One `[[source]]` table.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

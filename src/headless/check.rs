@@ -246,7 +246,7 @@ fn fold(p: &mut Picture, u: Update) {
             p.backfill.get_or_insert((from_ms, complete));
         }
         Update::Status(b) => p.banner = b,
-        Update::Alert(a) if crate::source::alertmanager::is_alertmanager_alert(&a.id).is_some() => {
+        Update::Alert(a) if a.origin.kind() == crate::model::OriginKind::Alertmanager => {
             p.am_alerts.insert(a.id.clone(), a);
         }
         Update::Muted { source, muted } => {
@@ -324,9 +324,9 @@ fn judge(feed: &Feed, p: Picture, specs: Vec<RuleSpec>, slos: Vec<SloSpec>, time
         let what = if p.gateway { "no gateway is live" } else { "no source is live" };
         report.raise(Status::Stale, what.into());
     }
-    for s in sources.iter().filter(|s| s.kind != "gateway" && s.health == SourceHealth::Down) {
+    for s in sources.iter().filter(|s| s.kind != crate::model::SourceKind::Gateway && s.health == SourceHealth::Down) {
         let why = s.last_error.as_deref().unwrap_or("no answer");
-        report.raise(Status::Unreachable, format!("{} ({}) is down: {why}", s.name, s.kind));
+        report.raise(Status::Unreachable, format!("{} ({}) is down: {why}", s.name, s.kind.name()));
     }
     // An Alertmanager's firing alerts count, unless it keeps them quiet.
     let muted: std::collections::BTreeSet<&str> = p.muted.values().flatten().map(|m| m.alert_id.as_str()).collect();

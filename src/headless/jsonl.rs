@@ -84,7 +84,7 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
                 kind: "slo_alert",
                 at: format_time(at),
                 slo: alert.labels.get("slo").map_or("", String::as_str),
-                alert: crate::incident::timeline::alert_name(alert),
+                alert: &crate::incident::timeline::alert_name(alert),
                 change: change.name().replace(' ', "_"),
                 state: alert.state.name(),
                 severity: alert.severity.name(),
@@ -351,7 +351,7 @@ fn source_line(r: &SourceRow, now_ms: i64) -> SourceLine<'_> {
         kind: "source",
         timestamp: format_time(now_ms),
         url: &r.url,
-        source_kind: r.kind,
+        source_kind: r.kind.name(),
         name: &r.name,
         transport: r.transport.map(transport_name),
         state: r.health.name(),
@@ -429,6 +429,7 @@ mod tests {
     fn alerts_events_and_status_lines() {
         let a = Alert {
             id: "a-91".into(),
+            origin: crate::model::Origin::Gateway { source: crate::model::SourceId::GATEWAY },
             state: AlertState::Firing,
             severity: Severity::Critical,
             metric: "http_error_ratio".into(),
@@ -490,7 +491,7 @@ mod tests {
     fn source_lines_give_times_ages_and_rounded_rates() {
         let r = SourceRow {
             url: "ws://gw/s".into(),
-            kind: "gateway",
+            kind: crate::model::SourceKind::Gateway,
             name: "gateway".into(),
             transport: Some(Transport::Ws),
             health: SourceHealth::Live,
@@ -563,6 +564,7 @@ mod tests {
     fn slo_alert_lines_name_the_slo_and_the_burn() {
         let a = Alert {
             id: "slo:checkout availability:fast burn".into(),
+            origin: crate::model::Origin::Slo { slo: "checkout availability".into(), burn: "fast burn".into() },
             state: AlertState::Firing,
             severity: Severity::Critical,
             metric: String::new(),

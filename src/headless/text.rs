@@ -74,7 +74,7 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
             "slo",
             change.name(),
             alert.severity.name(),
-            series(crate::incident::timeline::alert_name(alert), &alert.labels),
+            series(&crate::incident::timeline::alert_name(alert), &alert.labels),
             alert.summary
         ),
         Item::RuleAlert { at, rule, outcome, replayed } => {

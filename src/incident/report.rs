@@ -142,7 +142,7 @@ fn alerts(md: &mut String, i: &Incident) {
             escape(&e.name),
             e.severity.name(),
             labels(&e.labels),
-            e.source.name(),
+            e.source.label(),
             format_time(e.started_ms),
             e.fired_ms.map_or_else(|| "never".to_string(), format_time),
             e.ended_ms.map_or_else(|| "ongoing".to_string(), format_time),
@@ -238,7 +238,7 @@ fn table(md: &mut String, shown: &[&Entry]) {
                 let replayed = if a.replayed { " (found in history)" } else { "" };
                 let value = a.value.map_or_else(String::new, |v| format!(", value {}", number(v)));
                 (
-                    format!("{} {} {}", a.source.name(), a.step.name(), a.severity.name()),
+                    format!("{} {} {}", a.source.label(), a.step.name(), a.severity.name()),
                     format!("{} ({}){value}: {}{replayed}", escape(&a.name), labels(&a.labels), escape(&a.summary)),
                 )
             }

@@ -53,35 +53,10 @@ pub struct AlertChange {
     pub replayed: bool,
 }
 
-/// Where an alert comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertSource {
-    Rule,
-    Slo,
-    Gateway,
-}
-
-impl AlertSource {
-    /// Told apart by the id's prefix, as the alert book does.
-    pub fn of(id: &str) -> AlertSource {
-        if crate::alert::is_rule_alert(id) {
-            AlertSource::Rule
-        } else if crate::slo::is_slo_alert(id) {
-            AlertSource::Slo
-        } else {
-            AlertSource::Gateway
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            AlertSource::Rule => "rule",
-            AlertSource::Slo => "SLO",
-            AlertSource::Gateway => "gateway",
-        }
-    }
-}
+/// Where an alert comes from, as the timeline keeps it: the kind of the
+/// alert's origin. Files from before Alertmanager alerts were told apart
+/// hold only `rule`, `slo` and `gateway`, which still read.
+pub use crate::model::OriginKind as AlertSource;
 
 /// What an alert did: the engine's own changes, which a gateway's alerts
 /// are mapped onto by the state they moved to.
@@ -104,8 +79,8 @@ impl AlertChange {
     pub fn new(alert: &Alert, step: Step, value: Option<f64>) -> AlertChange {
         AlertChange {
             id: alert.id.clone(),
-            name: alert_name(alert).to_string(),
-            source: AlertSource::of(&alert.id),
+            name: alert_name(alert).into_owned(),
+            source: alert.origin.kind(),
             step,
             severity: alert.severity,
             labels: alert.labels.clone(),
@@ -118,11 +93,12 @@ impl AlertChange {
 }
 
 /// An alert's name: its rule's, its SLO burn alert's (`fast burn`; the
-/// SLO is in its labels), or the first part of a gateway's id.
-pub fn alert_name(alert: &Alert) -> &str {
-    match AlertSource::of(&alert.id) {
-        AlertSource::Slo => alert.id.rsplit(':').next().unwrap_or(&alert.id),
-        _ => crate::alert::silence::alert_name(alert),
+/// SLO is in its labels), an Alertmanager's `alertname`, or the first part
+/// of a gateway's id.
+pub fn alert_name(alert: &Alert) -> std::borrow::Cow<'_, str> {
+    match &alert.origin {
+        crate::model::Origin::Slo { burn, .. } => std::borrow::Cow::Borrowed(burn),
+        _ => alert.name(),
     }
 }
 
@@ -283,6 +259,7 @@ mod tests {
     fn change(at_ms: i64, id: &str, step: Step) -> Entry {
         let alert = Alert {
             id: id.into(),
+            origin: crate::model::Origin::Gateway { source: crate::model::SourceId::GATEWAY },
             state: AlertState::Firing,
             severity: Severity::Critical,
             metric: "m".into(),

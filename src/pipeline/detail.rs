@@ -8,8 +8,8 @@ use crate::alert::rules::{Op, RuleSpec};
 use crate::dashboard::matcher::Matcher;
 use crate::dashboard::query::{Reader, Span};
 use crate::dashboard::spec::QuerySpec;
-use crate::model::{Alert, AlertState};
-use crate::scene::{AlertDetail, AlertOrigin, HistoryStep, Point, Unit};
+use crate::model::{Alert, AlertState, Origin, OriginKind};
+use crate::scene::{AlertDetail, HistoryStep, Point, Unit};
 use crate::slo::{self, SloSpec};
 use std::sync::Arc;
 
@@ -27,22 +27,19 @@ impl Pipeline {
     pub(super) fn alert_detail(&self, span: &Span, asked_ms: i64) -> Option<Arc<AlertDetail>> {
         let alert = self.alerts.get(self.detail.as_deref()?)?.clone();
         let instants = instants(span, asked_ms);
-        let (origin, measured) = if let Some(rule) = self.rule_of(&alert) {
-            (AlertOrigin::Rule(rule.name.clone()), self.rule_series(rule, &alert, &instants))
+        let measured = if let Some(rule) = self.rule_of(&alert) {
+            self.rule_series(rule, &alert, &instants)
         } else if let Some((spec, ledger, burn)) = self.burn_of(&alert) {
-            (AlertOrigin::Slo(spec.name.clone()), self.burn_series(spec, ledger, burn, &instants))
-        } else if let Some(source) = crate::source::alertmanager::is_alertmanager_alert(&alert.id) {
-            (AlertOrigin::Alertmanager(source.to_string()), self.gateway_series(&alert, span, asked_ms))
+            self.burn_series(spec, ledger, burn, &instants)
         } else {
-            (AlertOrigin::Gateway, self.gateway_series(&alert, span, asked_ms))
+            self.gateway_series(&alert, span, asked_ms)
         };
-        let no_series = measured.series.is_empty().then(|| match &origin {
-            AlertOrigin::Gateway | AlertOrigin::Alertmanager(_) => "no series for this alert".to_string(),
-            _ => "no data for this alert in the window".to_string(),
+        let no_series = measured.series.is_empty().then(|| match alert.origin.kind() {
+            OriginKind::Gateway | OriginKind::Alertmanager => "no series for this alert".to_string(),
+            OriginKind::Rule | OriginKind::Slo => "no data for this alert in the window".to_string(),
         });
         Some(Arc::new(AlertDetail {
             history: self.history_of(&alert),
-            origin,
             measure: measured.what,
             unit: measured.unit,
             series: measured.series,
@@ -52,16 +49,10 @@ impl Pipeline {
         }))
     }
 
-    /// The rule whose alert this is: the one that gives the alert's id for
-    /// the alert's own value of the rule's `by` label.
+    /// The rule whose alert this is, while the rules still hold it.
     fn rule_of(&self, alert: &Alert) -> Option<&RuleSpec> {
-        if !crate::alert::is_rule_alert(&alert.id) {
-            return None;
-        }
-        self.rules.rules().iter().find(|r| {
-            let group = r.by.as_ref().map(|l| (l.clone(), alert.labels.get(l).cloned().unwrap_or_default()));
-            crate::alert::rule_group_id(&r.name, group.as_ref()) == alert.id
-        })
+        let Origin::Rule { rule, .. } = &alert.origin else { return None };
+        self.rules.rules().iter().find(|r| r.name == *rule)
     }
 
     /// The rule's value at each instant, read as the rule reads it when it
@@ -79,17 +70,12 @@ impl Pipeline {
         Measured { what: describe_rule(rule, group), unit: rule.unit.clone(), series, op: rule.op }
     }
 
-    /// The SLO and the burn alert an `slo:` alert id names, with the SLO's ledger.
+    /// The SLO and the burn alert of an SLO's alert, with the SLO's ledger.
     fn burn_of(&self, alert: &Alert) -> Option<(&SloSpec, &slo::ledger::Ledger, &'static slo::BurnAlert)> {
-        let rest = alert.id.strip_prefix(slo::SLO_PREFIX)?;
+        let Origin::Slo { slo: name, burn } = &alert.origin else { return None };
         let book = &self.slos;
-        let (i, spec) = book.specs().iter().enumerate().find(|(_, s)| {
-            rest.strip_prefix(s.name.as_str())
-                .and_then(|r| r.strip_prefix(':'))
-                .is_some_and(|name| slo::BURN_ALERTS.iter().any(|b| b.name == name))
-        })?;
-        let name = &rest[spec.name.len() + 1..];
-        let burn = slo::BURN_ALERTS.iter().find(|b| b.name == name)?;
+        let (i, spec) = book.specs().iter().enumerate().find(|(_, s)| s.name == *name)?;
+        let burn = slo::BURN_ALERTS.iter().find(|b| b.name == burn)?;
         Some((spec, book.ledgers().get(i)?, burn))
     }
 

@@ -226,8 +226,12 @@ impl Pipeline {
         let keys: std::collections::HashSet<String> = queries.iter().map(|w| w.key()).collect();
         self.query_errors.retain(|k, _| keys.contains(k));
         let mut changed = self.query_errors.len() != before;
-        let prometheus: Vec<&str> =
-            self.stats.iter().filter(|s| s.kind == "prometheus").map(|s| s.name.as_str()).collect();
+        let prometheus: Vec<&str> = self
+            .stats
+            .iter()
+            .filter(|s| s.kind == crate::model::SourceKind::Prometheus)
+            .map(|s| s.name.as_str())
+            .collect();
         for w in &queries {
             let known =
                 if w.source.is_empty() { !prometheus.is_empty() } else { prometheus.contains(&w.source.as_str()) };
@@ -298,7 +302,7 @@ impl Pipeline {
         }
         self.rules = crate::alert::rules::RuleSet::new(rules.to_vec());
         self.rules_from = rules;
-        self.alerts.retain(|a| !crate::alert::is_rule_alert(&a.id));
+        self.alerts.forget(crate::model::OriginKind::Rule);
     }
 
     /// The SLOs to track. Ledgers of SLOs that stay (same name and SLI) are
@@ -313,7 +317,7 @@ impl Pipeline {
         self.slos = crate::slo::SloBook::new(slos.to_vec());
         self.restore_ledgers(ledgers);
         self.slos_from = slos;
-        self.alerts.retain(|a| !crate::slo::is_slo_alert(&a.id));
+        self.alerts.forget(crate::model::OriginKind::Slo);
     }
 
     /// Hands saved ledgers to the SLOs that count the same thing; keeps the
@@ -392,7 +396,7 @@ impl Pipeline {
     pub fn replay_rules(&mut self, now_ms: i64) -> usize {
         let started = std::time::Instant::now();
         self.rules = crate::alert::rules::RuleSet::new(self.rules_from.to_vec());
-        self.alerts.retain(|a| !crate::alert::is_rule_alert(&a.id));
+        self.alerts.forget(crate::model::OriginKind::Rule);
         let from = (now_ms - self.rules.reach_ms()).max(self.earliest_ms.unwrap_or(now_ms));
         let changes = self.rules.replay(&self.store, from, now_ms, crate::alert::rules::REPLAY_STEP_MS);
         // Filed in time order, so a resolved alert keeps the start its
@@ -595,7 +599,7 @@ impl Pipeline {
             (ConnState::Connected { .. }, true, _) => return changed,
             (_, true, _) => ConnState::Connected {
                 since_ms: now_ms,
-                server: self.stats.iter().map(|s| s.kind).collect::<Vec<_>>().join(", "),
+                server: self.stats.iter().map(|s| s.kind.name()).collect::<Vec<_>>().join(", "),
                 url: self.source.url.clone(),
                 transport: crate::model::Transport::Poll,
             },

@@ -92,8 +92,8 @@ impl Pipeline {
         let state = after.map_or(INACTIVE, |a| a.state.name());
         // A rule's alert with no earlier version was inactive; of a
         // gateway's, nothing is known before its first frame.
-        let rule = crate::alert::is_rule_alert(&alert.id) || crate::slo::is_slo_alert(&alert.id);
-        let previous = before.map(|a| a.state.name()).or(rule.then_some(INACTIVE));
+        let own = alert.origin.kind().is_own();
+        let previous = before.map(|a| a.state.name()).or(own.then_some(INACTIVE));
         let mut record = StateChange::new(alert, change, state, previous, now_ms);
         record.acked_by = self.people.intent.acked_by(&alert.id).map(str::to_string);
         hook.submit(record.to_json());

@@ -17,7 +17,7 @@ mod format;
 
 use super::Pipeline;
 use crate::alert::AlertBook;
-use crate::model::{Alert, SeriesKey};
+use crate::model::{Alert, OriginKind, SeriesKey};
 use crate::source::convert;
 use crate::wire::{self, EventFrame, MetricInfo, WireTime};
 use format::{
@@ -165,10 +165,11 @@ impl Pipeline {
         self.store.learn(&metrics);
         self.interval_ms = saved.interval_ms.max(1);
         for a in saved.alerts {
-            // The dashboard's own alerts are worked out again from the
-            // history once it lands (the rules replay over it); restored,
-            // they would be dropped as stale at the first live frame.
-            if crate::alert::is_rule_alert(&a.alert.id) || crate::slo::is_slo_alert(&a.alert.id) {
+            // Only a gateway's alerts come back. Files from before origins
+            // were saved kept the rules' alerts too, with nothing but the
+            // id to tell them apart, so their alerts are left out: the
+            // gateway's come again with its next frames.
+            if a.origin != Some(OriginKind::Gateway) {
                 continue;
             }
             let mut alert = convert::alert(&clean_alert(a.alert), a.updated_ms);
@@ -257,7 +258,11 @@ impl Pipeline {
             .alerts
             .sorted()
             .into_iter()
-            .map(|a| SavedAlert { updated_ms: a.updated_ms, alert: alert_frame(a) })
+            // Only a gateway's alerts are kept: the rules and SLOs work
+            // theirs out again from the history, and an Alertmanager is
+            // asked again within one interval.
+            .filter(|a| a.origin.kind() == OriginKind::Gateway)
+            .map(|a| SavedAlert { updated_ms: a.updated_ms, origin: Some(OriginKind::Gateway), alert: alert_frame(a) })
             .collect();
         let events = self
             .events

@@ -361,15 +361,10 @@ pub fn burn_rate(spec: &SloSpec, ledger: &Ledger, reader: &Reader, window_ms: i6
     (total > 0.0).then(|| (1.0 - good / total) / spec.allowed())
 }
 
-/// Alerts of SLOs are told apart from rules' and gateways' by this prefix.
-pub const SLO_PREFIX: &str = "slo:";
-
+/// A burn alert's id: a key for acks and timelines, apart from rules' and
+/// gateways' ids. What made the alert is its [`crate::model::Origin`].
 fn burn_alert_id(spec: &SloSpec, alert: &BurnAlert) -> String {
-    format!("{SLO_PREFIX}{}:{}", spec.name, alert.name)
-}
-
-pub fn is_slo_alert(id: &str) -> bool {
-    id.starts_with(SLO_PREFIX)
+    format!("slo:{}:{}", spec.name, alert.name)
 }
 
 /// The alert shown for a burn alert in `phase`; `None` once it is over.
@@ -385,6 +380,7 @@ fn burn_alert(spec: &SloSpec, alert: &BurnAlert, phase: Phase, long: Option<f64>
     let burning = long.map_or_else(|| "no data".to_string(), |b| format!("{b:.1}x"));
     Some(Alert {
         id: burn_alert_id(spec, alert),
+        origin: crate::model::Origin::Slo { slo: spec.name.clone(), burn: alert.name.to_string() },
         state,
         severity: alert.severity,
         metric: String::new(),

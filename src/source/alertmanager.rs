@@ -15,7 +15,7 @@
 //! Alertmanager's at all fails the fetch.
 
 use super::auth::{self, Auth, AuthError};
-use crate::model::{Alert, AlertState, ErrorClass, Labels, Severity};
+use crate::model::{Alert, AlertState, ErrorClass, Labels, Origin, Severity};
 use crate::wire::{MAX_LABELS, parse_time_any_offset, sanitize, sanitize_labels};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -30,7 +30,8 @@ pub const MAX_ANNOTATIONS: usize = 64;
 const MAX_REFS: usize = 64;
 /// How long one request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Prefix of the ids of alerts that came from an Alertmanager.
+/// Prefix of the ids of alerts that came from an Alertmanager: the id is a
+/// key for acks and the timeline; the alert's origin says where it came from.
 const ID_PREFIX: &str = "am:";
 
 /// What Alertmanager says about an alert's delivery.
@@ -416,15 +417,6 @@ pub fn alert_id(source_name: &str, fingerprint: &str) -> String {
     format!("{ID_PREFIX}{source_name}:{fingerprint}")
 }
 
-/// The source's name when `id` is an Alertmanager alert's id.
-pub fn is_alertmanager_alert(id: &str) -> Option<&str> {
-    let rest = id.strip_prefix(ID_PREFIX)?;
-    // The fingerprint is hex, so the last colon ends the source's name,
-    // whatever the name holds.
-    let (source, fingerprint) = rest.rsplit_once(':')?;
-    is_fingerprint(fingerprint).then_some(source)
-}
-
 /// The dashboard's alerts for a snapshot. Suppressed alerts stay firing
 /// (the condition holds; only notifications stop): see [`suppressions`].
 pub fn to_alerts(snapshot: &Snapshot, source_name: &str, now_ms: i64) -> Vec<Alert> {
@@ -441,6 +433,7 @@ pub fn to_alerts(snapshot: &Snapshot, source_name: &str, now_ms: i64) -> Vec<Ale
                 .unwrap_or_default();
             Alert {
                 id: alert_id(source_name, &a.fingerprint),
+                origin: Origin::Alertmanager { source: source_name.to_string() },
                 state: if resolved { AlertState::Resolved } else { AlertState::Firing },
                 severity: Severity::parse(a.labels.get("severity").map(String::as_str).unwrap_or("")),
                 metric: a.labels.get("alertname").cloned().unwrap_or_default(),
@@ -613,6 +606,7 @@ mod tests {
         let alerts = to_alerts(&snapshot, "prod", now);
         assert_eq!(alerts.len(), 3);
         assert_eq!(alerts[0].id, "am:prod:01");
+        assert!(alerts.iter().all(|a| a.origin == Origin::Alertmanager { source: "prod".into() }));
         assert_eq!(alerts[0].state, AlertState::Firing);
         assert_eq!(alerts[0].severity, Severity::Critical);
         assert_eq!(alerts[0].metric, "HighErrorRate");
@@ -635,11 +629,12 @@ mod tests {
     }
 
     #[test]
-    fn ids_name_their_source() {
-        assert_eq!(is_alertmanager_alert(&alert_id("prod", "abc123")), Some("prod"));
-        assert_eq!(is_alertmanager_alert(&alert_id("eu:west", "abc123")), Some("eu:west"));
-        assert_eq!(is_alertmanager_alert("am:prod:zz"), None);
-        assert_eq!(is_alertmanager_alert("rule:cpu"), None);
+    fn alerts_carry_their_source_and_alertname() {
+        let snapshot =
+            Snapshot { alerts: vec![parse_alert(alert_json("01")).unwrap()], silences: vec![], malformed: 0 };
+        let a = &to_alerts(&snapshot, "eu:west", 1_751_279_500_000)[0];
+        assert_eq!(a.origin, Origin::Alertmanager { source: "eu:west".into() });
+        assert_eq!(a.name(), "HighErrorRate", "named by alertname, not by the id's prefix");
     }
 
     #[test]

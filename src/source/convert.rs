@@ -1,7 +1,8 @@
 //! Wire frames into domain updates. Text was sanitised by the decoder.
 
 use crate::model::{
-    Alert, AlertState, Event, HistogramValue, Kind, MetricMeta, Observation, Sample, SeriesKey, Severity, StatusBanner,
+    Alert, AlertState, Event, HistogramValue, Kind, MetricMeta, Observation, Origin, Sample, SeriesKey, Severity,
+    SourceId, StatusBanner,
 };
 use crate::wire::{self, MetricKind, PointValue};
 use std::sync::Arc;
@@ -80,6 +81,9 @@ pub fn alert(a: &wire::AlertFrame, now_ms: i64) -> Alert {
     };
     Alert {
         id: a.id.clone(),
+        // A gateway's alerts reach the dashboard only over its link, which
+        // is always source 0.
+        origin: Origin::Gateway { source: SourceId::GATEWAY },
         state,
         severity: Severity::parse(&a.severity),
         metric: a.metric.clone(),

@@ -28,9 +28,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct SourceStats {
     /// The endpoint's URL as configured (never with credentials).
     pub url: String,
-    /// What it is (`gateway`, `prometheus`, `scrape`, `alertmanager`) and
-    /// what the config calls it.
-    pub kind: &'static str,
+    /// What it is, and what the config calls it.
+    pub kind: crate::model::SourceKind,
     pub name: String,
     /// The source it belongs to (a gateway's failover endpoints share one).
     pub source: crate::model::SourceId,
@@ -69,13 +68,18 @@ pub struct LinkStatus {
 impl SourceStats {
     /// A gateway endpoint's.
     pub fn for_url(url: &str) -> Self {
-        SourceStats { url: url.to_string(), kind: "gateway", name: "gateway".into(), ..SourceStats::default() }
+        SourceStats {
+            url: url.to_string(),
+            kind: crate::model::SourceKind::Gateway,
+            name: "gateway".into(),
+            ..SourceStats::default()
+        }
     }
 
     /// Another source's: `kind` and `name` as the config gives them.
     pub fn for_source(
         source: crate::model::SourceId,
-        kind: &'static str,
+        kind: crate::model::SourceKind,
         name: &str,
         url: &str,
         interval_ms: i64,
@@ -94,7 +98,7 @@ impl SourceStats {
     }
     /// Whether this is a gateway endpoint (the stream, or the demo).
     pub fn is_gateway(&self) -> bool {
-        self.kind == "gateway"
+        self.kind == crate::model::SourceKind::Gateway
     }
 
     /// A polled source answered at `now_ms` after `took`: its link is up.

@@ -6,6 +6,7 @@
 
 use super::format::{age, clock, fit};
 use super::signal::Level;
+use crate::model::SourceKind;
 use crate::scene::{LinkInfo, Scene, SourceHealth, SourceRow};
 use crate::theme::Theme;
 use crate::units::{self, Unit};
@@ -36,7 +37,7 @@ pub fn level(h: SourceHealth) -> Level {
 /// Draws the sources table into `area`.
 pub fn page(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms: i64) {
     let n = scene.sources.len();
-    let what = if scene.sources.iter().all(|r| r.kind == "gateway") { "gateway" } else { "source" };
+    let what = if scene.sources.iter().all(|r| r.kind == SourceKind::Gateway) { "gateway" } else { "source" };
     let title = format!(" Sources: {n} {what}{} · s or Esc: back ", if n == 1 { "" } else { "s" });
     let block = super::block(theme, &title, None);
     let inner = block.inner(area);
@@ -70,12 +71,13 @@ pub fn page(frame: &mut Frame, area: Rect, scene: &Scene, theme: &Theme, now_ms:
 
 /// A source's URL, after its name and kind unless it is a gateway.
 fn named_url(r: &SourceRow) -> String {
-    if r.kind == "gateway" || r.kind.is_empty() {
+    let kind = r.kind.name();
+    if r.kind == SourceKind::Gateway {
         r.url.clone()
-    } else if r.name == r.kind {
-        format!("{} {}", r.kind, r.url)
+    } else if r.name == kind {
+        format!("{kind} {}", r.url)
     } else {
-        format!("{} ({}) {}", r.name, r.kind, r.url)
+        format!("{} ({kind}) {}", r.name, r.url)
     }
 }
 

@@ -2,7 +2,7 @@
 //! them and the store's. Timestamps are stored as differences and values as
 //! columns, which keeps a day of the demo to a few MB of JSON.
 
-use crate::model::{Alert, HistogramValue, Kind, Sample};
+use crate::model::{Alert, HistogramValue, Kind, OriginKind, Sample};
 use crate::wire::{self, AlertFrame, EventFrame, Labels, MetricInfo, MetricKind, WireNum, WireTime};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -30,6 +30,9 @@ pub(super) struct SavedAlert {
     #[serde(flatten)]
     pub(super) alert: AlertFrame,
     pub(super) updated_ms: i64,
+    /// Who made the alert; absent in files from before it was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) origin: Option<OriginKind>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -20,8 +20,8 @@ use super::lists::until_text;
 use super::{Ctx, frame_of};
 use crate::alert::intent::Hush;
 use crate::alert::rules::Op;
-use crate::model::{Alert, AlertState, Severity};
-use crate::scene::{AlertDetail, AlertOrigin, Unit};
+use crate::model::{Alert, AlertState, Origin, Severity};
+use crate::scene::{AlertDetail, Unit};
 use crate::units;
 use crate::view::format::{age, clock, fit};
 use crate::view::signal::{Level, columns};
@@ -123,7 +123,7 @@ fn level_of(a: &Alert) -> Level {
 
 /// `error rate (payments)`: the alert's name and its service, if it has one.
 fn alert_title(a: &Alert) -> String {
-    let name = crate::alert::silence::alert_name(a);
+    let name = a.name();
     match a.labels.get("service") {
         Some(s) if !name.contains(s.as_str()) => format!("{name} ({s})"),
         _ => name.to_string(),
@@ -137,11 +137,12 @@ fn facts(a: &Alert, detail: Option<&AlertDetail>, ctx: &Ctx) -> Vec<Line<'static
         AlertState::NoData => "NO DATA".to_string(),
         s => s.name().to_uppercase(),
     };
-    let origin = match detail.map(|d| &d.origin) {
-        Some(AlertOrigin::Rule(name)) => format!(" · rule {name}"),
-        Some(AlertOrigin::Slo(name)) => format!(" · SLO {name}"),
-        Some(AlertOrigin::Gateway) => " · from the gateway".to_string(),
-        Some(AlertOrigin::Alertmanager(name)) => format!(" · from Alertmanager {name}"),
+    // Said once the detail is worked out, with the rest of what it knows.
+    let origin = match detail.map(|d| &d.alert.origin) {
+        Some(Origin::Rule { rule, .. }) => format!(" · rule {rule}"),
+        Some(Origin::Slo { slo, .. }) => format!(" · SLO {slo}"),
+        Some(Origin::Gateway { .. }) => " · from the gateway".to_string(),
+        Some(Origin::Alertmanager { source }) => format!(" · from Alertmanager {source}"),
         None => String::new(),
     };
     let sev = match a.severity {

@@ -5,7 +5,7 @@
 
 use super::{Ctx, frame_of};
 use crate::alert::intent::Hush;
-use crate::model::{AlertState, Severity};
+use crate::model::{AlertState, Origin, Severity};
 use crate::scene::Unit;
 use crate::view::format::{age, clock, fit};
 use crate::view::signal::Level;
@@ -18,10 +18,10 @@ use ratatui::widgets::Paragraph;
 /// An alert's line of text: an Alertmanager's alerts say which one, and
 /// their name when they have no summary.
 fn summary(a: &crate::model::Alert) -> String {
-    match crate::source::alertmanager::is_alertmanager_alert(&a.id) {
-        Some(source) if a.summary.is_empty() => format!("{source}: {}", a.metric),
-        Some(source) => format!("{source}: {} · {}", a.metric, a.summary),
-        None => a.summary.clone(),
+    match &a.origin {
+        Origin::Alertmanager { source } if a.summary.is_empty() => format!("{source}: {}", a.metric),
+        Origin::Alertmanager { source } => format!("{source}: {} · {}", a.metric, a.summary),
+        _ => a.summary.clone(),
     }
 }
 
