@@ -113,7 +113,7 @@ fn decode_and_ingest(sim: &Simulator) {
         }
         best = best.min(start.elapsed().as_secs_f64());
         worst = worst.max(start.elapsed().as_secs_f64());
-        black_box(p.store.stats);
+        black_box(p.core().store.stats);
 
         // The two halves alone, to see where the time goes.
         let start = Instant::now();
@@ -187,7 +187,7 @@ fn simulated_days(sim: &Simulator) {
     let before = rss_kib();
     let day = filled_pipeline(sim, 86_400);
     let after = rss_kib();
-    let series = day.store.len();
+    let series = day.core().store.len();
     if let (Some(b), Some(a)) = (before, after) {
         println!("{:<44} {:>10} series", "store after one simulated day", series);
         println!("{:<44} {:>10.1} MiB", "  resident growth for that day", (a.saturating_sub(b)) as f64 / 1024.0);
@@ -222,7 +222,7 @@ fn simulated_days(sim: &Simulator) {
         println!("{:<44} {:>10} series in {took:.0} ms", "  restoring it", restored);
     }
     let _ = std::fs::remove_file(&file.path);
-    black_box(p.store.len());
+    black_box(p.core().store.len());
 }
 
 /// A real node exporter's page (see `scripts/capture_exposition.sh`):
@@ -353,7 +353,7 @@ fn main() {
     });
     per_iter("replay them over 30 min (10 s steps)", 10, || {
         let mut rules = vigil::alert::rules::RuleSet::new(vigil::alert::defaults::rules());
-        black_box(rules.replay(&p.store, NOW - 1_800_000, NOW, vigil::alert::rules::REPLAY_STEP_MS));
+        black_box(rules.replay(&p.core().store, NOW - 1_800_000, NOW, vigil::alert::rules::REPLAY_STEP_MS));
     });
     println!();
     for (page, title, scene) in &scenes {

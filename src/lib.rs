@@ -11,6 +11,7 @@ pub mod app;
 pub mod atomic_file;
 pub mod cli;
 pub mod config;
+pub mod core;
 pub mod dashboard;
 pub mod feed;
 pub mod filter;

@@ -320,6 +320,13 @@ pub enum ConnState {
     Disconnected { error: String },
 }
 
+/// Before anything is known, a link is dialling for the first time.
+impl Default for ConnState {
+    fn default() -> Self {
+        ConnState::Connecting { attempt: 0 }
+    }
+}
+
 impl ConnState {
     pub fn is_connected(&self) -> bool {
         matches!(self, ConnState::Connected { .. })

@@ -75,9 +75,10 @@ fn a_rule_alerts_series_is_what_its_rule_measured_at_each_instant() {
     let th = d.alert.threshold.unwrap();
     let mut reported = 0;
     for &(t, v) in &d.series {
-        let measured = rule.values_at(&Reader::new(&p.store), t).remove("payments").flatten();
+        let measured = rule.values_at(&Reader::new(&p.core().store), t).remove("payments").flatten();
         assert_eq!(measured, Some(v), "at {t}");
-        let outcome = engine.evaluate(&p.store, t).into_iter().find(|o| o.group.as_ref().unwrap().1 == "payments");
+        let outcome =
+            engine.evaluate(&p.core().store, t).into_iter().find(|o| o.group.as_ref().unwrap().1 == "payments");
         match outcome {
             Some(o) => {
                 assert_eq!(o.value, Some(v), "at {t}");

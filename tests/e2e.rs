@@ -89,7 +89,7 @@ async fn gateway(bind: &str) -> Gateway {
 
 /// Timestamps of one series, oldest first.
 fn timestamps(p: &Pipeline, key: &SeriesKey) -> Vec<i64> {
-    p.store.get(key).map(|s| s.raw().map(|(t, _)| t).collect()).unwrap_or_default()
+    p.core().store.get(key).map(|s| s.raw().map(|(t, _)| t).collect()).unwrap_or_default()
 }
 
 /// The widest gap between consecutive points from `from_ms` on.
@@ -184,7 +184,7 @@ async fn client_fills_a_gateway_restart_with_no_missing_data() {
         return;
     }
     let key = SeriesKey::new("http_requests_total").with("service", "api").with("status", "200");
-    let values: Vec<f64> = p.store.get(&key).unwrap().raw().filter_map(|(_, s)| s.as_number()).collect();
+    let values: Vec<f64> = p.core().store.get(&key).unwrap().raw().filter_map(|(_, s)| s.as_number()).collect();
     assert!(values.windows(2).all(|w| w[1] >= w[0]), "a counter went backwards within the day");
 }
 
@@ -318,12 +318,12 @@ async fn garbage_is_counted_and_skipped_and_escapes_never_get_through() {
     assert!(last.as_deref().is_some_and(|m| m.contains("not UTF-8")), "{last:?}");
     let p = client.stop().await;
 
-    let health = p.store.get(&SeriesKey::new("system_health")).unwrap().latest().unwrap().1.clone();
+    let health = p.core().store.get(&SeriesKey::new("system_health")).unwrap().latest().unwrap().1.clone();
     let Sample::Text(text) = health else { panic!("status became {health:?}") };
     assert!(!text.chars().any(|c| c.is_control()), "{text:?}");
-    let orders = p.store.get(&SeriesKey::new("orders_per_minute")).unwrap().latest().unwrap().1.as_number();
+    let orders = p.core().store.get(&SeriesKey::new("orders_per_minute")).unwrap().latest().unwrap().1.as_number();
     assert_eq!(orders, Some(f64::INFINITY));
     assert!(scene.events.iter().all(|e| !e.text.chars().any(|c| c.is_control())));
     assert!(scene.link.last_malformed.is_some());
-    assert!(p.store.get(&SeriesKey::new("x")).is_none(), "the oversized frame was used");
+    assert!(p.core().store.get(&SeriesKey::new("x")).is_none(), "the oversized frame was used");
 }

@@ -103,7 +103,7 @@ async fn a_wide_window_is_filled_from_the_gateway_once() {
     let _ = source.await;
     let _ = fetcher.await;
     let p = pipeline.await.unwrap();
-    let users = p.store.get(&SeriesKey::new("active_users")).unwrap();
+    let users = p.core().store.get(&SeriesKey::new("active_users")).unwrap();
     let oldest = users.stitched(0).first().map(|(t, _)| *t).unwrap();
     assert!(vigil::wire::now_ms() - oldest > 20 * 3_600_000, "history reaches back most of a day");
     gw.shutdown().await;

@@ -96,7 +96,7 @@ fn a_restored_state_shows_stale_until_live_data_arrives() {
     assert_eq!(scene.link.last_live_ms, None);
     assert_eq!(scene.alerts.len(), 1);
     assert_eq!(scene.events.len(), 1);
-    let series = after.store.get(&SeriesKey::new("active_users")).unwrap();
+    let series = after.core().store.get(&SeriesKey::new("active_users")).unwrap();
     assert!(series.tier(1).unwrap().slots().len() >= 8, "coarse tiers come back too");
 
     // One live point makes that series fresh; the other stays stale, and
@@ -118,7 +118,7 @@ fn corrupt_foreign_and_missing_files_are_ignored() {
     std::fs::write(&file.path, b"{\"vigil_state\":1,\"series\":[tru").unwrap();
     let mut p = pipeline();
     assert!(matches!(p.restore(&file, T0), Err(RestoreError::Corrupt(_))));
-    assert!(p.store.is_empty());
+    assert!(p.core().store.is_empty());
 
     // A good file for other gateways, copied under this name.
     let other = StateFile::new(&dir, &["ws://elsewhere/api/v1/metrics/stream".to_string()]);
@@ -152,7 +152,7 @@ fn the_file_stays_within_its_size_limit() {
     // The series kept are the freshest ones.
     let mut back = pipeline();
     back.restore(&file, T0 + 900_000).unwrap();
-    assert!(back.store.get(&SeriesKey::new("metric_199")).is_some());
-    assert!(back.store.get(&SeriesKey::new("metric_000")).is_none());
+    assert!(back.core().store.get(&SeriesKey::new("metric_199")).is_some());
+    assert!(back.core().store.get(&SeriesKey::new("metric_000")).is_none());
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -25,7 +25,7 @@ impl Pipeline {
     /// The detail of the alert asked for, over the page's `span` up to the
     /// instant shown; `None` when none is asked for or it left the book.
     pub(super) fn alert_detail(&self, span: &Span, asked_ms: i64) -> Option<Arc<AlertDetail>> {
-        let alert = self.alerts.get(self.detail.as_deref()?)?.clone();
+        let alert = self.core.alerts.get(self.detail.as_deref()?)?.clone();
         let instants = instants(span, asked_ms);
         let measured = if let Some(rule) = self.rule_of(&alert) {
             self.rule_series(rule, &alert, &instants)
@@ -52,7 +52,7 @@ impl Pipeline {
     /// The rule whose alert this is, while the rules still hold it.
     fn rule_of(&self, alert: &Alert) -> Option<&RuleSpec> {
         let Origin::Rule { rule, .. } = &alert.origin else { return None };
-        self.rules.rules().iter().find(|r| r.name == *rule)
+        self.core.rules.rules().iter().find(|r| r.name == *rule)
     }
 
     /// The rule's value at each instant, read as the rule reads it when it
@@ -62,7 +62,7 @@ impl Pipeline {
         let series = instants
             .iter()
             .filter_map(|&t| {
-                let reader = Reader::new(&self.store);
+                let reader = Reader::new(&self.core.store);
                 let v = rule.values_at(&reader, t).remove(group).flatten()?;
                 Some((t, v))
             })
@@ -73,7 +73,7 @@ impl Pipeline {
     /// The SLO and the burn alert of an SLO's alert, with the SLO's ledger.
     fn burn_of(&self, alert: &Alert) -> Option<(&SloSpec, &slo::ledger::Ledger, &'static slo::BurnAlert)> {
         let Origin::Slo { slo: name, burn } = &alert.origin else { return None };
-        let book = &self.slos;
+        let book = &self.core.slos;
         let (i, spec) = book.specs().iter().enumerate().find(|(_, s)| s.name == *name)?;
         let burn = slo::BURN_ALERTS.iter().find(|b| b.name == burn)?;
         Some((spec, book.ledgers().get(i)?, burn))
@@ -90,7 +90,7 @@ impl Pipeline {
     ) -> Measured {
         let series = instants
             .iter()
-            .filter_map(|&t| Some((t, slo::burn_rate(spec, ledger, &Reader::new(&self.store), burn.long_ms, t)?)))
+            .filter_map(|&t| Some((t, slo::burn_rate(spec, ledger, &Reader::new(&self.core.store), burn.long_ms, t)?)))
             .collect();
         let what =
             format!("{} burn rate over {} (1x spends the budget in {})", spec.name, slo::span_name(burn.long_ms), {
@@ -104,7 +104,7 @@ impl Pipeline {
     fn gateway_series(&self, alert: &Alert, span: &Span, asked_ms: i64) -> Measured {
         let labels = alert.labels.iter().map(|(k, v)| (k.clone(), Matcher::Equal(v.clone()))).collect();
         let q = QuerySpec { metric: alert.metric.clone(), labels, ..Default::default() };
-        let e = Reader::new(&self.store).eval(&q, &[], span);
+        let e = Reader::new(&self.core.store).eval(&q, &[], span);
         let series = e.points.into_iter().filter(|p| p.0 <= asked_ms).collect();
         // A gateway says nothing of its comparison; alerts are raised on
         // values that grew too high far more often than on ones that fell.

@@ -1,21 +1,20 @@
-//! The pipeline's side of what people say about alerts: it owns the alert
-//! book, so acknowledgements and silences are granted here (the screen
-//! sends them as wishes), saved to their file, ended when their time or
-//! their alert is over, and consulted before the exec hook runs.
+//! The pipeline's side of what people say about alerts: the screen sends
+//! acknowledgements and silences as wishes, the core grants them, and they
+//! are saved to their file here; and the exec hook hears every alert change
+//! the core notes that no silence covers.
 
 use super::Pipeline;
 use crate::alert::change::{INACTIVE, StateChange};
-use crate::alert::intent::{Hush, Intent, Wish};
+use crate::alert::intent::{Intent, Wish};
 use crate::alert::intent_file::{self, IntentFileError};
+use crate::core::Told;
 use crate::hook::Hook;
-use crate::model::Alert;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 
+/// Where acks and silences are saved, who makes them, and the hook.
 #[derive(Debug, Default)]
 pub(super) struct People {
-    intent: Intent,
     /// Where acks and silences are kept; `None` keeps them in memory only.
     file: Option<PathBuf>,
     /// Who the wishes come from: the local user.
@@ -33,7 +32,7 @@ impl Pipeline {
         self.people.user = user;
         let loaded = intent_file::load(&file);
         self.people.file = Some(file);
-        self.people.intent = loaded?;
+        self.core.restore_intent(loaded?);
         Ok(())
     }
 
@@ -44,79 +43,52 @@ impl Pipeline {
 
     /// Runs `hook` for every alert state change that is not silenced.
     pub fn run_hook(&mut self, hook: Hook) {
+        self.core.tell_changes();
         self.people.hook = Some(hook);
     }
 
     /// Acknowledgements and silences in force.
     pub fn intent(&self) -> &Intent {
-        &self.people.intent
+        self.core.intent()
     }
 
     /// Carries out one wish; true when it changed anything.
     pub fn grant(&mut self, wish: Wish, now_ms: i64) -> bool {
         let user = if self.people.user.is_empty() { "unknown" } else { self.people.user.as_str() };
-        let changed = self.people.intent.grant(&wish, &self.alerts, user, now_ms);
-        if changed {
-            tracing::info!(?wish, by = user, "alert intent");
-            self.save_intent();
-        }
-        changed
-    }
-
-    /// Ends silences past their time and acks of alerts that are over.
-    pub(super) fn prune_intent(&mut self, now_ms: i64) -> bool {
-        let changed = self.people.intent.prune(&self.alerts, now_ms);
+        let changed = self.core.grant(&wish, user, now_ms);
         if changed {
             self.save_intent();
         }
         changed
     }
 
-    fn save_intent(&self) {
+    pub(super) fn save_intent(&self) {
         let Some(file) = &self.people.file else { return };
-        if let Err(e) = intent_file::save(file, &self.people.intent) {
+        if let Err(e) = intent_file::save(file, self.core.intent()) {
             tracing::warn!(error = %e, path = %file.display(), "cannot save acknowledgements and silences");
         }
     }
 
-    /// An alert changed state (`before` and `after` are the book's versions
-    /// around the change; `after` is `None` for one that left it). Runs the
-    /// hook unless a silence covers the alert.
-    pub(super) fn tell(&self, change: &str, before: Option<&Alert>, after: Option<&Alert>, now_ms: i64) {
+    /// Runs the hook for the alert changes the core noted, unless a
+    /// silence covers the alert.
+    pub(super) fn tell_hook(&mut self) {
+        let told = self.core.take_told();
         let Some(hook) = &self.people.hook else { return };
-        let Some(alert) = after.or(before) else { return };
-        if self.people.intent.silenced(alert, now_ms).is_some() {
-            tracing::debug!(id = %alert.id, change, "silenced: no exec hook");
-            return;
-        }
-        let state = after.map_or(INACTIVE, |a| a.state.name());
-        // A rule's alert with no earlier version was inactive; of a
-        // gateway's, nothing is known before its first frame.
-        let own = alert.origin.kind().is_own();
-        let previous = before.map(|a| a.state.name()).or(own.then_some(INACTIVE));
-        let mut record = StateChange::new(alert, change, state, previous, now_ms);
-        record.acked_by = self.people.intent.acked_by(&alert.id).map(str::to_string);
-        hook.submit(record.to_json());
-    }
-
-    /// How each of `alerts` stands with people, for the scene.
-    pub(super) fn hush_of(&self, now_ms: i64) -> BTreeMap<String, Hush> {
-        let intent = &self.people.intent;
-        let mut hush: BTreeMap<String, Hush> = if intent.acks.is_empty() && intent.silences.is_empty() {
-            BTreeMap::new()
-        } else {
-            self.alerts.sorted().iter().filter_map(|a| Some((a.id.clone(), intent.hush(a, now_ms)?))).collect()
-        };
-        // What another system silences shows as silenced here too, unless
-        // a silence of vigil's own covers it already.
-        for m in self.muted.values().flatten() {
-            if self.alerts.get(&m.alert_id).is_some() {
-                let h = hush.entry(m.alert_id.clone()).or_default();
-                if h.silenced.is_none() {
-                    h.silenced = Some((m.until_ms.unwrap_or(i64::MAX), m.by.clone()));
-                }
+        let intent = self.core.intent();
+        for Told { change, before, after, at_ms } in told {
+            let Some(alert) = after.as_ref().or(before.as_ref()) else { continue };
+            if intent.silenced(alert, at_ms).is_some() {
+                tracing::debug!(id = %alert.id, change, "silenced: no exec hook");
+                continue;
             }
+            let state = after.as_ref().map_or(INACTIVE, |a| a.state.name());
+            // A rule's alert with no earlier version was inactive; of a
+            // gateway's, nothing is known before its first frame.
+            let own = alert.origin.kind().is_own();
+            let previous = before.as_ref().map(|a| a.state.name()).or(own.then_some(INACTIVE));
+            let mut record = StateChange::new(alert, change, state, previous, at_ms);
+            record.acked_by = intent.acked_by(&alert.id).map(str::to_string);
+            hook.submit(record.to_json());
         }
-        hush
     }
 }

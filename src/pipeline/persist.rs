@@ -16,8 +16,7 @@
 mod format;
 
 use super::Pipeline;
-use crate::alert::AlertBook;
-use crate::model::{Alert, OriginKind, SeriesKey};
+use crate::model::{OriginKind, SeriesKey};
 use crate::source::convert;
 use crate::wire::{self, EventFrame, MetricInfo, WireTime};
 use format::{
@@ -119,9 +118,6 @@ pub(super) struct Cache {
     last_save_ms: Option<i64>,
     /// Set while a save runs on a blocking thread, so saves never pile up.
     saving: Arc<AtomicBool>,
-    /// Wall clock of the restore, until live data arrives: alerts not heard
-    /// of since then are forgotten at that point (they may have ended).
-    restored_at: Option<i64>,
 }
 
 impl Pipeline {
@@ -134,7 +130,7 @@ impl Pipeline {
     /// Loads a saved state before live data arrives; returns how many series
     /// came back. Values shown from it are stale until live points arrive.
     pub fn restore(&mut self, file: &StateFile, now_ms: i64) -> Result<usize, RestoreError> {
-        self.restore_ledgers(load_ledgers(&file.ledgers_path()));
+        self.core.restore_ledgers(load_ledgers(&file.ledgers_path()));
         let size = match std::fs::metadata(&file.path) {
             Ok(m) => m.len(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RestoreError::Missing),
@@ -162,8 +158,8 @@ impl Pipeline {
         // What came from a file is treated like what comes from a server:
         // names are checked and text is sanitised before anything shows it.
         let metrics: Vec<_> = saved.metrics.iter().filter(|m| valid_name(&m.name)).map(convert::metric_meta).collect();
-        self.store.learn(&metrics);
-        self.interval_ms = saved.interval_ms.max(1);
+        self.core.store.learn(&metrics);
+        self.core.interval_ms = saved.interval_ms.max(1);
         for a in saved.alerts {
             // Only a gateway's alerts come back. Files from before origins
             // were saved kept the rules' alerts too, with nothing but the
@@ -174,14 +170,14 @@ impl Pipeline {
             }
             let mut alert = convert::alert(&clean_alert(a.alert), a.updated_ms);
             alert.updated_ms = a.updated_ms.min(now_ms);
-            self.alerts.apply(alert);
+            self.core.alerts.apply(alert);
         }
-        for e in saved.events.iter().take(super::MAX_EVENTS) {
+        for e in saved.events.iter().take(crate::core::MAX_EVENTS) {
             let mut event = convert::event(e);
             event.kind = wire::sanitize(&event.kind);
             event.text = wire::sanitize(&event.text);
             event.labels = wire::sanitize_labels(&event.labels);
-            self.events.push_back(event);
+            self.core.events.push_back(event);
         }
         let mut restored = 0;
         for s in saved.series {
@@ -190,23 +186,12 @@ impl Pipeline {
             }
             let key = SeriesKey { metric: s.metric, labels: wire::sanitize_labels(&s.labels) };
             let tiers = s.tiers.into_iter().map(tier_slots).collect();
-            if self.store.restore(key, convert::kind(s.kind), tiers) {
+            if self.core.store.restore(key, convert::kind(s.kind), tiers) {
                 restored += 1;
             }
         }
-        self.cache.restored_at = Some(now_ms);
+        self.core.restored_at = Some(now_ms);
         restored
-    }
-
-    /// At the first live data after a restore, forgets restored alerts that
-    /// the gateway has not mentioned since: they may have ended meanwhile.
-    pub(super) fn forget_restored_alerts(&mut self) {
-        let Some(at) = self.cache.restored_at.take() else { return };
-        let keep: Vec<Alert> = self.alerts.sorted().into_iter().filter(|a| a.updated_ms >= at).collect();
-        self.alerts = AlertBook::default();
-        for a in keep {
-            self.alerts.apply(a);
-        }
     }
 
     /// Writes the state now; returns the bytes written. Waits (briefly) for
@@ -218,7 +203,7 @@ impl Pipeline {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        let ledgers = save_ledgers(&file.ledgers_path(), self.slos.ledgers());
+        let ledgers = save_ledgers(&file.ledgers_path(), self.core.slos.ledgers());
         let timeline = self.save_timeline(now_ms);
         let state = self.save_within(file, now_ms, MAX_STATE_BYTES);
         ledgers.and(timeline).and(state)
@@ -240,7 +225,7 @@ impl Pipeline {
         }
         self.cache.last_save_ms = Some(now_ms);
         let snapshot = self.snapshot(&file.source, now_ms);
-        let ledgers = self.slos.ledgers().to_vec();
+        let ledgers = self.core.slos.ledgers().to_vec();
         let saving = self.cache.saving.clone();
         tokio::task::spawn_blocking(move || {
             if let Err(e) = snapshot.write(&file.path, MAX_STATE_BYTES) {
@@ -255,6 +240,7 @@ impl Pipeline {
 
     fn snapshot(&self, source: &str, now_ms: i64) -> Snapshot {
         let alerts = self
+            .core
             .alerts
             .sorted()
             .into_iter()
@@ -265,6 +251,7 @@ impl Pipeline {
             .map(|a| SavedAlert { updated_ms: a.updated_ms, origin: Some(OriginKind::Gateway), alert: alert_frame(a) })
             .collect();
         let events = self
+            .core
             .events
             .iter()
             .map(|e| EventFrame {
@@ -276,12 +263,14 @@ impl Pipeline {
             })
             .collect();
         let metrics = self
+            .core
             .store
             .known_metrics()
             .into_iter()
             .map(|m| MetricInfo { name: m.name, kind: metric_kind(m.kind), unit: m.unit, help: m.help })
             .collect();
         let mut series: Vec<(i64, SavedSeries)> = self
+            .core
             .store
             .iter()
             .map(|(key, s)| {
@@ -303,7 +292,7 @@ impl Pipeline {
                 vigil_state: VERSION,
                 source: source.to_string(),
                 saved_ms: now_ms,
-                interval_ms: self.interval_ms,
+                interval_ms: self.core.interval_ms,
                 metrics,
                 alerts,
                 events,

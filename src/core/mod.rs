@@ -1,0 +1,564 @@
+//! The core: what vigil knows, and nothing else. It folds every update a
+//! source sends into the store, the alert book, the events and the
+//! incident timeline; it evaluates the alert rules and SLOs; it keeps what
+//! people said about alerts (acks and silences) as data. Its API is
+//! `apply(update, now)`, `evaluate(now)` and read access; it does no I/O,
+//! knows no terminal and no tokio, so the TUI's pipeline, `vigil tail`,
+//! `vigil check` and the gateway can each run one.
+//!
+//! The services around it live with the programs that need them: saving
+//! and restoring, the exec hook, history and PromQL demand and the scene
+//! for the screen in `pipeline`, the JSON lines in `headless`. An alert
+//! change the hook should hear of is left in the core's outbox
+//! ([`Core::take_told`]) for whoever runs the hook.
+//!
+//! May import: `model`, `store`, `alert`, `slo`, `incident`, `dashboard`'s
+//! query engine, `wire`'s text helpers. Never a source, the view or the app.
+
+mod incidents;
+
+pub use incidents::Incidents;
+
+use crate::alert::AlertBook;
+use crate::alert::intent::{Hush, Intent, Wish};
+use crate::alert::rules::{REPLAY_STEP_MS, RuleSet, RuleSpec};
+use crate::model::{Alert, AlertState, ConnState, Event, Labels, Muted, OriginKind, SourceId, StatusBanner, Update};
+use crate::slo::{SloBook, SloSpec, ledger::Ledger};
+use crate::store::{Live, Store};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+/// Events remembered.
+pub const MAX_EVENTS: usize = 200;
+/// How long rules wait for the start-up history before they run without it.
+const HISTORY_WAIT_MS: i64 = 15_000;
+/// The most alert changes held for the hook between two drains; past it
+/// the oldest go (the hook would be far behind anyway).
+const MAX_TOLD: usize = 1024;
+
+/// What a core is told at its start about the sources that feed it.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// Whether a gateway (or the demo) feeds it: its link is then the
+    /// header's link, and its data the history rules are replayed over.
+    pub gateway: bool,
+    /// The gateway's URL as the timeline names it (the preferred endpoint).
+    pub url: String,
+    /// How long each source's answers may take (a polled source's request
+    /// timeout): what it sent stays fresh this much longer.
+    pub patience_ms: BTreeMap<SourceId, i64>,
+    /// Whether start-up history will be fetched, so the rules wait for it
+    /// (up to [`HISTORY_WAIT_MS`]) before their first evaluation.
+    pub history: bool,
+}
+
+/// How far the data has come: what `vigil check` waits for before it
+/// gives a verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Progress {
+    /// A catalogue arrived (or live data from a stream that sends none).
+    pub catalogue: bool,
+    /// Where the first backfill began, and whether every metric came.
+    pub backfill: Option<(i64, bool)>,
+    /// Live data arrived.
+    pub live: bool,
+    /// The newest point's own timestamp.
+    pub newest_ms: Option<i64>,
+}
+
+/// One alert change for the exec hook: the book's versions around it
+/// (`after` is `None` for an alert that left the book).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Told {
+    pub change: &'static str,
+    pub before: Option<Alert>,
+    pub after: Option<Alert>,
+    pub at_ms: i64,
+}
+
+/// What an evaluation changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Evaluated {
+    /// Something shown changed: an alert, an SLO's status.
+    pub shown: bool,
+    /// Acks or silences ended, and want saving.
+    pub intent: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Core {
+    pub store: Store,
+    pub(crate) alerts: AlertBook,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) banner: Option<StatusBanner>,
+    pub(crate) conn: ConnState,
+    /// The finest data interval of any source: the grid's finest step.
+    pub(crate) interval_ms: i64,
+    /// Each source's data interval, from its catalogue.
+    intervals: BTreeMap<SourceId, i64>,
+    /// Alerts other systems keep quiet, by the source that says so.
+    pub(crate) muted: BTreeMap<SourceId, Vec<Muted>>,
+    /// PromQL queries whose last run failed, by the store name of their
+    /// results, with why: shown on the panels that asked.
+    pub(crate) query_errors: HashMap<String, String>,
+    pub(crate) last_malformed: Option<String>,
+    pub(crate) last_live_ms: Option<i64>,
+    /// The oldest point that arrived (live or backfilled) over the link.
+    pub(crate) earliest_ms: Option<i64>,
+    /// When data first arrived.
+    pub(crate) first_data_ms: Option<i64>,
+    /// Bumped by every change a page is derived from (points, events,
+    /// query errors).
+    pub(crate) data_version: u64,
+    /// The alert rules, evaluated on whole steps, and the list they came
+    /// from (the same list again keeps their state).
+    pub(crate) rules: RuleSet,
+    rules_from: Arc<Vec<RuleSpec>>,
+    /// SLOs, their ledgers and burn alerts; and ledgers read back from disk
+    /// that no SLO has claimed yet (the config may come after the restore).
+    pub(crate) slos: SloBook,
+    slos_from: Arc<Vec<SloSpec>>,
+    spare_ledgers: Vec<Ledger>,
+    evaluated_at: Option<i64>,
+    /// Whether the rules were played over the start-up backfill yet, and
+    /// how many changes that replay went through.
+    rules_replayed: bool,
+    replayed_changes: usize,
+    /// Acknowledgements and silences.
+    pub(crate) intent: Intent,
+    /// The incident timeline.
+    pub(crate) incidents: Incidents,
+    /// Wall clock of a restore, until live data arrives: alerts not heard
+    /// of since then are forgotten at that point (they may have ended).
+    pub(crate) restored_at: Option<i64>,
+    setup: Setup,
+    progress: Progress,
+    /// Alert changes for the hook; `None` while nobody listens.
+    told: Option<VecDeque<Told>>,
+}
+
+impl Core {
+    pub fn new(setup: Setup) -> Core {
+        Core { conn: ConnState::Connecting { attempt: 0 }, interval_ms: 1000, setup, ..Core::default() }
+    }
+
+    /// Start-up history will be fetched: the rules wait for it.
+    pub fn expect_history(&mut self) {
+        self.setup.history = true;
+    }
+
+    /// Keeps alert changes for [`Core::take_told`] from now on.
+    pub fn tell_changes(&mut self) {
+        self.told.get_or_insert_with(VecDeque::new);
+    }
+
+    /// The alert changes since the last call, oldest first.
+    pub fn take_told(&mut self) -> Vec<Told> {
+        self.told.as_mut().map(|t| t.drain(..).collect()).unwrap_or_default()
+    }
+
+    fn tell(&mut self, change: &'static str, before: Option<&Alert>, after: Option<&Alert>, at_ms: i64) {
+        let Some(told) = &mut self.told else { return };
+        if told.len() >= MAX_TOLD {
+            told.pop_front();
+        }
+        told.push_back(Told { change, before: before.cloned(), after: after.cloned(), at_ms });
+    }
+
+    // ------------------------------------------------------------ reading
+
+    pub fn alerts(&self) -> &AlertBook {
+        &self.alerts
+    }
+
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.events.iter()
+    }
+
+    pub fn banner(&self) -> Option<&StatusBanner> {
+        self.banner.as_ref()
+    }
+
+    pub fn conn(&self) -> &ConnState {
+        &self.conn
+    }
+
+    pub fn interval_ms(&self) -> i64 {
+        self.interval_ms
+    }
+
+    pub fn muted(&self) -> impl Iterator<Item = &Muted> {
+        self.muted.values().flatten()
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    pub fn slos(&self) -> &SloBook {
+        &self.slos
+    }
+
+    pub fn intent(&self) -> &Intent {
+        &self.intent
+    }
+
+    pub fn timeline(&self) -> &crate::incident::Timeline {
+        self.incidents.timeline()
+    }
+
+    pub fn progress(&self) -> Progress {
+        self.progress
+    }
+
+    /// How many changes the last replay of the rules went through.
+    pub fn replayed_changes(&self) -> usize {
+        self.replayed_changes
+    }
+
+    /// Whether the rules were played over the start-up history.
+    pub fn rules_replayed(&self) -> bool {
+        self.rules_replayed
+    }
+
+    /// How each alert stands with people: vigil's own acks and silences,
+    /// and what another system keeps quiet.
+    pub fn hush(&self, now_ms: i64) -> BTreeMap<String, Hush> {
+        let intent = &self.intent;
+        let mut hush: BTreeMap<String, Hush> = if intent.acks.is_empty() && intent.silences.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.alerts.sorted().iter().filter_map(|a| Some((a.id.clone(), intent.hush(a, now_ms)?))).collect()
+        };
+        // Unless a silence of vigil's own covers it already.
+        for m in self.muted.values().flatten() {
+            if self.alerts.get(&m.alert_id).is_some() {
+                let h = hush.entry(m.alert_id.clone()).or_default();
+                if h.silenced.is_none() {
+                    h.silenced = Some((m.until_ms.unwrap_or(i64::MAX), m.by.clone()));
+                }
+            }
+        }
+        hush
+    }
+
+    // ----------------------------------------------------------- updates
+
+    /// Folds one update in; `now_ms` is the wall clock.
+    pub fn apply(&mut self, update: Update, now_ms: i64) {
+        match update {
+            Update::Catalogue { metrics, interval_ms, source } => {
+                self.store.learn(&metrics);
+                self.progress.catalogue = true;
+                self.intervals.insert(source, interval_ms.max(1));
+                // The grid is as fine as the fastest source.
+                self.interval_ms = self.intervals.values().copied().min().unwrap_or(1000);
+            }
+            Update::Samples { observations, live, source, .. } => self.samples(&observations, live, source, now_ms),
+            Update::Alert(a) => {
+                let before = self.alerts.get(&a.id);
+                // A first frame that is already resolved tells of nothing we saw.
+                let news =
+                    before.is_none_or(|b| b.state != a.state) && (before.is_some() || a.state != AlertState::Resolved);
+                if news {
+                    let before = before.cloned();
+                    self.tell(a.state.name(), before.as_ref(), Some(&a), now_ms);
+                    self.incidents.alert(&a, a.state.into(), a.value, now_ms, now_ms, false);
+                }
+                self.alerts.apply(a)
+            }
+            Update::Event(e) => {
+                self.incidents.event(&e, now_ms);
+                self.data_version += 1;
+                self.events.push_front(e);
+                self.events.truncate(MAX_EVENTS);
+            }
+            Update::Status(b) => self.banner = b,
+            Update::Conn(c) => {
+                self.incidents.link(&c, &self.setup.url, now_ms);
+                // What the gateway showed is no longer current: its panels
+                // turn stale now, not a few intervals later.
+                if !c.is_connected() && self.store.expire(SourceId::GATEWAY, now_ms) > 0 {
+                    self.data_version += 1;
+                }
+                self.conn = c;
+            }
+            Update::Muted { source, muted } => {
+                self.muted.insert(source, muted);
+            }
+            Update::Query { key, error } => {
+                let changed = match error {
+                    Some(e) => self.query_errors.insert(key, e.clone()).is_none_or(|old| old != e),
+                    None => self.query_errors.remove(&key).is_some(),
+                };
+                if changed {
+                    self.data_version += 1;
+                }
+            }
+            Update::Malformed(why) => self.last_malformed = Some(why),
+            Update::Backfilled { from_ms, complete, .. } => {
+                self.progress.backfill.get_or_insert((from_ms, complete));
+                // The first backfill is the start-up one: history is in, so
+                // the rules can learn where they stand. Later ones only
+                // fill gaps.
+                if !self.rules_replayed {
+                    self.rules_replayed = true;
+                    self.replay_rules(now_ms);
+                }
+            }
+        }
+    }
+
+    fn samples(&mut self, observations: &[crate::model::Observation], live: bool, source: SourceId, now_ms: i64) {
+        self.data_version += 1;
+        let interval = self.intervals.get(&source).copied().unwrap_or(self.interval_ms);
+        let patience = self.setup.patience_ms.get(&source).copied().unwrap_or(0);
+        let live_at = live.then(|| Live::at(now_ms, interval, source).waiting(patience));
+        for obs in observations {
+            self.store.insert(obs, live_at);
+        }
+        let Some(newest) = observations.iter().map(|o| o.ts).max() else { return };
+        self.first_data_ms.get_or_insert(now_ms);
+        self.progress.newest_ms = Some(self.progress.newest_ms.map_or(newest, |n| n.max(newest)));
+        // A stream that announces no catalogue (SSE) is known by its data.
+        self.progress.catalogue |= live;
+        self.progress.live |= live;
+        // With a gateway, the header's link and the history asked of it are
+        // the gateway's alone; without one, every source's.
+        let the_link = source == SourceId::GATEWAY || !self.setup.gateway;
+        if let Some(oldest) = observations.iter().map(|o| o.ts).min().filter(|_| the_link) {
+            self.earliest_ms = Some(self.earliest_ms.map_or(oldest, |e| e.min(oldest)));
+        }
+        if live {
+            if the_link {
+                self.last_live_ms = Some(now_ms);
+            }
+            self.forget_restored_alerts();
+        } else {
+            self.slos.history_arrived();
+        }
+    }
+
+    /// What a source showed turns stale now: its link went down. Returns
+    /// whether anything shown changed.
+    pub fn source_lost(&mut self, source: SourceId, now_ms: i64) -> bool {
+        let expired = self.store.expire(source, now_ms) > 0;
+        if expired {
+            self.data_version += 1;
+        }
+        expired
+    }
+
+    /// At the first live data after a restore, forgets restored alerts that
+    /// the gateway has not mentioned since: they may have ended meanwhile.
+    fn forget_restored_alerts(&mut self) {
+        let Some(at) = self.restored_at.take() else { return };
+        self.alerts.retain(|a| a.updated_ms >= at);
+    }
+
+    /// Errors of PromQL queries no panel asks for any more are dropped, and
+    /// `missing` (queries no source can run, with why) are set; returns
+    /// whether any changed.
+    pub fn query_errors_for(
+        &mut self,
+        wanted: &std::collections::HashSet<String>,
+        missing: Vec<(String, String)>,
+    ) -> bool {
+        let before = self.query_errors.len();
+        self.query_errors.retain(|k, _| wanted.contains(k));
+        let mut changed = self.query_errors.len() != before;
+        for (key, why) in missing {
+            changed |= self.query_errors.insert(key, why.clone()).is_none_or(|old| old != why);
+        }
+        if changed {
+            self.data_version += 1;
+        }
+        changed
+    }
+
+    // ------------------------------------------------------ rules and SLOs
+
+    /// The alert rules to evaluate. Other rules start over: where the old
+    /// rules' groups stood is forgotten and their alerts leave the list. The
+    /// same rules (a reload for some other edit) carry on as they were.
+    pub fn set_rules(&mut self, rules: Arc<Vec<RuleSpec>>) {
+        if *self.rules_from == *rules {
+            self.rules_from = rules;
+            return;
+        }
+        self.rules = RuleSet::new(rules.to_vec());
+        self.rules_from = rules;
+        self.alerts.forget(OriginKind::Rule);
+    }
+
+    /// The SLOs to track. Ledgers of SLOs that stay (same name and SLI) are
+    /// kept; the alerts of the others leave the list.
+    pub fn set_slos(&mut self, slos: Arc<Vec<SloSpec>>) {
+        if *self.slos_from == *slos {
+            self.slos_from = slos;
+            return;
+        }
+        let mut ledgers = std::mem::take(&mut self.spare_ledgers);
+        ledgers.extend(self.slos.ledgers().iter().cloned());
+        self.slos = SloBook::new(slos.to_vec());
+        self.restore_ledgers(ledgers);
+        self.slos_from = slos;
+        self.alerts.forget(OriginKind::Slo);
+    }
+
+    /// Hands saved ledgers to the SLOs that count the same thing; keeps the
+    /// rest for SLOs set later.
+    pub fn restore_ledgers(&mut self, ledgers: Vec<Ledger>) {
+        let (mine, spare): (Vec<_>, Vec<_>) = ledgers.into_iter().partition(|l| self.slos.claims(l));
+        self.slos.restore(mine);
+        self.spare_ledgers = spare;
+    }
+
+    /// Once a second: evaluates the rules and SLOs when a step is due, ages
+    /// out old alerts and ends acks and silences that are over.
+    pub fn evaluate(&mut self, now_ms: i64) -> Evaluated {
+        // Rules and SLOs on whole steps of the replay's grid, as Prometheus
+        // evaluates on an interval: their windows are minutes long, and
+        // every second would cost several times what the screen does.
+        let step = REPLAY_STEP_MS;
+        let due = self.evaluated_at.is_none_or(|t| t.div_euclid(step) != now_ms.div_euclid(step));
+        // Not before the start-up history has landed and been replayed (a
+        // few seconds of data would raise and drop alerts that the replay
+        // then files differently), unless it is slow to come.
+        let waited = self.first_data_ms.is_some_and(|t| now_ms - t >= HISTORY_WAIT_MS);
+        let due = due && (!self.setup.history || self.rules_replayed || waited);
+        let rules_changed = due && {
+            self.evaluated_at = Some(now_ms);
+            self.evaluate_rules(now_ms) | self.evaluate_slos(now_ms)
+        };
+        let alerts_before = self.alerts.len();
+        self.alerts.prune(now_ms);
+        let pruned = self.alerts.len() != alerts_before;
+        let intent = self.intent.prune(&self.alerts, now_ms);
+        Evaluated { shown: rules_changed || pruned || intent, intent }
+    }
+
+    /// Works out the SLOs and files their burn alerts; returns whether
+    /// anything shown changed.
+    pub fn evaluate_slos(&mut self, now_ms: i64) -> bool {
+        let before = self.slos.status().to_vec();
+        let changes = self.slos.evaluate(&self.store, now_ms);
+        let changed = !changes.is_empty() || before != self.slos.status();
+        for (id, alert, change) in changes {
+            let alert = alert.map(|mut a| {
+                if a.starts_at.is_none() {
+                    a.starts_at = self.alerts.get(&id).and_then(|b| b.starts_at);
+                }
+                a
+            });
+            if let Some(c) = change {
+                tracing::info!(alert = %id, change = c.name(), "SLO burn alert");
+                let before = self.alerts.get(&id).cloned();
+                self.tell(c.name(), before.as_ref(), alert.as_ref(), now_ms);
+                if let Some(a) = alert.as_ref().or(before.as_ref()) {
+                    self.incidents.alert(a, c, a.value, now_ms, now_ms, false);
+                }
+            }
+            match alert {
+                Some(a) => self.alerts.apply(a),
+                None => {
+                    self.alerts.remove(&id);
+                }
+            }
+        }
+        changed
+    }
+
+    /// Evaluates the alert rules and files their alerts with the others;
+    /// true when an alert changed state.
+    pub fn evaluate_rules(&mut self, now_ms: i64) -> bool {
+        let outcomes = self.rules.evaluate(&self.store, now_ms);
+        let mut changed = false;
+        for o in &outcomes {
+            let Some(rule) = self.rules.rules().get(o.index) else { continue };
+            let id = crate::alert::rule_alert_id(o);
+            let before = self.alerts.get(&id).cloned();
+            let after = crate::alert::rule_alert(rule, o, before.as_ref(), now_ms);
+            if let Some(c) = o.change {
+                tracing::info!(rule = %o.rule, group = ?o.group, change = c.name(), value = ?o.value, "alert rule");
+                self.tell(c.name(), before.as_ref(), after.as_ref(), now_ms);
+                if let Some(a) = after.as_ref().or(before.as_ref()) {
+                    self.incidents.alert(a, c, o.value, now_ms, now_ms, false);
+                }
+                changed = true;
+            }
+            match after {
+                Some(a) => self.alerts.apply(a),
+                None => {
+                    self.alerts.remove(&id);
+                }
+            }
+        }
+        changed
+    }
+
+    /// Starts the rules over from what the store holds: plays them across
+    /// the reach of their longest `for`, `keep_firing_for` and window (or
+    /// all the store holds, if less), and files their alerts as the replay
+    /// leaves them. An alert that breached for ten minutes before vigil
+    /// started is then firing at once, not pending anew. Returns the
+    /// changes the replay went through.
+    pub fn replay_rules(&mut self, now_ms: i64) -> usize {
+        let started = std::time::Instant::now();
+        self.rules = RuleSet::new(self.rules_from.to_vec());
+        self.alerts.forget(OriginKind::Rule);
+        let from = (now_ms - self.rules.reach_ms()).max(self.earliest_ms.unwrap_or(now_ms));
+        let changes = self.rules.replay(&self.store, from, now_ms, REPLAY_STEP_MS);
+        // Filed in time order, so a resolved alert keeps the start its
+        // firing had, and the book ends as the replay's last instant left it.
+        for (at, o) in &changes {
+            let Some(rule) = self.rules.rules().get(o.index) else { continue };
+            let id = crate::alert::rule_alert_id(o);
+            let after = crate::alert::rule_alert(rule, o, self.alerts.get(&id), *at);
+            if let (Some(c), Some(a)) = (o.change, after.as_ref().or(self.alerts.get(&id))) {
+                self.incidents.alert(a, c, o.value, *at, now_ms, true);
+            }
+            match after {
+                Some(a) => self.alerts.apply(a),
+                None => {
+                    self.alerts.remove(&id);
+                }
+            }
+        }
+        self.alerts.prune(now_ms);
+        self.replayed_changes = changes.len();
+        tracing::info!(
+            from_ms = from,
+            changes = changes.len(),
+            took_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "alert rules replayed over the backfill"
+        );
+        changes.len()
+    }
+
+    // -------------------------------------------------------------- people
+
+    /// Carries out one wish of `user`'s; true when it changed anything.
+    pub fn grant(&mut self, wish: &Wish, user: &str, now_ms: i64) -> bool {
+        let changed = self.intent.grant(wish, &self.alerts, user, now_ms);
+        if changed {
+            tracing::info!(?wish, by = user, "alert intent");
+        }
+        changed
+    }
+
+    /// Takes acks and silences read back from disk.
+    pub fn restore_intent(&mut self, intent: Intent) {
+        self.intent = intent;
+    }
+
+    /// Takes a timeline read back from disk.
+    pub fn restore_timeline(&mut self, timeline: crate::incident::Timeline) {
+        self.incidents.restore(timeline);
+    }
+}
+
+/// A label set as (name, value) pairs, for filters.
+pub fn label_pairs(labels: &Labels) -> impl Iterator<Item = (&str, &str)> {
+    labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
