@@ -5,20 +5,20 @@
 //! them now, prints what it found and exits with a Nagios-style code.
 
 use super::Refusals;
-use crate::alert::engine::Phase;
-use crate::alert::rules::{Outcome, REPLAY_STEP_MS, RuleSet, RuleSpec};
+use crate::alert::rules::{RuleSet, RuleSpec};
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::config::ConfigError;
+use crate::core::Core;
 use crate::feed::{self, Feed, START_BACKFILL};
-use crate::model::{Severity, StatusBanner, Update};
+use crate::model::{Alert, AlertState, Origin, OriginKind, Severity};
 use crate::pipeline::sources::SourceTable;
 use crate::scene::{SourceHealth, SourceRow};
-use crate::slo::{SloBook, SloSpec, SloStatus, span_name};
-use crate::store::Store;
+use crate::slo::{SloSpec, SloStatus, span_name};
 use crate::wire::{WireNum, format_time, now_ms, sanitize};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What the check found, loudest last: the exit code is the worst of them.
@@ -117,8 +117,8 @@ fn run(mut plan: feed::Plan, timeout: Duration) -> Report {
             }
             Err(e) => return Report::failed(Status::ConfigError, one_line(&e)),
         }
-        let picture = gather(&mut feed, timeout).await;
-        let report = judge(&feed, picture, specs, slos, timeout);
+        let picture = gather(&mut feed, specs, slos, timeout).await;
+        let report = judge(&feed, picture, timeout);
         feed.stop().await;
         report
     });
@@ -127,32 +127,22 @@ fn run(mut plan: feed::Plan, timeout: Duration) -> Report {
     report
 }
 
-/// What arrived while waiting for a full picture.
-#[derive(Default)]
+/// What arrived while waiting for a full picture: the same core the
+/// screen runs, fed the same updates.
 struct Picture {
-    store: Store,
-    catalogue: bool,
-    /// Where the first backfill began, and whether every metric came.
-    backfill: Option<(i64, bool)>,
-    live: bool,
-    /// The newest point's own timestamp.
-    newest_ms: Option<i64>,
-    banner: Option<StatusBanner>,
+    core: Core,
     refused: Option<String>,
-    interval_ms: i64,
     /// Whether a gateway (or the demo) feeds the check; without one, only
     /// the other sources' first answers make the picture.
     gateway: bool,
     /// Sources other than the gateway that have answered, or failed, once.
     sources_heard: bool,
-    /// Alertmanagers' alerts as last heard, and those they keep quiet.
-    am_alerts: std::collections::BTreeMap<String, crate::model::Alert>,
-    muted: std::collections::BTreeMap<crate::model::SourceId, Vec<crate::model::Muted>>,
 }
 
 impl Picture {
     fn complete(&self) -> bool {
-        let gateway = !self.gateway || (self.catalogue && self.backfill.is_some() && self.live);
+        let p = self.core.progress();
+        let gateway = !self.gateway || (p.catalogue && p.backfill.is_some() && p.live);
         gateway && self.sources_heard
     }
 
@@ -164,13 +154,14 @@ impl Picture {
         if !self.gateway {
             return m;
         }
-        if !self.catalogue {
+        let p = self.core.progress();
+        if !p.catalogue {
             m.push("no catalogue");
         }
-        if self.backfill.is_none() {
+        if p.backfill.is_none() {
             m.push("no history");
         }
-        if !self.live {
+        if !p.live {
             m.push("no live data");
         }
         m
@@ -179,10 +170,19 @@ impl Picture {
 
 /// Folds updates in until the picture is whole, the gateway refuses us, or
 /// `timeout` runs out.
-async fn gather(feed: &mut Feed, timeout: Duration) -> Picture {
+async fn gather(feed: &mut Feed, specs: Vec<RuleSpec>, slos: Vec<SloSpec>, timeout: Duration) -> Picture {
     let mut updates = feed.take_updates();
     let gateway = feed.stats.iter().any(|s| s.is_gateway());
-    let mut p = Picture { interval_ms: 1000, gateway, ..Picture::default() };
+    let setup = crate::core::Setup {
+        gateway,
+        url: feed.stats.first().map(|s| s.url.clone()).unwrap_or_default(),
+        patience_ms: feed.stats.iter().map(|s| (s.source, s.patience_ms)).collect(),
+        history: gateway,
+    };
+    let mut core = Core::new(setup);
+    core.set_rules(Arc::new(specs));
+    core.set_slos(Arc::new(slos));
+    let mut p = Picture { core, refused: None, gateway, sources_heard: false };
     let others: Vec<_> = feed.stats.iter().filter(|s| !s.is_gateway()).cloned().collect();
     // A source that fails sends nothing: its link is looked at as time passes.
     let heard = move || {
@@ -211,7 +211,7 @@ async fn gather(feed: &mut Feed, timeout: Duration) -> Picture {
                         p.refused = Some(why);
                         return p;
                     }
-                    fold(&mut p, u);
+                    p.core.apply(u, now_ms());
                 }
             }
         }
@@ -219,49 +219,17 @@ async fn gather(feed: &mut Feed, timeout: Duration) -> Picture {
     // Whatever else is already queued (the rest of a backfill's batches sit
     // ahead of its end marker, so none are left behind here).
     while let Ok(u) = updates.try_recv() {
-        fold(&mut p, u);
+        p.core.apply(u, now_ms());
     }
     p
 }
 
-fn fold(p: &mut Picture, u: Update) {
-    match u {
-        Update::Catalogue { metrics, interval_ms, .. } => {
-            p.store.learn(&metrics);
-            p.catalogue = true;
-            p.interval_ms = interval_ms.max(1);
-        }
-        Update::Samples { observations, live, .. } => {
-            for obs in &observations {
-                p.store.insert(obs, None);
-            }
-            if let Some(newest) = observations.iter().map(|o| o.ts).max() {
-                p.newest_ms = Some(p.newest_ms.map_or(newest, |n| n.max(newest)));
-                // A stream that announces no catalogue (SSE) is known by its data.
-                p.catalogue |= live;
-                p.live |= live;
-            }
-        }
-        Update::Backfilled { from_ms, complete, .. } => {
-            p.backfill.get_or_insert((from_ms, complete));
-        }
-        Update::Status(b) => p.banner = b,
-        Update::Alert(a) if a.origin.kind() == crate::model::OriginKind::Alertmanager => {
-            p.am_alerts.insert(a.id.clone(), a);
-        }
-        Update::Muted { source, muted } => {
-            p.muted.insert(source, muted);
-        }
-        Update::Alert(_) | Update::Event(_) | Update::Conn(_) | Update::Malformed(_) | Update::Query { .. } => {}
-    }
-}
-
 /// Plays the rules over the picture's history, evaluates them now, and
 /// weighs the result.
-fn judge(feed: &Feed, p: Picture, specs: Vec<RuleSpec>, slos: Vec<SloSpec>, timeout: Duration) -> Report {
+fn judge(feed: &Feed, mut p: Picture, timeout: Duration) -> Report {
     let now = now_ms();
     let mut table = SourceTable::default();
-    let sources = table.rows(&feed.stats, Duration::from_secs(1), now, p.interval_ms);
+    let sources = table.rows(&feed.stats, Duration::from_secs(1), now, p.core.interval_ms());
     let mut report = Report { sources: sources.iter().map(SourceJson::of).collect(), ..Report::default() };
     report.checked_at = now;
     if let Some(why) = &p.refused {
@@ -274,33 +242,38 @@ fn judge(feed: &Feed, p: Picture, specs: Vec<RuleSpec>, slos: Vec<SloSpec>, time
             Some(e) => format!("{why} (last error: {e})"),
             None => why,
         };
-        let status = if p.live { Status::Stale } else { Status::Unreachable };
+        let status = if p.core.progress().live { Status::Stale } else { Status::Unreachable };
         return report.with(status, why);
     }
 
-    let mut rules = RuleSet::new(specs);
-    let reach = rules.reach_ms();
-    let (backfill_from, backfill_whole) = p.backfill.unwrap_or((now, !p.gateway));
-    // Up to the last step before now; the evaluation at now is the verdict.
-    let from = backfill_from.max(now - reach);
-    let replay = rules.replay(&p.store, from, now - 1, REPLAY_STEP_MS);
-    let outcomes = rules.evaluate(&p.store, now);
-    report.rules = rules.rules().len();
-    report.replayed_changes = replay.len();
-    report.alerts = outcomes
+    let progress = p.core.progress();
+    let (_, backfill_whole) = progress.backfill.unwrap_or((now, !p.gateway));
+    // The rules were played over the start-up history when it landed (a
+    // check without a gateway has none: they are played over what the
+    // sources gave); the evaluation now is the verdict.
+    if !p.core.rules_replayed() {
+        p.core.replay_rules(now - 1);
+    }
+    p.core.evaluate_rules(now);
+    report.rules = p.core.rules().rules().len();
+    report.replayed_changes = p.core.replayed_changes();
+    let core = &p.core;
+    report.alerts = core
+        .alerts()
+        .sorted()
         .iter()
-        .filter(|o| matches!(o.phase, Phase::Pending { .. } | Phase::Firing { .. } | Phase::NoData { .. }))
-        .filter_map(|o| rules.rules().get(o.index).map(|r| AlertJson::of(r, o)))
+        .filter(|a| matches!(a.state, AlertState::Pending | AlertState::Firing | AlertState::NoData))
+        .filter_map(AlertJson::of)
         .collect();
     report.alerts.sort_by_key(|a| (a.rank(), a.severity_rank, a.since.clone()));
-    report.newest_data = p.newest_ms.map(format_time);
+    report.newest_data = progress.newest_ms.map(format_time);
 
     // SLOs over the history fetched: burn rates are what a check can vouch
     // for; attainment covers only that history (the dashboard's ledger keeps
     // the whole window). A burn alert firing counts as firing.
-    let mut book = SloBook::new(slos);
-    book.evaluate(&p.store, now);
-    report.slos = book.status().iter().map(SloJson::of).collect();
+    p.core.evaluate_slos(now);
+    let core = &p.core;
+    report.slos = core.slos().status().iter().map(SloJson::of).collect();
     if report.slos.iter().any(|s| !s.firing.is_empty()) {
         report.raise(Status::Firing, "an SLO's error budget is burning too fast".into());
     }
@@ -311,10 +284,10 @@ fn judge(feed: &Feed, p: Picture, specs: Vec<RuleSpec>, slos: Vec<SloSpec>, time
     if !backfill_whole {
         report.raise(Status::Stale, "some history could not be fetched".into());
     }
-    if let Some(age) = p.newest_ms.map(|t| now - t).filter(|&age| age > STALE_AFTER_MS) {
+    if let Some(age) = progress.newest_ms.map(|t| now - t).filter(|&age| age > STALE_AFTER_MS) {
         report.raise(Status::Stale, format!("the newest data is {} old", humantime::format_duration(secs(age))));
     }
-    if let Some(b) = &p.banner {
+    if let Some(b) = core.banner() {
         report.raise(Status::Stale, format!("the gateway says {}: {}", b.status, b.message));
     }
     if report.alerts.iter().any(|a| a.state == NO_DATA) {
@@ -329,11 +302,13 @@ fn judge(feed: &Feed, p: Picture, specs: Vec<RuleSpec>, slos: Vec<SloSpec>, time
         report.raise(Status::Unreachable, format!("{} ({}) is down: {why}", s.name, s.kind.name()));
     }
     // An Alertmanager's firing alerts count, unless it keeps them quiet.
-    let muted: std::collections::BTreeSet<&str> = p.muted.values().flatten().map(|m| m.alert_id.as_str()).collect();
-    let loud: Vec<&crate::model::Alert> = p
-        .am_alerts
-        .values()
-        .filter(|a| a.state == crate::model::AlertState::Firing && !muted.contains(a.id.as_str()))
+    let muted: std::collections::BTreeSet<&str> = core.muted().map(|m| m.alert_id.as_str()).collect();
+    let loud: Vec<Alert> = core
+        .alerts()
+        .sorted()
+        .into_iter()
+        .filter(|a| a.origin.kind() == OriginKind::Alertmanager)
+        .filter(|a| a.state == AlertState::Firing && !muted.contains(a.id.as_str()))
         .collect();
     if !loud.is_empty() {
         let names: Vec<String> = loud.iter().map(|a| crate::wire::sanitize(&a.metric)).collect();
@@ -507,24 +482,20 @@ pub struct AlertJson {
 }
 
 impl AlertJson {
-    fn of(rule: &RuleSpec, o: &Outcome) -> AlertJson {
-        let since = match o.phase {
-            Phase::Pending { since } | Phase::Firing { since, .. } => Some(since),
-            Phase::NoData { since, firing_since } => Some(firing_since.unwrap_or(since)),
-            Phase::Inactive | Phase::Resolved { .. } => None,
-        };
-        let severity = Severity::from(rule.severity);
-        AlertJson {
-            rule: rule.name.clone(),
-            group: o.group.iter().cloned().collect(),
-            state: super::state_name(o.phase),
-            severity: severity.name(),
-            severity_rank: severity,
-            since: since.map(format_time),
-            value: o.value.map(WireNum),
-            threshold: WireNum(rule.threshold),
-            summary: rule.summary_for(o.group.as_ref(), o.value),
-        }
+    /// A rule's alert as the core filed it; `None` for any other alert.
+    fn of(a: &Alert) -> Option<AlertJson> {
+        let Origin::Rule { rule, group } = &a.origin else { return None };
+        Some(AlertJson {
+            rule: rule.clone(),
+            group: group.iter().cloned().collect(),
+            state: a.state.name(),
+            severity: a.severity.name(),
+            severity_rank: a.severity,
+            since: a.starts_at.map(format_time),
+            value: a.value.map(WireNum),
+            threshold: WireNum(a.threshold.unwrap_or(f64::NAN)),
+            summary: a.summary.clone(),
+        })
     }
 
     /// Firing first, then no data, then pending.
