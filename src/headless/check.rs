@@ -553,15 +553,16 @@ mod tests {
     fn text_ends_with_one_summary_line_and_keeps_escapes_out() {
         let rules = crate::alert::defaults::rules();
         let rule = rules.iter().find(|r| r.name == "error rate").unwrap();
-        let o = Outcome {
+        let o = crate::alert::rules::Outcome {
             index: 1,
             rule: rule.name.clone(),
             group: Some(("service".into(), "pay\u{1b}[2Jments".into())),
-            phase: Phase::Firing { since: 1_751_279_400_000, quiet_since: None },
+            phase: crate::alert::engine::Phase::Firing { since: 1_751_279_400_000, quiet_since: None },
             value: Some(0.05),
             change: None,
         };
-        let mut r = Report { rules: 9, alerts: vec![AlertJson::of(rule, &o)], ..Report::default() };
+        let alert = crate::alert::rule_alert(rule, &o, None, 1_751_279_460_000).unwrap();
+        let mut r = Report { rules: 9, alerts: AlertJson::of(&alert).into_iter().collect(), ..Report::default() };
         r.raise(Status::Firing, "an alert is firing".into());
         let mut out = Vec::new();
         r.write_text(&mut out).unwrap();
