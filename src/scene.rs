@@ -16,8 +16,15 @@ pub struct Reading<T> {
     pub fresh_until: Option<i64>,
 }
 
+// The scene's vocabulary, which the view draws from and imports from
+// nowhere else: the core's types the scene holds, under one roof.
+pub use crate::alert::Firing;
+pub use crate::alert::intent::Hush;
+pub use crate::alert::rules::Op;
 pub use crate::dashboard::Thresholds;
+pub use crate::dashboard::query::{Heat, MAX_CELLS};
 pub use crate::dashboard::spec::{Show, Sort};
+pub use crate::slo::SloStatus;
 pub use crate::units::Unit;
 
 /// The page the dashboard shows, already evaluated.
@@ -136,14 +143,6 @@ pub struct TableRow {
 pub struct TableCell {
     pub now: Option<Reading<f64>>,
     pub trend: Vec<Point>,
-}
-
-/// Alerts firing now, unfiltered.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Firing {
-    pub count: usize,
-    /// Ids of the critical ones.
-    pub critical: Vec<String>,
 }
 
 /// What span of time the page shows.

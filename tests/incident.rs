@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use vigil::config::Config;
+use vigil::core::format::age;
 use vigil::incident::timeline::{LinkState, Step, What};
 use vigil::model::{
     Alert, AlertState, ConnState, ErrorClass, Event, Kind, MetricMeta, Observation, Origin, Sample, SeriesKey,
@@ -15,7 +16,6 @@ use vigil::model::{
 use vigil::pipeline::Pipeline;
 use vigil::scene::SourceInfo;
 use vigil::source::SourceStats;
-use vigil::view::format::age;
 use vigil::wire::format_time;
 
 /// 2025-06-30T10:30:00Z, on a five-minute boundary as the SLO ledger's buckets are.

@@ -21,6 +21,14 @@ const KEEP_RESOLVED_MS: i64 = 15 * 60_000;
 /// Most alerts held; the oldest resolved go first.
 const MAX_ALERTS: usize = 500;
 
+/// Alerts firing now, unfiltered.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Firing {
+    pub count: usize,
+    /// Ids of the critical ones.
+    pub critical: Vec<String>,
+}
+
 /// Alerts by id: a later frame for the same id replaces the earlier one.
 #[derive(Debug, Default)]
 pub struct AlertBook {
@@ -82,12 +90,12 @@ impl AlertBook {
     }
 
     /// What is firing: how many, and which are critical.
-    pub fn firing(&self) -> crate::scene::Firing {
+    pub fn firing(&self) -> Firing {
         let firing = self.by_id.values().filter(|a| a.state == AlertState::Firing);
         let mut critical: Vec<String> =
             firing.clone().filter(|a| a.severity == crate::model::Severity::Critical).map(|a| a.id.clone()).collect();
         critical.sort();
-        crate::scene::Firing { count: firing.count(), critical }
+        Firing { count: firing.count(), critical }
     }
 
     pub fn len(&self) -> usize {

@@ -312,10 +312,10 @@ impl UiState {
 
     fn silence(&mut self, scene: &Scene, for_ms: i64, now_ms: i64) -> Effect {
         let Some(a) = self.target(scene, now_ms) else { return Effect::Redraw };
-        let until = crate::view::format::clock(now_ms + for_ms);
+        let until = crate::core::format::clock(now_ms + for_ms);
         let msg = format!(
             "silenced for {} (until {} UTC): {}",
-            crate::view::format::age(for_ms),
+            crate::core::format::age(for_ms),
             &until[..5],
             alert_words(a)
         );

@@ -15,6 +15,7 @@
 //! May import: `model`, `store`, `alert`, `slo`, `incident`, `dashboard`'s
 //! query engine, `wire`'s text helpers. Never a source, the view or the app.
 
+pub mod format;
 mod incidents;
 
 pub use incidents::Incidents;

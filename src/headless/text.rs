@@ -4,10 +4,10 @@
 
 use super::Item;
 use super::jsonl::transport_name;
+use crate::core::format::age;
 use crate::model::{ConnState, Labels, Sample};
-use crate::scene::SourceRow;
+use crate::scene::{SourceHealth, SourceRow};
 use crate::units::{self, Unit};
-use crate::view::format::age;
 use crate::wire::{format_time, special_name};
 use std::io::{self, Write};
 
@@ -134,7 +134,12 @@ fn conn(state: &ConnState, url: &str, now_ms: i64) -> String {
 }
 
 fn source(r: &SourceRow, now_ms: i64) -> String {
-    let glyph = crate::view::sources::level(r.health).glyph_in(&crate::theme::Glyphs::UNICODE);
+    let g = &crate::theme::Glyphs::UNICODE;
+    let glyph = match r.health {
+        SourceHealth::Live => g.ok,
+        SourceHealth::Stale | SourceHealth::Idle => g.stale,
+        SourceHealth::Down => g.crit,
+    };
     let last_ok = r.last_success_ms.map_or("never".to_string(), |t| format!("{} ago", age(now_ms - t)));
     let rtt = r.rtt_ms.map_or("—".to_string(), |ms| units::format(ms / 1000.0, &Unit::Seconds));
     let transport = r.transport.map_or("—", transport_name);

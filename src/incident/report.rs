@@ -9,9 +9,9 @@
 use super::markdown::{escape, labels};
 use super::span::{self, Incident};
 use super::timeline::{Entry, Timeline, What};
+use crate::core::format::age;
 use crate::slo::SloSpec;
 use crate::slo::ledger::{BUCKET_MS, Ledger};
-use crate::view::format::age;
 use crate::wire::format_time;
 use std::fmt::Write;
 

@@ -15,6 +15,7 @@ pub mod ledger;
 
 use crate::alert::engine::{self, Change, Phase, Timing};
 use crate::config::duration;
+pub use crate::core::format::span_name;
 use crate::dashboard::query::{Reader, Span};
 use crate::dashboard::spec::QuerySpec;
 use crate::model::{Alert, AlertState, Severity};
@@ -423,17 +424,6 @@ pub fn demo() -> Vec<SloSpec> {
         slo: Vec<SloSpec>,
     }
     toml::from_str::<Demo>(DEMO).map(|d| d.slo).unwrap_or_default()
-}
-
-/// A window as people write it: `5m`, `6h`, `30d`.
-pub fn span_name(ms: i64) -> String {
-    const DAY: i64 = 24 * HOUR;
-    match ms {
-        ms if ms >= DAY && ms % DAY == 0 => format!("{}d", ms / DAY),
-        ms if ms >= HOUR && ms % HOUR == 0 => format!("{}h", ms / HOUR),
-        ms if ms >= MINUTE && ms % MINUTE == 0 => format!("{}m", ms / MINUTE),
-        ms => format!("{}s", ms / 1000),
-    }
 }
 
 #[cfg(test)]

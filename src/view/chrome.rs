@@ -1,8 +1,8 @@
 //! The frame around the panels: header, banner and status bar.
 
-use super::format::{age, clock, fit};
 use super::signal::Level;
 use super::{Page, UiView};
+use crate::core::format::{age, clock, fit};
 use crate::model::ConnState;
 use crate::scene::Scene;
 use crate::theme::Theme;

@@ -2,7 +2,6 @@
 //! no awaits, no clocks read here; everything time-dependent comes in `now_ms`.
 
 mod chrome;
-pub mod format;
 mod panel;
 pub mod signal;
 pub mod sources;

@@ -4,8 +4,8 @@
 //! Below 160 columns each gateway takes a few lines (its URL, then its
 //! figures, then its last error); wider, one line each with the error last.
 
-use super::format::{age, clock, fit};
 use super::signal::Level;
+use crate::core::format::{age, clock, fit};
 use crate::model::SourceKind;
 use crate::scene::{LinkInfo, Scene, SourceHealth, SourceRow};
 use crate::theme::Theme;

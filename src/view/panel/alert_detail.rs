@@ -18,12 +18,11 @@
 
 use super::lists::until_text;
 use super::{Ctx, frame_of};
-use crate::alert::intent::Hush;
-use crate::alert::rules::Op;
+use crate::core::format::{age, clock, fit};
 use crate::model::{Alert, AlertState, Origin, Severity};
 use crate::scene::{AlertDetail, Unit};
+use crate::scene::{Hush, Op};
 use crate::units;
-use crate::view::format::{age, clock, fit};
 use crate::view::signal::{Level, columns};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

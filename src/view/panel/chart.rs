@@ -3,9 +3,9 @@
 //! under the chart.
 
 use super::{Ctx, frame_of};
+use crate::core::format::{clock, fit};
 use crate::scene::{ChartLine, Marker, PanelScene};
 use crate::units;
-use crate::view::format::{clock, fit};
 use crate::view::signal::Level;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -18,10 +18,8 @@ pub fn chart(frame: &mut Frame, area: Rect, p: &PanelScene, lines: &[ChartLine],
     let time = ctx.scene.time;
     // A line whose data stopped is drawn faded, and judges nothing.
     let stale = |l: &ChartLine| {
-        let recent = l
-            .points
-            .last()
-            .is_some_and(|&(t, _)| time.grid_to_ms - t <= 3 * time.window_ms / crate::dashboard::query::MAX_CELLS);
+        let recent =
+            l.points.last().is_some_and(|&(t, _)| time.grid_to_ms - t <= 3 * time.window_ms / crate::scene::MAX_CELLS);
         !recent || ctx.scene.is_stale(&crate::scene::Reading { value: (), fresh_until: l.fresh_until }, ctx.now_ms)
     };
     // Worst verdict across the lines' newest values, for the border.

@@ -3,7 +3,7 @@
 //! it reads without colour.
 
 use super::{Ctx, frame_of};
-use crate::dashboard::query::Heat;
+use crate::scene::Heat;
 use crate::scene::PanelScene;
 use crate::units;
 use ratatui::Frame;

@@ -4,10 +4,10 @@
 //! alert is drawn reversed and kept in view.
 
 use super::{Ctx, frame_of};
-use crate::alert::intent::Hush;
+use crate::core::format::{age, clock, fit};
 use crate::model::{AlertState, Origin, Severity};
+use crate::scene::Hush;
 use crate::scene::Unit;
-use crate::view::format::{age, clock, fit};
 use crate::view::signal::Level;
 use ratatui::Frame;
 use ratatui::layout::Rect;

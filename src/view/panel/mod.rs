@@ -9,9 +9,9 @@ mod number;
 mod slo;
 mod table;
 
-use super::format::fit;
 use super::signal::Level;
 use super::{UiView, block};
+use crate::core::format::fit;
 use crate::scene::{PanelBody, PanelScene, Reading, RowScene, Scene, Thresholds};
 use crate::theme::Theme;
 use ratatui::Frame;

@@ -117,7 +117,7 @@ pub fn text(frame: &mut Frame, area: Rect, p: &PanelScene, text: Option<&Reading
     };
     let mut lines = vec![Line::from(vec![
         Span::styled(format!("{} ", level.glyph(t)), level.style(t)),
-        Span::styled(crate::view::format::fit(&word, width.saturating_sub(2)), level.style(t)),
+        Span::styled(crate::core::format::fit(&word, width.saturating_sub(2)), level.style(t)),
     ])];
     if inner.height >= 2 {
         let firing = ctx.scene.alerts.iter().filter(|a| a.state == crate::model::AlertState::Firing).count();
@@ -131,7 +131,7 @@ pub fn text(frame: &mut Frame, area: Rect, p: &PanelScene, text: Option<&Reading
     if inner.height >= 3
         && let Some(b) = &ctx.scene.banner
     {
-        lines.push(Line::from(Span::styled(crate::view::format::fit(&b.message, width), t.warn())));
+        lines.push(Line::from(Span::styled(crate::core::format::fit(&b.message, width), t.warn())));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -2,8 +2,9 @@
 //! error budget left (as a share and as time), and how fast it burns now.
 
 use super::{Ctx, frame_of};
-use crate::slo::{SloStatus, span_name};
-use crate::view::format::{age, fit};
+use crate::core::format::span_name;
+use crate::core::format::{age, fit};
+use crate::scene::SloStatus;
 use crate::view::signal::Level;
 use ratatui::Frame;
 use ratatui::layout::Rect;

@@ -3,9 +3,9 @@
 //! verdict so a glance down the first column finds the trouble.
 
 use super::{Ctx, frame_of};
+use crate::core::format::fit;
 use crate::scene::{ColumnHead, PanelScene, Show, TableCell, TableRow};
 use crate::units;
-use crate::view::format::fit;
 use crate::view::signal::{Level, sparkline};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};

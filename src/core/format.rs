@@ -1,4 +1,5 @@
-//! Ages, clock times and text cut to fit. Numbers in their units are
+//! Ages, clock times, spans and text cut to fit: words the screen, the
+//! reports and the headless commands all write. Numbers in their units are
 //! `crate::units`.
 
 /// An age such as `4s`, `2m05s`, `3h10m`, `2d4h`.
@@ -34,6 +35,19 @@ pub fn fit(s: &str, width: usize) -> String {
     let mut out: String = s.chars().take(width - 1).collect();
     out.push('…');
     out
+}
+
+/// A span as a short word: `5m`, `1h`, `30d` (whole units), else seconds.
+pub fn span_name(ms: i64) -> String {
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    match ms {
+        ms if ms >= DAY && ms % DAY == 0 => format!("{}d", ms / DAY),
+        ms if ms >= HOUR && ms % HOUR == 0 => format!("{}h", ms / HOUR),
+        ms if ms >= MINUTE && ms % MINUTE == 0 => format!("{}m", ms / MINUTE),
+        ms => format!("{}s", ms / 1000),
+    }
 }
 
 #[cfg(test)]
