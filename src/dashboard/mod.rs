@@ -6,6 +6,7 @@ pub mod grid_cache;
 pub mod matcher;
 pub mod query;
 pub mod spec;
+pub mod write;
 
 pub use spec::{Agg, Dashboard, PageSpec, PanelKind, PanelSpec, QuerySpec, Thresholds};
 
