@@ -2,54 +2,55 @@
 //! `vigil --prometheus URL --service checkout` or `vigil --scrape URL`
 //! shows a full page with no dashboard file: the golden signals of a
 //! service, from queries built for it or from the series a scrape works
-//! out, and the targets of a Prometheus when no service is named.
+//! out, and the targets of a Prometheus when no service is named. The
+//! names and labels the queries try are those of the golden-signal
+//! catalogue ([`crate::dashboard::golden`]).
 
 use crate::config::{SourceKind, SourceSpec};
-use crate::dashboard::Dashboard;
-use std::path::Path;
+use crate::dashboard::golden::{self as catalogue, REQUEST_COUNTERS};
+use crate::dashboard::spec::{Agg, ColumnSpec, LineSpec, Show, Sort};
+use crate::dashboard::{Dashboard, PageSpec, PanelKind, PanelSpec, QuerySpec, Thresholds};
+use crate::dashboard::{matcher::Matcher, spec::RowSpec};
+use crate::units::Unit;
 
 /// The dashboard for a set of sources when no file is given: the built-in
 /// pages when a gateway (or the demo) feeds vigil, then a page for each
 /// Prometheus source (a service's golden signals, or its targets), and an
 /// alerts page when no other page has one.
 pub fn dashboard(gateway: bool, sources: &[SourceSpec]) -> Dashboard {
-    let mut text = String::new();
+    let mut pages = Vec::new();
     for s in sources {
         let name = s.name.clone().unwrap_or_default();
         let window = humantime::format_duration(s.rate_window()).to_string().replace(' ', "");
         match (s.kind, &s.service) {
-            (SourceKind::Prometheus, Some(service)) => text.push_str(&golden_page(&name, service, &window)),
-            (SourceKind::Prometheus, None) => text.push_str(&targets_page(&name, &window)),
+            (SourceKind::Prometheus, Some(service)) => pages.push(golden_page(&name, service, &window)),
+            (SourceKind::Prometheus, None) => pages.push(targets_page(&name, &window)),
             (SourceKind::Scrape, _) => {
                 let job = s.job.clone().unwrap_or_else(|| crate::source::scrape_poll::default_job(&s.url));
-                text.push_str(&scrape_page(&name, &job));
+                pages.push(scrape_page(&name, &job));
             }
             (SourceKind::Alertmanager | SourceKind::Gateway, _) => {}
         }
     }
+    let written = Dashboard { extends: None, pages };
     if gateway {
         // The built-in Alerts page is among the built-in pages.
-        text.insert_str(0, "extends = \"default\"\n");
+        Dashboard::built_in().extended_by(written)
     } else {
-        text.push_str(ALERTS_PAGE);
+        let mut d = written;
+        d.pages.push(alerts_page());
+        d
     }
-    Dashboard::parse(&text, Path::new("(written for the sources given)"))
-        .expect("a dashboard vigil writes for its sources is valid")
 }
 
 /// Every alert, with the SLOs, when nothing else shows them.
-const ALERTS_PAGE: &str = r#"
-[[page]]
-title = "Alerts"
-[[page.row]]
-[[page.row.panel]]
-type = "slo"
-title = "SLOs"
-[[page.row]]
-[[page.row.panel]]
-type = "alerts"
-title = "Alerts"
-"#;
+fn alerts_page() -> PageSpec {
+    let row = |p: PanelSpec| RowSpec { height: None, panels: vec![p] };
+    PageSpec {
+        rows: vec![row(PanelSpec::new(PanelKind::Slo, "SLOs")), row(PanelSpec::new(PanelKind::Alerts, "Alerts"))],
+        ..PageSpec::new("Alerts")
+    }
+}
 
 /// A label matcher from `--service`: `checkout` is `job="checkout"`,
 /// `service=checkout` names the label. The value is escaped for PromQL.
@@ -68,47 +69,49 @@ fn is_label_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// A TOML string holding `s`, quoted and escaped.
-fn quoted(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
-}
-
-/// The usual names of a service's request counter: a plain counter, or the
-/// count of a duration histogram (client libraries and frameworks differ).
-const REQUEST_COUNTERS: [&str; 3] =
-    ["http_requests_total", "http_server_requests_seconds_count", "http_request_duration_seconds_count"];
-
 /// The request counter's rate, from whichever of the usual names the
 /// service exposes.
 fn requests(sel: &str, window: &str) -> String {
-    REQUEST_COUNTERS.iter().map(|m| format!("sum(rate({m}{{{sel}}}[{window}]))")).collect::<Vec<_>>().join(" or ")
+    REQUEST_COUNTERS
+        .iter()
+        .map(|c| format!("sum(rate({}{{{sel}}}[{window}]))", c.name))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
-/// Server errors as a share of requests: 5xx by the `status` or `code`
-/// label; no 5xx series at all counts as none. Each counter makes its own
-/// ratio, and the first that exists is the answer, so errors and requests
-/// always come from the same counter.
+/// Server errors as a share of requests: the requests whose outcome label
+/// says the server failed (5xx by `status` or `code`, a gRPC server error
+/// by `grpc_code`); no such series at all counts as none. Each counter
+/// makes its own ratio, and the first that exists is the answer, so errors
+/// and requests always come from the same counter.
 fn error_ratio(sel: &str, window: &str) -> String {
     REQUEST_COUNTERS
         .iter()
-        .map(|m| {
-            let errors = ["status", "code"].map(|l| format!("sum(rate({m}{{{sel},{l}=~\"5..\"}}[{window}]))"));
-            format!("(({} or {} or vector(0)) / sum(rate({m}{{{sel}}}[{window}])))", errors[0], errors[1])
+        .map(|c| {
+            let m = c.name;
+            let failed: Vec<String> = c
+                .outcome
+                .iter()
+                .map(|l| format!("rate({m}{{{sel},{l}=~\"{}\"}}[{window}])", catalogue::server_errors_by_name(l)))
+                .collect();
+            // A series whose labels say it failed twice over counts once.
+            format!("((sum({}) or vector(0)) / sum(rate({m}{{{sel}}}[{window}])))", failed.join(" or "))
         })
         .collect::<Vec<_>>()
         .join(" or ")
 }
 
-/// A latency quantile from the request-duration histogram's buckets, or
+/// A latency quantile from a request-duration histogram's buckets, or
 /// from a summary's own quantile series.
 fn latency(q: f64, sel: &str, window: &str) -> String {
-    let timers = ["http_request_duration_seconds", "http_server_requests_seconds"];
+    let timers = catalogue::DURATION_HISTOGRAMS;
     let from_buckets =
         timers.iter().map(|m| format!("histogram_quantile({q}, sum by (le) (rate({m}_bucket{{{sel}}}[{window}])))"));
     // A summary's quantiles, when a service has no histogram: they cannot
     // be merged across series (instances, routes), so the highest stands
     // for them all.
-    let from_summary = timers.iter().map(|m| format!("max({m}{{{sel},quantile=\"{q}\"}})"));
+    let label = catalogue::SUMMARY_QUANTILE_LABEL;
+    let from_summary = timers.iter().map(|m| format!("max({m}{{{sel},{label}=\"{q}\"}})"));
     from_buckets.chain(from_summary).collect::<Vec<_>>().join(" or ")
 }
 
@@ -126,94 +129,77 @@ enum Signal {
 }
 
 /// The golden signals of one service: traffic, errors, latency and
-/// saturation, each read as `read` says (the TOML fields of a query).
-fn golden(title: &str, key: &str, read: &dyn Fn(Signal) -> String) -> String {
-    use Signal::*;
-    let (title, key) = (quoted(title), quoted(key));
-    let [traffic, errors, p50, p99, cpu, memory, in_flight, fds] =
-        [Traffic, Errors, P50, P99, Cpu, Memory, InFlight, OpenFiles].map(read);
-    format!(
-        r#"
-[[page]]
-title = {title}
-key = {key}
+/// saturation, each read by the query `read` gives.
+fn golden(title: &str, key: &str, read: &dyn Fn(Signal) -> QuerySpec) -> PageSpec {
+    use PanelKind::{Bignum, Chart, Gauge};
+    let panel = |kind, title: &str, signal, unit, warn, crit| PanelSpec {
+        query: Some(read(signal)),
+        unit,
+        thresholds: Thresholds { warn, crit, below: false },
+        ..PanelSpec::new(kind, title)
+    };
+    let line = |title: &str, signal| {
+        let q = read(signal);
+        let metric = q.promql.is_none().then_some(q.metric);
+        LineSpec {
+            title: title.into(),
+            metric,
+            query: q.promql,
+            source: q.source,
+            labels: q.labels,
+            agg: q.agg,
+            q: q.q,
+            color: None,
+        }
+    };
+    let (ok_errors, bad_errors) = (Some(0.01), Some(0.05));
+    let latency = PanelSpec {
+        unit: Unit::Seconds,
+        lines: vec![line("p50", Signal::P50), line("p99", Signal::P99)],
+        ..PanelSpec::new(Chart, "Latency")
+    };
+    let row = |height, panels| RowSpec { height, panels };
+    PageSpec {
+        key: Some(key.to_string()),
+        rows: vec![
+            row(
+                None,
+                vec![
+                    panel(Bignum, "Traffic", Signal::Traffic, Unit::PerSecond, None, None),
+                    panel(Bignum, "Errors", Signal::Errors, Unit::Ratio, ok_errors, bad_errors),
+                    panel(Bignum, "p99 latency", Signal::P99, Unit::Seconds, Some(0.5), Some(1.0)),
+                    panel(Bignum, "CPU", Signal::Cpu, Unit::Count, None, None),
+                ],
+            ),
+            row(
+                None,
+                vec![
+                    panel(Chart, "Requests / s", Signal::Traffic, Unit::PerSecond, None, None),
+                    latency,
+                    panel(Chart, "Error ratio", Signal::Errors, Unit::Ratio, ok_errors, bad_errors),
+                ],
+            ),
+            row(
+                Some(10),
+                vec![
+                    panel(Chart, "In flight", Signal::InFlight, Unit::Count, None, None),
+                    panel(Chart, "Memory", Signal::Memory, Unit::Bytes, None, None),
+                    panel(Gauge, "Open files", Signal::OpenFiles, Unit::Ratio, Some(0.8), Some(0.9)),
+                ],
+            ),
+        ],
+        ..PageSpec::new(title)
+    }
+}
 
-[[page.row]]
-[[page.row.panel]]
-type = "bignum"
-title = "Traffic"
-{traffic}
-unit = "per_second"
-[[page.row.panel]]
-type = "bignum"
-title = "Errors"
-{errors}
-unit = "ratio"
-warn = 0.01
-crit = 0.05
-[[page.row.panel]]
-type = "bignum"
-title = "p99 latency"
-{p99}
-unit = "seconds"
-warn = 0.5
-crit = 1.0
-[[page.row.panel]]
-type = "bignum"
-title = "CPU"
-{cpu}
-unit = "count"
-
-[[page.row]]
-[[page.row.panel]]
-type = "chart"
-title = "Requests / s"
-{traffic}
-unit = "per_second"
-[[page.row.panel]]
-type = "chart"
-title = "Latency"
-unit = "seconds"
-lines = [
-  {{ title = "p50", {p50_inline} }},
-  {{ title = "p99", {p99_inline} }},
-]
-[[page.row.panel]]
-type = "chart"
-title = "Error ratio"
-{errors}
-unit = "ratio"
-warn = 0.01
-crit = 0.05
-
-[[page.row]]
-height = 10
-[[page.row.panel]]
-type = "chart"
-title = "In flight"
-{in_flight}
-unit = "count"
-[[page.row.panel]]
-type = "chart"
-title = "Memory"
-{memory}
-unit = "bytes"
-[[page.row.panel]]
-type = "gauge"
-title = "Open files"
-{fds}
-unit = "ratio"
-warn = 0.8
-crit = 0.9
-"#,
-        p50_inline = p50.replace('\n', ", "),
-        p99_inline = p99.replace('\n', ", "),
-    )
+/// A PromQL query run by the Prometheus source `source`.
+fn promql(source: &str, text: String) -> QuerySpec {
+    QuerySpec { promql: Some(text), source: Some(source.to_string()), ..QuerySpec::default() }
 }
 
 /// The golden signals of one service from a Prometheus: queries written
 /// for its label.
-pub fn golden_page(source: &str, service: &str, window: &str) -> String {
+pub fn golden_page(source: &str, service: &str, window: &str) -> PageSpec {
     let sel = service_selector(service);
     let title = service.split_once('=').map_or(service, |(_, v)| v).trim();
     let read = |signal: Signal| {
@@ -222,76 +208,74 @@ pub fn golden_page(source: &str, service: &str, window: &str) -> String {
             Signal::Errors => error_ratio(&sel, window),
             Signal::P50 => latency(0.5, &sel, window),
             Signal::P99 => latency(0.99, &sel, window),
-            Signal::Cpu => format!("sum(rate(process_cpu_seconds_total{{{sel}}}[{window}]))"),
-            Signal::Memory => format!("sum(process_resident_memory_bytes{{{sel}}})"),
-            Signal::InFlight => [
-                "http_requests_in_progress",
-                "http_requests_in_flight",
-                "http_server_requests_active_seconds_active_count",
-            ]
-            .iter()
-            .map(|m| format!("sum({m}{{{sel}}})"))
-            .collect::<Vec<_>>()
-            .join(" or "),
-            Signal::OpenFiles => format!("max(process_open_fds{{{sel}}} / process_max_fds{{{sel}}})"),
+            Signal::Cpu => format!("sum(rate({}{{{sel}}}[{window}]))", catalogue::CPU_SECONDS),
+            Signal::Memory => format!("sum({}{{{sel}}})", catalogue::RESIDENT_MEMORY),
+            Signal::InFlight => catalogue::IN_FLIGHT_GAUGES
+                .iter()
+                .map(|m| format!("sum({m}{{{sel}}})"))
+                .collect::<Vec<_>>()
+                .join(" or "),
+            Signal::OpenFiles => format!("max({}{{{sel}}} / {}{{{sel}}})", catalogue::OPEN_FDS, catalogue::MAX_FDS),
         };
-        format!("source = {}\nquery = {}", quoted(source), quoted(&query))
+        promql(source, query)
     };
     golden(title, &format!("{source}:{title}").to_lowercase(), &read)
 }
 
 /// The golden signals of a service read directly: the series its scrape
 /// source works out and names for what they are.
-pub fn scrape_page(source: &str, job: &str) -> String {
+pub fn scrape_page(source: &str, job: &str) -> PageSpec {
     let read = |signal: Signal| {
         let (metric, agg) = match signal {
-            Signal::Traffic => ("traffic_requests_per_second", "sum"),
-            Signal::Errors => ("error_ratio", "max"),
-            Signal::P50 => ("latency_p50_seconds", "max"),
-            Signal::P99 => ("latency_p99_seconds", "max"),
-            Signal::Cpu => ("saturation_cpu_cores", "sum"),
-            Signal::Memory => ("saturation_resident_memory_bytes", "sum"),
-            Signal::InFlight => ("saturation_in_flight_requests", "sum"),
-            Signal::OpenFiles => ("saturation_open_fds_ratio", "max"),
+            Signal::Traffic => ("traffic_requests_per_second", Agg::Sum),
+            Signal::Errors => ("error_ratio", Agg::Max),
+            Signal::P50 => ("latency_p50_seconds", Agg::Max),
+            Signal::P99 => ("latency_p99_seconds", Agg::Max),
+            Signal::Cpu => ("saturation_cpu_cores", Agg::Sum),
+            Signal::Memory => ("saturation_resident_memory_bytes", Agg::Sum),
+            Signal::InFlight => ("saturation_in_flight_requests", Agg::Sum),
+            Signal::OpenFiles => ("saturation_open_fds_ratio", Agg::Max),
         };
-        format!("metric = {}\nlabels = {{ job = {} }}\nagg = \"{agg}\"", quoted(metric), quoted(job))
+        let mut q = QuerySpec { agg: Some(agg), ..QuerySpec::of(metric) };
+        q.labels.insert("job".to_string(), Matcher::Equal(job.to_string()));
+        q
     };
     golden(&format!("{job} ({source})"), &format!("{source}:{job}").to_lowercase(), &read)
 }
 
 /// What a Prometheus scrapes, when no service was named: each job's
 /// targets up and down, and how long scrapes take.
-pub fn targets_page(source: &str, window: &str) -> String {
-    let src = quoted(source);
-    let title = quoted(&format!("Targets ({source})"));
-    let key = quoted(&format!("{source}:targets"));
-    let samples = quoted(&format!("sum by (job) (rate(scrape_samples_scraped[{window}]))"));
-    format!(
-        r#"
-[[page]]
-title = {title}
-key = {key}
-[[page.row]]
-[[page.row.panel]]
-type = "table"
-title = "Jobs"
-by = "job"
-sort = "name"
-columns = [
-  {{ title = "up", source = {src}, query = "sum by (job) (up)", unit = "count" }},
-  {{ title = "targets", source = {src}, query = "count by (job) (up)", unit = "count" }},
-  {{ title = "scrape time", source = {src}, query = "max by (job) (scrape_duration_seconds)", unit = "seconds", show = "spark" }},
-]
-[[page.row]]
-[[page.row.panel]]
-type = "chart"
-title = "Samples scraped / s"
-source = {src}
-query = {samples}
-by = "job"
-unit = "per_second"
-"#
-    )
+pub fn targets_page(source: &str, window: &str) -> PageSpec {
+    let column = |title: &str, query: &str, unit, show| ColumnSpec {
+        title: title.into(),
+        query: Some(query.into()),
+        source: Some(source.into()),
+        unit,
+        show,
+        ..ColumnSpec::default()
+    };
+    let jobs = PanelSpec {
+        by: Some("job".into()),
+        sort: Sort::Name,
+        columns: vec![
+            column("up", "sum by (job) (up)", Unit::Count, Show::Value),
+            column("targets", "count by (job) (up)", Unit::Count, Show::Value),
+            column("scrape time", "max by (job) (scrape_duration_seconds)", Unit::Seconds, Show::Spark),
+        ],
+        ..PanelSpec::new(PanelKind::Table, "Jobs")
+    };
+    let samples = PanelSpec {
+        query: Some(promql(source, format!("sum by (job) (rate(scrape_samples_scraped[{window}]))"))),
+        by: Some("job".into()),
+        unit: Unit::PerSecond,
+        ..PanelSpec::new(PanelKind::Chart, "Samples scraped / s")
+    };
+    let row = |p| RowSpec { height: None, panels: vec![p] };
+    PageSpec {
+        key: Some(format!("{source}:targets")),
+        rows: vec![row(jobs), row(samples)],
+        ..PageSpec::new(&format!("Targets ({source})"))
+    }
 }
 
 #[cfg(test)]
@@ -320,10 +304,25 @@ mod tests {
         );
         let p99 = panel("p99 latency").query.as_ref().unwrap().promql.clone().unwrap();
         assert!(p99.starts_with(r#"histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="checkout"}[1m])))"#), "{p99}");
-        assert!(p99.ends_with(r#" or max(http_server_requests_seconds{job="checkout",quantile="0.99"})"#), "{p99}");
+        assert!(p99.contains(r#" or max(http_server_requests_seconds{job="checkout",quantile="0.99"})"#), "{p99}");
         let errors = panel("Errors").query.as_ref().unwrap().promql.clone().unwrap();
         assert!(errors.contains(r#"status=~"5..""#) && errors.contains(r#"code=~"5..""#), "{errors}");
         assert!(errors.contains("or vector(0)"), "no 5xx series means no errors: {errors}");
+        // Every counter of the catalogue is tried, with its own outcome labels.
+        assert!(errors.contains(r#"grpc_server_handled_total{job="checkout",grpc_code=~"Unknown|"#), "{errors}");
+    }
+
+    #[test]
+    fn every_dashboard_written_for_sources_reads_back_from_its_file() {
+        let mut scrape = SourceSpec::from_flag(SourceKind::Scrape, "http://127.0.0.1:8000/metrics");
+        scrape.name = Some("scrape".into());
+        let sources = [prometheus(None), prometheus(Some(r#"service=we"ird"#)), scrape];
+        for gateway in [false, true] {
+            let d = dashboard(gateway, &sources);
+            let text = crate::dashboard::write::to_toml(&d, &Default::default());
+            let back = Dashboard::parse(&text, std::path::Path::new("written.toml"));
+            assert_eq!(back.as_ref().ok(), Some(&d), "{back:?}\n{text}");
+        }
     }
 
     #[test]

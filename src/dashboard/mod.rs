@@ -2,10 +2,12 @@
 //! a dashboard file (`dashboards/default.toml`), so anything vigil shows out
 //! of the box a user can copy, change or extend.
 
+pub mod golden;
 pub mod grid_cache;
 pub mod matcher;
 pub mod query;
 pub mod spec;
+pub mod write;
 
 pub use spec::{Agg, Dashboard, PageSpec, PanelKind, PanelSpec, QuerySpec, Thresholds};
 
@@ -49,7 +51,7 @@ impl Dashboard {
 
     /// This dashboard with `other`'s pages: each replaces the page with its
     /// key, or comes after the others.
-    fn extended_by(mut self, other: Dashboard) -> Dashboard {
+    pub(crate) fn extended_by(mut self, other: Dashboard) -> Dashboard {
         for page in other.pages {
             match self.pages.iter().position(|p| p.key() == page.key()) {
                 Some(i) => self.pages[i] = page,

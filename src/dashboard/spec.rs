@@ -5,62 +5,80 @@
 use super::matcher::Matcher;
 use crate::theme::ThemeColor;
 use crate::units::Unit;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dashboard {
     /// `"default"`: these pages add to the built-in ones, and a page with
     /// the key of a built-in page takes its place.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<String>,
     #[serde(rename = "page", default)]
     pub pages: Vec<PageSpec>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageSpec {
     pub title: String,
     /// The name `:page` takes; the lower-cased title when absent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// A label whose values are shown one at a time (e.g. "service"); panels
     /// refer to the chosen value as `"$service"`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<String>,
     /// PromQL whose result series carry the values `select` offers, for a
     /// page whose panels run PromQL (`group by (job) (up)`); run by the
     /// first Prometheus source, or `select_source`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select_query: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select_source: Option<String>,
     /// The window this page opens with, when it differs from the global one.
-    #[serde(default, deserialize_with = "opt_duration_ms")]
+    #[serde(
+        default,
+        deserialize_with = "opt_duration_ms",
+        serialize_with = "write_duration_ms",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub window: Option<i64>,
     #[serde(rename = "row", default)]
     pub rows: Vec<RowSpec>,
 }
 
 impl PageSpec {
+    /// A page of a title, every other field at its default.
+    pub fn new(title: &str) -> PageSpec {
+        PageSpec {
+            title: title.to_string(),
+            key: None,
+            select: None,
+            select_query: None,
+            select_source: None,
+            window: None,
+            rows: Vec::new(),
+        }
+    }
+
     pub fn key(&self) -> String {
         self.key.clone().unwrap_or_else(|| self.title.to_lowercase())
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RowSpec {
     /// Terminal rows; rows without a height share what the others leave.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u16>,
     #[serde(rename = "panel")]
     pub panels: Vec<PanelSpec>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PanelKind {
     Bignum,
@@ -77,7 +95,7 @@ pub enum PanelKind {
 }
 
 /// How several series (or a counter's history) become one number per instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Agg {
     Sum,
@@ -234,31 +252,31 @@ pub struct Thresholds {
 }
 
 /// One line of a chart; fields left out are the panel's.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LineSpec {
     pub title: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<String>,
     /// PromQL instead of `metric`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     /// The Prometheus source of `query`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", serialize_with = "write_labels")]
     pub labels: BTreeMap<String, Matcher>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agg: Option<Agg>,
-    #[serde(default, deserialize_with = "quantile")]
+    #[serde(default, deserialize_with = "quantile", skip_serializing_if = "Option::is_none")]
     pub q: Option<f64>,
     /// The line's colour, instead of the theme's next one.
-    #[serde(default)]
+    #[serde(default, serialize_with = "write_color", skip_serializing_if = "Option::is_none")]
     pub color: Option<ThemeColor>,
 }
 
 /// How a table cell draws its value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Show {
     #[default]
@@ -287,38 +305,38 @@ impl ColumnSpec {
 }
 
 /// One column of a table; rows are the values of the table's `by` label.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
     pub title: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<String>,
     /// PromQL instead of `metric`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     /// The Prometheus source of `query`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", serialize_with = "write_labels")]
     pub labels: BTreeMap<String, Matcher>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agg: Option<Agg>,
-    #[serde(default, deserialize_with = "quantile")]
+    #[serde(default, deserialize_with = "quantile", skip_serializing_if = "Option::is_none")]
     pub q: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub divide_by: Option<QuerySpec>,
-    #[serde(default)]
+    #[serde(default, serialize_with = "write_unit", skip_serializing_if = "is_count")]
     pub unit: Unit,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warn: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crit: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub below: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_value")]
     pub show: Show,
     /// Full scale of a bar (1 for ratios, 100 for percentages by default).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
 }
 
@@ -349,8 +367,31 @@ pub struct PanelSpec {
     pub color: Option<ThemeColor>,
 }
 
+impl PanelSpec {
+    /// A panel of a kind and title, every other field at its default.
+    pub fn new(kind: PanelKind, title: &str) -> PanelSpec {
+        PanelSpec {
+            kind,
+            title: title.to_string(),
+            width: 1,
+            query: None,
+            divide_by: None,
+            unit: Unit::Count,
+            thresholds: Thresholds::default(),
+            max: None,
+            by: None,
+            lines: Vec::new(),
+            columns: Vec::new(),
+            text: None,
+            limit: None,
+            sort: Sort::Name,
+            color: None,
+        }
+    }
+}
+
 /// Order of a table's rows: by name, or by the first column's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sort {
     #[default]
@@ -513,4 +554,195 @@ fn opt_duration_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Er
         )));
     }
     Ok(Some(dur.as_millis() as i64))
+}
+
+// Writing a spec back. `Serialize` mirrors the reading side field for field:
+// a query is written as `metric` or `query`, a panel's query and thresholds
+// sit in the panel's own table, and every field at its default is left out.
+
+impl Serialize for QuerySpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        QueryOut::of(self).serialize(s)
+    }
+}
+
+/// A query as written: the fields [`RawQuery`] reads.
+#[derive(Serialize)]
+struct QueryOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metric: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", serialize_with = "write_labels")]
+    labels: &'a BTreeMap<String, Matcher>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agg: Option<Agg>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    q: Option<f64>,
+}
+
+impl<'a> QueryOut<'a> {
+    fn of(q: &'a QuerySpec) -> Self {
+        QueryOut {
+            // A PromQL query's `metric` is only ever the name its results get.
+            metric: (q.promql.is_none()).then_some(q.metric.as_str()),
+            query: q.promql.as_deref(),
+            source: q.promql.as_ref().and(q.source.as_deref()),
+            labels: &q.labels,
+            agg: q.agg,
+            q: q.q,
+        }
+    }
+}
+
+impl Serialize for PanelSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let q = self.query.as_ref().map(QueryOut::of);
+        let no_labels = BTreeMap::new();
+        PanelOut {
+            kind: self.kind,
+            title: &self.title,
+            width: self.width,
+            metric: q.as_ref().and_then(|q| q.metric),
+            query: q.as_ref().and_then(|q| q.query),
+            source: q.as_ref().and_then(|q| q.source),
+            labels: q.as_ref().map_or(&no_labels, |q| q.labels),
+            agg: q.as_ref().and_then(|q| q.agg),
+            q: q.as_ref().and_then(|q| q.q),
+            divide_by: self.divide_by.as_ref(),
+            by: self.by.as_deref(),
+            unit: &self.unit,
+            warn: self.thresholds.warn,
+            crit: self.thresholds.crit,
+            below: self.thresholds.below,
+            max: self.max,
+            text: self.text.as_deref(),
+            limit: self.limit,
+            sort: self.sort,
+            color: &self.color,
+            lines: &self.lines,
+            columns: &self.columns,
+        }
+        .serialize(s)
+    }
+}
+
+/// A panel as written: the fields [`RawPanel`] reads.
+#[derive(Serialize)]
+struct PanelOut<'a> {
+    #[serde(rename = "type")]
+    kind: PanelKind,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    title: &'a str,
+    #[serde(skip_serializing_if = "is_one")]
+    width: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metric: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", serialize_with = "write_labels")]
+    labels: &'a BTreeMap<String, Matcher>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agg: Option<Agg>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    q: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    divide_by: Option<&'a QuerySpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_count", serialize_with = "write_unit")]
+    unit: &'a Unit,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warn: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crit: Option<f64>,
+    #[serde(skip_serializing_if = "is_false")]
+    below: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<usize>,
+    #[serde(skip_serializing_if = "is_name")]
+    sort: Sort,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "write_color")]
+    color: &'a Option<ThemeColor>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    lines: &'a [LineSpec],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    columns: &'a [ColumnSpec],
+}
+
+fn is_one(w: &u16) -> bool {
+    *w == 1
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_name(s: &Sort) -> bool {
+    *s == Sort::Name
+}
+
+fn is_value(s: &Show) -> bool {
+    *s == Show::Value
+}
+
+fn is_count(u: &Unit) -> bool {
+    *u == Unit::Count
+}
+
+/// A unit by the name [`Unit`]'s reader takes.
+fn write_unit<S: Serializer>(u: &Unit, s: S) -> Result<S::Ok, S::Error> {
+    let name = match u {
+        Unit::Count => "count",
+        Unit::Seconds => "seconds",
+        Unit::Bytes => "bytes",
+        Unit::BytesPerSecond => "bytes/s",
+        Unit::Money(sym) if sym == "€" => "eur",
+        Unit::Money(sym) if sym == "£" => "gbp",
+        Unit::Money(_) => "usd",
+        Unit::Percent => "percent",
+        Unit::Ratio => "ratio",
+        Unit::PerSecond => "per_second",
+        Unit::PerMinute => "per_minute",
+    };
+    s.serialize_str(name)
+}
+
+/// A colour by the name the theme's reader takes (`lightred`, `#ff8800`, `208`).
+fn write_color<S: Serializer>(c: &Option<ThemeColor>, s: S) -> Result<S::Ok, S::Error> {
+    match c {
+        Some(c) => s.serialize_str(&c.0.to_string().to_lowercase()),
+        None => s.serialize_none(),
+    }
+}
+
+/// Label matchers in their written form. An equal value that itself begins
+/// like an operator keeps a leading `=`, so that it reads back as equal.
+fn write_labels<S: Serializer>(labels: &BTreeMap<String, Matcher>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(labels.iter().map(|(k, m)| {
+        let text = match m {
+            Matcher::Equal(v) if v.starts_with('=') || v.starts_with('!') => format!("={v}"),
+            m => m.to_string(),
+        };
+        (k, text)
+    }))
+}
+
+/// A page's window as the reader takes it: `1h`, `90m` as `1h 30m`.
+fn write_duration_ms<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => {
+            let d = std::time::Duration::from_millis((*ms).max(0) as u64);
+            s.serialize_str(&humantime::format_duration(d).to_string())
+        }
+        None => s.serialize_none(),
+    }
 }

@@ -8,33 +8,16 @@
 //! headless output read them through the same machinery as any dashboard:
 //! [`page`] lays them out, [`derive`] evaluates them once.
 
+pub use crate::dashboard::golden::STATUS_LABELS;
+use crate::dashboard::golden::{self as catalogue};
 use crate::dashboard::matcher::Matcher;
 use crate::dashboard::query::{self, Evaluated, Reader, Span};
-use crate::dashboard::spec::{Agg, LineSpec, PageSpec, PanelKind, PanelSpec, QuerySpec, RowSpec, Sort, Thresholds};
+use crate::dashboard::spec::{Agg, LineSpec, PageSpec, PanelKind, PanelSpec, QuerySpec, RowSpec, Thresholds};
 use crate::model::{Kind, Labels, MetricMeta, Observation};
 use crate::store::Store;
 use crate::units::Unit;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Label names that carry a request's outcome, most telling first.
-pub const STATUS_LABELS: [&str; 10] = [
-    "code",
-    "status",
-    "status_code",
-    "http_status",
-    "http_status_code",
-    "http_response_status_code",
-    "response_code",
-    "grpc_code",
-    "outcome",
-    "result",
-];
-
-/// gRPC codes that mean the server failed (the rest are the caller's
-/// doing, or success).
-const GRPC_SERVER_ERRORS: &str = "Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss";
-/// Outcome words that mean a failure, in any case.
-const FAILURE_WORDS: &str = "(?i)(error|errors|err|fail|failed|failure|fault|exception|timeout|server_error)";
 /// How far back [`derive`] looks for the newest value.
 pub const DERIVE_WINDOW_MS: i64 = 120_000;
 /// The label [`derive`] reports each value of separately: the scrape
@@ -223,16 +206,12 @@ fn traffic_score(n: &str, seen: &HashMap<&str, Seen>) -> Option<i64> {
     if s.kind != Kind::Counter || not_served(n) {
         return None;
     }
-    let base = if ["_requests_total", "_request_count_total", "_requests_count_total", "_request_total"]
-        .iter()
-        .any(|e| n.ends_with(e))
-        || n == "requests_total"
-    {
+    let base = if catalogue::REQUEST_COUNTER_ENDINGS.iter().any(|e| n.ends_with(e)) || n == "requests_total" {
         100
-    } else if n.ends_with("_server_requests_seconds_count") || n.ends_with("_server_requests_count") {
+    } else if catalogue::REQUEST_TIMER_COUNT_ENDINGS.iter().any(|e| n.ends_with(e)) {
         // Micrometer's timer of server requests.
         100
-    } else if n.ends_with("_requests") {
+    } else if n.ends_with(catalogue::OLD_REQUEST_COUNTER_ENDING) {
         // Counters from before the `_total` convention.
         60
     } else {
@@ -250,13 +229,13 @@ fn traffic_score(n: &str, seen: &HashMap<&str, Seen>) -> Option<i64> {
 /// `/metrics` handler (its scrapes), and a host's or runtime's own
 /// counters (`node_disk_flush_requests_total` counts disk flushes).
 fn not_served(n: &str) -> bool {
-    ["promhttp_", "node_", "go_", "process_", "net_conntrack_"].iter().any(|p| n.starts_with(p)) || n.contains("disk")
+    catalogue::NOT_SERVED_PREFIXES.iter().any(|p| n.starts_with(p)) || n.contains("disk")
 }
 
 /// A request-duration histogram: a duration or latency in a time unit,
 /// preferably of requests a server handles.
 fn latency_score(n: &str, s: &Seen) -> Option<i64> {
-    if s.kind != Kind::Histogram && !s.labels.contains_key("quantile") {
+    if s.kind != Kind::Histogram && !s.labels.contains_key(catalogue::SUMMARY_QUANTILE_LABEL) {
         return None;
     }
     let timed = ["_seconds", "_milliseconds", "_ms", "_microseconds", "_us"].iter().any(|u| n.ends_with(u))
@@ -279,8 +258,8 @@ fn latency_score(n: &str, s: &Seen) -> Option<i64> {
 /// A summary's p50 and p99, with their `quantile` label values as exposed;
 /// fewer than two when it lacks either.
 fn summary_quantiles(s: &Seen) -> Vec<(f64, String)> {
-    let values = s.labels.get("quantile").into_iter().flatten();
-    let mut found: Vec<(f64, String)> = [0.5, 0.99]
+    let values = s.labels.get(catalogue::SUMMARY_QUANTILE_LABEL).into_iter().flatten();
+    let mut found: Vec<(f64, String)> = catalogue::LATENCY_QUANTILES
         .into_iter()
         .filter_map(|q| values.clone().find(|v| v.parse::<f64>() == Ok(q)).map(|v| (q, v.to_string())))
         .collect();
@@ -297,7 +276,7 @@ fn latency_at(golden: &Golden, l: &QuerySpec, q: f64) -> Option<QuerySpec> {
     }
     let (_, value) = golden.latency_summary.iter().find(|(at, _)| *at == q)?;
     let mut spec = QuerySpec { agg: Some(Agg::Max), ..l.clone() };
-    spec.labels.insert("quantile".to_string(), Matcher::Equal(value.clone()));
+    spec.labels.insert(catalogue::SUMMARY_QUANTILE_LABEL.to_string(), Matcher::Equal(value.clone()));
     Some(spec)
 }
 
@@ -316,23 +295,7 @@ fn seconds_per_unit(n: &str, unit: &str) -> f64 {
 /// says so: a 5xx code, a gRPC server error, or a failure word.
 fn errors(traffic: &str, s: &Seen) -> Option<QuerySpec> {
     let (label, values) = STATUS_LABELS.iter().find_map(|l| s.labels.get_key_value(l))?;
-    let http = |v: &str| {
-        let b = v.as_bytes();
-        b.len() == 3
-            && (b'1'..=b'5').contains(&b[0])
-            && b[1..].iter().all(|c| c.is_ascii_digit() || *c == b'x' || *c == b'X')
-    };
-    let grpc = |v: &str| ["OK", "Canceled", "NotFound", "Unavailable", "Internal", "DeadlineExceeded"].contains(&v);
-    let pattern = if *label == "grpc_code" || values.iter().any(|v| grpc(v)) {
-        GRPC_SERVER_ERRORS.to_string()
-    } else if values.iter().any(|v| http(v)) {
-        "5..".to_string()
-    } else if *label == "outcome" {
-        // Micrometer: SUCCESS, CLIENT_ERROR, SERVER_ERROR, ...
-        "SERVER_ERROR".to_string()
-    } else {
-        FAILURE_WORDS.to_string()
-    };
+    let pattern = catalogue::server_errors(label, values.iter().copied());
     let mut q = spec(traffic, Some(Agg::Rate));
     q.labels.insert(label.to_string(), Matcher::parse(&format!("=~{pattern}")).ok()?);
     Some(q)
@@ -344,8 +307,7 @@ fn errors_score(n: &str, traffic: &str, s: &Seen) -> Option<i64> {
     if s.kind != Kind::Counter || not_served(n) {
         return None;
     }
-    let failing = ["_errors_total", "_exceptions_total", "_failures_total", "_failed_total", "_errors"];
-    if !failing.iter().any(|e| n.ends_with(e)) {
+    if !catalogue::ERROR_COUNTER_ENDINGS.iter().any(|e| n.ends_with(e)) {
         return None;
     }
     // At least the namespace (`app_`) in common: another program's
@@ -358,19 +320,10 @@ fn errors_score(n: &str, traffic: &str, s: &Seen) -> Option<i64> {
 /// descriptors, as far as the page has them.
 fn saturation(names: &[&str], seen: &HashMap<&str, Seen>, near: Option<&str>) -> Vec<Saturation> {
     let mut out = Vec::new();
-    let busy = [
-        "in_flight",
-        "inflight",
-        "in_progress",
-        "inprogress",
-        "concurrent_requests",
-        "active_requests",
-        "requests_active",
-    ];
     let in_flight = best(names, |n| {
         let s = &seen[n];
         // The exporter's `/metrics` handler's own scrapes in flight do not count.
-        if s.kind != Kind::Gauge || !busy.iter().any(|w| n.contains(w)) || not_served(n) {
+        if s.kind != Kind::Gauge || !catalogue::IN_FLIGHT_WORDS.iter().any(|w| n.contains(w)) || not_served(n) {
             return None;
         }
         let shared = near.map_or(0, |t| common_prefix(n, t)) as i64;
@@ -385,55 +338,34 @@ fn saturation(names: &[&str], seen: &HashMap<&str, Seen>, near: Option<&str>) ->
         });
     }
     let has = |n: &str, kind: Kind| seen.get(n).is_some_and(|s| s.kind == kind);
-    if has("process_cpu_seconds_total", Kind::Counter) {
+    if has(catalogue::CPU_SECONDS, Kind::Counter) {
         // CPU seconds per second: the share of one core in use.
         out.push(Saturation {
             what: "cpu_cores".into(),
-            query: spec("process_cpu_seconds_total", Some(Agg::Rate)),
+            query: spec(catalogue::CPU_SECONDS, Some(Agg::Rate)),
             divide_by: None,
             unit: Unit::Ratio,
         });
     }
-    if has("process_resident_memory_bytes", Kind::Gauge) {
+    if has(catalogue::RESIDENT_MEMORY, Kind::Gauge) {
         out.push(Saturation {
             what: "resident_memory_bytes".into(),
-            query: spec("process_resident_memory_bytes", Some(Agg::Sum)),
+            query: spec(catalogue::RESIDENT_MEMORY, Some(Agg::Sum)),
             divide_by: None,
             unit: Unit::Bytes,
         });
     }
-    if has("process_open_fds", Kind::Gauge) {
-        let max = has("process_max_fds", Kind::Gauge).then(|| spec("process_max_fds", Some(Agg::Sum)));
+    if has(catalogue::OPEN_FDS, Kind::Gauge) {
+        let max = has(catalogue::MAX_FDS, Kind::Gauge).then(|| spec(catalogue::MAX_FDS, Some(Agg::Sum)));
         let (what, unit) = if max.is_some() { ("open_fds_ratio", Unit::Ratio) } else { ("open_fds", Unit::Count) };
         out.push(Saturation {
             what: what.into(),
-            query: spec("process_open_fds", Some(Agg::Sum)),
+            query: spec(catalogue::OPEN_FDS, Some(Agg::Sum)),
             divide_by: max,
             unit,
         });
     }
     out
-}
-
-/// A panel of a kind and title, every other field at its default.
-fn panel(kind: PanelKind, title: &str) -> PanelSpec {
-    PanelSpec {
-        kind,
-        title: title.to_string(),
-        width: 1,
-        query: None,
-        divide_by: None,
-        unit: Unit::Count,
-        thresholds: Thresholds::default(),
-        max: None,
-        by: None,
-        lines: Vec::new(),
-        columns: Vec::new(),
-        text: None,
-        limit: None,
-        sort: Sort::Name,
-        color: None,
-    }
 }
 
 /// How a latency is shown: in seconds when the histogram counts seconds;
@@ -465,8 +397,12 @@ pub fn page(golden: &Golden, title: &str, select: Option<&str>) -> PageSpec {
     let (mut numbers, mut charts, mut gauges) = (Vec::new(), Vec::new(), Vec::new());
     if let Some(t) = &golden.traffic {
         let q = Some(pin(t));
-        numbers.push(PanelSpec { query: q.clone(), unit: Unit::PerSecond, ..panel(PanelKind::Bignum, "req/s") });
-        charts.push(PanelSpec { query: q, unit: Unit::PerSecond, ..panel(PanelKind::Chart, "Traffic") });
+        numbers.push(PanelSpec {
+            query: q.clone(),
+            unit: Unit::PerSecond,
+            ..PanelSpec::new(PanelKind::Bignum, "req/s")
+        });
+        charts.push(PanelSpec { query: q, unit: Unit::PerSecond, ..PanelSpec::new(PanelKind::Chart, "Traffic") });
     }
     if let Some((e, total)) = &golden.errors {
         let errors = PanelSpec {
@@ -474,7 +410,7 @@ pub fn page(golden: &Golden, title: &str, select: Option<&str>) -> PageSpec {
             divide_by: Some(pin(total)),
             unit: Unit::Ratio,
             thresholds: Thresholds { warn: Some(0.01), crit: Some(0.05), below: false },
-            ..panel(PanelKind::Bignum, "errors")
+            ..PanelSpec::new(PanelKind::Bignum, "errors")
         };
         charts.push(PanelSpec { kind: PanelKind::Chart, title: "Error ratio".into(), ..errors.clone() });
         numbers.push(errors);
@@ -489,7 +425,7 @@ pub fn page(golden: &Golden, title: &str, select: Option<&str>) -> PageSpec {
                 query: Some(p99),
                 unit: unit.clone(),
                 thresholds,
-                ..panel(PanelKind::Bignum, &format!("p99{shown_in}"))
+                ..PanelSpec::new(PanelKind::Bignum, &format!("p99{shown_in}"))
             });
         }
         // Each line narrows the panel's query to its quantile.
@@ -511,7 +447,7 @@ pub fn page(golden: &Golden, title: &str, select: Option<&str>) -> PageSpec {
             unit,
             thresholds,
             lines: [line("p50", 0.5), line("p99", 0.99)].into_iter().flatten().collect(),
-            ..panel(PanelKind::Chart, &format!("Latency{shown_in}"))
+            ..PanelSpec::new(PanelKind::Chart, &format!("Latency{shown_in}"))
         });
     }
     for s in &golden.saturation {
@@ -527,7 +463,7 @@ pub fn page(golden: &Golden, title: &str, select: Option<&str>) -> PageSpec {
             divide_by: s.divide_by.as_ref().map(pin),
             unit: s.unit.clone(),
             thresholds,
-            ..panel(kind, &s.what.replace('_', " "))
+            ..PanelSpec::new(kind, &s.what.replace('_', " "))
         });
     }
     let mut rows: Vec<RowSpec> = [numbers, charts, gauges]
@@ -537,7 +473,7 @@ pub fn page(golden: &Golden, title: &str, select: Option<&str>) -> PageSpec {
         .collect();
     if rows.is_empty() {
         let text = "No request counter, latency histogram or process metrics were recognised on this page.";
-        let note = PanelSpec { text: Some(text.into()), ..panel(PanelKind::Text, "Golden signals") };
+        let note = PanelSpec { text: Some(text.into()), ..PanelSpec::new(PanelKind::Text, "Golden signals") };
         rows.push(RowSpec { height: None, panels: vec![note] });
     }
     PageSpec {
