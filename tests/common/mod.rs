@@ -18,8 +18,10 @@ use vigil::serve::{Gateway, ServeOptions};
 use vigil::sim::Simulator;
 use vigil::wire::{Hello, PointValue, ServerFrame};
 
-/// Every wait in these tests is bounded by this unless said otherwise.
-pub const WAIT: Duration = Duration::from_secs(10);
+/// Every wait in these tests is bounded by this unless said otherwise:
+/// generous, since only a broken gateway takes this long, while a loaded
+/// two-core machine may well take a few seconds.
+pub const WAIT: Duration = Duration::from_secs(30);
 
 /// Options for a test gateway: ephemeral port, fast ticks.
 pub fn options() -> ServeOptions {
@@ -136,20 +138,6 @@ where
                 other => panic!("gave up waiting for a frame ({} read before): {other:?}", before.len()),
             }
         }
-    }
-
-    /// Reads frames until none has come for `quiet`; gives them all.
-    pub async fn drain(&mut self, quiet: Duration) -> Vec<ServerFrame> {
-        let mut frames = Vec::new();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while tokio::time::Instant::now() < deadline {
-            match self.read_within(quiet).await {
-                Read::Frame(f) => frames.push(f),
-                Read::TimedOut => return frames,
-                Read::Closed(c) => panic!("closed while draining: {c:?}"),
-            }
-        }
-        panic!("the stream never went quiet");
     }
 }
 
