@@ -396,12 +396,55 @@ impl Prometheus {
     pub fn log(&self) -> String {
         self.proc.log_tail(usize::MAX)
     }
+
+    /// Every query it has run so far, from its query log: PromQL that did
+    /// not parse is answered with an error before it is run, and is not
+    /// in it. A query is logged before its answer is sent.
+    pub fn queries(&self) -> Vec<LoggedQuery> {
+        let text = std::fs::read_to_string(self._dir.path().join(QUERY_LOG)).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter_map(|entry| {
+                let params = &entry["params"];
+                let time = |field: &str| params[field].as_str().and_then(vigil::wire::parse_time);
+                Some(LoggedQuery {
+                    query: params["query"].as_str()?.to_string(),
+                    start_ms: time("start")?,
+                    end_ms: time("end")?,
+                    step_s: params["step"].as_f64()?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The query log's file name, in the server's directory.
+const QUERY_LOG: &str = "queries.log";
+
+/// One query Prometheus ran: an instant query has no step, and its
+/// evaluation time as both start and end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedQuery {
+    pub query: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub step_s: f64,
+}
+
+impl LoggedQuery {
+    /// The evaluation time of an instant query.
+    pub fn instant_ms(&self) -> Option<i64> {
+        (self.step_s == 0.0 && self.start_ms == self.end_ms).then_some(self.end_ms)
+    }
 }
 
 fn prometheus_config(opts: &PrometheusOptions<'_>, dir: &Path) -> String {
     let every = prom_duration(opts.scrape_interval);
     let mut out =
         format!("global:\n  scrape_interval: {every}\n  scrape_timeout: {every}\n  evaluation_interval: {every}\n");
+    // Every query it runs, with its parameters: what the tests count.
+    let log = dir.join(QUERY_LOG);
+    out.push_str(&format!("  query_log_file: {}\n", yaml_str(&log.display().to_string())));
     if let Some(rules) = opts.rules {
         let path = dir.join("rules.yml");
         write_file(&path, rules);
