@@ -5,10 +5,12 @@
 //! stands comes from the simulator's timetable, never from the clock's
 //! guesswork.
 
+mod common;
+
+use common::ServeChild;
+use common::real::ClosedPort;
 use serde_json::Value;
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 use vigil::sim::{Scenario, Simulator};
 use vigil::wire::{now_ms, parse_time};
 
@@ -20,36 +22,15 @@ const SLACK_MS: i64 = 30_000;
 
 /// A gateway process, killed when the test ends however it ends.
 struct Gateway {
-    child: Child,
+    _serve: ServeChild,
     url: String,
 }
 
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
+/// `vigil serve --scenario error-burst` on a port it picked and told.
 fn serve_error_burst() -> Gateway {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["serve", "--scenario", "error-burst", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("vigil serve starts");
-    let gw = Gateway { child, url: format!("ws://127.0.0.1:{port}/api/v1/metrics/stream") };
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "the gateway did not listen within 30 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    gw
+    let serve = ServeChild::start(&["--scenario", "error-burst"]);
+    let url = serve.stream_url();
+    Gateway { _serve: serve, url }
 }
 
 fn vigil(args: &[&str]) -> Output {
@@ -166,7 +147,8 @@ fn error_burst_fires_the_error_rate_rule_in_tail_and_check() {
 
 #[test]
 fn check_exits_2_when_nothing_answers() {
-    let url = format!("ws://127.0.0.1:{}/api/v1/metrics/stream", free_port());
+    let closed = ClosedPort::new();
+    let url = format!("ws://127.0.0.1:{}/api/v1/metrics/stream", closed.port());
     let out = vigil(&["check", "--url", &url, "--format", "json", "--timeout", "2s"]);
     assert_eq!(out.status.code(), Some(2));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();

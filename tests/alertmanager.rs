@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::real::{Alertmanager, Exporter, Prometheus, PrometheusOptions, free_port, loopback_http};
+use common::real::{Alertmanager, ClosedPort, Exporter, Prometheus, PrometheusOptions, loopback_http};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use vigil::model::{AlertState, ErrorClass, Severity};
@@ -123,8 +123,9 @@ async fn reads_alerts_and_silences_and_says_who_silenced_what() {
 
 #[tokio::test]
 async fn a_dead_port_is_a_network_error() {
-    let port = free_port();
-    let err = fetch(&loopback_http(), &format!("http://127.0.0.1:{port}"), None).await.unwrap_err();
+    let closed = ClosedPort::new();
+    let port = closed.port();
+    let err = fetch(&loopback_http(), &closed.url(), None).await.unwrap_err();
     let text = one_line(&err);
     assert_eq!(err.class(), ErrorClass::Network, "{text}");
     assert!(text.starts_with(&format!("cannot reach Alertmanager at http://127.0.0.1:{port}/api/v2/")), "{text}");
@@ -133,7 +134,8 @@ async fn a_dead_port_is_a_network_error() {
 #[tokio::test]
 async fn bad_auth_settings_fail_in_one_line_before_any_request() {
     // Nothing listens here: the settings must be refused before a request.
-    let url = format!("http://127.0.0.1:{}", free_port());
+    let closed = ClosedPort::new();
+    let url = closed.url();
     let http = loopback_http();
     for auth in [
         Auth::Bearer("s3cret\ntoken".into()),
@@ -205,7 +207,7 @@ async fn a_prometheus_rule_reaches_the_dashboard_through_alertmanager() {
         let snapshot = fetch(&http, &am.url(), None).await.expect("fetch");
         if let Some(raw) = snapshot.alerts.iter().find(|a| a.labels["alertname"] == "ShopErrorRatio") {
             // The link back to the rule's graph names our Prometheus.
-            assert!(raw.generator_url.starts_with(&prom.url()), "{}", raw.generator_url);
+            assert!(raw.generator_url.starts_with(prom.external_url()), "{}", raw.generator_url);
             let fingerprint = raw.fingerprint.clone();
             let alerts = to_alerts(&snapshot, "am", now_ms());
             break alerts.into_iter().find(|a| a.id.ends_with(&fingerprint)).expect("converted");
@@ -361,8 +363,8 @@ async fn check_exits_by_what_alertmanager_says() {
     let out = check(am.url(), dir.clone()).await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
 
-    let dead = format!("http://127.0.0.1:{}", free_port());
-    let out = check(dead, dir.clone()).await.unwrap();
+    let dead = ClosedPort::new();
+    let out = check(dead.url(), dir.clone()).await.unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stdout).contains("is down"), "{}", String::from_utf8_lossy(&out.stdout));
     let _ = std::fs::remove_dir_all(dir);

@@ -32,6 +32,24 @@ fn seq_of(f: &ServerFrame) -> u64 {
     f.seq().expect("frame without seq")
 }
 
+/// Waits until the gateway has ticked `n` times after `after_ms`, as a
+/// subscriber of its own sees it; gives those ticks' timestamps. What
+/// other sessions got meanwhile is then known to have been sent, however
+/// slowly the machine ran.
+async fn ticks_after(gw: &vigil::serve::Gateway, after_ms: i64, n: usize) -> Vec<i64> {
+    let (mut watcher, _) = Client::hello(gw).await;
+    watcher.subscribe("orders_per_minute").await;
+    let mut ticks = Vec::new();
+    while ticks.len() < n {
+        if let ServerFrame::Metrics(m) = watcher.next().await
+            && m.timestamp.0 > after_ms
+        {
+            ticks.push(m.timestamp.0);
+        }
+    }
+    ticks
+}
+
 // ---------------------------------------------------------------- WebSocket
 
 #[tokio::test]
@@ -44,8 +62,9 @@ async fn hello_then_silence_until_subscribe() {
     assert_eq!((hello.seq, hello.interval_ms), (0, 100));
     assert!(hello.metrics.iter().any(|m| m.name == "cpu_usage_percent"));
 
-    // Several ticks pass and nothing arrives.
-    assert!(matches!(client.read_within(Duration::from_millis(500)).await, Read::TimedOut));
+    // Several ticks pass, as another subscriber sees, and nothing arrives.
+    ticks_after(&gw, 0, 3).await;
+    assert!(matches!(client.read_within(Duration::from_millis(200)).await, Read::TimedOut));
 
     client.subscribe("orders_per_minute").await;
     let (first, before) = client.until(|f| matches!(f, ServerFrame::Metrics(_))).await;
@@ -81,11 +100,15 @@ async fn subscribe_forms_unsubscribe_and_contiguous_seq() {
     last = assert_contiguous(last, &before);
     last = assert_contiguous(last, std::slice::from_ref(&rest));
 
-    // After unsubscribing everything the stream goes quiet.
+    // After unsubscribing everything the stream goes quiet. Actions are
+    // handled in order, so once the answer to a bad one after it is in,
+    // whatever the subscription sent is in too.
     client.send(r#"{"action":"unsubscribe","metric":"*"}"#).await;
-    let tail = client.drain(Duration::from_millis(500)).await;
+    client.send(r#"{"action":"subscribe"}"#).await;
+    let (_, tail) = client.until(|f| matches!(f, ServerFrame::Error(_))).await;
     assert_contiguous(last, &tail);
-    assert!(matches!(client.read_within(Duration::from_millis(400)).await, Read::TimedOut));
+    ticks_after(&gw, 0, 3).await;
+    assert!(matches!(client.read_within(Duration::from_millis(200)).await, Read::TimedOut));
     gw.shutdown().await;
 }
 
@@ -147,14 +170,15 @@ async fn resume_replays_exactly_the_missed_frames() {
         _ => None,
     });
     drop(first); // the connection drops; the session keeps producing
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Another subscriber sees three ticks go by: the session had them too.
+    let missed = ticks_after(&gw, last_ts.map_or(0, |t| t.0), 3).await;
 
     let (mut second, other) = Client::hello(&gw).await;
     second.send(&format!(r#"{{"action":"resume","session":"{}","since_seq":{last}}}"#, hello.session)).await;
-    let mut after = Vec::new();
-    while after.len() < 10 {
-        after.push(second.next().await);
-    }
+    let newest = *missed.last().unwrap();
+    let (newest_frame, mut after) =
+        second.until(|f| matches!(f, ServerFrame::Metrics(m) if m.timestamp.0 >= newest)).await;
+    after.push(newest_frame);
     assert_eq!(seq_of(&after[0]), last + 1, "replay starts right after since_seq");
     assert_contiguous(last, &after);
     let mut stamps = Vec::new();
@@ -166,6 +190,8 @@ async fn resume_replays_exactly_the_missed_frames() {
     }
     assert!(stamps.first() > last_ts.as_ref(), "no frame is replayed twice");
     assert!(stamps.windows(2).all(|w| w[0] < w[1]), "frames in order: {stamps:?}");
+    let replayed: BTreeSet<i64> = stamps.iter().map(|t| t.0).collect();
+    assert!(missed.iter().all(|t| replayed.contains(t)), "missed ticks {missed:?}, replayed {replayed:?}");
 
     // The second connection's own session was dropped in the exchange.
     let (mut third, _) = Client::hello(&gw).await;
@@ -195,8 +221,12 @@ async fn resume_that_cannot_be_honoured_resets() {
     old.subscribe("orders_per_minute").await;
     let (frame, _) = old.until(|f| matches!(f, ServerFrame::Metrics(_))).await;
     let since = seq_of(&frame);
+    let ServerFrame::Metrics(m) = &frame else { unreachable!() };
     drop(old);
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // The frames after it are trimmed by the first tick more than the
+    // window (300 ms) after them: wait, as another subscriber sees it, for
+    // a tick a second past that, which leaves room for ticks that ran late.
+    ticks_after(&gw, m.timestamp.0 + 300 + 1000, 1).await;
     let (mut late, _) = Client::hello(&gw).await;
     late.send(&format!(r#"{{"action":"resume","session":"{}","since_seq":{since}}}"#, old_hello.session)).await;
     match late.next().await {

@@ -89,14 +89,38 @@ async fn a_wide_window_is_filled_from_the_gateway_once() {
     let fetches = SourceStats::read(&stats.backfills);
     // Switching to the business page (24 h) asks once more, for the rest of the day.
     wanted_tx.send_modify(|w| w.view = ViewRequest { page: business, window_ms: 86_400_000, ..ViewRequest::default() });
-    // Waited for rather than slept on: on a busy machine the day's fetch
-    // takes longer than a fixed pause.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while SourceStats::read(&stats.backfills) < fetches + 1 && tokio::time::Instant::now() < deadline {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while SourceStats::read(&stats.backfills) < fetches + 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the rest of the day was never asked for");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(SourceStats::read(&stats.backfills), fetches + 1, "one request for the older part of the day");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Once the day is in, the pipeline weighs its history again at each
+    // change of the view (and each second): five changes, each seen in a
+    // scene worked out for it, and still no request.
+    let day_ago = vigil::wire::now_ms() - 20 * 3_600_000;
+    let reaches_back = |s: &Scene| {
+        s.page.rows.iter().flat_map(|r| &r.panels).any(|p| match &p.body {
+            PanelBody::Chart { lines, .. } => {
+                p.title == "Active users" && lines.iter().any(|l| l.points.first().is_some_and(|pt| pt.0 < day_ago))
+            }
+            _ => false,
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !reaches_back(&scenes.borrow_and_update()) {
+        assert!(tokio::time::Instant::now() < deadline, "the day's history never showed");
+        tokio::time::timeout(Duration::from_secs(5), scenes.changed()).await.ok();
+    }
+    for nudge in 0..5 {
+        let choice = Some(format!("nudge {nudge}"));
+        wanted_tx.send_modify(|w| w.view.choice = choice.clone());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while scenes.borrow_and_update().view.choice != choice {
+            assert!(tokio::time::Instant::now() < deadline, "the view {choice:?} never showed");
+            tokio::time::timeout(Duration::from_secs(5), scenes.changed()).await.ok();
+        }
+    }
     assert_eq!(SourceStats::read(&stats.backfills), fetches + 1, "and not again");
 
     cancel.cancel();

@@ -18,8 +18,10 @@ use vigil::serve::{Gateway, ServeOptions};
 use vigil::sim::Simulator;
 use vigil::wire::{Hello, PointValue, ServerFrame};
 
-/// Every wait in these tests is bounded by this unless said otherwise.
-pub const WAIT: Duration = Duration::from_secs(10);
+/// Every wait in these tests is bounded by this unless said otherwise:
+/// generous, since only a broken gateway takes this long, while a loaded
+/// two-core machine may well take a few seconds.
+pub const WAIT: Duration = Duration::from_secs(30);
 
 /// Options for a test gateway: ephemeral port, fast ticks.
 pub fn options() -> ServeOptions {
@@ -137,20 +139,6 @@ where
             }
         }
     }
-
-    /// Reads frames until none has come for `quiet`; gives them all.
-    pub async fn drain(&mut self, quiet: Duration) -> Vec<ServerFrame> {
-        let mut frames = Vec::new();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while tokio::time::Instant::now() < deadline {
-            match self.read_within(quiet).await {
-                Read::Frame(f) => frames.push(f),
-                Read::TimedOut => return frames,
-                Read::Closed(c) => panic!("closed while draining: {c:?}"),
-            }
-        }
-        panic!("the stream never went quiet");
-    }
 }
 
 /// Metric names of the points in a metrics frame.
@@ -267,4 +255,98 @@ pub fn cpu_crossing(sim: &Simulator, from: i64) -> i64 {
         t += 1000;
     }
     panic!("no sustained CPU crossing in three hours of simulated time");
+}
+
+/// `vigil serve` as its own process, as an operator runs it, on a port of
+/// its own choosing: it binds `127.0.0.1:0` and the address it got is read
+/// from the line it prints on start (`vigil gateway listening on http://…`).
+/// Killed on drop; its output is printed if the test is failing.
+pub struct ServeChild {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+    output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// What `vigil serve` prints first on stderr once it listens.
+const LISTENING: &str = "vigil gateway listening on http://";
+
+impl ServeChild {
+    /// Runs `vigil serve --bind 127.0.0.1:0 ARGS` and waits (up to 30 s)
+    /// until it says where it listens. Blocking: call it off the async
+    /// workers (`spawn_blocking`) in async tests.
+    pub fn start(args: &[&str]) -> ServeChild {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("VIGIL_TOKEN")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("vigil serve starts");
+        let stderr = child.stderr.take().unwrap();
+        let output: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let kept = output.clone();
+        // Reads the address, then keeps draining so the gateway never
+        // blocks on a full pipe; the last lines are kept for a failure.
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix(LISTENING)
+                    && let Some(addr) = rest.split_whitespace().next().and_then(|a| a.parse().ok())
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(addr);
+                }
+                let mut kept = kept.lock().unwrap();
+                if kept.len() >= 200 {
+                    kept.remove(0);
+                }
+                kept.push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => addr,
+            Err(e) => {
+                let _ = child.kill();
+                let status = child.wait();
+                let said = output.lock().unwrap().join("\n");
+                panic!("vigil serve never said where it listens ({e}; {status:?}):\n{said}");
+            }
+        };
+        ServeChild { child, addr, output }
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn stream_url(&self) -> String {
+        format!("ws://{}{}", self.addr, vigil::wire::STREAM_PATH)
+    }
+
+    /// SIGTERM, as a service manager stops it; waits for the exit, which
+    /// must be a clean one.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().expect("vigil serve exits");
+        assert!(status.success(), "vigil serve exited with {status} on SIGTERM");
+    }
+}
+
+impl Drop for ServeChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("---- vigil serve's last lines:\n{}", self.output.lock().unwrap().join("\n"));
+        }
+    }
 }

@@ -1,8 +1,14 @@
 //! Real servers for integration tests: Prometheus, Alertmanager and the
-//! Python shop exporter (`tests/fixtures/shop_exporter.py`), each on an
-//! ephemeral loopback port with its own temporary directory. Dropping a
-//! handle kills its process and removes its directory, also when the test
-//! panics, so a failed test never leaves a server behind.
+//! Python shop exporter (`tests/fixtures/shop_exporter.py`), each with its
+//! own temporary directory. Dropping a handle kills its process and removes
+//! its directory, also when the test panics, so a failed test never leaves
+//! a server behind.
+//!
+//! Every server binds loopback port 0 itself and the port it got is read
+//! back: Prometheus's and Alertmanager's from the kernel's table of the
+//! process's listening sockets ([`listening_ports`]), the exporter's from
+//! the line it prints. No port is ever picked here and handed over, which
+//! would race with anything else binding in between.
 //!
 //! Nothing here is skipped when a program is missing: the test fails with
 //! one line that says what to install (`.ci/run` installs all of it).
@@ -23,9 +29,6 @@ use std::time::{Duration, Instant};
 
 /// How long a server may take to become ready.
 pub const START_WAIT: Duration = Duration::from_secs(30);
-/// Attempts at a free port before giving up: another process can take a
-/// port between our probe releasing it and the server binding it.
-const PORT_ATTEMPTS: usize = 5;
 
 // ---------------------------------------------------------------- plumbing
 
@@ -43,6 +46,11 @@ impl TempDir {
     }
     pub fn path(&self) -> &Path {
         &self.0
+    }
+
+    /// The directory's own name, unique to it.
+    pub fn name(&self) -> String {
+        self.0.file_name().unwrap().to_string_lossy().into_owned()
     }
 }
 
@@ -94,12 +102,88 @@ fn binary(env: &str, default: &str, package: &str) -> PathBuf {
     path
 }
 
-/// A loopback port nobody was using a moment ago. The probe's socket is
-/// closed before the port is handed out, because the servers here cannot
-/// take a listening socket from us; callers retry when they lose the race.
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().unwrap().port()
+/// The TCP ports process `pid` is listening on, from `/proc`: the inodes of
+/// the sockets among its open files (`/proc/PID/fd`), joined with the
+/// listening sockets of its network namespace (`/proc/PID/net/tcp` and
+/// `tcp6`). Empty until it listens. Linux only, like the servers here.
+pub fn listening_ports(pid: u32) -> Vec<u16> {
+    let mut inodes = std::collections::BTreeSet::new();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return Vec::new() };
+    for fd in fds.flatten() {
+        // A socket's link reads `socket:[INODE]`.
+        if let Ok(target) = std::fs::read_link(fd.path())
+            && let Some(inode) = target.to_str().and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']'))
+        {
+            inodes.insert(inode.to_string());
+        }
+    }
+    let mut ports = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state), Some(inode)) = (fields.get(1), fields.get(3), fields.get(9)) else {
+                continue;
+            };
+            // State 0A is LISTEN; the port is the hex after the colon.
+            if *state == "0A"
+                && inodes.contains(*inode)
+                && let Some(port) = local.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok())
+            {
+                ports.push(port);
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// Waits until `proc` listens on exactly one TCP port and returns it; fails
+/// the test if it exits first, or after [`START_WAIT`].
+async fn wait_listening(proc: &mut Proc) -> u16 {
+    let deadline = Instant::now() + START_WAIT;
+    loop {
+        if let Some(status) = proc.exited() {
+            panic!("{} exited ({status}) before listening: {}", proc.name, proc.log_tail(5));
+        }
+        match listening_ports(proc.child.id())[..] {
+            [port] => return port,
+            [] => {}
+            ref several => panic!("{} listens on several ports {several:?}; expected one", proc.name),
+        }
+        if Instant::now() > deadline {
+            panic!("{} did not listen within {START_WAIT:?}: {}", proc.name, proc.log_tail(5));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A loopback port on which nothing listens, held for as long as the guard
+/// lives: its socket is bound but never listens, so a connection to it is
+/// refused and no other process can take the port meanwhile.
+pub struct ClosedPort {
+    _socket: tokio::net::TcpSocket,
+    port: u16,
+}
+
+impl ClosedPort {
+    pub fn new() -> ClosedPort {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+        socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind 127.0.0.1:0");
+        let port = socket.local_addr().unwrap().port();
+        ClosedPort { _socket: socket, port }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
 }
 
 /// An HTTP client that talks to loopback directly, whatever proxy the
@@ -147,28 +231,22 @@ async fn wait_ready(proc: &mut Proc, http: &reqwest::Client, url: &str, auth: Op
     }
 }
 
-/// Starts a server on a free port, retrying on another port when the chosen
-/// one was taken in the meantime. `launch` builds the command for a port.
-async fn start_on_free_port(
+/// Starts a server that binds a port of its own choosing: waits until it
+/// listens, reads the port back, then waits until `ready_path` answers.
+async fn start_on_port_zero(
     name: &'static str,
     dir: &TempDir,
     http: &reqwest::Client,
     ready_path: &str,
     auth: Option<&(String, String)>,
-    launch: impl Fn(u16) -> Command,
+    cmd: Command,
 ) -> (Proc, u16) {
-    let mut last = String::new();
-    for attempt in 0..PORT_ATTEMPTS {
-        let port = free_port();
-        let log = dir.path().join(format!("{name}-{attempt}.log"));
-        let mut proc = spawn(name, launch(port), log);
-        match wait_ready(&mut proc, http, &format!("http://127.0.0.1:{port}{ready_path}"), auth).await {
-            Ready::Yes => return (proc, port),
-            Ready::Exited(why) if why.contains("address already in use") => last = why,
-            Ready::Exited(why) => panic!("{why}"),
-        }
+    let mut proc = spawn(name, cmd, dir.path().join(format!("{name}.log")));
+    let port = wait_listening(&mut proc).await;
+    match wait_ready(&mut proc, http, &format!("http://127.0.0.1:{port}{ready_path}"), auth).await {
+        Ready::Yes => (proc, port),
+        Ready::Exited(why) => panic!("{why}"),
     }
-    panic!("{name} found no free port in {PORT_ATTEMPTS} attempts: {last}");
 }
 
 /// Writes `text` to `path`, failing the test if it cannot.
@@ -207,6 +285,7 @@ pub struct Prometheus {
     proc: Proc,
     port: u16,
     http: reqwest::Client,
+    external_url: String,
     _dir: TempDir,
 }
 
@@ -229,18 +308,23 @@ impl Prometheus {
         write_file(&config, &prometheus_config(&opts, dir.path()));
         let http = loopback_http();
         let data = dir.path().join("data");
-        let (proc, port) = start_on_free_port("prometheus", &dir, &http, "/-/ready", None, |port| {
-            let mut cmd = Command::new(&bin);
-            cmd.arg(format!("--config.file={}", config.display()))
-                .arg(format!("--storage.tsdb.path={}", data.display()))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                // Links Prometheus hands out (alerts' generator URLs) then
-                // point at this instance, not at the machine's host name.
-                .arg(format!("--web.external-url=http://127.0.0.1:{port}/"));
-            cmd
-        })
-        .await;
-        Prometheus { proc, port, http, _dir: dir }
+        // Links Prometheus hands out (alerts' generator URLs) name this
+        // instance, not the machine's host name. Its port is not known
+        // before it starts, so the name is one of its own, that nothing
+        // resolves: the tests only compare it.
+        let external_url = format!("http://{}.invalid/", dir.name());
+        let mut cmd = Command::new(&bin);
+        cmd.arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg("--web.listen-address=127.0.0.1:0")
+            .arg(format!("--web.external-url={external_url}"));
+        let (proc, port) = start_on_port_zero("prometheus", &dir, &http, "/-/ready", None, cmd).await;
+        Prometheus { proc, port, http, external_url, _dir: dir }
+    }
+
+    /// The external URL it was started with, which its links begin with.
+    pub fn external_url(&self) -> &str {
+        &self.external_url
     }
 
     /// The base URL, without a trailing slash.
@@ -312,12 +396,55 @@ impl Prometheus {
     pub fn log(&self) -> String {
         self.proc.log_tail(usize::MAX)
     }
+
+    /// Every query it has run so far, from its query log: PromQL that did
+    /// not parse is answered with an error before it is run, and is not
+    /// in it. A query is logged before its answer is sent.
+    pub fn queries(&self) -> Vec<LoggedQuery> {
+        let text = std::fs::read_to_string(self._dir.path().join(QUERY_LOG)).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter_map(|entry| {
+                let params = &entry["params"];
+                let time = |field: &str| params[field].as_str().and_then(vigil::wire::parse_time);
+                Some(LoggedQuery {
+                    query: params["query"].as_str()?.to_string(),
+                    start_ms: time("start")?,
+                    end_ms: time("end")?,
+                    step_s: params["step"].as_f64()?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The query log's file name, in the server's directory.
+const QUERY_LOG: &str = "queries.log";
+
+/// One query Prometheus ran: an instant query has no step, and its
+/// evaluation time as both start and end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedQuery {
+    pub query: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub step_s: f64,
+}
+
+impl LoggedQuery {
+    /// The evaluation time of an instant query.
+    pub fn instant_ms(&self) -> Option<i64> {
+        (self.step_s == 0.0 && self.start_ms == self.end_ms).then_some(self.end_ms)
+    }
 }
 
 fn prometheus_config(opts: &PrometheusOptions<'_>, dir: &Path) -> String {
     let every = prom_duration(opts.scrape_interval);
     let mut out =
         format!("global:\n  scrape_interval: {every}\n  scrape_timeout: {every}\n  evaluation_interval: {every}\n");
+    // Every query it runs, with its parameters: what the tests count.
+    let log = dir.join(QUERY_LOG);
+    out.push_str(&format!("  query_log_file: {}\n", yaml_str(&log.display().to_string())));
     if let Some(rules) = opts.rules {
         let path = dir.join("rules.yml");
         write_file(&path, rules);
@@ -399,20 +526,18 @@ impl Alertmanager {
         let creds = basic.map(|(user, password, _)| (user.to_string(), password.to_string()));
         let http = loopback_http();
         let data = dir.path().join("data");
-        let (proc, port) = start_on_free_port("alertmanager", &dir, &http, "/-/ready", creds.as_ref(), |port| {
-            let mut cmd = Command::new(&bin);
-            cmd.arg(format!("--config.file={}", config.display()))
-                .arg(format!("--storage.path={}", data.display()))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                // An empty address turns clustering off: no gossip port to
-                // collide on, and no waiting for peers to settle.
-                .arg("--cluster.listen-address=");
-            if let Some(web) = &web_config {
-                cmd.arg(format!("--web.config.file={}", web.display()));
-            }
-            cmd
-        })
-        .await;
+        let mut cmd = Command::new(&bin);
+        cmd.arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", data.display()))
+            .arg("--web.listen-address=127.0.0.1:0")
+            // An empty address turns clustering off: no gossip port to
+            // collide on or to tell from the web port, and no waiting for
+            // peers to settle.
+            .arg("--cluster.listen-address=");
+        if let Some(web) = &web_config {
+            cmd.arg(format!("--web.config.file={}", web.display()));
+        }
+        let (proc, port) = start_on_port_zero("alertmanager", &dir, &http, "/-/ready", creds.as_ref(), cmd).await;
         Alertmanager { proc, port, http, basic: creds, _dir: dir }
     }
 
