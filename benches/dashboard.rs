@@ -17,14 +17,14 @@ use ratatui::backend::TestBackend;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
-use vigil::model::{ConnState, Observation, Sample, SeriesKey, SourceId, Transport, Update};
-use vigil::pipeline::Pipeline;
-use vigil::scene::SourceInfo;
-use vigil::sim::{Scenario, Simulator};
-use vigil::source::{SourceStats, convert};
-use vigil::store::{self, Store};
-use vigil::theme::Theme;
-use vigil::view::{self, UiView};
+use vigil::core::model::{ConnState, Observation, Sample, SeriesKey, SourceId, Transport, Update};
+use vigil::core::store::{self, Store};
+use vigil::gateway::sim::{Scenario, Simulator};
+use vigil::sources::{SourceStats, convert};
+use vigil::tui::pipeline::Pipeline;
+use vigil::tui::scene::SourceInfo;
+use vigil::tui::theme::Theme;
+use vigil::tui::view::{self, UiView};
 use vigil::wire::{self, MetricsFrame, ServerFrame, WireTime};
 
 const NOW: i64 = 1_751_279_760_000; // 2025-06-30T10:36:00Z
@@ -156,7 +156,7 @@ fn bytes_per_series() {
         for (i, o) in obs.iter_mut().enumerate() {
             o.ts = ts;
             o.sample = Sample::Number((s as usize + i) as f64);
-            store.insert(o, Some(vigil::store::Live::at(ts, 1000, SourceId::GATEWAY)));
+            store.insert(o, Some(vigil::core::store::Live::at(ts, 1000, SourceId::GATEWAY)));
         }
     }
     let after = rss_kib();
@@ -210,7 +210,7 @@ fn simulated_days(sim: &Simulator) {
         println!("{:<44} {:>10.1} MiB", "  resident growth for a second day", (c.saturating_sub(a)) as f64 / 1024.0);
     }
     // The state file a day of the demo makes, and how long writing it takes.
-    let file = vigil::pipeline::StateFile::new(&std::env::temp_dir().join("vigil-bench-state"), &[]);
+    let file = vigil::tui::pipeline::StateFile::new(&std::env::temp_dir().join("vigil-bench-state"), &[]);
     let start = Instant::now();
     if let Ok(bytes) = p.save(&file, t) {
         let took = start.elapsed().as_secs_f64() * 1e3;
@@ -229,19 +229,19 @@ fn simulated_days(sim: &Simulator) {
 /// parsed, then converted to observations, on this thread.
 fn scrape_page() {
     const PAGE: &str = include_str!("../tests/fixtures/exposition/node_exporter.txt");
-    let parsed = vigil::scrape::parse(PAGE);
+    let parsed = vigil::sources::scrape::parse(PAGE);
     let samples = parsed.samples;
-    let extra: vigil::model::Labels = [("job".to_string(), "node".to_string())].into();
+    let extra: vigil::core::model::Labels = [("job".to_string(), "node".to_string())].into();
     println!("node exporter page: {} bytes, {samples} samples, {} families", PAGE.len(), parsed.families.len());
     let parse = per_iter("  parse", 500, || {
-        black_box(vigil::scrape::parse(black_box(PAGE)));
+        black_box(vigil::sources::scrape::parse(black_box(PAGE)));
     });
     let convert = per_iter("  convert to observations", 500, || {
-        black_box(vigil::scrape::to_observations(&parsed.families, NOW, &extra));
+        black_box(vigil::sources::scrape::to_observations(&parsed.families, NOW, &extra));
     });
     let both = per_iter("  parse + convert", 500, || {
-        let p = vigil::scrape::parse(black_box(PAGE));
-        black_box(vigil::scrape::to_observations(&p.families, NOW, &extra));
+        let p = vigil::sources::scrape::parse(black_box(PAGE));
+        black_box(vigil::sources::scrape::to_observations(&p.families, NOW, &extra));
     });
     println!("{:<44} {:>10.3} ms", "  parse + convert, per page", both * 1e3);
     println!("{:<44} {:>10.0} samples/s", "  parse + convert throughput", samples as f64 / both);
@@ -289,10 +289,10 @@ fn main() {
     // frame at a wall-sized terminal (and the overview at the usual sizes).
     let mut p = filled_pipeline(&sim, 600);
     let theme = Theme::built_in("dark").unwrap();
-    let pages = vigil::dashboard::Dashboard::built_in().pages.len();
+    let pages = vigil::dashboards::Dashboard::built_in().pages.len();
     let mut scenes = Vec::new();
     for page in 0..pages {
-        p.set_view(vigil::pipeline::ViewRequest { page, ..Default::default() });
+        p.set_view(vigil::tui::pipeline::ViewRequest { page, ..Default::default() });
         let title = p.scene(NOW).page.title.clone();
         per_iter(&format!("derive the scene: {title} (10 min of history)"), 100, || {
             p.forget_page();
@@ -315,7 +315,7 @@ fn main() {
     });
     for page in 0..pages {
         let mut p = filled_pipeline(&sim, 600);
-        p.set_view(vigil::pipeline::ViewRequest { page, ..Default::default() });
+        p.set_view(vigil::tui::pipeline::ViewRequest { page, ..Default::default() });
         let title = p.scene(NOW).page.title.clone();
         let mut next = frames.iter().cloned().zip((1..).map(|s| NOW + s * 1000));
         let both = per_iter(&format!("one frame in, then {title} again"), seconds as u32, || {
@@ -330,13 +330,13 @@ fn main() {
     // The shipped alert rules, evaluated each second over the hour of history
     // the traffic baseline reaches back over.
     let mut p = filled_pipeline(&sim, 3900);
-    p.set_rules(Arc::new(vigil::alert::defaults::rules()));
+    p.set_rules(Arc::new(vigil::core::alert::defaults::rules()));
     per_iter("evaluate the shipped alert rules (1 h held)", 200, || {
         black_box(p.evaluate_rules(NOW));
     });
     // The demo's two SLOs each second, and the ledger fill every five
     // minutes (a day of buckets worked out again from the store).
-    p.set_slos(Arc::new(vigil::slo::demo()));
+    p.set_slos(Arc::new(vigil::core::slo::demo()));
     p.evaluate_slos(NOW);
     per_iter("evaluate the demo's two SLOs (1 h held)", 200, || {
         black_box(p.evaluate_slos(NOW));
@@ -352,8 +352,8 @@ fn main() {
         black_box(p.replay_rules(NOW));
     });
     per_iter("replay them over 30 min (10 s steps)", 10, || {
-        let mut rules = vigil::alert::rules::RuleSet::new(vigil::alert::defaults::rules());
-        black_box(rules.replay(&p.core().store, NOW - 1_800_000, NOW, vigil::alert::rules::REPLAY_STEP_MS));
+        let mut rules = vigil::core::alert::rules::RuleSet::new(vigil::core::alert::defaults::rules());
+        black_box(rules.replay(&p.core().store, NOW - 1_800_000, NOW, vigil::core::alert::rules::REPLAY_STEP_MS));
     });
     println!();
     for (page, title, scene) in &scenes {

@@ -414,7 +414,7 @@ def run_btop(args, tmp):
 
 
 # The gateway ticks on whole multiples of its interval in wall-clock time
-# (src/serve/ticker.rs), so "1h" would still send a frame at every hh:00:00;
+# (src/gateway/serve/ticker.rs), so "1h" would still send a frame at every hh:00:00;
 # 24h puts the only tick at 00:00 UTC, which run_vigil_idle checks for.
 IDLE_INTERVAL_S = 86400
 

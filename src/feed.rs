@@ -4,14 +4,14 @@
 
 use crate::cli::SourceArgs;
 use crate::config::{self, Config, SourceKind, SourceSpec};
-use crate::model::{SourceId, Update};
-use crate::scene::SourceInfo;
-use crate::serve::{Gateway, ServeOptions};
-use crate::source::SourceStats;
-use crate::source::auth::Auth;
-use crate::source::history;
-use crate::source::link::{Control, Link, LinkOptions};
-use crate::source::prometheus::{self, Wants};
+use crate::core::model::{SourceId, Update};
+use crate::gateway::serve::{Gateway, ServeOptions};
+use crate::sources::SourceStats;
+use crate::sources::auth::Auth;
+use crate::sources::gateway::link::{Control, Link, LinkOptions};
+use crate::sources::history;
+use crate::sources::prometheus::{self, Wants};
+use crate::tui::scene::SourceInfo;
 use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
@@ -145,8 +145,8 @@ impl Feed {
     /// Starts the demo gateway if needed and every source.
     pub async fn start(plan: &Plan) -> anyhow::Result<Feed> {
         let cancel = CancellationToken::new();
-        let tls = crate::source::tls::client_config(plan.config.ca_file.as_deref())?;
-        let http = crate::source::tls::http_client(&tls)?;
+        let tls = crate::sources::tls::client_config(plan.config.ca_file.as_deref())?;
+        let http = crate::sources::tls::http_client(&tls)?;
         // With nowhere else to read from, the demo runs in-process but is
         // reached over loopback through the same client a remote gateway gets.
         let (gateway, urls, demo) = if plan.demo() {
@@ -217,7 +217,7 @@ impl Feed {
                     tasks.push(tokio::spawn(run));
                 }
                 SourceKind::Alertmanager => {
-                    let opts = crate::source::alert_poll::Options {
+                    let opts = crate::sources::alertmanager::poll::Options {
                         id,
                         name,
                         url: spec.url.clone(),
@@ -227,11 +227,11 @@ impl Feed {
                         timeout: spec.timeout(),
                         stats: s,
                     };
-                    tasks.push(tokio::spawn(crate::source::alert_poll::run(opts, tx.clone(), cancel.clone())));
+                    tasks.push(tokio::spawn(crate::sources::alertmanager::poll::run(opts, tx.clone(), cancel.clone())));
                 }
                 SourceKind::Gateway => anyhow::bail!("source {name:?}: a gateway is given by --url or [connection]"),
                 SourceKind::Scrape => {
-                    use crate::source::scrape_poll;
+                    use crate::sources::scrape::poll as scrape_poll;
                     let opts = scrape_poll::Options {
                         id,
                         name,

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use vigil::app::kiosk::KioskOptions;
-use vigil::app::{self, AppOptions};
 use vigil::cli::{Cli, Command, DashArgs, GrafanaArgs, ImportCommand, ServeArgs};
 use vigil::config::{self, Config};
-use vigil::dashboard::Dashboard;
+use vigil::dashboards::Dashboard;
 use vigil::feed::{self, Feed};
-use vigil::pipeline::{self, Pipeline, RestoreError, StateFile, ViewRequest, Wanted};
-use vigil::serve::ServeOptions;
-use vigil::sim::Scenario;
-use vigil::theme::Theme;
+use vigil::gateway::serve::ServeOptions;
+use vigil::gateway::sim::Scenario;
+use vigil::tui::app::kiosk::KioskOptions;
+use vigil::tui::app::{self, AppOptions};
+use vigil::tui::pipeline::{self, Pipeline, RestoreError, StateFile, ViewRequest, Wanted};
+use vigil::tui::theme::Theme;
 
 fn main() {
     // One crypto provider for every TLS user, chosen before any is built.
@@ -72,10 +72,10 @@ fn import_grafana(args: GrafanaArgs) -> anyhow::Result<()> {
     use std::io::Write;
     let file = args.file.display().to_string();
     let json = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {file}"))?;
-    let opts = vigil::import::Options { source: args.source, scrape_interval: *args.scrape_interval };
-    let t = vigil::import::translate(&json, &opts).map_err(|e| match e {
+    let opts = vigil::dashboards::import::Options { source: args.source, scrape_interval: *args.scrape_interval };
+    let t = vigil::dashboards::import::translate(&json, &opts).map_err(|e| match e {
         // The error starts with the line and column: `file:line:col: ...`.
-        vigil::import::ImportError::Json { .. } => anyhow::anyhow!("{file}:{e}"),
+        vigil::dashboards::import::ImportError::Json { .. } => anyhow::anyhow!("{file}:{e}"),
         other => anyhow::anyhow!("{file}: {other}"),
     })?;
     let mut err = std::io::stderr().lock();
@@ -123,7 +123,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         interval: (*args.interval).max(Duration::from_millis(10)),
         ..ServeOptions::default()
     };
-    runtime()?.block_on(vigil::serve::run_until_signal(opts))
+    runtime()?.block_on(vigil::gateway::serve::run_until_signal(opts))
 }
 
 fn env_filter(default: &str) -> tracing_subscriber::EnvFilter {
@@ -184,7 +184,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
     let sources = plan.sources.clone();
     let dashboard = Arc::new(match &dashboard_path {
         Some(p) => Dashboard::load(p)?,
-        None => vigil::preset::dashboard(gateway, &sources),
+        None => vigil::dashboards::preset::dashboard(gateway, &sources),
     });
     let kiosk = (args.kiosk || plan.config.kiosk.enabled).then(|| KioskOptions::from_config(&plan.config.kiosk));
     let log_path = init_file_log(&plan.config, args.log_file)?;
@@ -199,7 +199,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         let path = dashboard_flag.clone().or_else(|| config.dashboard_path(reload_config.as_deref()));
         let dashboard = match &path {
             Some(p) => Dashboard::load(p).map_err(|e| e.to_string())?,
-            None => vigil::preset::dashboard(gateway, &sources),
+            None => vigil::dashboards::preset::dashboard(gateway, &sources),
         };
         let env = |k: &str| std::env::var(k).ok();
         let name = theme_flag.clone().or(config.ui.theme.clone());
@@ -260,7 +260,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
             tokio::spawn(pipeline::run(pipeline, feed.take_updates(), Some(wanted_rx), scene_tx, cancel.clone()));
         let changed_files = (!watched.is_empty()).then(|| {
             let (tx, rx) = tokio::sync::mpsc::channel(4);
-            tokio::spawn(vigil::reload::watch(watched, Duration::from_secs(1), tx, cancel.clone()));
+            tokio::spawn(vigil::tui::reload::watch(watched, Duration::from_secs(1), tx, cancel.clone()));
             rx
         });
 
@@ -299,11 +299,15 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
 
 /// Acknowledgements and silences from their file, wishes from the screen,
 /// and the exec hook, for the pipeline that owns the alerts.
-fn people(pipeline: &mut Pipeline, config: &Config, wishes: tokio::sync::mpsc::Receiver<vigil::alert::intent::Wish>) {
+fn people(
+    pipeline: &mut Pipeline,
+    config: &Config,
+    wishes: tokio::sync::mpsc::Receiver<vigil::core::alert::intent::Wish>,
+) {
     pipeline.hear_wishes(wishes);
     if let Some(dir) = config::state_dir() {
-        let path = vigil::alert::intent_file::path_in(&dir);
-        match pipeline.keep_intent_in(path.clone(), vigil::alert::intent_file::local_user()) {
+        let path = vigil::core::alert::intent_file::path_in(&dir);
+        match pipeline.keep_intent_in(path.clone(), vigil::core::alert::intent_file::local_user()) {
             Ok(()) => tracing::info!(path = %path.display(), "acknowledgements and silences"),
             Err(e) => tracing::warn!(error = %e, "acknowledgements and silences start empty"),
         }
@@ -319,7 +323,7 @@ fn incidents(
     pipeline: &mut Pipeline,
     config: &Config,
     state: Option<&StateFile>,
-    exports: tokio::sync::mpsc::Receiver<vigil::incident::ExportRequest>,
+    exports: tokio::sync::mpsc::Receiver<vigil::core::incident::ExportRequest>,
 ) {
     pipeline.hear_exports(exports);
     if let Some(dir) = &config.incident.dir {

@@ -4,13 +4,13 @@
 //! alert shows its metric when the store has it.
 
 use std::sync::Arc;
-use vigil::alert::rules::RuleSet;
-use vigil::dashboard::query::Reader;
-use vigil::model::{Alert, AlertState, ConnState, Origin, Severity, SourceId, Transport, Update};
-use vigil::pipeline::{Pipeline, ViewRequest};
-use vigil::scene::SourceInfo;
-use vigil::sim::{Scenario, Simulator};
-use vigil::source::{SourceStats, convert};
+use vigil::core::alert::rules::RuleSet;
+use vigil::core::model::{Alert, AlertState, ConnState, Origin, Severity, SourceId, Transport, Update};
+use vigil::core::query::Reader;
+use vigil::gateway::sim::{Scenario, Simulator};
+use vigil::sources::{SourceStats, convert};
+use vigil::tui::pipeline::{Pipeline, ViewRequest};
+use vigil::tui::scene::SourceInfo;
 use vigil::wire::parse_time;
 
 /// Six minutes into an error-burst period: payments is failing.
@@ -42,7 +42,7 @@ fn pipeline() -> (Pipeline, i64) {
         let observations = convert::observations(t, &sim.sample(t));
         p.apply(Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }, t);
     }
-    p.set_rules(Arc::new(vigil::alert::defaults::rules()));
+    p.set_rules(Arc::new(vigil::core::alert::defaults::rules()));
     p.replay_rules(now);
     // A replay files the changes only; the tick after it files every
     // group's value at the instant, as each second does while running.
@@ -69,7 +69,7 @@ fn a_rule_alerts_series_is_what_its_rule_measured_at_each_instant() {
     // engine, stepped over the same instants, reports the same value for
     // every one where the group is past its threshold (it reports groups
     // only while they are pending, firing or just changed).
-    let rules = vigil::alert::defaults::rules();
+    let rules = vigil::core::alert::defaults::rules();
     let rule = rules.iter().find(|r| r.name == "error rate").unwrap();
     let mut engine = RuleSet::new(vec![rule.clone()]);
     let th = d.alert.threshold.unwrap();

@@ -11,7 +11,7 @@ use common::ServeChild;
 use common::real::ClosedPort;
 use serde_json::Value;
 use std::process::{Command, Output};
-use vigil::sim::{Scenario, Simulator};
+use vigil::gateway::sim::{Scenario, Simulator};
 use vigil::wire::{now_ms, parse_time};
 
 /// The shipped error-rate rule's `for`.
@@ -114,7 +114,7 @@ fn error_burst_fires_the_error_rate_rule_in_tail_and_check() {
         let Some((resolved, _)) = changes.get(i + 2) else { continue };
         assert!(*resolved >= incident.end_ms, "resolved at {resolved}, before the incident's end {incident:?}");
         // ... and before the next incident begins.
-        assert!(*resolved < incident.start_ms + vigil::sim::PERIOD_MS, "{changes:?}");
+        assert!(*resolved < incident.start_ms + vigil::gateway::sim::PERIOD_MS, "{changes:?}");
         whole_rounds += 1;
     }
     assert!(whole_rounds >= 1, "half an hour holds a whole round: {changes:?}");

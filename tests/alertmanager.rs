@@ -6,9 +6,9 @@ mod common;
 use common::real::{Alertmanager, ClosedPort, Exporter, Prometheus, PrometheusOptions, loopback_http};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use vigil::model::{AlertState, ErrorClass, Severity};
-use vigil::source::alertmanager::{self, FetchError, Snapshot, fetch, suppressions, to_alerts};
-use vigil::source::auth::Auth;
+use vigil::core::model::{AlertState, ErrorClass, Severity};
+use vigil::sources::alertmanager::{self, FetchError, Snapshot, fetch, suppressions, to_alerts};
+use vigil::sources::auth::Auth;
 use vigil::wire::{format_time, now_ms};
 
 /// `correct horse`, hashed with bcrypt at the lowest cost (so each request
@@ -84,7 +84,7 @@ async fn reads_alerts_and_silences_and_says_who_silenced_what() {
     let slow = by_name("SlowCart");
     for a in [errors, slow] {
         assert_eq!(a.state, AlertState::Firing, "{a:?}");
-        assert_eq!(a.origin, vigil::model::Origin::Alertmanager { source: "prod".into() });
+        assert_eq!(a.origin, vigil::core::model::Origin::Alertmanager { source: "prod".into() });
         assert!(!a.labels.contains_key("source"));
         assert!(!a.summary.chars().any(char::is_control), "{:?}", a.summary);
         let starts = a.starts_at.expect("starts_at");
@@ -229,8 +229,8 @@ async fn a_prometheus_rule_reaches_the_dashboard_through_alertmanager() {
 async fn alertmanager_alerts_join_the_alert_list_with_their_silences() {
     use std::sync::Arc;
     use tokio::sync::watch;
-    use vigil::pipeline::{self, Pipeline, ViewRequest, Wanted};
-    use vigil::scene::Scene;
+    use vigil::tui::pipeline::{self, Pipeline, ViewRequest, Wanted};
+    use vigil::tui::scene::Scene;
 
     let am = Alertmanager::start().await;
     let dir = std::env::temp_dir().join(format!("vigil-am-pipeline-{}", std::process::id()));
@@ -244,7 +244,7 @@ async fn alertmanager_alerts_join_the_alert_list_with_their_silences() {
     let plan = vigil::feed::plan(&vigil::cli::SourceArgs { config: Some(config), ..Default::default() }).unwrap();
     assert!(!plan.demo(), "an Alertmanager alone is a source: no demo");
     let mut feed = vigil::feed::Feed::start(&plan).await.unwrap();
-    let dashboard = Arc::new(vigil::preset::dashboard(false, &plan.sources));
+    let dashboard = Arc::new(vigil::dashboards::preset::dashboard(false, &plan.sources));
     let mut p = Pipeline::new(feed.info.clone(), feed.stats.clone());
     p.set_dashboard(dashboard.clone());
     let (_wanted, wanted_rx) = watch::channel(Wanted {
@@ -295,7 +295,7 @@ async fn alertmanager_alerts_join_the_alert_list_with_their_silences() {
     })
     .await;
     for a in &scene.alerts {
-        assert_eq!(a.origin, vigil::model::Origin::Alertmanager { source: "ops-am".into() }, "{a:?}");
+        assert_eq!(a.origin, vigil::core::model::Origin::Alertmanager { source: "ops-am".into() }, "{a:?}");
         assert_eq!(a.state, AlertState::Firing);
     }
     assert_eq!(scene.firing.count, 2);

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 use vigil::config::Config;
-use vigil::dashboard::{Dashboard, PanelKind};
+use vigil::dashboards::{Dashboard, PanelKind};
 
 fn vigil(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_vigil")).args(args).env_remove("VIGIL_TOKEN").output().expect("vigil runs")

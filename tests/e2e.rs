@@ -19,13 +19,13 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_util::sync::CancellationToken;
-use vigil::model::{Sample, SeriesKey, Update};
-use vigil::pipeline::{self, Pipeline};
-use vigil::scene::{Scene, SourceInfo};
-use vigil::serve::{Gateway, ServeOptions};
-use vigil::sim::Scenario;
-use vigil::source::SourceStats;
-use vigil::source::link::{Link, LinkOptions};
+use vigil::core::model::{Sample, SeriesKey, Update};
+use vigil::gateway::serve::{Gateway, ServeOptions};
+use vigil::gateway::sim::Scenario;
+use vigil::sources::SourceStats;
+use vigil::sources::gateway::link::{Link, LinkOptions};
+use vigil::tui::pipeline::{self, Pipeline};
+use vigil::tui::scene::{Scene, SourceInfo};
 use vigil::wire::ServerFrame;
 
 const INTERVAL_MS: i64 = 200;
@@ -92,7 +92,7 @@ impl Client {
             }
         });
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let tls = vigil::source::tls::client_config(None).unwrap();
+        let tls = vigil::sources::tls::client_config(None).unwrap();
         let opts = LinkOptions {
             urls: vec![url.to_string()],
             token: None,

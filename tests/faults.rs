@@ -10,12 +10,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use vigil::model::{ConnState, ErrorClass, Transport, Update};
-use vigil::serve::{Gateway, ServeOptions};
-use vigil::sim::Scenario;
-use vigil::source::SourceStats;
-use vigil::source::backoff::Backoff;
-use vigil::source::link::{Link, LinkOptions, Timing};
+use vigil::core::model::{ConnState, ErrorClass, Transport, Update};
+use vigil::gateway::serve::{Gateway, ServeOptions};
+use vigil::gateway::sim::Scenario;
+use vigil::sources::SourceStats;
+use vigil::sources::gateway::backoff::Backoff;
+use vigil::sources::gateway::link::{Link, LinkOptions, Timing};
 use vigil::wire::STREAM_PATH;
 
 /// What the client reported, as it arrived.
@@ -61,7 +61,7 @@ fn fast_timing() -> Timing {
 impl Client {
     fn start(urls: Vec<String>, token: Option<&str>, timing: Timing) -> Client {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let tls = vigil::source::tls::client_config(None).unwrap();
+        let tls = vigil::sources::tls::client_config(None).unwrap();
         let cancel = CancellationToken::new();
         let stats: Vec<_> = urls.iter().map(|u| Arc::new(SourceStats::for_url(u))).collect();
         let (tx, mut rx) = mpsc::channel(1024);

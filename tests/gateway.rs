@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use vigil::serve::ServeOptions;
-use vigil::sim::{Scenario, Simulator};
+use vigil::gateway::serve::ServeOptions;
+use vigil::gateway::sim::{Scenario, Simulator};
 use vigil::wire::{Decoded, HistoricalResponse, PointValue, ServerFrame, decode_snapshot, now_ms, parse_time};
 
 /// Checks that every frame carrying a seq continues from `last` by exactly one.
@@ -36,7 +36,7 @@ fn seq_of(f: &ServerFrame) -> u64 {
 /// subscriber of its own sees it; gives those ticks' timestamps. What
 /// other sessions got meanwhile is then known to have been sent, however
 /// slowly the machine ran.
-async fn ticks_after(gw: &vigil::serve::Gateway, after_ms: i64, n: usize) -> Vec<i64> {
+async fn ticks_after(gw: &vigil::gateway::serve::Gateway, after_ms: i64, n: usize) -> Vec<i64> {
     let (mut watcher, _) = Client::hello(gw).await;
     watcher.subscribe("orders_per_minute").await;
     let mut ticks = Vec::new();

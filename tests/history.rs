@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use vigil::dashboard::Dashboard;
-use vigil::model::SeriesKey;
-use vigil::pipeline::{self, Pipeline, ViewRequest, Wanted};
-use vigil::scene::{PanelBody, Scene, SourceInfo};
-use vigil::serve::{Gateway, ServeOptions};
-use vigil::sim::Scenario;
-use vigil::source::link::{Link, LinkOptions};
-use vigil::source::{SourceStats, history};
+use vigil::core::model::SeriesKey;
+use vigil::dashboards::Dashboard;
+use vigil::gateway::serve::{Gateway, ServeOptions};
+use vigil::gateway::sim::Scenario;
+use vigil::sources::gateway::link::{Link, LinkOptions};
+use vigil::sources::{SourceStats, history};
+use vigil::tui::pipeline::{self, Pipeline, ViewRequest, Wanted};
+use vigil::tui::scene::{PanelBody, Scene, SourceInfo};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wide_window_is_filled_from_the_gateway_once() {
@@ -31,8 +31,8 @@ async fn a_wide_window_is_filled_from_the_gateway_once() {
     let cancel = CancellationToken::new();
     let stats = Arc::new(SourceStats::for_url(&url));
     let (tx, rx) = mpsc::channel(1024);
-    let tls = vigil::source::tls::client_config(None).unwrap();
-    let http = vigil::source::tls::http_client(&tls).unwrap();
+    let tls = vigil::sources::tls::client_config(None).unwrap();
+    let http = vigil::sources::tls::http_client(&tls).unwrap();
     // The link itself only fetches the last minute at start.
     let opts = LinkOptions {
         urls: vec![url.clone()],

@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use vigil::config::Config;
 use vigil::core::format::age;
-use vigil::incident::timeline::{LinkState, Step, What};
-use vigil::model::{
+use vigil::core::incident::timeline::{LinkState, Step, What};
+use vigil::core::model::{
     Alert, AlertState, ConnState, ErrorClass, Event, Kind, MetricMeta, Observation, Origin, Sample, SeriesKey,
     Severity, SourceId, Transport, Update,
 };
-use vigil::pipeline::Pipeline;
-use vigil::scene::SourceInfo;
-use vigil::source::SourceStats;
+use vigil::sources::SourceStats;
+use vigil::tui::pipeline::Pipeline;
+use vigil::tui::scene::SourceInfo;
 use vigil::wire::format_time;
 
 /// 2025-06-30T10:30:00Z, on a five-minute boundary as the SLO ledger's buckets are.
@@ -38,7 +38,7 @@ fn pipeline_with(burn_alerts: bool) -> Pipeline {
     p.apply(Update::Catalogue { metrics, interval_ms: 1000, source: SourceId::GATEWAY }, T0);
     p.set_rules(Arc::new(Config::default().rules()));
     let mut availability: Vec<_> =
-        vigil::slo::demo().into_iter().filter(|s| s.name == "checkout availability").collect();
+        vigil::core::slo::demo().into_iter().filter(|s| s.name == "checkout availability").collect();
     availability[0].alerts = burn_alerts;
     p.set_slos(Arc::new(availability));
     p
@@ -345,7 +345,7 @@ fn slo_burn_alerts_join_the_timeline() {
         .timeline()
         .entries()
         .filter_map(|e| match &e.what {
-            What::Alert(a) if a.source == vigil::incident::timeline::AlertSource::Slo => Some(a.clone()),
+            What::Alert(a) if a.source == vigil::core::incident::timeline::AlertSource::Slo => Some(a.clone()),
             _ => None,
         })
         .collect();

@@ -7,19 +7,19 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use vigil::alert::intent::Wish;
-use vigil::alert::intent_file;
-use vigil::app::keys;
-use vigil::app::state::{Effect, UiState};
-use vigil::dashboard::Dashboard;
-use vigil::hook::{Hook, HookOptions};
-use vigil::model::{
+use vigil::core::alert::intent::Wish;
+use vigil::core::alert::intent_file;
+use vigil::core::model::{
     Alert, AlertState, Kind, MetricMeta, Observation, Origin, Sample, SeriesKey, Severity, SourceId, Update,
 };
-use vigil::pipeline::{Pipeline, ViewRequest};
-use vigil::scene::{Scene, SourceInfo};
-use vigil::source::SourceStats;
-use vigil::view::Page;
+use vigil::dashboards::Dashboard;
+use vigil::hook::{Hook, HookOptions};
+use vigil::sources::SourceStats;
+use vigil::tui::app::keys;
+use vigil::tui::app::state::{Effect, UiState};
+use vigil::tui::pipeline::{Pipeline, ViewRequest};
+use vigil::tui::scene::{Scene, SourceInfo};
+use vigil::tui::view::Page;
 
 const T0: i64 = 1_751_279_400_000;
 /// The built-in dashboard's Alerts page.

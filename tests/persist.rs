@@ -4,12 +4,12 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use vigil::model::{
+use vigil::core::model::{
     Alert, AlertState, ConnState, Event, Observation, Sample, SeriesKey, Severity, SourceId, Transport, Update,
 };
-use vigil::pipeline::{Pipeline, RestoreError, StateFile};
-use vigil::scene::{Scene, SourceInfo};
-use vigil::source::SourceStats;
+use vigil::sources::SourceStats;
+use vigil::tui::pipeline::{Pipeline, RestoreError, StateFile};
+use vigil::tui::scene::{Scene, SourceInfo};
 
 const T0: i64 = 1_751_279_400_000;
 
@@ -50,7 +50,7 @@ fn samples(metric: &str, from: i64, n: i64, live: bool) -> Update {
 fn alert(id: &str, updated_ms: i64) -> Alert {
     Alert {
         id: id.into(),
-        origin: vigil::model::Origin::Gateway { source: SourceId::GATEWAY },
+        origin: vigil::core::model::Origin::Gateway { source: SourceId::GATEWAY },
         state: AlertState::Firing,
         severity: Severity::Critical,
         metric: "m".into(),

@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use vigil::cli::SourceArgs;
-use vigil::dashboard::Dashboard;
-use vigil::dashboard::spec::promql_key;
+use vigil::core::model::{ConnState, Update};
+use vigil::dashboards::Dashboard;
+use vigil::dashboards::spec::promql_key;
 use vigil::feed::{self, Feed};
-use vigil::model::{ConnState, Update};
-use vigil::pipeline::{self, Pipeline, ViewRequest, Wanted};
-use vigil::scene::{PanelBody, Scene};
+use vigil::tui::pipeline::{self, Pipeline, ViewRequest, Wanted};
+use vigil::tui::scene::{PanelBody, Scene};
 
 const WAIT: Duration = Duration::from_secs(30);
 const TRAFFIC: &str = r#"sum(rate(http_requests_total{job="shop"}[10s]))"#;

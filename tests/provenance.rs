@@ -8,15 +8,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use vigil::alert::intent_file;
-use vigil::incident::timeline_file;
-use vigil::model::{
+use vigil::core::alert::intent_file;
+use vigil::core::incident::timeline_file;
+use vigil::core::model::{
     Alert, AlertState, ConnState, Event, Kind, MetricMeta, Observation, Origin, OriginKind, Sample, SeriesKey,
     Severity, SourceId, Transport, Update,
 };
-use vigil::pipeline::{Pipeline, StateFile};
-use vigil::scene::SourceInfo;
-use vigil::source::SourceStats;
+use vigil::sources::SourceStats;
+use vigil::tui::pipeline::{Pipeline, StateFile};
+use vigil::tui::scene::SourceInfo;
 
 /// 2025-06-30T10:30:00Z.
 const T0: i64 = 1_751_279_400_000;
@@ -125,7 +125,7 @@ fn a_timeline_of_the_earlier_format_loads_with_its_sources_as_written() {
     let sources: Vec<(String, OriginKind)> = timeline
         .entries()
         .filter_map(|e| match &e.what {
-            vigil::incident::timeline::What::Alert(a) => Some((a.id.clone(), a.source)),
+            vigil::core::incident::timeline::What::Alert(a) => Some((a.id.clone(), a.source)),
             _ => None,
         })
         .collect();

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 use vigil::config::Config;
-use vigil::model::{AlertState, Kind, MetricMeta, Observation, Sample, SeriesKey, SourceId, Update};
-use vigil::pipeline::Pipeline;
-use vigil::scene::SourceInfo;
-use vigil::source::SourceStats;
+use vigil::core::model::{AlertState, Kind, MetricMeta, Observation, Sample, SeriesKey, SourceId, Update};
+use vigil::sources::SourceStats;
+use vigil::tui::pipeline::Pipeline;
+use vigil::tui::scene::SourceInfo;
 
 const T0: i64 = 1_751_279_400_000;
 

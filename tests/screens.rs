@@ -6,14 +6,14 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::sync::Arc;
 use std::time::Duration;
-use vigil::dashboard::Dashboard;
-use vigil::model::{Alert, AlertState, ConnState, Event, Origin, Severity, SourceId, Transport, Update};
-use vigil::pipeline::{Pipeline, ViewRequest};
-use vigil::scene::{Scene, SourceInfo};
-use vigil::sim::{Scenario, Simulator};
-use vigil::source::{SourceStats, convert};
-use vigil::theme::Theme;
-use vigil::view::{self, Page, UiView};
+use vigil::core::model::{Alert, AlertState, ConnState, Event, Origin, Severity, SourceId, Transport, Update};
+use vigil::dashboards::Dashboard;
+use vigil::gateway::sim::{Scenario, Simulator};
+use vigil::sources::{SourceStats, convert};
+use vigil::tui::pipeline::{Pipeline, ViewRequest};
+use vigil::tui::scene::{Scene, SourceInfo};
+use vigil::tui::theme::Theme;
+use vigil::tui::view::{self, Page, UiView};
 use vigil::wire::parse_time;
 
 /// Six minutes into an error-burst period: payments is failing.
@@ -55,7 +55,7 @@ fn pipeline_at(scenario: Scenario, connected: bool, stats: Vec<Arc<SourceStats>>
         p.apply(Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }, t);
     }
     // The demo's SLOs, worked out over that day.
-    p.set_slos(Arc::new(vigil::slo::demo()));
+    p.set_slos(Arc::new(vigil::core::slo::demo()));
     p.evaluate_slos(now);
     p.apply(Update::Alert(alert("a-1", AlertState::Firing, Severity::Critical, now - 150_000)), now);
     p.apply(Update::Alert(alert("a-2", AlertState::Pending, Severity::Warning, now - 20_000)), now);
@@ -74,7 +74,7 @@ fn pipeline_at(scenario: Scenario, connected: bool, stats: Vec<Arc<SourceStats>>
                 retry_at_ms: now + 44_000,
                 attempt: 3,
                 error: "connection refused".into(),
-                class: vigil::model::ErrorClass::Network,
+                class: vigil::core::model::ErrorClass::Network,
             }),
             now,
         );
@@ -169,7 +169,7 @@ fn pages_show_what_their_panels_promise() {
 #[test]
 fn the_filter_narrows_rows_lines_and_alerts() {
     let (mut p, now) = pipeline_at(Scenario::ErrorBurst, true, vec![Arc::new(SourceStats::default())]);
-    p.set_view(ViewRequest { filter: vigil::filter::Filter::parse("service=search"), ..ViewRequest::default() });
+    p.set_view(ViewRequest { filter: vigil::core::filter::Filter::parse("service=search"), ..ViewRequest::default() });
     let scene = p.scene(now);
     let text = screen(&scene, now, &UiView::default(), &dark(), 120, 40);
     assert!(text.contains("● search"), "{text}");
@@ -325,9 +325,9 @@ fn acknowledged_and_silenced_alerts_say_by_whom() {
     let (mut p, now) = pipeline_at(Scenario::ErrorBurst, true, vec![Arc::new(SourceStats::default())]);
     let dir = std::env::temp_dir().join(format!("vigil-screens-hush-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    p.keep_intent_in(vigil::alert::intent_file::path_in(&dir), "alice".into()).unwrap();
-    p.grant(vigil::alert::intent::Wish::ToggleAck("a-1".into()), now);
-    p.grant(vigil::alert::intent::Wish::Silence { id: "a-2".into(), for_ms: 3_600_000 }, now);
+    p.keep_intent_in(vigil::core::alert::intent_file::path_in(&dir), "alice".into()).unwrap();
+    p.grant(vigil::core::alert::intent::Wish::ToggleAck("a-1".into()), now);
+    p.grant(vigil::core::alert::intent::Wish::Silence { id: "a-2".into(), for_ms: 3_600_000 }, now);
     p.set_view(ViewRequest { page: 3, ..ViewRequest::default() });
     let scene = p.scene(now);
     let ui = UiView { page: Page::Dashboard(3), selected: Some("a-2".into()), ..UiView::default() };
@@ -351,7 +351,7 @@ fn acknowledged_and_silenced_alerts_say_by_whom() {
 /// and its detail open, the shipped rules played over the history.
 fn detail_screen(w: u16, h: u16) -> String {
     let (mut p, now) = pipeline_at(Scenario::ErrorBurst, true, vec![Arc::new(SourceStats::default())]);
-    p.set_rules(Arc::new(vigil::alert::defaults::rules()));
+    p.set_rules(Arc::new(vigil::core::alert::defaults::rules()));
     p.replay_rules(now);
     // A replay files the changes only; the tick after it files every
     // group's value at the instant, as each second does while running.

@@ -3,10 +3,10 @@
 //! drops, and history that never arrived live is stale from the start.
 
 use std::sync::Arc;
-use vigil::model::{ConnState, ErrorClass, Observation, Sample, SeriesKey, SourceId, Transport, Update};
-use vigil::pipeline::Pipeline;
-use vigil::scene::{Scene, SourceInfo};
-use vigil::source::SourceStats;
+use vigil::core::model::{ConnState, ErrorClass, Observation, Sample, SeriesKey, SourceId, Transport, Update};
+use vigil::sources::SourceStats;
+use vigil::tui::pipeline::Pipeline;
+use vigil::tui::scene::{Scene, SourceInfo};
 
 const T0: i64 = 1_751_279_400_000;
 
@@ -108,7 +108,7 @@ fn a_slow_polled_source_stays_fresh_for_its_timeout_then_goes_stale() {
     // two answers 4 s apart.
     let source = SourceId(1);
     let mut stats =
-        SourceStats::for_source(source, vigil::model::SourceKind::Prometheus, "prom", "http://prom:9090", 1000);
+        SourceStats::for_source(source, vigil::core::model::SourceKind::Prometheus, "prom", "http://prom:9090", 1000);
     stats.patience_ms = 10_000;
     let mut p = Pipeline::new(SourceInfo::default(), vec![Arc::new(stats)]);
     p.apply(Update::Catalogue { metrics: Vec::new(), interval_ms: 1000, source }, T0);

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use vigil::serve::{Gateway, ServeOptions};
-use vigil::sim::{Scenario, Simulator};
+use vigil::gateway::serve::{Gateway, ServeOptions};
+use vigil::gateway::sim::{Scenario, Simulator};
 use vigil::wire::now_ms;
 
 const SEED: u64 = 5;

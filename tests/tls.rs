@@ -9,11 +9,11 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use vigil::model::{ConnState, ErrorClass, Update};
-use vigil::serve::{Gateway, ServeOptions};
-use vigil::sim::Scenario;
-use vigil::source::SourceStats;
-use vigil::source::link::{Link, LinkOptions, Timing};
+use vigil::core::model::{ConnState, ErrorClass, Update};
+use vigil::gateway::serve::{Gateway, ServeOptions};
+use vigil::gateway::sim::Scenario;
+use vigil::sources::SourceStats;
+use vigil::sources::gateway::link::{Link, LinkOptions, Timing};
 
 struct Pki {
     ca_pem: String,
@@ -65,7 +65,7 @@ async fn run_link(
     ca_file: Option<&std::path::Path>,
     wait: Duration,
 ) -> (Vec<ConnState>, u64, Arc<SourceStats>) {
-    let tls = vigil::source::tls::client_config(ca_file).unwrap();
+    let tls = vigil::sources::tls::client_config(ca_file).unwrap();
     let stats = Arc::new(SourceStats::for_url(&url));
     let (tx, mut rx) = mpsc::channel(1024);
     let (_control, control_rx) = mpsc::channel(1);

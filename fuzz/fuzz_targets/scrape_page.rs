@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vigil::model::Labels;
-use vigil::scrape::{detect, parse, to_observations};
+use vigil::core::model::Labels;
+use vigil::sources::scrape::{detect, parse, to_observations};
 
 fuzz_target!(|data: &[u8]| {
     // Pages arrive as text; invalid UTF-8 is the scraper's to reject.

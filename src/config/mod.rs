@@ -8,7 +8,7 @@ pub mod sources;
 pub use error::ConfigError;
 pub use sources::{SourceKind, SourceSpec, same_name};
 
-use crate::sim::Scenario;
+use crate::gateway::sim::Scenario;
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,10 +33,10 @@ pub struct Config {
     pub demo: DemoConfig,
     pub log: LogConfig,
     /// The dashboard's own alert rules, `[[alert]]` tables.
-    pub alert: Vec<crate::alert::rules::RuleSpec>,
+    pub alert: Vec<crate::core::alert::rules::RuleSpec>,
     pub alerting: AlertingConfig,
     /// Service level objectives, `[[slo]]` tables.
-    pub slo: Vec<crate::slo::SloSpec>,
+    pub slo: Vec<crate::core::slo::SloSpec>,
 }
 
 /// Which of the shipped alert rules apply.
@@ -260,10 +260,10 @@ impl Config {
 
     /// The alert rules in force: the shipped ones not turned off, each
     /// replaced by a config rule of the same name, then the config's others.
-    pub fn rules(&self) -> Vec<crate::alert::rules::RuleSpec> {
-        let mut out: Vec<crate::alert::rules::RuleSpec> = Vec::new();
+    pub fn rules(&self) -> Vec<crate::core::alert::rules::RuleSpec> {
+        let mut out: Vec<crate::core::alert::rules::RuleSpec> = Vec::new();
         if self.alerting.defaults {
-            for rule in crate::alert::defaults::rules() {
+            for rule in crate::core::alert::defaults::rules() {
                 if !self.alerting.disabled.contains(&rule.name) {
                     out.push(self.alert.iter().find(|r| r.name == rule.name).cloned().unwrap_or(rule));
                 }
@@ -280,8 +280,8 @@ impl Config {
     /// The SLOs to track: the config's; or, on the embedded demo when the
     /// config has none, two on the demo shop's checkout, so the SLO panel
     /// has something to show from the first run.
-    pub fn slos(&self, demo: bool) -> Vec<crate::slo::SloSpec> {
-        if self.slo.is_empty() && demo { crate::slo::demo() } else { self.slo.clone() }
+    pub fn slos(&self, demo: bool) -> Vec<crate::core::slo::SloSpec> {
+        if self.slo.is_empty() && demo { crate::core::slo::demo() } else { self.slo.clone() }
     }
 
     /// Loads `path`, or the platform file when it exists, or the defaults.
@@ -327,11 +327,11 @@ impl Config {
             return bad("ui.debounce", "must be at most 5s, or the screen would lag its data".into());
         }
         if let Some(theme) = &self.ui.theme
-            && crate::theme::Theme::built_in(theme).is_none()
+            && crate::tui::theme::Theme::built_in(theme).is_none()
         {
             return bad(
                 "ui.theme",
-                format!("unknown theme {theme:?} (built in: {})", crate::theme::Theme::names().join(", ")),
+                format!("unknown theme {theme:?} (built in: {})", crate::tui::theme::Theme::names().join(", ")),
             );
         }
         let (min, max) = (Duration::from_secs(60), Duration::from_secs(24 * 3600));
@@ -360,7 +360,7 @@ impl Config {
                 "must be at least 1m (or \"0s\" for no drift); faster drift is a distraction".into(),
             );
         }
-        let shipped: Vec<String> = crate::alert::defaults::rules().into_iter().map(|r| r.name).collect();
+        let shipped: Vec<String> = crate::core::alert::defaults::rules().into_iter().map(|r| r.name).collect();
         if let Some(name) = self.alerting.disabled.iter().find(|n| !shipped.contains(n)) {
             return bad(
                 "alerting.disabled",
@@ -420,8 +420,8 @@ impl NotifyConfig {
     }
 
     /// The bell and flash settings off a wall display.
-    pub fn alarm_options(&self) -> crate::alert::alarm::AlarmOptions {
-        crate::alert::alarm::AlarmOptions {
+    pub fn alarm_options(&self) -> crate::core::alert::alarm::AlarmOptions {
+        crate::core::alert::alarm::AlarmOptions {
             flash: self.flash,
             bell: self.bell,
             min_gap_ms: millis(self.min_gap),
@@ -537,7 +537,7 @@ defaults = false
         let text = "[[slo]]\nname = 'api'\nobjective = 99.9\nlatency = { metric = 'h' }\nunder = '300ms'\n";
         let c = Config::parse(text, Path::new("c.toml")).unwrap();
         assert_eq!(c.slos(true).len(), 1);
-        assert_eq!(Config::default().slos(true), crate::slo::demo());
+        assert_eq!(Config::default().slos(true), crate::core::slo::demo());
         assert!(Config::default().slos(false).is_empty());
     }
 

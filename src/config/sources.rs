@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::model::SourceKind;
+pub use crate::core::model::SourceKind;
 
 /// One `[[source]]` table.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

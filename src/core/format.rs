@@ -1,6 +1,6 @@
 //! Ages, clock times, spans and text cut to fit: words the screen, the
 //! reports and the headless commands all write. Numbers in their units are
-//! `crate::units`.
+//! `crate::core::units`.
 
 /// An age such as `4s`, `2m05s`, `3h10m`, `2d4h`.
 pub fn age(ms: i64) -> String {

@@ -2,9 +2,9 @@
 //! as it happens, in the timeline a post-mortem is written from. Saving it
 //! and writing reports are the pipeline's (`pipeline/incidents.rs`).
 
-use crate::incident::Timeline;
-use crate::incident::timeline::{AlertChange, Entry, LinkState, Step, What};
-use crate::model::{Alert, ConnState, Event};
+use crate::core::incident::Timeline;
+use crate::core::incident::timeline::{AlertChange, Entry, LinkState, Step, What};
+use crate::core::model::{Alert, ConnState, Event};
 
 #[derive(Debug, Default)]
 pub struct Incidents {

@@ -12,20 +12,37 @@
 //! change the hook should hear of is left in the core's outbox
 //! ([`Core::take_told`]) for whoever runs the hook.
 //!
-//! May import: `model`, `store`, `alert`, `slo`, `incident`, `dashboard`'s
-//! query engine, `wire`'s text helpers. Never a source, the view or the app.
+//! Its parts: the plain domain types (`model`, `units`), the store of
+//! series (`store`), the query engine over it (`query`), alert rules, their
+//! lifecycle and what people said about alerts (`alert`), SLOs (`slo`), the
+//! incident timeline and reports (`incident`), and words both the screen
+//! and the reports write (`format`, `filter`).
+//!
+//! May import: `wire`'s number, time and text helpers, `config`'s duration
+//! reader. Never a source, the dashboards, the TUI, the headless commands
+//! or the gateway.
 
+pub mod alert;
+pub mod filter;
 pub mod format;
+pub mod incident;
 mod incidents;
+pub mod model;
+pub mod query;
+pub mod slo;
+pub mod store;
+pub mod units;
 
 pub use incidents::Incidents;
 
-use crate::alert::AlertBook;
-use crate::alert::intent::{Hush, Intent, Wish};
-use crate::alert::rules::{REPLAY_STEP_MS, RuleSet, RuleSpec};
-use crate::model::{Alert, AlertState, ConnState, Event, Labels, Muted, OriginKind, SourceId, StatusBanner, Update};
-use crate::slo::{SloBook, SloSpec, ledger::Ledger};
-use crate::store::{Live, Store};
+use crate::core::alert::AlertBook;
+use crate::core::alert::intent::{Hush, Intent, Wish};
+use crate::core::alert::rules::{REPLAY_STEP_MS, RuleSet, RuleSpec};
+use crate::core::model::{
+    Alert, AlertState, ConnState, Event, Labels, Muted, OriginKind, SourceId, StatusBanner, Update,
+};
+use crate::core::slo::{SloBook, SloSpec, ledger::Ledger};
+use crate::core::store::{Live, Store};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -204,7 +221,7 @@ impl Core {
         &self.intent
     }
 
-    pub fn timeline(&self) -> &crate::incident::Timeline {
+    pub fn timeline(&self) -> &crate::core::incident::Timeline {
         self.incidents.timeline()
     }
 
@@ -310,7 +327,7 @@ impl Core {
         }
     }
 
-    fn samples(&mut self, observations: &[crate::model::Observation], live: bool, source: SourceId, now_ms: i64) {
+    fn samples(&mut self, observations: &[crate::core::model::Observation], live: bool, source: SourceId, now_ms: i64) {
         self.data_version += 1;
         let interval = self.intervals.get(&source).copied().unwrap_or(self.interval_ms);
         let patience = self.setup.patience_ms.get(&source).copied().unwrap_or(0);
@@ -477,9 +494,9 @@ impl Core {
         let mut changed = false;
         for o in &outcomes {
             let Some(rule) = self.rules.rules().get(o.index) else { continue };
-            let id = crate::alert::rule_alert_id(o);
+            let id = crate::core::alert::rule_alert_id(o);
             let before = self.alerts.get(&id).cloned();
-            let after = crate::alert::rule_alert(rule, o, before.as_ref(), now_ms);
+            let after = crate::core::alert::rule_alert(rule, o, before.as_ref(), now_ms);
             if let Some(c) = o.change {
                 tracing::info!(rule = %o.rule, group = ?o.group, change = c.name(), value = ?o.value, "alert rule");
                 self.tell(c.name(), before.as_ref(), after.as_ref(), now_ms);
@@ -514,8 +531,8 @@ impl Core {
         // firing had, and the book ends as the replay's last instant left it.
         for (at, o) in &changes {
             let Some(rule) = self.rules.rules().get(o.index) else { continue };
-            let id = crate::alert::rule_alert_id(o);
-            let after = crate::alert::rule_alert(rule, o, self.alerts.get(&id), *at);
+            let id = crate::core::alert::rule_alert_id(o);
+            let after = crate::core::alert::rule_alert(rule, o, self.alerts.get(&id), *at);
             if let (Some(c), Some(a)) = (o.change, after.as_ref().or(self.alerts.get(&id))) {
                 self.incidents.alert(a, c, o.value, *at, now_ms, true);
             }
@@ -554,7 +571,7 @@ impl Core {
     }
 
     /// Takes a timeline read back from disk.
-    pub fn restore_timeline(&mut self, timeline: crate::incident::Timeline) {
+    pub fn restore_timeline(&mut self, timeline: crate::core::incident::Timeline) {
         self.incidents.restore(timeline);
     }
 }

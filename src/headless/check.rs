@@ -5,15 +5,15 @@
 //! them now, prints what it found and exits with a Nagios-style code.
 
 use super::Refusals;
-use crate::alert::rules::{RuleSet, RuleSpec};
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::config::ConfigError;
 use crate::core::Core;
+use crate::core::alert::rules::{RuleSet, RuleSpec};
+use crate::core::model::{Alert, AlertState, Origin, OriginKind, Severity};
+use crate::core::slo::{SloSpec, SloStatus, span_name};
 use crate::feed::{self, Feed, START_BACKFILL};
-use crate::model::{Alert, AlertState, Origin, OriginKind, Severity};
-use crate::pipeline::sources::SourceTable;
-use crate::scene::{SourceHealth, SourceRow};
-use crate::slo::{SloSpec, SloStatus, span_name};
+use crate::tui::pipeline::sources::SourceTable;
+use crate::tui::scene::{SourceHealth, SourceRow};
 use crate::wire::{WireNum, format_time, now_ms, sanitize};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -297,7 +297,9 @@ fn judge(feed: &Feed, mut p: Picture, timeout: Duration) -> Report {
         let what = if p.gateway { "no gateway is live" } else { "no source is live" };
         report.raise(Status::Stale, what.into());
     }
-    for s in sources.iter().filter(|s| s.kind != crate::model::SourceKind::Gateway && s.health == SourceHealth::Down) {
+    for s in
+        sources.iter().filter(|s| s.kind != crate::core::model::SourceKind::Gateway && s.health == SourceHealth::Down)
+    {
         let why = s.last_error.as_deref().unwrap_or("no answer");
         report.raise(Status::Unreachable, format!("{} ({}) is down: {why}", s.name, s.kind.name()));
     }
@@ -551,17 +553,17 @@ mod tests {
 
     #[test]
     fn text_ends_with_one_summary_line_and_keeps_escapes_out() {
-        let rules = crate::alert::defaults::rules();
+        let rules = crate::core::alert::defaults::rules();
         let rule = rules.iter().find(|r| r.name == "error rate").unwrap();
-        let o = crate::alert::rules::Outcome {
+        let o = crate::core::alert::rules::Outcome {
             index: 1,
             rule: rule.name.clone(),
             group: Some(("service".into(), "pay\u{1b}[2Jments".into())),
-            phase: crate::alert::engine::Phase::Firing { since: 1_751_279_400_000, quiet_since: None },
+            phase: crate::core::alert::engine::Phase::Firing { since: 1_751_279_400_000, quiet_since: None },
             value: Some(0.05),
             change: None,
         };
-        let alert = crate::alert::rule_alert(rule, &o, None, 1_751_279_460_000).unwrap();
+        let alert = crate::core::alert::rule_alert(rule, &o, None, 1_751_279_460_000).unwrap();
         let mut r = Report { rules: 9, alerts: AlertJson::of(&alert).into_iter().collect(), ..Report::default() };
         r.raise(Status::Firing, "an alert is firing".into());
         let mut out = Vec::new();

@@ -3,8 +3,8 @@
 //! "-Inf") and times as RFC 3339, so a line reads like a protocol frame.
 
 use super::Item;
-use crate::model::{ConnState, Labels, Sample, Severity, Transport};
-use crate::scene::SourceRow;
+use crate::core::model::{ConnState, Labels, Sample, Severity, Transport};
+use crate::tui::scene::SourceRow;
 use crate::wire::{WireNum, format_time};
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
@@ -15,7 +15,7 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
         Item::Point { obs, seq, backfilled } => {
             // A PromQL result says which query and source it came from
             // instead of a metric name.
-            let promql = crate::dashboard::spec::parse_promql_key(&obs.key.metric);
+            let promql = crate::dashboards::spec::parse_promql_key(&obs.key.metric);
             to_line(
                 out,
                 &PointLine {
@@ -74,7 +74,7 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
         }
         Item::Source(row) => to_line(out, &source_line(row, now_ms)),
         Item::Query { key, error } => {
-            let (source, query) = crate::dashboard::spec::parse_promql_key(key).unwrap_or(("", key));
+            let (source, query) = crate::dashboards::spec::parse_promql_key(key).unwrap_or(("", key));
             let line = QueryLine { kind: "query", timestamp: format_time(now_ms), source, query, error };
             to_line(out, &line)
         }
@@ -84,7 +84,7 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
                 kind: "slo_alert",
                 at: format_time(at),
                 slo: alert.labels.get("slo").map_or("", String::as_str),
-                alert: &crate::incident::timeline::alert_name(alert),
+                alert: &crate::core::incident::timeline::alert_name(alert),
                 change: change.name().replace(' ', "_"),
                 state: alert.state.name(),
                 severity: alert.severity.name(),
@@ -377,10 +377,10 @@ fn hundredths(v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{
+    use crate::core::model::{
         Alert, AlertState, ErrorClass, Event, HistogramValue, Observation, SeriesKey, Severity, StatusBanner,
     };
-    use crate::scene::SourceHealth;
+    use crate::tui::scene::SourceHealth;
     use serde_json::{Value as Json, json};
     use std::sync::Arc;
 
@@ -429,7 +429,7 @@ mod tests {
     fn alerts_events_and_status_lines() {
         let a = Alert {
             id: "a-91".into(),
-            origin: crate::model::Origin::Gateway { source: crate::model::SourceId::GATEWAY },
+            origin: crate::core::model::Origin::Gateway { source: crate::core::model::SourceId::GATEWAY },
             state: AlertState::Firing,
             severity: Severity::Critical,
             metric: "http_error_ratio".into(),
@@ -491,7 +491,7 @@ mod tests {
     fn source_lines_give_times_ages_and_rounded_rates() {
         let r = SourceRow {
             url: "ws://gw/s".into(),
-            kind: crate::model::SourceKind::Gateway,
+            kind: crate::core::model::SourceKind::Gateway,
             name: "gateway".into(),
             transport: Some(Transport::Ws),
             health: SourceHealth::Live,
@@ -521,9 +521,9 @@ mod tests {
 
     #[test]
     fn rule_alert_lines_name_the_rule_its_group_and_the_change() {
-        use crate::alert::engine::{Change, Phase};
-        use crate::alert::rules::{Outcome, RuleSpec};
-        let rules: Vec<RuleSpec> = crate::alert::defaults::rules();
+        use crate::core::alert::engine::{Change, Phase};
+        use crate::core::alert::rules::{Outcome, RuleSpec};
+        let rules: Vec<RuleSpec> = crate::core::alert::defaults::rules();
         let rule = rules.iter().find(|r| r.name == "error rate").unwrap();
         let outcome = Outcome {
             index: 1,
@@ -564,7 +564,7 @@ mod tests {
     fn slo_alert_lines_name_the_slo_and_the_burn() {
         let a = Alert {
             id: "slo:checkout availability:fast burn".into(),
-            origin: crate::model::Origin::Slo { slo: "checkout availability".into(), burn: "fast burn".into() },
+            origin: crate::core::model::Origin::Slo { slo: "checkout availability".into(), burn: "fast burn".into() },
             state: AlertState::Firing,
             severity: Severity::Critical,
             metric: String::new(),
@@ -576,7 +576,7 @@ mod tests {
             ends_at: None,
             updated_ms: T,
         };
-        let change = crate::alert::engine::Change::Firing;
+        let change = crate::core::alert::engine::Change::Firing;
         let j = line(&Item::SloAlert { at: T, alert: &a, change });
         assert_eq!(
             j,

@@ -13,15 +13,15 @@ mod jsonl;
 mod rule_watch;
 mod text;
 
-use crate::alert::engine::Phase;
-use crate::alert::rules::{Outcome, RuleSpec};
 use crate::cli::{TailArgs, TailFormat};
+use crate::core::alert::engine::Phase;
+use crate::core::alert::rules::{Outcome, RuleSpec};
+use crate::core::model::{Alert, AlertState, ConnState, ErrorClass, Event, Observation, StatusBanner, Update};
+use crate::core::store::{Placed, Store};
 use crate::feed::{self, Feed};
-use crate::model::{Alert, AlertState, ConnState, ErrorClass, Event, Observation, StatusBanner, Update};
-use crate::pipeline::sources::SourceTable;
-use crate::scene::SourceRow;
-use crate::source::SourceStats;
-use crate::store::{Placed, Store};
+use crate::sources::SourceStats;
+use crate::tui::pipeline::sources::SourceTable;
+use crate::tui::scene::SourceRow;
 use crate::wire::now_ms;
 use rule_watch::RuleWatch;
 use std::future::Future;
@@ -89,7 +89,7 @@ pub enum Item<'a> {
     SloAlert {
         at: i64,
         alert: &'a Alert,
-        change: crate::alert::engine::Change,
+        change: crate::core::alert::engine::Change,
     },
 }
 
@@ -146,21 +146,21 @@ pub(super) fn tail_queries(
     plan: &feed::Plan,
     queries: &[String],
     since: Duration,
-) -> anyhow::Result<crate::source::prometheus::Wants> {
+) -> anyhow::Result<crate::sources::prometheus::Wants> {
     use crate::config::SourceKind;
-    use crate::source::prometheus::{Want, Wants};
+    use crate::sources::prometheus::{Want, Wants};
     let first = plan.sources.iter().find(|s| s.kind == SourceKind::Prometheus).and_then(|s| s.name.clone());
     let wants: Vec<Want> = match (&first, queries.is_empty()) {
         (None, false) => anyhow::bail!("--query needs a Prometheus source (--prometheus URL)"),
         (None, true) => Vec::new(),
         (Some(name), false) => queries.iter().map(|q| Want { source: name.clone(), text: q.clone() }).collect(),
         (Some(_), true) => {
-            let written = crate::preset::dashboard(false, &plan.sources);
+            let written = crate::dashboards::preset::dashboard(false, &plan.sources);
             let store = Store::default();
             let mut all: Vec<Want> = written
                 .pages
                 .iter()
-                .flat_map(|p| crate::pipeline::page::promql_wanted(p, &Default::default(), &store))
+                .flat_map(|p| crate::tui::pipeline::page::promql_wanted(p, &Default::default(), &store))
                 .collect();
             all.sort();
             all.dedup();
@@ -427,14 +427,14 @@ async fn print_sources<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Sample, SeriesKey};
+    use crate::core::model::{Sample, SeriesKey};
 
     fn samples(ts: &[i64], live: bool, seq: Option<u64>) -> Update {
         let observations = ts
             .iter()
             .map(|&t| Observation { key: SeriesKey::new("orders_per_minute"), ts: t, sample: Sample::Number(1.0) })
             .collect();
-        Update::Samples { observations, live, seq, source: crate::model::SourceId::GATEWAY }
+        Update::Samples { observations, live, seq, source: crate::core::model::SourceId::GATEWAY }
     }
 
     fn printed(updates: &[Update], metrics: &[String]) -> Vec<serde_json::Value> {
@@ -462,7 +462,7 @@ mod tests {
             observations: vec![Observation { key: SeriesKey::new("active_users"), ts: 1, sample: Sample::Number(2.0) }],
             live: true,
             seq: Some(1),
-            source: crate::model::SourceId::GATEWAY,
+            source: crate::core::model::SourceId::GATEWAY,
         };
         let lines = printed(&[other, samples(&[1000], true, Some(2))], &["orders_per_minute".to_string()]);
         assert_eq!(lines.len(), 1);

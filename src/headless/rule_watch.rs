@@ -3,11 +3,11 @@
 //! own times, then evaluated once a second as the dashboard does. The SLOs'
 //! burn alerts are evaluated alongside, from the same start.
 
-use crate::alert::engine;
-use crate::alert::rules::{Outcome, REPLAY_STEP_MS, RuleSet, RuleSpec};
-use crate::model::Alert;
-use crate::slo::{SloBook, SloSpec};
-use crate::store::Store;
+use crate::core::alert::engine;
+use crate::core::alert::rules::{Outcome, REPLAY_STEP_MS, RuleSet, RuleSpec};
+use crate::core::model::Alert;
+use crate::core::slo::{SloBook, SloSpec};
+use crate::core::store::Store;
 
 /// How long to wait for a start-up backfill before evaluating without one
 /// (a transport that could not fetch history): rules then start from live

@@ -5,9 +5,9 @@
 use super::Item;
 use super::jsonl::transport_name;
 use crate::core::format::age;
-use crate::model::{ConnState, Labels, Sample};
-use crate::scene::{SourceHealth, SourceRow};
-use crate::units::{self, Unit};
+use crate::core::model::{ConnState, Labels, Sample};
+use crate::core::units::{self, Unit};
+use crate::tui::scene::{SourceHealth, SourceRow};
 use crate::wire::{format_time, special_name};
 use std::io::{self, Write};
 
@@ -74,12 +74,12 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
             "slo",
             change.name(),
             alert.severity.name(),
-            series(&crate::incident::timeline::alert_name(alert), &alert.labels),
+            series(&crate::core::incident::timeline::alert_name(alert), &alert.labels),
             alert.summary
         ),
         Item::RuleAlert { at, rule, outcome, replayed } => {
             let change = outcome.change.map_or("", |c| c.name());
-            let severity = crate::model::Severity::from(rule.severity).name();
+            let severity = crate::core::model::Severity::from(rule.severity).name();
             let who = match &outcome.group {
                 Some((k, v)) => format!("{}{{{k}={v:?}}}", rule.name),
                 None => rule.name.clone(),
@@ -134,7 +134,7 @@ fn conn(state: &ConnState, url: &str, now_ms: i64) -> String {
 }
 
 fn source(r: &SourceRow, now_ms: i64) -> String {
-    let g = &crate::theme::Glyphs::UNICODE;
+    let g = &crate::tui::theme::Glyphs::UNICODE;
     let glyph = match r.health {
         SourceHealth::Live => g.ok,
         SourceHealth::Stale | SourceHealth::Idle => g.stale,
@@ -162,7 +162,7 @@ fn source(r: &SourceRow, now_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ErrorClass, Observation, SeriesKey};
+    use crate::core::model::{ErrorClass, Observation, SeriesKey};
 
     const T: i64 = 1_751_279_400_000;
 

@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn fast_and_general_paths_agree() {
-        let sim = crate::sim::Simulator::new(7, crate::sim::Scenario::ErrorBurst);
+        let sim = crate::gateway::sim::Simulator::new(7, crate::gateway::sim::Scenario::ErrorBurst);
         let frame = ServerFrame::Metrics(super::super::MetricsFrame {
             seq: Some(4),
             timestamp: super::super::WireTime(1_751_279_760_000),

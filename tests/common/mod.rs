@@ -14,8 +14,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use vigil::serve::{Gateway, ServeOptions};
-use vigil::sim::Simulator;
+use vigil::gateway::serve::{Gateway, ServeOptions};
+use vigil::gateway::sim::Simulator;
 use vigil::wire::{Hello, PointValue, ServerFrame};
 
 /// Every wait in these tests is bounded by this unless said otherwise:

@@ -1,0 +1,243 @@
+//! The metrics gateway behind `vigil serve`: the simulator's data over the
+//! stream protocol (WebSocket and SSE), REST history and alert
+//! subscriptions, with optional bearer-token auth.
+//!
+//! One ticker task produces every frame; connections only read actions and
+//! write what is queued for them. Sessions outlive connections so a client
+//! can `resume` after a drop.
+
+mod alerts;
+mod auth;
+mod own_metrics;
+mod ratelimit;
+mod replay;
+mod rest;
+mod rules;
+mod session;
+mod signals;
+mod sse;
+mod state;
+mod ticker;
+mod webhook;
+mod ws;
+
+use crate::gateway::sim::Scenario;
+use crate::wire::{ALERT_SUBSCRIBE_PATH, EVENTS_PATH, HISTORICAL_PATH, REALTIME_PATH, STREAM_PATH};
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use axum::serve::ListenerExt;
+use state::Shared;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Send buffer asked for on accepted sockets: small enough that a stalled
+/// reader fills it (and its queue) after a few hundred KiB, not megabytes.
+const SEND_BUFFER_BYTES: usize = 256 * 1024;
+/// How long shutdown waits for connections to say goodbye.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Everything `vigil serve` can be told.
+#[derive(Clone)]
+pub struct ServeOptions {
+    /// Address to listen on; port 0 picks a free one.
+    pub bind: SocketAddr,
+    /// Bearer token every request must carry; `None` means no auth.
+    pub token: Option<String>,
+    /// Incident script the simulator plays.
+    pub scenario: Scenario,
+    /// Seed of the simulator's noise.
+    pub seed: u64,
+    /// Time between ticks (frames).
+    pub interval: Duration,
+    /// How long frames stay replayable (the protocol needs at least 5 minutes).
+    pub replay_window: Duration,
+    /// How long a session without a connection is kept.
+    pub session_ttl: Duration,
+    /// Frames queued per connection before it is closed as a slow client (1013).
+    pub send_queue: usize,
+    /// Added to wall time to get simulated time; lets tests start inside an incident.
+    pub clock_offset_ms: i64,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            bind: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            token: None,
+            scenario: Scenario::Tour,
+            seed: 1,
+            interval: Duration::from_secs(1),
+            replay_window: Duration::from_secs(6 * 60),
+            session_ttl: Duration::from_secs(10 * 60),
+            send_queue: 256,
+            clock_offset_ms: 0,
+        }
+    }
+}
+
+impl fmt::Debug for ServeOptions {
+    /// Never prints the token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServeOptions")
+            .field("bind", &self.bind)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("scenario", &self.scenario)
+            .field("seed", &self.seed)
+            .field("interval", &self.interval)
+            .field("replay_window", &self.replay_window)
+            .field("session_ttl", &self.session_ttl)
+            .field("send_queue", &self.send_queue)
+            .field("clock_offset_ms", &self.clock_offset_ms)
+            .finish()
+    }
+}
+
+/// A running gateway.
+pub struct Gateway {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: Option<JoinHandle<()>>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+impl Gateway {
+    /// Binds, warms up the alert rules and starts serving in the background.
+    pub async fn start(opts: ServeOptions) -> anyhow::Result<Gateway> {
+        // Webhooks may use TLS; a second crypto provider elsewhere would
+        // otherwise make building a TLS config panic. Already installed is fine.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let shared = Arc::new(Shared::new(&opts)?);
+        let listener = tokio::net::TcpListener::bind(opts.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", opts.bind))?;
+        let addr = listener.local_addr()?;
+
+        let t0 = shared.sim_now();
+        let warm = Arc::clone(&shared);
+        let engine = tokio::task::spawn_blocking(move || ticker::warmed_engine(&warm, t0)).await?;
+        *shared.lock_active_alerts() = engine.current();
+        // Incidents are shorter than an hour, so the last hour's status
+        // changes say whether a banner is up right now.
+        if let Some(last) = shared.sim.status_between(t0 - 3_600_000, t0).last() {
+            shared.note_status(last);
+        }
+        let ticker = tokio::spawn(ticker::run(Arc::clone(&shared), engine, t0));
+
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+            if let Err(e) = socket2::SockRef::from(&*tcp).set_send_buffer_size(SEND_BUFFER_BYTES) {
+                tracing::debug!(error = %e, "could not set SO_SNDBUF");
+            }
+        });
+        let app = router(Arc::clone(&shared)).into_make_service_with_connect_info::<SocketAddr>();
+        let stop = shared.shutdown.clone();
+        let server = tokio::spawn(async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "gateway server stopped");
+            }
+        });
+        tracing::info!(%addr, scenario = opts.scenario.name(), seed = opts.seed, auth = opts.token.is_some(), "gateway listening");
+        Ok(Gateway { addr, shared, server: Some(server), ticker: Some(ticker) })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL for REST, e.g. `http://127.0.0.1:7878`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.connectable())
+    }
+
+    /// URL of the WebSocket stream.
+    pub fn stream_url(&self) -> String {
+        format!("ws://{}{STREAM_PATH}", self.connectable())
+    }
+
+    /// The bound address, with a wildcard IP replaced by loopback so the URLs work.
+    fn connectable(&self) -> SocketAddr {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        addr
+    }
+
+    /// Stops accepting, closes every stream (WebSocket with 1001) and ends all tasks.
+    pub async fn shutdown(mut self) {
+        self.shared.shutdown.cancel();
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.shared.live.drained()).await;
+        if let Some(mut server) = self.server.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err()
+        {
+            // A keep-alive connection that never finishes its request.
+            server.abort();
+        }
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.await;
+        }
+        tracing::info!("gateway stopped");
+    }
+}
+
+impl Drop for Gateway {
+    /// A gateway dropped without `shutdown` still stops: its tasks see the
+    /// cancellation and wind down on their own.
+    fn drop(&mut self) {
+        self.shared.shutdown.cancel();
+    }
+}
+
+/// Runs a gateway until SIGINT or SIGTERM.
+pub async fn run_until_signal(opts: ServeOptions) -> anyhow::Result<()> {
+    let gateway = Gateway::start(opts).await?;
+    // The one line a person starting the gateway needs to see.
+    eprintln!("vigil gateway listening on {} (stream {})", gateway.http_url(), gateway.stream_url());
+    wait_for_signal().await?;
+    gateway.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+/// Every route, behind (outermost first) request metrics, the rate limit and auth.
+fn router(shared: Arc<Shared>) -> Router {
+    let subscribe_path = format!("{ALERT_SUBSCRIBE_PATH}/{{id}}");
+    Router::new()
+        .route(STREAM_PATH, get(ws::handler))
+        .route(EVENTS_PATH, get(sse::handler))
+        .route(REALTIME_PATH, get(rest::realtime))
+        .route(HISTORICAL_PATH, get(rest::historical))
+        .route(ALERT_SUBSCRIBE_PATH, post(alerts::create).layer(DefaultBodyLimit::max(alerts::MAX_BODY)))
+        .route(&subscribe_path, delete(alerts::delete))
+        .route("/healthz", get(rest::healthz))
+        .route("/metrics", get(own_metrics::handler))
+        .fallback(rest::not_found)
+        .method_not_allowed_fallback(rest::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), auth::require_token))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), ratelimit::limit))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), own_metrics::track))
+        .with_state(shared)
+}

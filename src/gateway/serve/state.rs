@@ -1,0 +1,174 @@
+//! What every route and the ticker share: options, the simulator, the
+//! session table, the SSE hub and the gateway's own counters.
+//!
+//! Every lock here is a `std::sync::Mutex` held only for synchronous work;
+//! nothing awaits while holding one.
+
+use super::ServeOptions;
+use super::alerts::SubscriptionBook;
+use super::auth::Token;
+use super::own_metrics::OwnMetrics;
+use super::ratelimit::{RateLimit, RateLimiter};
+use super::replay::ReplayLimits;
+use super::session::SessionTable;
+use super::sse::SseHub;
+use super::webhook::WebhookSender;
+use crate::gateway::sim::Simulator;
+use crate::wire::{AlertFrame, MetricInfo, MetricKind, ServerFrame, StatusFrame, now_ms};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// State shared by the routes, the connections and the ticker.
+pub(crate) struct Shared {
+    pub interval: Duration,
+    pub clock_offset_ms: i64,
+    pub send_queue: usize,
+    pub sim: Simulator,
+    pub catalogue: Vec<MetricInfo>,
+    kinds: HashMap<String, MetricKind>,
+    pub token: Option<Token>,
+    pub sessions: Mutex<SessionTable>,
+    pub sse: SseHub,
+    /// Server-rule alerts now pending or firing, for sessions that subscribe later.
+    pub active_alerts: Mutex<Vec<AlertFrame>>,
+    /// The last status change when it is not "ok": a banner newcomers must see too.
+    pub current_status: Mutex<Option<StatusFrame>>,
+    pub subscriptions: Mutex<SubscriptionBook>,
+    pub webhooks: WebhookSender,
+    pub metrics: OwnMetrics,
+    pub limiter: RateLimiter,
+    pub shutdown: CancellationToken,
+    pub live: LiveConnections,
+    next_conn_id: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(opts: &ServeOptions) -> anyhow::Result<Self> {
+        let sim = Simulator::new(opts.seed, opts.scenario);
+        let catalogue = sim.catalogue();
+        let kinds = catalogue.iter().map(|m| (m.name.clone(), m.kind)).collect();
+        let interval = opts.interval.max(Duration::from_millis(1));
+        // A session gets a metrics frame per tick plus the odd alert or event.
+        let session_limits = ReplayLimits::for_stream(opts.replay_window, interval, 2);
+        Ok(Shared {
+            interval,
+            clock_offset_ms: opts.clock_offset_ms,
+            send_queue: opts.send_queue.max(4),
+            sim,
+            catalogue,
+            kinds,
+            token: opts.token.clone().map(Token::new),
+            sessions: Mutex::new(SessionTable::new(session_limits, opts.session_ttl)),
+            sse: SseHub::new(session_limits, opts.send_queue.max(16)),
+            active_alerts: Mutex::new(Vec::new()),
+            current_status: Mutex::new(None),
+            subscriptions: Mutex::new(SubscriptionBook::default()),
+            webhooks: WebhookSender::new()?,
+            metrics: OwnMetrics::default(),
+            limiter: RateLimiter::new(RateLimit::default()),
+            shutdown: CancellationToken::new(),
+            live: LiveConnections::default(),
+            next_conn_id: AtomicU64::new(1),
+        })
+    }
+
+    /// The tick interval in milliseconds (at least 1).
+    pub fn interval_ms(&self) -> i64 {
+        (self.interval.as_millis() as i64).max(1)
+    }
+
+    /// Simulated now: wall time plus the configured offset, aligned down to the interval.
+    pub fn sim_now(&self) -> i64 {
+        let t = now_ms().saturating_add(self.clock_offset_ms);
+        t.div_euclid(self.interval_ms()) * self.interval_ms()
+    }
+
+    /// The kind of a metric in the simulator's catalogue; `None` when unknown.
+    pub fn kind_of(&self, metric: &str) -> Option<MetricKind> {
+        self.kinds.get(metric).copied()
+    }
+
+    /// A fresh id for a WebSocket connection.
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn lock_sessions(&self) -> MutexGuard<'_, SessionTable> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn lock_active_alerts(&self) -> MutexGuard<'_, Vec<AlertFrame>> {
+        self.active_alerts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a status change; statuses that say all is well clear it.
+    pub fn note_status(&self, status: &StatusFrame) {
+        let clear = matches!(status.status.as_str(), "ok" | "healthy" | "live");
+        *self.current_status.lock().unwrap_or_else(|e| e.into_inner()) =
+            (!clear).then(|| StatusFrame { seq: None, ..status.clone() });
+    }
+
+    /// What a client starting afresh is told before live frames: the
+    /// current degraded status, if any, then the alerts now active.
+    pub fn greeting(&self) -> Vec<ServerFrame> {
+        let status = self.current_status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let alerts = self.lock_active_alerts().clone();
+        status
+            .into_iter()
+            .map(ServerFrame::Status)
+            .chain(alerts.into_iter().map(|a| ServerFrame::Alert(AlertFrame { seq: None, ..a })))
+            .collect()
+    }
+
+    pub fn lock_subscriptions(&self) -> MutexGuard<'_, SubscriptionBook> {
+        self.subscriptions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Counts long-lived connections (WebSocket and SSE) so shutdown can wait
+/// until every one has said goodbye.
+#[derive(Default)]
+pub(crate) struct LiveConnections {
+    count: AtomicU64,
+    drained: Notify,
+}
+
+impl LiveConnections {
+    /// Registers a connection until the returned guard is dropped; `gauge` is
+    /// the per-transport gauge kept alongside.
+    pub fn enter(shared: &Arc<Shared>, gauge: fn(&OwnMetrics) -> &AtomicU64) -> LiveGuard {
+        shared.live.count.fetch_add(1, Ordering::SeqCst);
+        OwnMetrics::inc(gauge(&shared.metrics));
+        LiveGuard { shared: Arc::clone(shared), gauge }
+    }
+
+    /// Waits until no connection is left.
+    pub async fn drained(&self) {
+        loop {
+            let notified = self.drained.notified();
+            if self.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Held by a connection for as long as it lives.
+pub(crate) struct LiveGuard {
+    shared: Arc<Shared>,
+    gauge: fn(&OwnMetrics) -> &AtomicU64,
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        OwnMetrics::dec((self.gauge)(&self.shared.metrics));
+        if self.shared.live.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.shared.live.drained.notify_waiters();
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The state file's format: plain serde types and the conversions between
+//! them and the store's. Timestamps are stored as differences and values as
+//! columns, which keeps a day of the demo to a few MB of JSON.
+
+use crate::core::model::{Alert, HistogramValue, Kind, OriginKind, Sample};
+use crate::wire::{self, AlertFrame, EventFrame, Labels, MetricInfo, MetricKind, WireNum, WireTime};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Format of the file; any other is ignored.
+pub(super) const VERSION: u32 = 1;
+
+/// The file. `S` is a series: raw JSON when writing (each series is
+/// serialised on its own, to keep within the size limit), typed when reading.
+#[derive(Serialize, Deserialize)]
+pub(super) struct Saved<S> {
+    pub(super) vigil_state: u32,
+    /// The gateways the state came from, as named in the file name.
+    pub(super) source: String,
+    pub(super) saved_ms: i64,
+    pub(super) interval_ms: i64,
+    pub(super) metrics: Vec<MetricInfo>,
+    pub(super) alerts: Vec<SavedAlert>,
+    pub(super) events: Vec<EventFrame>,
+    pub(super) series: Vec<S>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct SavedAlert {
+    #[serde(flatten)]
+    pub(super) alert: AlertFrame,
+    pub(super) updated_ms: i64,
+    /// Who made the alert; absent in files from before it was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) origin: Option<OriginKind>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct SavedSeries {
+    pub(super) metric: String,
+    #[serde(default)]
+    pub(super) labels: Labels,
+    pub(super) kind: MetricKind,
+    /// Finest first, as `store::TIERS`.
+    pub(super) tiers: Vec<SavedTier>,
+}
+
+/// One tier, as columns: newest timestamps (the first absolute, then each
+/// the difference to the one before), samples folded per slot (empty when
+/// all are 1, as in the raw tier), and values.
+#[derive(Serialize, Deserialize, Default)]
+pub(super) struct SavedTier {
+    pub(super) t: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) n: Vec<u32>,
+    pub(super) v: Vec<SavedSample>,
+}
+
+/// Shapes differ, so the untagged form is unambiguous: numbers (or the
+/// protocol's non-finite strings), `{"s": text}`, `{"b": buckets, ...}`.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+pub(super) enum SavedSample {
+    Number(WireNum),
+    Text { s: String },
+    Histogram { b: Vec<(WireNum, WireNum)>, sum: WireNum, count: WireNum },
+}
+
+pub(super) fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 256 && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+}
+
+pub(super) fn saved_tier(tier: &crate::core::store::Tier) -> SavedTier {
+    let mut out = SavedTier::default();
+    let mut prev = 0;
+    for slot in tier.slots() {
+        out.t.push(slot.newest - prev);
+        prev = slot.newest;
+        out.n.push(slot.n);
+        out.v.push(match &slot.sample {
+            Sample::Number(v) => SavedSample::Number(WireNum(*v)),
+            Sample::Text(t) => SavedSample::Text { s: t.to_string() },
+            Sample::Histogram(h) => SavedSample::Histogram {
+                b: h.buckets.iter().map(|&(le, c)| (WireNum(le), WireNum(c))).collect(),
+                sum: WireNum(h.sum),
+                count: WireNum(h.count),
+            },
+        });
+    }
+    if out.n.iter().all(|&n| n == 1) {
+        out.n.clear();
+    }
+    out
+}
+
+pub(super) fn tier_slots(tier: SavedTier) -> Vec<(i64, u32, Sample)> {
+    let mut ts = 0i64;
+    let counts = tier.n.into_iter().chain(std::iter::repeat(1));
+    tier.t
+        .into_iter()
+        .zip(counts)
+        .zip(tier.v)
+        .map(|((dt, n), v)| {
+            ts = ts.saturating_add(dt);
+            let sample = match v {
+                SavedSample::Number(v) => Sample::Number(v.0),
+                SavedSample::Text { s } => Sample::Text(Arc::from(wire::sanitize(&s))),
+                SavedSample::Histogram { b, sum, count } => Sample::Histogram(Arc::new(HistogramValue {
+                    buckets: b.into_iter().take(wire::MAX_BUCKETS).map(|(le, c)| (le.0, c.0)).collect(),
+                    sum: sum.0,
+                    count: count.0,
+                })),
+            };
+            (ts, n, sample)
+        })
+        .collect()
+}
+
+pub(super) fn metric_kind(kind: Kind) -> MetricKind {
+    match kind {
+        Kind::Gauge => MetricKind::Gauge,
+        Kind::Counter => MetricKind::Counter,
+        Kind::Histogram => MetricKind::Histogram,
+        Kind::Status => MetricKind::Status,
+    }
+}
+
+pub(super) fn alert_frame(a: Alert) -> AlertFrame {
+    let (state, severity) = (a.state.name(), a.severity.name());
+    AlertFrame {
+        seq: None,
+        id: a.id,
+        state: state.into(),
+        severity: severity.into(),
+        metric: a.metric,
+        labels: a.labels,
+        value: a.value.map(WireNum),
+        threshold: a.threshold.map(WireNum),
+        summary: a.summary,
+        starts_at: a.starts_at.map(WireTime),
+        ends_at: a.ends_at.map(WireTime),
+    }
+}
+
+pub(super) fn clean_alert(mut a: AlertFrame) -> AlertFrame {
+    for text in [&mut a.id, &mut a.metric, &mut a.summary, &mut a.state, &mut a.severity] {
+        *text = wire::sanitize(text);
+    }
+    a.labels = wire::sanitize_labels(&a.labels);
+    a
+}
