@@ -194,12 +194,7 @@ impl Default for LogConfig {
     }
 }
 
-/// A duration written as text ("100ms", "5m"), for serde.
-pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a duration ({e}); try \"100ms\" or \"5m\"")))
-}
+pub(crate) use crate::core::format::duration;
 
 fn scenario<'de, D: Deserializer<'de>>(d: D) -> Result<Scenario, D::Error> {
     String::deserialize(d)?.parse().map_err(serde::de::Error::custom)

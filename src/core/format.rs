@@ -50,6 +50,13 @@ pub fn span_name(ms: i64) -> String {
     }
 }
 
+/// A duration written as text ("100ms", "5m"), for serde.
+pub fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    humantime::parse_duration(&s)
+        .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a duration ({e}); try \"100ms\" or \"5m\"")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

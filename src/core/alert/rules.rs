@@ -5,12 +5,12 @@
 //! shows its signal agree.
 
 use super::engine::{self, Change, Phase, Timing};
-use crate::config::duration;
+use crate::core::format::duration;
 use crate::core::model::Severity;
 use crate::core::query::matcher::Matcher;
+use crate::core::query::spec::{Agg, QuerySpec, quantile};
 use crate::core::query::{self, Evaluated, Reader, Span};
 use crate::core::units::{self, Unit};
-use crate::dashboards::spec::{Agg, QuerySpec, quantile};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;

@@ -8,12 +8,13 @@
 
 pub mod grid_cache;
 pub mod matcher;
+pub mod spec;
 
 use crate::core::model::{HistogramValue, Kind, Sample, SeriesKey};
 use crate::core::store::{Series, Store, TIERS, derive};
-use crate::dashboards::spec::{Agg, QuerySpec};
 use grid_cache::{Plan, Shelf, splice};
 use matcher::Matcher;
+use spec::{Agg, QuerySpec};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -74,7 +74,7 @@ impl Ledger {
 
 /// The SLI in words, to tell whether a saved ledger counted the same thing.
 fn sli_of(spec: &SloSpec) -> String {
-    let q = |q: &Option<crate::dashboards::spec::QuerySpec>| match q {
+    let q = |q: &Option<crate::core::query::spec::QuerySpec>| match q {
         Some(q) => {
             let labels: Vec<String> = q.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             format!("{}{{{}}}", q.metric, labels.join(","))

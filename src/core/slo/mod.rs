@@ -13,13 +13,13 @@
 
 pub mod ledger;
 
-use crate::config::duration;
 use crate::core::alert::engine::{self, Change, Phase, Timing};
+use crate::core::format::duration;
 pub use crate::core::format::span_name;
 use crate::core::model::{Alert, AlertState, Severity};
+use crate::core::query::spec::QuerySpec;
 use crate::core::query::{Reader, Span};
 use crate::core::store::Store;
-use crate::dashboards::spec::QuerySpec;
 use ledger::Ledger;
 use serde::Deserialize;
 use std::collections::HashMap;
