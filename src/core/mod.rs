@@ -42,7 +42,7 @@ use crate::core::model::{
     Alert, AlertState, ConnState, Event, Labels, Muted, OriginKind, SourceId, StatusBanner, Update,
 };
 use crate::core::slo::{SloBook, SloSpec, ledger::Ledger};
-use crate::core::store::{Live, Store};
+use crate::core::store::{Live, Placed, Store};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -84,14 +84,22 @@ pub struct Progress {
     pub newest_ms: Option<i64>,
 }
 
-/// One alert change for the exec hook: the book's versions around it
-/// (`after` is `None` for an alert that left the book).
+/// One alert change, for the exec hook and `tail`: the book's versions
+/// around it (`after` is `None` for an alert that left the book).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Told {
+    /// What happened, in the hook's words: a rule's or SLO's change, or the
+    /// state a gateway's alert moved to.
     pub change: &'static str,
+    /// The rule's or SLO's change itself; `None` for others' alerts.
+    pub step: Option<crate::core::alert::engine::Change>,
     pub before: Option<Alert>,
     pub after: Option<Alert>,
+    /// The value the change was decided on.
+    pub value: Option<f64>,
     pub at_ms: i64,
+    /// Found by playing the rules over history, not seen live.
+    pub replayed: bool,
 }
 
 /// What an evaluation changed.
@@ -175,12 +183,12 @@ impl Core {
         self.told.as_mut().map(|t| t.drain(..).collect()).unwrap_or_default()
     }
 
-    fn tell(&mut self, change: &'static str, before: Option<&Alert>, after: Option<&Alert>, at_ms: i64) {
+    fn tell(&mut self, t: Told) {
         let Some(told) = &mut self.told else { return };
         if told.len() >= MAX_TOLD {
             told.pop_front();
         }
-        told.push_back(Told { change, before: before.cloned(), after: after.cloned(), at_ms });
+        told.push_back(t);
     }
 
     // ------------------------------------------------------------ reading
@@ -264,6 +272,17 @@ impl Core {
 
     /// Folds one update in; `now_ms` is the wall clock.
     pub fn apply(&mut self, update: Update, now_ms: i64) {
+        self.apply_noting(update, now_ms, &mut |_| {});
+    }
+
+    /// [`Core::apply`], calling `added` with every point the store did not
+    /// hold before (`tail` prints each point once this way).
+    pub fn apply_noting(
+        &mut self,
+        update: Update,
+        now_ms: i64,
+        added: &mut dyn FnMut(&crate::core::model::Observation),
+    ) {
         match update {
             Update::Catalogue { metrics, interval_ms, source } => {
                 self.store.learn(&metrics);
@@ -272,7 +291,9 @@ impl Core {
                 // The grid is as fine as the fastest source.
                 self.interval_ms = self.intervals.values().copied().min().unwrap_or(1000);
             }
-            Update::Samples { observations, live, source, .. } => self.samples(&observations, live, source, now_ms),
+            Update::Samples { observations, live, source, .. } => {
+                self.samples(&observations, live, source, now_ms, added)
+            }
             Update::Alert(a) => {
                 let before = self.alerts.get(&a.id);
                 // A first frame that is already resolved tells of nothing we saw.
@@ -280,7 +301,9 @@ impl Core {
                     before.is_none_or(|b| b.state != a.state) && (before.is_some() || a.state != AlertState::Resolved);
                 if news {
                     let before = before.cloned();
-                    self.tell(a.state.name(), before.as_ref(), Some(&a), now_ms);
+                    let (change, value) = (a.state.name(), a.value);
+                    let after = Some(a.clone());
+                    self.tell(Told { change, step: None, before, after, value, at_ms: now_ms, replayed: false });
                     self.incidents.alert(&a, a.state.into(), a.value, now_ms, now_ms, false);
                 }
                 self.alerts.apply(a)
@@ -327,13 +350,22 @@ impl Core {
         }
     }
 
-    fn samples(&mut self, observations: &[crate::core::model::Observation], live: bool, source: SourceId, now_ms: i64) {
+    fn samples(
+        &mut self,
+        observations: &[crate::core::model::Observation],
+        live: bool,
+        source: SourceId,
+        now_ms: i64,
+        added: &mut dyn FnMut(&crate::core::model::Observation),
+    ) {
         self.data_version += 1;
         let interval = self.intervals.get(&source).copied().unwrap_or(self.interval_ms);
         let patience = self.setup.patience_ms.get(&source).copied().unwrap_or(0);
         let live_at = live.then(|| Live::at(now_ms, interval, source).waiting(patience));
         for obs in observations {
-            self.store.insert(obs, live_at);
+            if matches!(self.store.insert(obs, live_at), Placed::Added | Placed::Folded) {
+                added(obs);
+            }
         }
         let Some(newest) = observations.iter().map(|o| o.ts).max() else { return };
         self.first_data_ms.get_or_insert(now_ms);
@@ -472,10 +504,20 @@ impl Core {
             if let Some(c) = change {
                 tracing::info!(alert = %id, change = c.name(), "SLO burn alert");
                 let before = self.alerts.get(&id).cloned();
-                self.tell(c.name(), before.as_ref(), alert.as_ref(), now_ms);
                 if let Some(a) = alert.as_ref().or(before.as_ref()) {
                     self.incidents.alert(a, c, a.value, now_ms, now_ms, false);
                 }
+                let value = alert.as_ref().and_then(|a| a.value);
+                let after = alert.clone();
+                self.tell(Told {
+                    change: c.name(),
+                    step: Some(c),
+                    before,
+                    after,
+                    value,
+                    at_ms: now_ms,
+                    replayed: false,
+                });
             }
             match alert {
                 Some(a) => self.alerts.apply(a),
@@ -499,10 +541,19 @@ impl Core {
             let after = crate::core::alert::rule_alert(rule, o, before.as_ref(), now_ms);
             if let Some(c) = o.change {
                 tracing::info!(rule = %o.rule, group = ?o.group, change = c.name(), value = ?o.value, "alert rule");
-                self.tell(c.name(), before.as_ref(), after.as_ref(), now_ms);
                 if let Some(a) = after.as_ref().or(before.as_ref()) {
                     self.incidents.alert(a, c, o.value, now_ms, now_ms, false);
                 }
+                let told = Told {
+                    change: c.name(),
+                    step: Some(c),
+                    before,
+                    after: after.clone(),
+                    value: o.value,
+                    at_ms: now_ms,
+                    replayed: false,
+                };
+                self.tell(told);
                 changed = true;
             }
             match after {
@@ -535,6 +586,17 @@ impl Core {
             let after = crate::core::alert::rule_alert(rule, o, self.alerts.get(&id), *at);
             if let (Some(c), Some(a)) = (o.change, after.as_ref().or(self.alerts.get(&id))) {
                 self.incidents.alert(a, c, o.value, *at, now_ms, true);
+                let before = self.alerts.get(&id).cloned();
+                let after = after.clone();
+                self.tell(Told {
+                    change: c.name(),
+                    step: Some(c),
+                    before,
+                    after,
+                    value: o.value,
+                    at_ms: *at,
+                    replayed: true,
+                });
             }
             match after {
                 Some(a) => self.alerts.apply(a),

@@ -173,13 +173,7 @@ impl Picture {
 async fn gather(feed: &mut Feed, specs: Vec<RuleSpec>, slos: Vec<SloSpec>, timeout: Duration) -> Picture {
     let mut updates = feed.take_updates();
     let gateway = feed.stats.iter().any(|s| s.is_gateway());
-    let setup = crate::core::Setup {
-        gateway,
-        url: feed.stats.first().map(|s| s.url.clone()).unwrap_or_default(),
-        patience_ms: feed.stats.iter().map(|s| (s.source, s.patience_ms)).collect(),
-        history: gateway,
-    };
-    let mut core = Core::new(setup);
+    let mut core = Core::new(super::setup_of(feed));
     core.set_rules(Arc::new(specs));
     core.set_slos(Arc::new(slos));
     let mut p = Picture { core, refused: None, gateway, sources_heard: false };

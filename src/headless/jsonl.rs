@@ -93,19 +93,19 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
                 summary: &alert.summary,
             },
         ),
-        Item::RuleAlert { at, rule, outcome, replayed } => to_line(
+        Item::RuleAlert { at, rule, group, change, state, value, replayed } => to_line(
             out,
             &RuleAlertLine {
                 kind: "rule_alert",
                 at: format_time(at),
                 rule: &rule.name,
-                group: outcome.group.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
-                change: outcome.change.map(|c| c.name().replace(' ', "_")),
-                state: super::state_name(outcome.phase),
+                group: group.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+                change: change.map(|c| c.name().replace(' ', "_")),
+                state,
                 severity: Severity::from(rule.severity).name(),
-                value: outcome.value.map(WireNum),
+                value: value.map(WireNum),
                 threshold: WireNum(rule.threshold),
-                summary: rule.summary_for(outcome.group.as_ref(), outcome.value),
+                summary: rule.summary_for(group, value),
                 replayed,
             },
         ),
@@ -521,37 +521,41 @@ mod tests {
 
     #[test]
     fn rule_alert_lines_name_the_rule_its_group_and_the_change() {
-        use crate::core::alert::engine::{Change, Phase};
-        use crate::core::alert::rules::{Outcome, RuleSpec};
+        use crate::core::alert::engine::Change;
+        use crate::core::alert::rules::RuleSpec;
         let rules: Vec<RuleSpec> = crate::core::alert::defaults::rules();
         let rule = rules.iter().find(|r| r.name == "error rate").unwrap();
-        let outcome = Outcome {
-            index: 1,
-            rule: rule.name.clone(),
-            group: Some(("service".into(), "payments".into())),
-            phase: Phase::NoData { since: T, firing_since: Some(T - 60_000) },
-            value: None,
+        let group = ("service".to_string(), "payments".to_string());
+        let no_data = Item::RuleAlert {
+            at: T,
+            rule,
+            group: Some(&group),
             change: Some(Change::NoData),
+            state: "nodata",
+            value: None,
+            replayed: true,
         };
-        let j = line(&Item::RuleAlert { at: T, rule, outcome: &outcome, replayed: true });
+        let j = line(&no_data);
         assert_eq!(
             j,
             json!({"type":"rule_alert","at":"2025-06-30T10:30:00Z","rule":"error rate","group":{"service":"payments"},
                    "change":"no_data","state":"nodata","severity":"critical","value":null,"threshold":0.01,
                    "summary":"payments answers no data of requests with a server error, above 1.00%","replayed":true})
         );
-        let live = Outcome {
-            phase: Phase::Firing { since: T, quiet_since: None },
-            value: Some(0.05),
+        let live = Item::RuleAlert {
+            at: T,
+            rule,
+            group: Some(&group),
             change: Some(Change::Firing),
-            ..outcome
+            state: "firing",
+            value: Some(0.05),
+            replayed: false,
         };
-        let j = line(&Item::RuleAlert { at: T, rule, outcome: &live, replayed: false });
+        let j = line(&live);
         assert_eq!((j["state"].as_str(), j["value"].as_f64()), (Some("firing"), Some(0.05)));
         assert!(j.get("replayed").is_none(), "{j}");
         let mut text = Vec::new();
-        super::super::text::write(&mut text, &Item::RuleAlert { at: T, rule, outcome: &live, replayed: false }, T)
-            .unwrap();
+        super::super::text::write(&mut text, &live, T).unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(
             text.starts_with("2025-06-30T10:30:00Z ")

@@ -1,29 +1,29 @@
-//! The data layer without a screen: `vigil tail`. It starts the same feed
-//! as the dashboard and prints what arrives, each point once, so scripts
-//! (and our tests) see exactly what the dashboard holds.
+//! The data layer without a screen: `vigil tail` and `vigil check`. Each
+//! starts the same feed as the dashboard and folds what arrives into the
+//! same [`Core`], so scripts (and our tests) see exactly what the dashboard
+//! holds, and the rules' and SLOs' changes come out as the dashboard works
+//! them out.
 //!
-//! Points are de-duplicated by a [`Store`], the same structure the
-//! dashboard keeps, so a backfill that overlaps live data prints nothing
-//! twice. A point the store will not hold at full resolution (older than its
+//! `tail` prints each point once: the core's store says which points are
+//! new, so a backfill that overlaps live data prints nothing twice. A point the store will not hold at full resolution (older than its
 //! raw ring, or past the series cap) is not printed either: it may be one
 //! already printed and since evicted, and the dashboard would not show it.
 
 pub mod check;
 mod jsonl;
-mod rule_watch;
 mod text;
 
 use crate::cli::{TailArgs, TailFormat};
+use crate::core::Core;
 use crate::core::alert::engine::Phase;
-use crate::core::alert::rules::{Outcome, RuleSpec};
-use crate::core::model::{Alert, AlertState, ConnState, ErrorClass, Event, Observation, StatusBanner, Update};
-use crate::core::store::{Placed, Store};
+use crate::core::alert::rules::RuleSpec;
+use crate::core::model::{Alert, AlertState, ConnState, ErrorClass, Event, Observation, Origin, StatusBanner, Update};
+use crate::core::store::Store;
 use crate::feed::{self, Feed};
 use crate::sources::SourceStats;
 use crate::tui::pipeline::sources::SourceTable;
 use crate::tui::scene::SourceRow;
 use crate::wire::now_ms;
-use rule_watch::RuleWatch;
 use std::future::Future;
 use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
@@ -38,7 +38,8 @@ pub const REFUSED_EXIT: i32 = 2;
 const BATCH: usize = 1024;
 /// How often `--sources` prints its table.
 const SOURCES_EVERY: Duration = Duration::from_secs(1);
-/// How often the alert rules are evaluated, as on the dashboard.
+/// How often the core is asked to evaluate: it runs the rules on the same
+/// whole steps as the dashboard's.
 const RULES_EVERY: Duration = Duration::from_secs(1);
 /// The most history `--since` may ask for: what the store keeps.
 const MAX_SINCE: Duration = Duration::from_secs(24 * 3600);
@@ -82,7 +83,12 @@ pub enum Item<'a> {
     RuleAlert {
         at: i64,
         rule: &'a RuleSpec,
-        outcome: &'a Outcome,
+        /// The rule's `by` label and its value, for a rule that has one.
+        group: Option<&'a (String, String)>,
+        change: Option<crate::core::alert::engine::Change>,
+        /// The state the change left the alert in (`inactive` once gone).
+        state: &'static str,
+        value: Option<f64>,
         replayed: bool,
     },
     /// A change of an SLO's burn alert, seen at `at`.
@@ -128,7 +134,10 @@ pub fn tail(args: TailArgs) -> anyhow::Result<i32> {
             print_sources(&feed, updates, stop, &mut out).await
         } else {
             let show = if args.alerts { Show::Alerts } else { Show::Everything };
-            print_data(&feed, updates, stop, &mut out, &args.metrics, show, RuleWatch::new(rules, slos)).await
+            let mut core = Core::new(setup_of(&feed));
+            core.set_rules(Arc::new(rules));
+            core.set_slos(Arc::new(slos));
+            print_data(&feed, updates, stop, &mut out, &args.metrics, show, core).await
         };
         feed.stop().await;
         anyhow::Ok(exit_code(ended, &mut out)?)
@@ -171,6 +180,18 @@ pub(super) fn tail_queries(
     let span = since.as_millis() as i64;
     let step_ms = ((span / 160).max(1000) + 999) / 1000 * 1000;
     Ok(Wants { queries: wants, from_ms: to_ms - span, to_ms, step_ms })
+}
+
+/// What a core is told of the sources a feed started.
+pub(crate) fn setup_of(feed: &Feed) -> crate::core::Setup {
+    let gateway = feed.stats.iter().any(|s| s.is_gateway());
+    crate::core::Setup {
+        gateway,
+        url: feed.stats.first().map(|s| s.url.clone()).unwrap_or_default(),
+        patience_ms: feed.stats.iter().map(|s| (s.source, s.patience_ms)).collect(),
+        // A gateway's start-up history is fetched; the rules wait for it.
+        history: gateway,
+    }
 }
 
 /// How a run ended.
@@ -266,7 +287,8 @@ fn url_of<'a>(stats: &'a [Arc<SourceStats>], error: &str) -> &'a str {
 }
 
 /// Prints every point once, and alerts, events, status and connection
-/// changes, and the alert rules' changes.
+/// changes, and the alert rules' and SLOs' changes, as a core that holds
+/// what the dashboard would hold works them out.
 async fn print_data<W: Write>(
     feed: &Feed,
     mut updates: mpsc::Receiver<Update>,
@@ -274,14 +296,14 @@ async fn print_data<W: Write>(
     out: &mut Printer<W>,
     metrics: &[String],
     show: Show,
-    mut rules: RuleWatch,
+    mut core: Core,
 ) -> io::Result<Ended> {
     let mut stop = std::pin::pin!(stop);
-    let mut store = Store::default();
     let mut refusals = Refusals::default();
     let mut buf = Vec::with_capacity(BATCH);
     let mut tick = tokio::time::interval_at(Instant::now() + RULES_EVERY, RULES_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    core.tell_changes();
     loop {
         tokio::select! {
             biased;
@@ -293,15 +315,8 @@ async fn print_data<W: Write>(
                 let now = now_ms();
                 for u in buf.drain(..) {
                     let refused = refusals.check(&u, &feed.stats);
-                    print_update(&u, &mut store, metrics, &feed.info.url, out, now, show)?;
-                    match &u {
-                        Update::Samples { observations, .. } if !observations.is_empty() => rules.saw_data(now),
-                        Update::Backfilled { from_ms, .. } => {
-                            let changes = rules.backfilled(&store, *from_ms, now);
-                            print_rule_changes(&rules, &changes, true, out, now)?;
-                        }
-                        _ => {}
-                    }
+                    print_update(u, &mut core, metrics, &feed.info.url, out, now, show)?;
+                    print_told(&mut core, out, now)?;
                     if let Some(why) = refused {
                         return Ok(Ended::Refused(why));
                     }
@@ -310,36 +325,47 @@ async fn print_data<W: Write>(
             }
             _ = tick.tick() => {
                 let now = now_ms();
-                let changes = rules.tick(&store, now);
-                print_rule_changes(&rules, &changes, false, out, now)?;
-                for (alert, change) in rules.burns(&store, now) {
-                    out.item(&Item::SloAlert { at: now, alert: &alert, change }, now)?;
-                }
+                core.evaluate(now);
+                print_told(&mut core, out, now)?;
                 out.flush()?;
             }
         }
     }
 }
 
-fn print_rule_changes<W: Write>(
-    watch: &RuleWatch,
-    changes: &[rule_watch::Change],
-    replayed: bool,
-    out: &mut Printer<W>,
-    now: i64,
-) -> io::Result<()> {
-    for (at, outcome) in changes {
-        let Some(rule) = watch.rules().get(outcome.index) else { continue };
-        out.item(&Item::RuleAlert { at: *at, rule, outcome, replayed }, now)?;
+/// The rules' and SLOs' changes the core noted, replayed ones included. A
+/// gateway's or an Alertmanager's alerts are printed as they arrive.
+fn print_told<W: Write>(core: &mut Core, out: &mut Printer<W>, now: i64) -> io::Result<()> {
+    for t in core.take_told() {
+        let Some(alert) = t.after.as_ref().or(t.before.as_ref()) else { continue };
+        match &alert.origin {
+            Origin::Rule { rule, group } => {
+                let Some(spec) = core.rules().rules().iter().find(|r| r.name == *rule) else { continue };
+                let state = t.after.as_ref().map_or("inactive", |a| a.state.name());
+                let (at, change, value, replayed) = (t.at_ms, t.step, t.value, t.replayed);
+                let group = group.as_ref();
+                out.item(&Item::RuleAlert { at, rule: spec, group, change, state, value, replayed }, now)?;
+            }
+            // A burn alert that went away without resolving (one that never
+            // fired) has nothing to show.
+            Origin::Slo { .. } => {
+                if let (Some(after), Some(change)) = (&t.after, t.step) {
+                    out.item(&Item::SloAlert { at: t.at_ms, alert: after, change }, now)?;
+                }
+            }
+            Origin::Gateway { .. } | Origin::Alertmanager { .. } => {}
+        }
     }
     Ok(())
 }
 
-/// Prints what one update holds that was not printed before. Points go
-/// into the store whatever is shown: the alert rules read them there.
+/// Prints what one update holds that was not printed before, and folds it
+/// into the core. Points go into the store whatever is shown: the alert
+/// rules read them there, and a point the store already held is not
+/// printed again.
 fn print_update<W: Write>(
-    u: &Update,
-    store: &mut Store,
+    u: Update,
+    core: &mut Core,
     metrics: &[String],
     url: &str,
     out: &mut Printer<W>,
@@ -347,17 +373,18 @@ fn print_update<W: Write>(
     show: Show,
 ) -> io::Result<()> {
     let everything = show == Show::Everything;
-    match u {
-        Update::Catalogue { metrics, .. } => store.learn(metrics),
-        Update::Samples { observations, live, seq, .. } => {
-            for obs in observations {
-                // Every point goes into the store, where the rules read it;
+    match &u {
+        Update::Samples { live, seq, .. } => {
+            let (backfilled, seq) = (!live, *seq);
+            let mut written = Ok(());
+            core.apply_noting(u, now, &mut |obs| {
                 // `--metric` only narrows what is printed.
                 let shown = metrics.is_empty() || metrics.contains(&obs.key.metric);
-                if matches!(store.insert(obs, None), Placed::Added | Placed::Folded) && everything && shown {
-                    out.item(&Item::Point { obs, seq: *seq, backfilled: !live }, now)?;
+                if everything && shown && written.is_ok() {
+                    written = out.item(&Item::Point { obs, seq, backfilled }, now);
                 }
-            }
+            });
+            return written;
         }
         Update::Alert(a) => out.item(&Item::Alert(a), now)?,
         Update::Event(e) if everything => out.item(&Item::Event(e), now)?,
@@ -365,7 +392,8 @@ fn print_update<W: Write>(
         Update::Conn(state) if everything => out.item(&Item::Conn { state, url }, now)?,
         Update::Malformed(why) if everything => out.item(&Item::Malformed(why), now)?,
         Update::Query { key, error } if everything => out.item(&Item::Query { key, error: error.as_deref() }, now)?,
-        Update::Event(_)
+        Update::Catalogue { .. }
+        | Update::Event(_)
         | Update::Status(_)
         | Update::Conn(_)
         | Update::Malformed(_)
@@ -373,6 +401,7 @@ fn print_update<W: Write>(
         | Update::Query { .. }
         | Update::Muted { .. } => {}
     }
+    core.apply(u, now);
     Ok(())
 }
 
@@ -439,9 +468,9 @@ mod tests {
 
     fn printed(updates: &[Update], metrics: &[String]) -> Vec<serde_json::Value> {
         let mut out = Printer { out: Vec::new(), format: TailFormat::Jsonl };
-        let mut store = Store::default();
+        let mut core = Core::default();
         for u in updates {
-            print_update(u, &mut store, metrics, "ws://gw/s", &mut out, 0, Show::Everything).unwrap();
+            print_update(u.clone(), &mut core, metrics, "ws://gw/s", &mut out, 0, Show::Everything).unwrap();
         }
         String::from_utf8(out.out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }

@@ -77,10 +77,10 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
             series(&crate::core::incident::timeline::alert_name(alert), &alert.labels),
             alert.summary
         ),
-        Item::RuleAlert { at, rule, outcome, replayed } => {
-            let change = outcome.change.map_or("", |c| c.name());
+        Item::RuleAlert { at, rule, group, change, value, replayed, .. } => {
+            let change = change.map_or("", |c| c.name());
             let severity = crate::core::model::Severity::from(rule.severity).name();
-            let who = match &outcome.group {
+            let who = match group {
                 Some((k, v)) => format!("{}{{{k}={v:?}}}", rule.name),
                 None => rule.name.clone(),
             };
@@ -91,7 +91,7 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
                 out,
                 "{:<TIME_W$}  {tag:<TAG_W$}  {change:<9} {severity:<8} {who}  {}",
                 format_time(at),
-                rule.summary_for(outcome.group.as_ref(), outcome.value)
+                rule.summary_for(group, value)
             )
         }
     }

@@ -75,7 +75,9 @@ impl Pipeline {
         let told = self.core.take_told();
         let Some(hook) = &self.people.hook else { return };
         let intent = self.core.intent();
-        for Told { change, before, after, at_ms } in told {
+        // What a replay over history found was never live: the hook
+        // heard of it then, or nobody was watching.
+        for Told { change, before, after, at_ms, .. } in told.into_iter().filter(|t| !t.replayed) {
             let Some(alert) = after.as_ref().or(before.as_ref()) else { continue };
             if intent.silenced(alert, at_ms).is_some() {
                 tracing::debug!(id = %alert.id, change, "silenced: no exec hook");
