@@ -156,7 +156,7 @@ fn bytes_per_series() {
         for (i, o) in obs.iter_mut().enumerate() {
             o.ts = ts;
             o.sample = Sample::Number((s as usize + i) as f64);
-            store.insert(o, Some(vigil::core::store::Live::at(ts, 1000, SourceId::GATEWAY)));
+            store.insert(o, Some(vigil::core::store::Live::at(ts, 1000, 0, SourceId::GATEWAY)));
         }
     }
     let after = rss_kib();

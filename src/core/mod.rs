@@ -361,7 +361,7 @@ impl Core {
         self.data_version += 1;
         let interval = self.intervals.get(&source).copied().unwrap_or(self.interval_ms);
         let patience = self.setup.patience_ms.get(&source).copied().unwrap_or(0);
-        let live_at = live.then(|| Live::at(now_ms, interval, source).waiting(patience));
+        let live_at = live.then(|| Live::at(now_ms, interval, patience, source));
         for obs in observations {
             if matches!(self.store.insert(obs, live_at), Placed::Added | Placed::Folded) {
                 added(obs);

@@ -66,7 +66,10 @@ mod against_the_simulator {
         let mut t = from - HOUR - 10 * 60_000;
         while t <= to {
             for obs in convert::into_observations(t, sim.sample(t)) {
-                store.insert(&obs, Some(crate::core::store::Live::at(t, 1000, crate::core::model::SourceId::GATEWAY)));
+                store.insert(
+                    &obs,
+                    Some(crate::core::store::Live::at(t, 1000, 0, crate::core::model::SourceId::GATEWAY)),
+                );
             }
             if t >= from {
                 for o in rules.evaluate(&store, t) {

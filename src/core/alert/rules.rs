@@ -405,7 +405,7 @@ mod tests {
         let key = SeriesKey::new(metric).with("service", service);
         s.insert(
             &Observation { key, ts: t, sample: Sample::Number(v) },
-            Some(crate::core::store::Live::at(t, 1000, crate::core::model::SourceId::GATEWAY)),
+            Some(crate::core::store::Live::at(t, 1000, 0, crate::core::model::SourceId::GATEWAY)),
         );
     }
 

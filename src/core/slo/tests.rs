@@ -29,7 +29,7 @@ fn put(s: &mut Store, metric: &str, t: i64, sample: Sample) {
     let key = SeriesKey::new(metric).with("service", "checkout");
     s.insert(
         &Observation { key, ts: t, sample },
-        Some(crate::core::store::Live::at(t, 1000, crate::core::model::SourceId::GATEWAY)),
+        Some(crate::core::store::Live::at(t, 1000, 0, crate::core::model::SourceId::GATEWAY)),
     );
 }
 

@@ -162,18 +162,20 @@ pub struct Live {
     pub source: SourceId,
 }
 
-impl Live {
-    /// Arrived at `at_ms` from a source that sends every `interval_ms`: fresh
-    /// for three intervals (never less than 750 ms), so one late frame
-    /// does not flash a panel stale.
-    pub fn at(at_ms: i64, interval_ms: i64, source: SourceId) -> Live {
-        Live { at_ms, fresh_until_ms: at_ms + 3 * interval_ms.max(250), source }
-    }
+/// The one freshness rule, for data and for the links it comes over: what
+/// a source that sends every `interval_ms`, and whose answers may take
+/// `patience_ms`, sent stays fresh for three intervals (never less than
+/// 750 ms) plus that patience, so one late frame or slow answer does not
+/// flash a panel, or its source's row, stale.
+pub fn fresh_for(interval_ms: i64, patience_ms: i64) -> i64 {
+    3 * interval_ms.max(250) + patience_ms.max(0)
+}
 
-    /// Fresh `patience_ms` longer: the time the source's next answer may
-    /// take on top of its interval.
-    pub fn waiting(self, patience_ms: i64) -> Live {
-        Live { fresh_until_ms: self.fresh_until_ms + patience_ms.max(0), ..self }
+impl Live {
+    /// Arrived at `at_ms` from a source that sends every `interval_ms` and
+    /// may take `patience_ms` to answer: fresh for [`fresh_for`] them.
+    pub fn at(at_ms: i64, interval_ms: i64, patience_ms: i64, source: SourceId) -> Live {
+        Live { at_ms, fresh_until_ms: at_ms + fresh_for(interval_ms, patience_ms), source }
     }
 }
 
@@ -470,7 +472,7 @@ mod tests {
         assert_eq!(store.newest_ts, Some(4000));
         store.insert(
             &Observation { key: key.clone(), ts: 5000, sample: Sample::Number(5.0) },
-            Some(Live::at(9, 1000, SourceId(1))),
+            Some(Live::at(9, 1000, 0, SourceId(1))),
         );
         let series = store.get(&key).unwrap();
         assert_eq!((series.raw().count(), series.last_live_ms), (6, Some(9)));

@@ -154,7 +154,7 @@ impl Derived {
         let golden = self.golden.as_ref().expect("set with the catalogue");
         let wanted = read_by(golden);
         self.store.learn(metas);
-        let live = Some(Live::at(now, interval_ms, source));
+        let live = Some(Live::at(now, interval_ms, 0, source));
         for o in observations.iter().filter(|o| wanted.contains(&o.key.metric.as_str())) {
             self.store.insert(o, live);
         }

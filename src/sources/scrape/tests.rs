@@ -351,7 +351,7 @@ fn scrape_into(store: &mut Store, text: &str, at: i64, extra: &Labels) -> Golden
     let (metas, obs) = to_observations(&clean(text).families, at, extra);
     store.learn(&metas);
     for o in &obs {
-        store.insert(o, Some(crate::core::store::Live::at(at, 1000, crate::core::model::SourceId::GATEWAY)));
+        store.insert(o, Some(crate::core::store::Live::at(at, 1000, 0, crate::core::model::SourceId::GATEWAY)));
     }
     detect(&metas, &obs)
 }

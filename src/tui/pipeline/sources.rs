@@ -3,6 +3,7 @@
 //! sources page and `vigil tail --sources` prints it, from this one place, so
 //! the two can never disagree.
 
+use crate::core::store::fresh_for;
 use crate::sources::{LinkStatus, SourceStats};
 use crate::tui::scene::{SourceHealth, SourceRow};
 use std::sync::Arc;
@@ -11,9 +12,6 @@ use std::time::Duration;
 /// Weight of the newest reading in a smoothed rate; the rest is history, so
 /// a 1 s frame interval read on a 1 s tick does not flicker between 0 and 2.
 const NEWEST_WEIGHT: f64 = 0.4;
-/// Silence shorter than this never makes a connected link stale, however
-/// fast the data interval.
-const MIN_STALE_AFTER_MS: i64 = 3_000;
 
 /// Rates of every gateway between readings; one per data consumer.
 #[derive(Debug, Clone, Default)]
@@ -93,13 +91,13 @@ fn smooth(before: f64, raw: f64) -> f64 {
     if (s - raw).abs() <= 0.01 * raw.abs().max(1.0) { raw } else { s }
 }
 
-/// The verdict on one link at `now_ms`: stale once silent for three
-/// intervals plus the time an answer may take (`patience_ms`), as its data is.
+/// The verdict on one link at `now_ms`: stale once silent for as long as
+/// its data stays fresh ([`fresh_for`]).
 pub fn health(link: &LinkStatus, now_ms: i64, interval_ms: i64, patience_ms: i64) -> SourceHealth {
     if !link.connected {
         return if link.last_error.is_some() { SourceHealth::Down } else { SourceHealth::Idle };
     }
-    let stale_after = (3 * interval_ms).max(MIN_STALE_AFTER_MS) + patience_ms.max(0);
+    let stale_after = fresh_for(interval_ms, patience_ms);
     match link.last_success_ms {
         Some(t) if now_ms - t <= stale_after => SourceHealth::Live,
         _ => SourceHealth::Stale,
