@@ -15,6 +15,7 @@ pub mod auth;
 pub mod convert;
 pub mod gateway;
 pub mod history;
+pub mod poller;
 pub mod prometheus;
 pub mod scrape;
 pub mod tls;

@@ -8,10 +8,11 @@ use crate::core::model::{Alert, AlertState, Muted, SourceId, Update};
 use crate::sources::SourceStats;
 use crate::sources::alertmanager::{self, Snapshot};
 use crate::sources::auth::Auth;
+use crate::sources::poller::{self, Pace, Polled};
 use crate::wire::now_ms;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -28,47 +29,29 @@ pub struct Options {
 
 /// Runs until cancelled or until nobody listens.
 pub async fn run(opts: Options, tx: mpsc::Sender<Update>, cancel: CancellationToken) {
-    let mut shown: BTreeMap<String, Alert> = BTreeMap::new();
-    let mut muted: Option<Vec<Muted>> = None;
-    let mut tick = tokio::time::interval(opts.interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let started = Instant::now();
-        let fetched = tokio::select! {
-            _ = cancel.cancelled() => return,
-            r = tokio::time::timeout(opts.timeout, alertmanager::fetch(&opts.http, &opts.url, opts.auth.as_ref())) => r,
-        };
-        let snapshot = match fetched {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                failed(&opts.stats, e.to_string());
-                continue;
-            }
-            Err(_) => {
-                failed(&opts.stats, format!("no answer within {}", humantime::format_duration(opts.timeout)));
-                continue;
-            }
-        };
+    let pace = Pace { every: opts.interval, timeout: opts.timeout };
+    let stats = opts.stats.clone();
+    poller::run(Poll { opts, shown: BTreeMap::new(), muted: None }, pace, stats, tx, cancel).await;
+}
+
+/// An Alertmanager, and what was handed on from it before.
+struct Poll {
+    opts: Options,
+    shown: BTreeMap<String, Alert>,
+    muted: Option<Vec<Muted>>,
+}
+
+impl Polled for Poll {
+    async fn read(&mut self) -> Result<Vec<Update>, String> {
+        let opts = &self.opts;
+        let snapshot =
+            alertmanager::fetch(&opts.http, &opts.url, opts.auth.as_ref()).await.map_err(|e| e.to_string())?;
         let now = now_ms();
         SourceStats::bump(&opts.stats.frames, 1);
         SourceStats::bump(&opts.stats.points, snapshot.alerts.len() as u64);
         SourceStats::bump(&opts.stats.malformed, snapshot.malformed as u64);
-        opts.stats.answered(now, started.elapsed());
-        for update in changes(&snapshot, &opts.name, opts.id, now, &mut shown, &mut muted) {
-            if tx.send(update).await.is_err() {
-                return;
-            }
-        }
+        Ok(changes(&snapshot, &opts.name, opts.id, now, &mut self.shown, &mut self.muted))
     }
-}
-
-fn failed(stats: &SourceStats, error: String) {
-    tracing::warn!(url = %stats.url, %error, "Alertmanager poll failed");
-    stats.lost(error);
 }
 
 /// What a snapshot changes: alerts new or changed, alerts gone (resolved

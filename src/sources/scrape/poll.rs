@@ -10,10 +10,11 @@ use crate::core::model::{Labels, MetricMeta, Observation, Sample, SeriesKey, Sou
 use crate::core::store::{Live, Store};
 use crate::sources::SourceStats;
 use crate::sources::auth::Auth;
+use crate::sources::poller::{self, Pace, Polled};
 use crate::sources::scrape::{self, Golden};
 use crate::wire::now_ms;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -51,48 +52,40 @@ pub fn default_job(url: &str) -> String {
 
 /// Runs until cancelled or until nobody listens.
 pub async fn run(opts: Options, tx: mpsc::Sender<Update>, cancel: CancellationToken) {
-    let mut state = Derived::default();
+    let pace = Pace { every: opts.interval, timeout: opts.timeout };
+    let stats = opts.stats.clone();
     let extra = target_labels(&opts.url, &opts.job);
-    let interval_ms = opts.interval.as_millis() as i64;
-    let mut tick = tokio::time::interval(opts.interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let started = Instant::now();
-        let page = tokio::select! {
-            _ = cancel.cancelled() => return,
-            p = fetch(&opts) => p,
-        };
-        let (text, openmetrics) = match page {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(url = %opts.url, error = %e, "scrape failed");
-                opts.stats.lost(e);
-                continue;
-            }
-        };
+    let scrape = Scrape { opts, extra, state: Derived::default() };
+    poller::run(scrape, pace, stats, tx, cancel).await;
+}
+
+/// A scrape target, and what its earlier pages left to work from.
+struct Scrape {
+    opts: Options,
+    /// `job` and `instance`, put on every series.
+    extra: Labels,
+    state: Derived,
+}
+
+impl Polled for Scrape {
+    async fn read(&mut self) -> Result<Vec<Update>, String> {
+        let opts = &self.opts;
+        let (text, openmetrics) = fetch(opts).await?;
         let now = now_ms();
         let parsed = scrape::parse_as(&text, openmetrics);
         let bad = parsed.error_count;
         SourceStats::bump(&opts.stats.frames, 1);
         SourceStats::bump(&opts.stats.bytes, text.len() as u64);
         SourceStats::bump(&opts.stats.malformed, bad as u64);
-        opts.stats.answered(now, started.elapsed());
         let mut updates = Vec::new();
         if let Some(e) = parsed.errors.first() {
             updates.push(Update::Malformed(format!("{}: line {}: {} ({bad} bad lines)", opts.name, e.line, e.reason)));
         }
-        let (metas, observations) = scrape::to_observations(&parsed.families, now, &extra);
+        let (metas, observations) = scrape::to_observations(&parsed.families, now, &self.extra);
         SourceStats::bump(&opts.stats.points, observations.len() as u64);
-        updates.extend(state.scraped(&metas, &observations, now, interval_ms, opts.id));
-        for u in updates {
-            if tx.send(u).await.is_err() {
-                return;
-            }
-        }
+        let interval_ms = opts.interval.as_millis() as i64;
+        updates.extend(self.state.scraped(&metas, &observations, now, interval_ms, opts.id));
+        Ok(updates)
     }
 }
 
