@@ -168,10 +168,12 @@ pub async fn fetch(http: &reqwest::Client, base_url: &str, auth: Option<&Auth>) 
     let alerts_url = format!("{base}/api/v2/alerts");
     let silences_url = format!("{base}/api/v2/silences");
     let filter = [("active", "true"), ("silenced", "true"), ("inhibited", "true"), ("unprocessed", "true")];
-    let (alerts, silences) = tokio::try_join!(
-        get_json(http.get(&alerts_url).query(&filter), &alerts_url, auth),
-        get_json(http.get(&silences_url), &silences_url, auth),
-    )?;
+    // Alerts first, then silences: a silence an alert names already
+    // existed when the alerts were read, so it is in the list read after
+    // them, and who set it and why can be shown. Read at once, an alert
+    // could name a silence made between the two reads.
+    let alerts = get_json(http.get(&alerts_url).query(&filter), &alerts_url, auth).await?;
+    let silences = get_json(http.get(&silences_url), &silences_url, auth).await?;
     let mut snapshot = Snapshot::default();
     for entry in alerts {
         match parse_alert(entry) {
