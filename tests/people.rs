@@ -281,3 +281,39 @@ async fn the_hook_names_an_alertmanager_alert_by_its_alertname_and_source() {
     assert_eq!(got[0]["previous_state"], serde_json::Value::Null, "nothing is known of it before");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn the_hook_says_who_acknowledged_a_rule_alert_when_it_resolves() {
+    let dir = temp_dir("hook-rule-ack");
+    let out = dir.join("changes.jsonl");
+    let config: vigil::config::Config = toml::from_str(
+        "[[alert]]\nname = \"queue backlog\"\nmetric = \"queue_depth\"\nop = \">\"\nthreshold = 1000\nfor = \"10s\"\nover = \"10s\"\nseverity = \"critical\"\n",
+    )
+    .unwrap();
+    let mut p = pipeline();
+    p.keep_intent_in(intent_file::path_in(&dir), "alice".into()).unwrap();
+    let gauge = MetricMeta { name: "queue_depth".into(), kind: Kind::Gauge, unit: String::new(), help: String::new() };
+    p.apply(Update::Catalogue { metrics: vec![gauge], interval_ms: 1000, source: SourceId::GATEWAY }, T0);
+    p.set_rules(Arc::new(config.alert));
+    p.run_hook(line_per_run(&out));
+    // The rules run on the pipeline's own ticks, as on a screen: a backlog
+    // for a minute, acknowledged once firing, then gone.
+    let mut acked = false;
+    for sec in 0..120 {
+        let t = T0 + sec * 1000;
+        let depth = if sec < 60 { 1500.0 } else { 10.0 };
+        let obs = Observation { key: SeriesKey::new("queue_depth"), ts: t, sample: Sample::Number(depth) };
+        p.apply(Update::Samples { observations: vec![obs], live: true, seq: None, source: SourceId::GATEWAY }, t);
+        p.tick(t, Duration::from_secs(1));
+        let firing = p.scene(t).alerts.iter().find(|a| a.state == AlertState::Firing).map(|a| a.id.clone());
+        if let (Some(id), false) = (firing, acked) {
+            acked = p.grant(Wish::ToggleAck(id), t);
+        }
+    }
+    assert!(acked, "the rule fired and was acknowledged");
+    let got = lines(&out, 3).await;
+    let resolved = got.iter().find(|l| l["state"] == "resolved").expect("a resolved line");
+    assert_eq!(resolved["acked_by"], "alice", "{resolved}");
+    assert_eq!(resolved["source"], "rule");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -50,9 +50,6 @@ use std::sync::Arc;
 pub const MAX_EVENTS: usize = 200;
 /// How long rules wait for the start-up history before they run without it.
 const HISTORY_WAIT_MS: i64 = 15_000;
-/// The most alert changes held for the hook between two drains; past it
-/// the oldest go (the hook would be far behind anyway).
-const MAX_TOLD: usize = 1024;
 
 /// What a core is told at its start about the sources that feed it.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +65,13 @@ pub struct Setup {
     /// Whether start-up history will be fetched, so the rules wait for it
     /// (up to [`HISTORY_WAIT_MS`]) before their first evaluation.
     pub history: bool,
+    /// Play the rules over the whole start-up backfill, not only their
+    /// reach: `tail` prints every change the history it fetched holds.
+    pub replay_backfill: bool,
+    /// How often the rules and SLOs are evaluated, on whole steps of it;
+    /// `None` for the replay's step, as the dashboard does. `tail` says a
+    /// second, so its lines come as soon as a change happens.
+    pub every_ms: Option<i64>,
 }
 
 /// How far the data has come: what `vigil check` waits for before it
@@ -100,6 +104,11 @@ pub struct Told {
     pub at_ms: i64,
     /// Found by playing the rules over history, not seen live.
     pub replayed: bool,
+    /// Who had acknowledged the alert, and whether a silence covered it,
+    /// when it changed (an ack ends with its alert, before anyone drains
+    /// the outbox).
+    pub acked_by: Option<String>,
+    pub silenced: bool,
 }
 
 /// What an evaluation changed.
@@ -111,7 +120,7 @@ pub struct Evaluated {
     pub intent: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Core {
     pub store: Store,
     pub(crate) alerts: AlertBook,
@@ -163,9 +172,44 @@ pub struct Core {
     told: Option<VecDeque<Told>>,
 }
 
+impl Default for Core {
+    fn default() -> Core {
+        Core::new(Setup::default())
+    }
+}
+
 impl Core {
     pub fn new(setup: Setup) -> Core {
-        Core { conn: ConnState::Connecting { attempt: 0 }, interval_ms: 1000, setup, ..Core::default() }
+        Core {
+            store: Store::default(),
+            alerts: AlertBook::default(),
+            events: VecDeque::new(),
+            banner: None,
+            conn: ConnState::Connecting { attempt: 0 },
+            interval_ms: 1000,
+            intervals: BTreeMap::new(),
+            muted: BTreeMap::new(),
+            query_errors: HashMap::new(),
+            last_malformed: None,
+            last_live_ms: None,
+            earliest_ms: None,
+            first_data_ms: None,
+            data_version: 0,
+            rules: RuleSet::default(),
+            rules_from: Arc::default(),
+            slos: SloBook::default(),
+            slos_from: Arc::default(),
+            spare_ledgers: Vec::new(),
+            evaluated_at: None,
+            rules_replayed: false,
+            replayed_changes: 0,
+            intent: Intent::default(),
+            incidents: Incidents::default(),
+            restored_at: None,
+            setup,
+            progress: Progress::default(),
+            told: None,
+        }
     }
 
     /// Start-up history will be fetched: the rules wait for it.
@@ -173,7 +217,9 @@ impl Core {
         self.setup.history = true;
     }
 
-    /// Keeps alert changes for [`Core::take_told`] from now on.
+    /// Keeps alert changes for [`Core::take_told`] from now on. The caller
+    /// drains them after every `apply` and `evaluate`: a replay over a day
+    /// of history may note thousands at once, and none may be lost.
     pub fn tell_changes(&mut self) {
         self.told.get_or_insert_with(VecDeque::new);
     }
@@ -183,10 +229,11 @@ impl Core {
         self.told.as_mut().map(|t| t.drain(..).collect()).unwrap_or_default()
     }
 
-    fn tell(&mut self, t: Told) {
+    fn tell(&mut self, mut t: Told) {
         let Some(told) = &mut self.told else { return };
-        if told.len() >= MAX_TOLD {
-            told.pop_front();
+        if let Some(alert) = t.after.as_ref().or(t.before.as_ref()) {
+            t.acked_by = self.intent.acked_by(&alert.id).map(str::to_string);
+            t.silenced = self.intent.silenced(alert, t.at_ms).is_some();
         }
         told.push_back(t);
     }
@@ -303,7 +350,17 @@ impl Core {
                     let before = before.cloned();
                     let (change, value) = (a.state.name(), a.value);
                     let after = Some(a.clone());
-                    self.tell(Told { change, step: None, before, after, value, at_ms: now_ms, replayed: false });
+                    self.tell(Told {
+                        change,
+                        step: None,
+                        before,
+                        after,
+                        value,
+                        at_ms: now_ms,
+                        replayed: false,
+                        acked_by: None,
+                        silenced: false,
+                    });
                     self.incidents.alert(&a, a.state.into(), a.value, now_ms, now_ms, false);
                 }
                 self.alerts.apply(a)
@@ -344,7 +401,8 @@ impl Core {
                 // fill gaps.
                 if !self.rules_replayed {
                     self.rules_replayed = true;
-                    self.replay_rules(now_ms);
+                    let from = self.setup.replay_backfill.then_some(from_ms);
+                    self.replay_rules_from(from, now_ms);
                 }
             }
         }
@@ -470,7 +528,7 @@ impl Core {
         // Rules and SLOs on whole steps of the replay's grid, as Prometheus
         // evaluates on an interval: their windows are minutes long, and
         // every second would cost several times what the screen does.
-        let step = REPLAY_STEP_MS;
+        let step = self.setup.every_ms.unwrap_or(REPLAY_STEP_MS).max(1);
         let due = self.evaluated_at.is_none_or(|t| t.div_euclid(step) != now_ms.div_euclid(step));
         // Not before the start-up history has landed and been replayed (a
         // few seconds of data would raise and drop alerts that the replay
@@ -517,6 +575,8 @@ impl Core {
                     value,
                     at_ms: now_ms,
                     replayed: false,
+                    acked_by: None,
+                    silenced: false,
                 });
             }
             match alert {
@@ -552,6 +612,8 @@ impl Core {
                     value: o.value,
                     at_ms: now_ms,
                     replayed: false,
+                    acked_by: None,
+                    silenced: false,
                 };
                 self.tell(told);
                 changed = true;
@@ -573,10 +635,17 @@ impl Core {
     /// started is then firing at once, not pending anew. Returns the
     /// changes the replay went through.
     pub fn replay_rules(&mut self, now_ms: i64) -> usize {
+        self.replay_rules_from(None, now_ms)
+    }
+
+    /// [`Core::replay_rules`] from `from_ms` when given, else from the
+    /// rules' reach.
+    pub fn replay_rules_from(&mut self, from_ms: Option<i64>, now_ms: i64) -> usize {
         let started = std::time::Instant::now();
         self.rules = RuleSet::new(self.rules_from.to_vec());
         self.alerts.forget(OriginKind::Rule);
-        let from = (now_ms - self.rules.reach_ms()).max(self.earliest_ms.unwrap_or(now_ms));
+        let reach = (now_ms - self.rules.reach_ms()).max(self.earliest_ms.unwrap_or(now_ms));
+        let from = from_ms.unwrap_or(reach);
         let changes = self.rules.replay(&self.store, from, now_ms, REPLAY_STEP_MS);
         // Filed in time order, so a resolved alert keeps the start its
         // firing had, and the book ends as the replay's last instant left it.
@@ -596,6 +665,8 @@ impl Core {
                     value: o.value,
                     at_ms: *at,
                     replayed: true,
+                    acked_by: None,
+                    silenced: false,
                 });
             }
             match after {

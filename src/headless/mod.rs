@@ -182,15 +182,20 @@ pub(super) fn tail_queries(
     Ok(Wants { queries: wants, from_ms: to_ms - span, to_ms, step_ms })
 }
 
-/// What a core is told of the sources a feed started.
+/// What `tail`'s core is told of the sources a feed started: it waits for
+/// the start-up history, plays the rules over all of it, and evaluates them
+/// every second.
 pub(crate) fn setup_of(feed: &Feed) -> crate::core::Setup {
     let gateway = feed.stats.iter().any(|s| s.is_gateway());
     crate::core::Setup {
         gateway,
         url: feed.stats.first().map(|s| s.url.clone()).unwrap_or_default(),
         patience_ms: feed.stats.iter().map(|s| (s.source, s.patience_ms)).collect(),
-        // A gateway's start-up history is fetched; the rules wait for it.
-        history: gateway,
+        // A gateway's start-up history is fetched; the rules wait for it
+        // (or give up waiting after a while, as without one).
+        history: true,
+        replay_backfill: true,
+        every_ms: Some(RULES_EVERY.as_millis() as i64),
     }
 }
 

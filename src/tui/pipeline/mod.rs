@@ -91,6 +91,7 @@ impl Pipeline {
             url: source.url.clone(),
             patience_ms: stats.iter().map(|s| (s.source, s.patience_ms)).collect(),
             history: false,
+            ..Default::default()
         };
         Pipeline {
             core: Core::new(setup),

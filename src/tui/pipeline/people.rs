@@ -74,12 +74,12 @@ impl Pipeline {
     pub(super) fn tell_hook(&mut self) {
         let told = self.core.take_told();
         let Some(hook) = &self.people.hook else { return };
-        let intent = self.core.intent();
         // What a replay over history found was never live: the hook
         // heard of it then, or nobody was watching.
-        for Told { change, before, after, at_ms, .. } in told.into_iter().filter(|t| !t.replayed) {
+        for t in told.into_iter().filter(|t| !t.replayed) {
+            let Told { change, before, after, at_ms, acked_by, silenced, .. } = t;
             let Some(alert) = after.as_ref().or(before.as_ref()) else { continue };
-            if intent.silenced(alert, at_ms).is_some() {
+            if silenced {
                 tracing::debug!(id = %alert.id, change, "silenced: no exec hook");
                 continue;
             }
@@ -89,7 +89,7 @@ impl Pipeline {
             let own = alert.origin.kind().is_own();
             let previous = before.as_ref().map(|a| a.state.name()).or(own.then_some(INACTIVE));
             let mut record = StateChange::new(alert, change, state, previous, at_ms);
-            record.acked_by = intent.acked_by(&alert.id).map(str::to_string);
+            record.acked_by = acked_by;
             hook.submit(record.to_json());
         }
     }
