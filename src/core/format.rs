@@ -37,6 +37,9 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// A wall-clock instant in RFC 3339, UTC, as the protocol writes it.
+pub use crate::wire::format_time as instant;
+
 /// A span as a short word: `5m`, `1h`, `30d` (whole units), else seconds.
 pub fn span_name(ms: i64) -> String {
     const MINUTE: i64 = 60_000;

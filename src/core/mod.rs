@@ -3,8 +3,8 @@
 //! incident timeline; it evaluates the alert rules and SLOs; it keeps what
 //! people said about alerts (acks and silences) as data. Its API is
 //! `apply(update, now)`, `evaluate(now)` and read access; it does no I/O,
-//! knows no terminal and no tokio, so the TUI's pipeline, `vigil tail`,
-//! `vigil check` and the gateway can each run one.
+//! knows no terminal and no tokio, so the TUI's pipeline, `vigil tail` and
+//! `vigil check` each run one, and the gateway can.
 //!
 //! The services around it live with the programs that need them: saving
 //! and restoring, the exec hook, history and PromQL demand and the scene
@@ -18,9 +18,13 @@
 //! incident timeline and reports (`incident`), and words both the screen
 //! and the reports write (`format`, `filter`).
 //!
-//! May import: `wire`'s number, time and text helpers, `config`'s duration
-//! reader. Never a source, the dashboards, the TUI, the headless commands
-//! or the gateway.
+//! The file formats of what it keeps (acks and silences, the timeline,
+//! incident reports) sit beside the types they hold; the services decide
+//! when to read and write them.
+//!
+//! May import: `wire`'s number, time and text helpers. Never a source, the
+//! dashboards, the TUI, the headless commands or the gateway (tests may
+//! play the demo simulator into a store).
 
 pub mod alert;
 pub mod filter;

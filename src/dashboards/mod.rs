@@ -7,7 +7,9 @@
 //!
 //! Owns: what to show. May import: `core` (the query engine evaluates a
 //! page's queries; pages only name them), `config`'s errors and source
-//! settings. Never sources, the TUI or the headless commands.
+//! settings, a scrape's default job name, and the theme's colour type for
+//! a line's colour. Nothing else of the sources or the TUI, and never the
+//! headless commands.
 
 pub mod golden;
 pub mod import;

@@ -5,9 +5,10 @@
 //! them out.
 //!
 //! `tail` prints each point once: the core's store says which points are
-//! new, so a backfill that overlaps live data prints nothing twice. A point the store will not hold at full resolution (older than its
-//! raw ring, or past the series cap) is not printed either: it may be one
-//! already printed and since evicted, and the dashboard would not show it.
+//! new, so a backfill that overlaps live data prints nothing twice. A point
+//! the store will not hold at full resolution (older than its raw ring, or
+//! past the series cap) is not printed either: it may be one already
+//! printed and since evicted, and the dashboard would not show it.
 
 pub mod check;
 mod jsonl;

@@ -12,7 +12,9 @@ pub const INACTIVE: &str = "inactive";
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StateChange {
     pub id: String,
-    /// The rule's name.
+    /// The name silences match as `alertname`: the rule's, the SLO's and
+    /// burn alert's, the gateway alert id's first part, or an Alertmanager
+    /// alert's `alertname` (see [`Alert::name`]).
     pub name: String,
     /// `rule` or `slo` for the dashboard's own rules and SLOs, `gateway`
     /// for pushed alerts, `alertmanager` for an Alertmanager's.

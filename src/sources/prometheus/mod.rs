@@ -13,7 +13,7 @@
 pub mod api;
 
 use crate::core::model::{Observation, Sample, SeriesKey, SourceId, Update};
-use crate::dashboards::spec::promql_key;
+use crate::core::query::spec::promql_key;
 use crate::sources::SourceStats;
 use crate::wire::now_ms;
 use api::{Answer, QueryError};

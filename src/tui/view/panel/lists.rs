@@ -117,7 +117,7 @@ pub(super) fn until_text(until_ms: i64, now_ms: i64) -> String {
     if until_ms - now_ms < 20 * 3_600_000 {
         return t[..5].to_string();
     }
-    let date = crate::wire::format_time(until_ms);
+    let date = crate::core::format::instant(until_ms);
     format!("{} {}", date.get(5..10).unwrap_or(""), &t[..5])
 }
 
