@@ -176,6 +176,21 @@ pub struct Core {
     told: Option<VecDeque<Told>>,
 }
 
+impl Told {
+    /// A change seen now (not replayed); who acked and whether it is
+    /// silenced are filled in when the core notes it.
+    fn new(
+        change: &'static str,
+        step: Option<crate::core::alert::engine::Change>,
+        before: Option<Alert>,
+        after: Option<Alert>,
+        value: Option<f64>,
+        at_ms: i64,
+    ) -> Told {
+        Told { change, step, before, after, value, at_ms, replayed: false, acked_by: None, silenced: false }
+    }
+}
+
 impl Default for Core {
     fn default() -> Core {
         Core::new(Setup::default())
@@ -354,17 +369,7 @@ impl Core {
                     let before = before.cloned();
                     let (change, value) = (a.state.name(), a.value);
                     let after = Some(a.clone());
-                    self.tell(Told {
-                        change,
-                        step: None,
-                        before,
-                        after,
-                        value,
-                        at_ms: now_ms,
-                        replayed: false,
-                        acked_by: None,
-                        silenced: false,
-                    });
+                    self.tell(Told::new(change, None, before, after, value, now_ms));
                     self.incidents.alert(&a, a.state.into(), a.value, now_ms, now_ms, false);
                 }
                 self.alerts.apply(a)
@@ -571,17 +576,7 @@ impl Core {
                 }
                 let value = alert.as_ref().and_then(|a| a.value);
                 let after = alert.clone();
-                self.tell(Told {
-                    change: c.name(),
-                    step: Some(c),
-                    before,
-                    after,
-                    value,
-                    at_ms: now_ms,
-                    replayed: false,
-                    acked_by: None,
-                    silenced: false,
-                });
+                self.tell(Told::new(c.name(), Some(c), before, after, value, now_ms));
             }
             match alert {
                 Some(a) => self.alerts.apply(a),
@@ -608,17 +603,7 @@ impl Core {
                 if let Some(a) = after.as_ref().or(before.as_ref()) {
                     self.incidents.alert(a, c, o.value, now_ms, now_ms, false);
                 }
-                let told = Told {
-                    change: c.name(),
-                    step: Some(c),
-                    before,
-                    after: after.clone(),
-                    value: o.value,
-                    at_ms: now_ms,
-                    replayed: false,
-                    acked_by: None,
-                    silenced: false,
-                };
+                let told = Told::new(c.name(), Some(c), before, after.clone(), o.value, now_ms);
                 self.tell(told);
                 changed = true;
             }
@@ -661,17 +646,7 @@ impl Core {
                 self.incidents.alert(a, c, o.value, *at, now_ms, true);
                 let before = self.alerts.get(&id).cloned();
                 let after = after.clone();
-                self.tell(Told {
-                    change: c.name(),
-                    step: Some(c),
-                    before,
-                    after,
-                    value: o.value,
-                    at_ms: *at,
-                    replayed: true,
-                    acked_by: None,
-                    silenced: false,
-                });
+                self.tell(Told { replayed: true, ..Told::new(c.name(), Some(c), before, after, o.value, *at) });
             }
             match after {
                 Some(a) => self.alerts.apply(a),
