@@ -183,9 +183,10 @@ pub(super) fn tail_queries(
     Ok(Wants { queries: wants, from_ms: to_ms - span, to_ms, step_ms })
 }
 
-/// What `tail`'s core is told of the sources a feed started: it waits for
-/// the start-up history, plays the rules over all of it, and evaluates them
-/// every second.
+/// What a headless core (`tail`'s, `check`'s) is told of the sources a
+/// feed started: it waits for the start-up history, plays the rules over
+/// all of it (what the command fetched is what it reports on), and
+/// evaluates them every second.
 pub(crate) fn setup_of(feed: &Feed) -> crate::core::Setup {
     let gateway = feed.stats.iter().any(|s| s.is_gateway());
     crate::core::Setup {
