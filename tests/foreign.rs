@@ -13,6 +13,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -237,4 +238,105 @@ async fn the_header_says_stale_when_a_gateway_goes_quiet_on_an_open_connection()
     // Data again, and the header follows it.
     gw.script.quiet.store(false, Ordering::SeqCst);
     screen.until_header("● LIVE").await;
+}
+
+/// `vigil check --url` against the gateway, with `state_dir` as its state
+/// (where silences set on the dashboard are kept).
+async fn check(url: &str, state_dir: &std::path::Path, format: &str) -> Output {
+    let (url, dir, format) = (url.to_string(), state_dir.to_path_buf(), format.to_string());
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["check", "--url", &url, "--format", &format, "--timeout", "30s"])
+            .env_remove("VIGIL_TOKEN")
+            .env("VIGIL_STATE_DIR", &dir)
+            .env("VIGIL_CACHE_DIR", &dir)
+            .output()
+            .expect("vigil check runs")
+    })
+    .await
+    .unwrap()
+}
+
+fn report(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// An alert frame of the gateway's own: the queue of checkout too deep.
+fn queue_alert(state: &str) -> Value {
+    let started = now_ms() - 120_000;
+    let mut a = json!({
+        "type": "alert", "id": "queue-deep:checkout", "state": state, "severity": "critical",
+        "metric": "transaction_queue_depth", "labels": {"service": "checkout"}, "value": 1500, "threshold": 1000,
+        "summary": "checkout's queue deeper than 1000 for 2m", "starts_at": format_time(started)
+    });
+    if state == "resolved" {
+        a["ends_at"] = json!(format_time(now_ms() - 1_000));
+    }
+    a
+}
+
+#[tokio::test]
+async fn check_counts_a_gateways_firing_alert_unless_it_is_over_or_silenced() {
+    let dir = common::real::TempDir::new("foreign-check");
+
+    // Nothing of the shipped rules fires on this gateway's data: without an
+    // alert of its own, all is well.
+    let quiet = Foreign::start(Script::new(200, Vec::new())).await;
+    let out = check(&quiet.stream_url(), dir.path(), "json").await;
+    let r = report(&out);
+    assert_eq!(out.status.code(), Some(0), "{r}");
+    assert_eq!((r["status"].as_str(), r["alerts"].as_array().map(Vec::len)), (Some("ok"), Some(0)), "{r}");
+
+    // Firing: exit 1, listed with where it comes from, and said why.
+    let firing = Foreign::start(Script::new(200, vec![queue_alert("firing")])).await;
+    let out = check(&firing.stream_url(), dir.path(), "json").await;
+    let r = report(&out);
+    assert_eq!(out.status.code(), Some(1), "{r}");
+    assert_eq!(r["status"], "firing", "{r}");
+    let a = &r["alerts"][0];
+    assert_eq!(
+        (a["source"].as_str(), a["name"].as_str(), a["state"].as_str()),
+        (Some("gateway"), Some("queue-deep"), Some("firing")),
+        "{r}"
+    );
+    assert_eq!(
+        (a["metric"].as_str(), a["labels"]["service"].as_str()),
+        (Some("transaction_queue_depth"), Some("checkout")),
+        "{r}"
+    );
+    assert!(r["reasons"].to_string().contains("gateway: 1 firing (queue-deep)"), "{r}");
+    let out = check(&firing.stream_url(), dir.path(), "text").await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.starts_with("FIRING   critical gateway queue-deep (transaction_queue_depth){service=\"checkout\"}"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("gateway: 1 firing (queue-deep)"), "{text}");
+
+    // Pending, or fired and then resolved: nothing fires.
+    let pending = Foreign::start(Script::new(200, vec![queue_alert("pending")])).await;
+    let out = check(&pending.stream_url(), dir.path(), "json").await;
+    let r = report(&out);
+    assert_eq!(out.status.code(), Some(0), "{r}");
+    assert_eq!(r["alerts"][0]["state"], "pending", "{r}");
+    let over = Foreign::start(Script::new(200, vec![queue_alert("firing"), queue_alert("resolved")])).await;
+    let out = check(&over.stream_url(), dir.path(), "json").await;
+    let r = report(&out);
+    assert_eq!(out.status.code(), Some(0), "{r}");
+    assert_eq!(r["alerts"].as_array().map(Vec::len), Some(0), "{r}");
+
+    // Silenced on the dashboard (as `s` on the alert writes it): quiet here too.
+    let until = format_time(now_ms() + 3_600_000);
+    let silences = json!({
+        "vigil_intent": 1,
+        "silences": [{"matchers": {"alertname": "queue-deep", "metric": "transaction_queue_depth", "service": "checkout"},
+                      "by": "ana", "at": format_time(now_ms()), "until": until}]
+    });
+    std::fs::write(vigil::core::alert::intent_file::path_in(dir.path()), silences.to_string()).unwrap();
+    let out = check(&firing.stream_url(), dir.path(), "json").await;
+    let r = report(&out);
+    assert_eq!(out.status.code(), Some(0), "{r}");
+    assert_eq!(r["alerts"].as_array().map(Vec::len), Some(0), "{r}");
 }
