@@ -128,7 +128,7 @@ pub fn rule_alert(rule: &rules::RuleSpec, o: &rules::Outcome, before: Option<&Al
         origin: crate::core::model::Origin::Rule { rule: o.rule.clone(), group: o.group.clone() },
         state,
         severity: rule.severity.into(),
-        metric: rule.metric.clone(),
+        metric: rule.measured().to_string(),
         labels: group.map(|(k, v)| [(k.clone(), v.clone())].into()).unwrap_or_default(),
         value: o.value,
         threshold: Some(rule.threshold),
