@@ -8,10 +8,10 @@
 //! A form with an outcome label (`status` is 5xx) belongs to a group as
 //! soon as the group has series carrying that label, whatever their
 //! values. Its value is that of the series whose outcome counts, and zero
-//! where none of them has data while the others do: a service that has
-//! answered only 200s has a 5xx series to show for nothing, since client
-//! libraries create a series at the first request of each status, and its
-//! error ratio is 0, not unknown.
+//! where none of them has data while the others do. Client libraries
+//! create a series at the first request of each status, so a service that
+//! has answered only 200s has no 5xx series at all: its error ratio is 0,
+//! not unknown.
 
 use super::matcher::Matcher;
 use crate::core::golden::Signal;
