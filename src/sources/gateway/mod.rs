@@ -6,6 +6,7 @@
 
 pub mod backfill;
 pub mod backoff;
+pub mod learn;
 pub mod link;
 pub mod poll;
 pub mod sse;
