@@ -353,6 +353,15 @@ async fn historical_queries_are_aligned_matched_and_deterministic() {
     assert!(s["data"][0]["value"].is_string());
     let (_, none) = history(&base, "metric=cpu_usage_percent&service=nowhere").await;
     assert_eq!(none["series"].as_array().unwrap().len(), 0);
+    // The answer spells period and granularity as the question did, even
+    // where a shorter spelling exists; one left out is spelled as before.
+    let (status, day) = history(&base, "metric=revenue_per_minute&period=24h").await;
+    assert_eq!(status, 200, "{day}");
+    assert_eq!((day["period"].as_str(), day["granularity"].as_str()), (Some("24h"), Some("24m")));
+    assert_eq!(day["data"].as_array().unwrap().len(), 60);
+    let (_, hour) = history(&base, "metric=revenue_per_minute&period=60m&granularity=300s").await;
+    assert_eq!((hour["period"].as_str(), hour["granularity"].as_str()), (Some("60m"), Some("300s")));
+    assert_eq!(hour["data"].as_array().unwrap().len(), 12);
 
     for bad in [
         "period=1h",

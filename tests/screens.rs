@@ -351,6 +351,42 @@ fn sources_use_one_line_each_when_wide() {
 }
 
 #[test]
+fn a_plain_stream_says_so_on_the_sources_page() {
+    use vigil::sources::gateway::websocket::PLAIN_STREAM;
+    let plain = Arc::new(SourceStats::for_url("ws://hub.example:8080/ws"));
+    let at = parse_time(NOW).unwrap();
+    plain.update_link(|l| {
+        l.transport = Some(Transport::Ws);
+        l.connected = true;
+        l.last_success_ms = Some(at - 200);
+        l.note = Some(PLAIN_STREAM.into());
+    });
+    let broken = Arc::new(SourceStats::for_url("ws://other.example:8080/ws"));
+    broken.update_link(|l| {
+        l.note = Some(PLAIN_STREAM.into());
+        l.last_error = Some("connection refused".into());
+    });
+    let (mut p, now) = pipeline_at(Scenario::Calm, true, vec![plain, broken]);
+    p.tick(now, Duration::from_secs(1));
+    let scene = p.scene(now);
+    let ui = UiView { page: Page::Sources, ..UiView::default() };
+    // Stacked: a line of its own under the figures, above the last error.
+    let text = screen(&scene, now, &ui, &dark(), 80, 24);
+    let lines: Vec<&str> = text.lines().collect();
+    let note = lines.iter().position(|l| l.contains(PLAIN_STREAM)).unwrap_or_else(|| panic!("no note:\n{text}"));
+    assert!(lines[note - 2].contains("● live   ws://hub.example:8080/ws"), "{text}");
+    let error = lines.iter().position(|l| l.contains("last error: connection refused")).unwrap();
+    assert_eq!(lines[error - 1].trim_matches('│').trim(), PLAIN_STREAM, "{text}");
+    // One line each: the note before the error.
+    let text = screen(&scene, now, &ui, &dark(), 200, 60);
+    assert!(text.contains("note · last error"), "{text}");
+    let live = text.lines().find(|l| l.contains("hub.example")).unwrap();
+    assert!(live.contains(PLAIN_STREAM), "{live}");
+    let down = text.lines().find(|l| l.contains("other.example")).unwrap();
+    assert!(down.contains(&format!("{PLAIN_STREAM} · connection refused")), "{down}");
+}
+
+#[test]
 fn acknowledged_and_silenced_alerts_say_by_whom() {
     let (mut p, now) = pipeline_at(Scenario::ErrorBurst, true, vec![Arc::new(SourceStats::default())]);
     let dir = std::env::temp_dir().join(format!("vigil-screens-hush-{}", std::process::id()));

@@ -601,6 +601,8 @@ pub struct SourceJson {
     pub connected: bool,
     pub last_success: Option<String>,
     pub last_error: Option<String>,
+    /// How the link works, when out of the ordinary (a plain stream).
+    pub note: Option<String>,
 }
 
 impl SourceJson {
@@ -611,6 +613,7 @@ impl SourceJson {
             connected: r.connected,
             last_success: r.last_success_ms.map(format_time),
             last_error: r.last_error.clone(),
+            note: r.note.clone(),
         }
     }
 }

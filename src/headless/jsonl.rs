@@ -344,6 +344,8 @@ struct SourceLine<'a> {
     points_per_sec: f64,
     malformed: u64,
     last_error: Option<&'a str>,
+    /// How the link works, when out of the ordinary (a plain stream).
+    note: Option<&'a str>,
 }
 
 fn source_line(r: &SourceRow, now_ms: i64) -> SourceLine<'_> {
@@ -365,6 +367,7 @@ fn source_line(r: &SourceRow, now_ms: i64) -> SourceLine<'_> {
         points_per_sec: hundredths(r.points_per_sec),
         malformed: r.malformed,
         last_error: r.last_error.as_deref(),
+        note: r.note.as_deref(),
     }
 }
 
@@ -504,6 +507,7 @@ mod tests {
             points_per_sec: 405.0,
             malformed: 0,
             last_error: None,
+            note: Some("no hello: plain stream, no resume".into()),
         };
         let j = line(&Item::Source(&r));
         assert_eq!(
@@ -517,6 +521,7 @@ mod tests {
         );
         assert_eq!((j["rtt_ms"].as_f64(), j["bytes_per_sec"].as_f64()), (Some(1.23), Some(8523.46)));
         assert_eq!(j["last_error"], Json::Null);
+        assert_eq!(j["note"].as_str(), Some("no hello: plain stream, no resume"));
     }
 
     #[test]

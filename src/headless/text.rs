@@ -153,6 +153,9 @@ fn source(r: &SourceRow, now_ms: i64) -> String {
         r.points_per_sec,
         r.malformed,
     );
+    if let Some(note) = &r.note {
+        line.push_str(&format!("  {note}"));
+    }
     if let Some(e) = &r.last_error {
         line.push_str(&format!("  last error: {e}"));
     }

@@ -67,6 +67,9 @@ pub struct LinkStatus {
     /// Round trip of the last ping, or of the last REST request.
     pub rtt_ms: Option<f64>,
     pub last_error: Option<String>,
+    /// What is out of the ordinary in how the link works, in a few words
+    /// (a server that never says hello is read as a plain stream).
+    pub note: Option<String>,
 }
 
 impl SourceStats {

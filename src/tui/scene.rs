@@ -270,6 +270,8 @@ pub struct SourceRow {
     pub points_per_sec: f64,
     pub malformed: u64,
     pub last_error: Option<String>,
+    /// What is out of the ordinary in how the link works (a plain stream).
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -82,6 +82,11 @@ pub(crate) struct HistoryQuery {
     pub metric: String,
     pub period_ms: i64,
     pub granularity_ms: i64,
+    /// Period and granularity as the client spelled them (`24h` stays
+    /// `24h`, not `1d`), or as the defaults are spelled: the answer echoes
+    /// the question.
+    pub period: String,
+    pub granularity: String,
     pub end_ms: i64,
     pub matchers: Labels,
 }
@@ -104,16 +109,23 @@ impl HistoryQuery {
             }
         }
         let metric = metric.filter(|m| !m.is_empty()).ok_or("missing \"metric\"")?;
-        let period_ms = match period {
-            None => 3_600_000,
+        let (period_ms, period) = match period {
+            None => (3_600_000, "1h".to_string()),
             Some(p) => {
-                parse_duration_ms(&p).ok_or_else(|| format!("bad period {:?} (use e.g. 90s, 5m, 24h)", clip(&p)))?
+                let ms = parse_duration_ms(&p)
+                    .ok_or_else(|| format!("bad period {:?} (use e.g. 90s, 5m, 24h)", clip(&p)))?;
+                (ms, p.trim().to_string())
             }
         };
-        let granularity_ms = match granularity {
-            None => (period_ms / 60).max(1),
+        let (granularity_ms, granularity) = match granularity {
+            None => {
+                let ms = (period_ms / 60).max(1);
+                (ms, format_duration_ms(ms))
+            }
             Some(g) => {
-                parse_duration_ms(&g).ok_or_else(|| format!("bad granularity {:?} (use e.g. 10s, 1m, 1h)", clip(&g)))?
+                let ms = parse_duration_ms(&g)
+                    .ok_or_else(|| format!("bad granularity {:?} (use e.g. 10s, 1m, 1h)", clip(&g)))?;
+                (ms, g.trim().to_string())
             }
         };
         // The simulator can compute the future; a gateway should not pretend to know it.
@@ -121,7 +133,7 @@ impl HistoryQuery {
             None => now,
             Some(e) => parse_time(&e).ok_or_else(|| format!("bad end {:?} (use RFC 3339)", clip(&e)))?.min(now),
         };
-        let q = HistoryQuery { metric, period_ms, granularity_ms, end_ms, matchers };
+        let q = HistoryQuery { metric, period_ms, granularity_ms, period, granularity, end_ms, matchers };
         if q.span().1 > MAX_POINTS {
             return Err(format!("period/granularity asks for more than {MAX_POINTS} points per series"));
         }
@@ -172,13 +184,7 @@ fn build_history(shared: &Shared, q: HistoryQuery) -> HistoricalResponse {
     let series: Vec<HistoricalSeries> =
         series.into_iter().map(|(labels, data)| HistoricalSeries { labels, data }).collect();
     let data = (series.len() == 1).then(|| series[0].data.clone());
-    HistoricalResponse {
-        metric: q.metric,
-        period: format_duration_ms(q.period_ms),
-        granularity: format_duration_ms(q.granularity_ms),
-        series,
-        data,
-    }
+    HistoricalResponse { metric: q.metric, period: q.period, granularity: q.granularity, series, data }
 }
 
 /// Client text echoed in an error is made printable and short.
@@ -208,6 +214,17 @@ mod tests {
             q(&[("metric", "m"), ("period", "150s"), ("granularity", "1m"), ("end", "2025-06-30T10:29:30Z")]).unwrap();
         let ts: Vec<i64> = h.timestamps().collect();
         assert_eq!(ts, vec![1_751_279_280_000, 1_751_279_340_000]);
+    }
+
+    #[test]
+    fn period_and_granularity_keep_the_clients_spelling() {
+        let h = q(&[("metric", "m"), ("period", "24h"), ("granularity", "60m")]).unwrap();
+        assert_eq!((h.period_ms, h.granularity_ms), (86_400_000, 3_600_000));
+        assert_eq!((h.period.as_str(), h.granularity.as_str()), ("24h", "60m"));
+        let h = q(&[("metric", "m"), ("period", "90s")]).unwrap();
+        assert_eq!((h.period.as_str(), h.granularity.as_str()), ("90s", "1500ms"));
+        let h = q(&[("metric", "m")]).unwrap();
+        assert_eq!((h.period.as_str(), h.granularity.as_str()), ("1h", "1m"));
     }
 
     #[test]

@@ -120,6 +120,7 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
             stats.update_link(|l| {
                 l.transport = Some(Transport::Poll);
                 l.connected = true;
+                l.note = None;
             });
             let connected = ConnState::Connected {
                 since_ms: now,

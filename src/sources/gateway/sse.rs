@@ -129,6 +129,7 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
     stats.update_link(|l| {
         l.transport = Some(Transport::Sse);
         l.connected = true;
+        l.note = None;
     });
     let connected = ConnState::Connected {
         since_ms: wire::now_ms(),

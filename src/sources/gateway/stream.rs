@@ -3,8 +3,9 @@
 //! State here outlives connections, so a reconnect resumes instead of
 //! starting over.
 
-use crate::core::model::{Kind, MetricMeta, SourceId, Update};
+use crate::core::model::{MetricMeta, SourceId, Update};
 use crate::sources::gateway::backfill::{self, Span};
+use crate::sources::gateway::learn::{self, Pace};
 use crate::sources::{SourceStats, convert};
 use crate::wire::{self, Decoded, ServerFrame};
 use futures_util::StreamExt;
@@ -20,11 +21,14 @@ pub struct Cursor {
 }
 
 /// What a frame asks of the transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Next {
     Continue,
     /// The server reset the session: subscribe again (WebSocket only).
     Resubscribe,
+    /// A `hello` arrived after the link began without one (a slow server
+    /// taken for a plain stream): the WebSocket may adopt its session.
+    Hello(Box<wire::Hello>),
 }
 
 /// State shared by every connection of a link, whichever gateway and
@@ -38,8 +42,16 @@ pub struct Stream {
     /// Timestamp of the newest metrics frame, to know where a gap starts.
     pub last_data_ts: Option<i64>,
     pub interval_ms: i64,
-    /// What the gateway announced, or what we have seen when it announced nothing (SSE).
+    /// What the gateway announced, or what we have seen when it announced
+    /// nothing (SSE, a WebSocket server that never says hello).
     pub catalogue: Vec<MetricMeta>,
+    /// The catalogue and interval came from a `hello`; otherwise the data teaches them.
+    announced: bool,
+    /// How often a stream that announced nothing sends, once learned.
+    pace: Pace,
+    /// Start of a backfill asked for before anything named the metrics: it
+    /// runs when the first data frame has named them.
+    owed_from: Option<i64>,
     /// A seq gap was seen on a frame without data: backfill at the next metrics frame.
     pending_gap: bool,
 }
@@ -59,6 +71,9 @@ impl Stream {
             last_data_ts: None,
             interval_ms: 1000,
             catalogue: Vec::new(),
+            announced: false,
+            pace: Pace::default(),
+            owed_from: None,
             pending_gap: false,
         }
     }
@@ -82,6 +97,7 @@ impl Stream {
             self.interval_ms = interval_ms as i64;
         }
         self.catalogue = metrics;
+        self.announced = true;
         self.emit(Update::Catalogue {
             metrics: self.catalogue.clone(),
             interval_ms: self.interval_ms,
@@ -103,8 +119,14 @@ impl Stream {
     }
 
     /// Fetches (from, to] over REST in the background; the reader goes on.
-    pub fn backfill(&self, base: &str, stats: &Arc<SourceStats>, from_ms: i64, to_ms: i64) {
-        if to_ms <= from_ms || self.catalogue.is_empty() {
+    /// Before anything has named the metrics, the fetch is owed: it runs
+    /// when the first data frame has named them.
+    pub fn backfill(&mut self, base: &str, stats: &Arc<SourceStats>, from_ms: i64, to_ms: i64) {
+        if to_ms <= from_ms {
+            return;
+        }
+        if self.catalogue.is_empty() {
+            self.owed_from = Some(self.owed_from.map_or(from_ms, |f| f.min(from_ms)));
             return;
         }
         let span = Span { from_ms, to_ms, step_ms: self.interval_ms.max(1) };
@@ -114,12 +136,16 @@ impl Stream {
         tokio::spawn(async move {
             let mut batches = std::pin::pin!(backfill::fetch(&http, &base, token.as_deref(), &metrics, span));
             let mut complete = true;
+            // One log line per backfill, not one per metric: a server with
+            // no history route fails every metric alike.
+            let (mut failed, mut first_error) = (0usize, None);
             while let Some(batch) = batches.next().await {
                 match batch {
                     Err(e) => {
-                        tracing::warn!(error = %e, "backfill failed");
                         SourceStats::bump(&stats.backfill_errors, 1);
                         complete = false;
+                        failed += 1;
+                        first_error.get_or_insert(e);
                     }
                     Ok(observations) if observations.is_empty() => {}
                     Ok(observations) => {
@@ -134,6 +160,9 @@ impl Stream {
                         }
                     }
                 }
+            }
+            if let Some(e) = first_error {
+                tracing::warn!(failed, of = metrics.len(), first = %e, "backfill incomplete");
             }
             // After the last batch on the same channel, so whoever reads it
             // has folded in everything fetched (rules replay from here).
@@ -162,6 +191,7 @@ impl Stream {
             Ok(Decoded::Snapshot { timestamp, points }) => {
                 self.succeeded(stats, now);
                 let ts = timestamp.unwrap_or(now);
+                self.learn(ts, &points, base, stats).await;
                 self.last_data_ts = Some(self.last_data_ts.map_or(ts, |t| t.max(ts)));
                 let observations = convert::into_observations(ts, points);
                 SourceStats::bump(&stats.points, observations.len() as u64);
@@ -222,8 +252,8 @@ impl Stream {
         match frame {
             ServerFrame::Metrics(m) => {
                 let ts = m.timestamp.0;
+                self.learn(ts, &m.points, base, stats).await;
                 self.last_data_ts = Some(self.last_data_ts.map_or(ts, |t| t.max(ts)));
-                self.learn_from(&m.points);
                 let seq = m.seq;
                 // Names and labels move into the keys rather than being copied.
                 let observations = convert::into_observations(ts, m.points);
@@ -234,27 +264,33 @@ impl Stream {
             ServerFrame::Event(e) => self.emit(Update::Event(convert::event(&e))).await,
             ServerFrame::Status(s) => self.emit(Update::Status(convert::status(&s, now))).await,
             ServerFrame::Error(e) => self.malformed(stats, format!("server says: {}", e.message)).await,
-            ServerFrame::Hello(_) | ServerFrame::Reset(_) => {}
+            ServerFrame::Hello(h) => return Next::Hello(Box::new(h)),
+            ServerFrame::Reset(_) => {}
         }
         Next::Continue
     }
 
-    /// SSE announces no catalogue; remember the metrics seen so a later gap
-    /// can still be backfilled.
-    fn learn_from(&mut self, points: &[wire::Point]) {
-        if self.catalogue.len() >= 512 {
-            return;
-        }
-        for p in points {
-            if !self.catalogue.iter().any(|m| m.name == p.metric) {
-                let kind = if p.histogram.is_some() { Kind::Histogram } else { Kind::Gauge };
-                self.catalogue.push(MetricMeta {
-                    name: p.metric.clone(),
-                    kind,
-                    unit: String::new(),
-                    help: String::new(),
-                });
+    /// Takes in what a data frame at `ts` names before its points reach
+    /// the store. Metrics not seen before join the catalogue, so a later
+    /// gap can be backfilled; when no `hello` announced the catalogue, the
+    /// core is told of them (with the kind their values suggest) and of the
+    /// interval once the frames' spacing shows it. A backfill owed because
+    /// nothing had named the metrics runs now, up to this frame.
+    async fn learn(&mut self, ts: i64, points: &[wire::Point], base: &str, stats: &Arc<SourceStats>) {
+        let added = learn::add_metrics(&mut self.catalogue, points);
+        if !self.announced {
+            let paced = self.pace.note(ts);
+            if let Some(interval) = paced {
+                self.interval_ms = interval;
             }
+            if added || paced.is_some() {
+                let metrics = self.catalogue.clone();
+                self.emit(Update::Catalogue { metrics, interval_ms: self.interval_ms, source: SourceId::GATEWAY })
+                    .await;
+            }
+        }
+        if let Some(from) = self.owed_from.take() {
+            self.backfill(base, stats, from, ts);
         }
     }
 }

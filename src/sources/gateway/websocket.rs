@@ -1,6 +1,12 @@
 //! One WebSocket connection: dial, read `hello`, resume or subscribe, then
 //! read frames until the link ends, pinging every 15 s and giving up after
 //! 30 s of silence.
+//!
+//! A server that does not greet within [`HELLO_WAIT`] (it sends data at
+//! once, or nothing until a client subscribes) is read as a plain stream:
+//! subscribed to all metrics, decoded like any other, never resumed (its
+//! seqs, if any, number no session we could ask for again), and backfilled
+//! over REST from the last data on each new connection.
 
 use crate::core::model::{ConnState, ErrorClass, Transport, Update};
 use crate::sources::gateway::link::{Ended, Endpoint};
@@ -10,10 +16,10 @@ use crate::wire::{self, ClientAction, Decoded, MetricNames, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::{AUTHORIZATION, HeaderValue};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 /// The client pings this often (protocol: every 15 s).
@@ -21,6 +27,19 @@ pub const PING_EVERY: Duration = Duration::from_secs(15);
 /// Silence this long means the link is dead (protocol: 30 s).
 pub const DEAD_AFTER: Duration = Duration::from_secs(30);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a server has to say hello before the link is read as a plain
+/// stream. Ours greets at once; a server of another design may wait for a
+/// subscription first, and that must not cost the user long.
+pub const HELLO_WAIT: Duration = Duration::from_millis(1500);
+/// What the sources page and `tail --sources` say of a plain stream.
+pub const PLAIN_STREAM: &str = "no hello: plain stream, no resume";
+
+/// How the server began.
+enum Opening {
+    Hello(wire::Hello),
+    /// No hello: a plain stream, with the frame it began with, if any.
+    Plain(Option<String>),
+}
 
 /// Runs one connection to `ep` until it ends.
 pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::ClientConfig>) -> Ended {
@@ -52,25 +71,41 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
         Ok(Ok((ws, _))) => ws,
     };
     let (mut sink, mut frames) = ws.split();
-
-    // The first frame must be hello.
-    let hello = match timeout(CONNECT_TIMEOUT, frames.next()).await {
-        Ok(Some(Ok(Message::Text(t)))) => match wire::decode_frame(&t) {
-            Ok(Decoded::Frame { frame: ServerFrame::Hello(h), .. }) => h,
-            _ => return Ended::failed("the server did not start with hello".into(), ErrorClass::Refused),
-        },
-        Ok(Some(Err(e))) => return Ended::failed(error_chain(&e), ErrorClass::Network),
-        Ok(_) => return Ended::failed("the server closed before hello".into(), ErrorClass::Network),
-        Err(_) => return Ended::failed("no hello within 10 s".into(), ErrorClass::Network),
+    // A plain stream's first frame, if it came before the subscription, is
+    // read below like every later one.
+    let (mut hello, mut early) = match opening(&mut frames, stream, &stats).await {
+        Ok(Opening::Hello(h)) => (Some(h), None),
+        Ok(Opening::Plain(first)) => {
+            tracing::info!(url = %ep.url, "no hello; reading a plain stream");
+            (None, first)
+        }
+        Err(ended) => return ended,
     };
-    stream
-        .set_catalogue(hello.metrics.iter().map(crate::sources::convert::metric_meta).collect(), hello.interval_ms)
-        .await;
 
-    let first = match &ep.cursor {
-        Some(c) => ClientAction::Resume { session: c.session.clone(), since_seq: c.last_seq },
+    // The session of an earlier connection, kept in case a slow server's
+    // hello comes after all: the plain stream itself never resumes.
+    let mut resumable = None;
+    let first = match &hello {
+        Some(hello) => {
+            stream
+                .set_catalogue(
+                    hello.metrics.iter().map(crate::sources::convert::metric_meta).collect(),
+                    hello.interval_ms,
+                )
+                .await;
+            match &ep.cursor {
+                Some(c) => ClientAction::Resume { session: c.session.clone(), since_seq: c.last_seq },
+                None => {
+                    ep.cursor = Some(Cursor { session: hello.session.clone(), last_seq: hello.seq });
+                    stream.backfill(&ep.base, &stats, stream.resume_from(), wire::now_ms());
+                    ClientAction::Subscribe(MetricNames::one("*"))
+                }
+            }
+        }
         None => {
-            ep.cursor = Some(Cursor { session: hello.session.clone(), last_seq: hello.seq });
+            // Nothing to resume: what was missed since the last data comes
+            // over REST (owed until the first frame names the metrics).
+            resumable = ep.cursor.take();
             stream.backfill(&ep.base, &stats, stream.resume_from(), wire::now_ms());
             ClientAction::Subscribe(MetricNames::one("*"))
         }
@@ -78,13 +113,15 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
     if let Err(e) = send_action(&mut sink, &first).await {
         return Ended::failed(e, ErrorClass::Network);
     }
+    let plain = hello.is_none();
     stats.update_link(|l| {
         l.transport = Some(Transport::Ws);
         l.connected = true;
+        l.note = plain.then(|| PLAIN_STREAM.to_string());
     });
     let connected = ConnState::Connected {
         since_ms: wire::now_ms(),
-        server: hello.server.clone(),
+        server: hello.as_ref().map_or_else(String::new, |h| h.server.clone()),
         url: ep.url.clone(),
         transport: Transport::Ws,
     };
@@ -96,17 +133,21 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
     // The first ping goes at once, so the round trip is known from the start.
     let mut ping = tokio::time::interval(PING_EVERY);
     loop {
-        let msg = tokio::select! {
-            m = frames.next() => m,
-            _ = ping.tick() => {
-                ping_sent = Some(Instant::now());
-                if let Err(e) = sink.send(Message::Ping(Vec::new().into())).await {
-                    return ended.with(error_chain(&e), ErrorClass::Network);
+        let msg = if let Some(text) = early.take() {
+            Some(Ok(Message::Text(text.into())))
+        } else {
+            tokio::select! {
+                m = frames.next() => m,
+                _ = ping.tick() => {
+                    ping_sent = Some(Instant::now());
+                    if let Err(e) = sink.send(Message::Ping(Vec::new().into())).await {
+                        return ended.with(error_chain(&e), ErrorClass::Network);
+                    }
+                    continue;
                 }
-                continue;
-            }
-            _ = sleep_until(last_rx + DEAD_AFTER) => {
-                return ended.with("no data for 30 s; link presumed dead".into(), ErrorClass::Network);
+                _ = sleep_until(last_rx + DEAD_AFTER) => {
+                    return ended.with("no data for 30 s; link presumed dead".into(), ErrorClass::Network);
+                }
             }
         };
         last_rx = Instant::now();
@@ -121,12 +162,7 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
             }
             Some(Err(e)) => return ended.with(error_chain(&e), ErrorClass::Network),
             Some(Ok(Message::Text(t))) => t,
-            Some(Ok(Message::Close(frame))) => {
-                let why = frame.map_or("server closed the connection".to_string(), |f| {
-                    format!("server closed the connection ({} {})", u16::from(f.code), wire::sanitize(&f.reason))
-                });
-                return ended.with(why, ErrorClass::ServerClosed);
-            }
+            Some(Ok(Message::Close(frame))) => return ended.with(closed(frame), ErrorClass::ServerClosed),
             Some(Ok(Message::Pong(_))) => {
                 if let Some(sent) = ping_sent.take() {
                     let rtt = sent.elapsed().as_secs_f64() * 1000.0;
@@ -140,22 +176,88 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
             }
             Some(Ok(_)) => continue,
         };
-        let Some(cursor) = ep.cursor.as_mut() else { continue };
-        let mut last_seq = Some(cursor.last_seq);
+        // A plain stream has no session: its seqs are read but not kept.
+        let mut last_seq = ep.cursor.as_ref().map(|c| c.last_seq);
         let newest = stream.last_data_ts;
         let next = stream.on_text(&text, &mut last_seq, &ep.base, &stats).await;
-        cursor.last_seq = last_seq.unwrap_or(cursor.last_seq);
+        if let Some(cursor) = ep.cursor.as_mut() {
+            cursor.last_seq = last_seq.unwrap_or(cursor.last_seq);
+        }
         ended.saw_data(stream.last_data_ts != newest);
-        if next == Next::Resubscribe {
-            // The old session is gone: carry on with this connection's own,
-            // from the seq the reset gave or else from where hello left it.
-            cursor.session = hello.session.clone();
-            cursor.last_seq = last_seq.unwrap_or(hello.seq);
-            if let Err(e) = send_action(&mut sink, &ClientAction::Subscribe(MetricNames::one("*"))).await {
-                return ended.with(e, ErrorClass::Network);
+        match next {
+            Next::Continue => {}
+            Next::Resubscribe => {
+                // The old session is gone: carry on with this connection's
+                // own, from the seq the reset gave or else from where hello
+                // left it (a plain stream just subscribes again).
+                if let (Some(cursor), Some(hello)) = (ep.cursor.as_mut(), &hello) {
+                    cursor.session = hello.session.clone();
+                    cursor.last_seq = last_seq.unwrap_or(hello.seq);
+                }
+                if let Err(e) = send_action(&mut sink, &ClientAction::Subscribe(MetricNames::one("*"))).await {
+                    return ended.with(e, ErrorClass::Network);
+                }
             }
+            Next::Hello(late) if hello.is_none() => {
+                // A slow server taken for a plain stream greeted after all:
+                // its catalogue holds from here on, and the session we had
+                // is resumed as it would have been (the protocol asks only
+                // that a resume follow the hello); else the new one is kept.
+                let metrics = late.metrics.iter().map(crate::sources::convert::metric_meta).collect();
+                stream.set_catalogue(metrics, late.interval_ms).await;
+                ep.cursor = match resumable.take() {
+                    Some(c) => {
+                        let resume = ClientAction::Resume { session: c.session.clone(), since_seq: c.last_seq };
+                        if let Err(e) = send_action(&mut sink, &resume).await {
+                            return ended.with(e, ErrorClass::Network);
+                        }
+                        Some(c)
+                    }
+                    None => Some(Cursor { session: late.session.clone(), last_seq: late.seq }),
+                };
+                stats.update_link(|l| l.note = None);
+                hello = Some(*late);
+            }
+            Next::Hello(_) => {}
         }
     }
+}
+
+/// Waits up to [`HELLO_WAIT`] for the server's first text frame: a hello,
+/// or anything else (or nothing) for a plain stream.
+async fn opening<S>(frames: &mut S, stream: &Stream, stats: &SourceStats) -> Result<Opening, Ended>
+where
+    S: futures_util::Stream<Item = Result<Message, tungstenite::Error>> + Unpin,
+{
+    let deadline = Instant::now() + HELLO_WAIT;
+    loop {
+        let Ok(msg) = timeout_at(deadline, frames.next()).await else {
+            return Ok(Opening::Plain(None));
+        };
+        match msg {
+            None => return Err(Ended::failed("the server closed before sending anything".into(), ErrorClass::Network)),
+            Some(Err(tungstenite::Error::Utf8(why))) => {
+                stream.malformed(stats, format!("text frame is not UTF-8: {why}")).await;
+            }
+            Some(Err(e)) => return Err(Ended::failed(error_chain(&e), ErrorClass::Network)),
+            Some(Ok(Message::Text(t))) => {
+                return Ok(match wire::decode_frame(&t) {
+                    Ok(Decoded::Frame { frame: ServerFrame::Hello(h), .. }) => Opening::Hello(h),
+                    _ => Opening::Plain(Some(t.as_str().to_owned())),
+                });
+            }
+            Some(Ok(Message::Close(frame))) => return Err(Ended::failed(closed(frame), ErrorClass::Network)),
+            Some(Ok(Message::Binary(b))) => stream.malformed(stats, format!("binary frame of {} bytes", b.len())).await,
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+/// Why the server closed, in one line.
+fn closed(frame: Option<CloseFrame>) -> String {
+    frame.map_or("server closed the connection".to_string(), |f| {
+        format!("server closed the connection ({} {})", u16::from(f.code), wire::sanitize(&f.reason))
+    })
 }
 
 async fn send_action<S>(sink: &mut S, action: &ClientAction) -> Result<(), String>

@@ -62,6 +62,7 @@ impl SourceTable {
                     points_per_sec: points,
                     malformed: SourceStats::read(&s.malformed),
                     last_error: link.last_error,
+                    note: link.note,
                 }
             })
             .collect()

@@ -2,7 +2,8 @@
 //! user can tell whether the numbers on the overview are current.
 //!
 //! Below 160 columns each gateway takes a few lines (its URL, then its
-//! figures, then its last error); wider, one line each with the error last.
+//! figures, then a note on how its link works and its last error); wider,
+//! one line each with the note and the error last.
 
 use super::signal::Level;
 use crate::core::format::{age, clock, fit};
@@ -119,7 +120,7 @@ fn figures_header(roomy: bool) -> String {
     h.concat()
 }
 
-/// A gateway over two or three lines: URL, figures, last error.
+/// A gateway over two to four lines: URL, figures, note, last error.
 fn stacked(lines: &mut Vec<Line<'static>>, r: &SourceRow, theme: &Theme, now_ms: i64, width: usize, roomy: bool) {
     let l = level(r.health);
     let rest = width.saturating_sub(STATE_W);
@@ -131,6 +132,9 @@ fn stacked(lines: &mut Vec<Line<'static>>, r: &SourceRow, theme: &Theme, now_ms:
         Span::raw(pad("", STATE_W)),
         Span::styled(fit(&figures(r, now_ms, roomy), rest), figure_style(r.health, theme)),
     ]));
+    if let Some(note) = &r.note {
+        lines.push(Line::from(vec![Span::raw(pad("", STATE_W)), Span::styled(fit(note, rest), theme.dim())]));
+    }
     if let Some(e) = &r.last_error {
         lines.push(Line::from(vec![
             Span::raw(pad("", STATE_W)),
@@ -147,7 +151,7 @@ fn url_width(width: usize) -> usize {
 
 fn one_line_header(width: usize) -> String {
     let url_w = url_width(width);
-    format!("{}{}{}  last error", pad("", STATE_W), pad("url", url_w + 1), figures_header(true))
+    format!("{}{}{}  note · last error", pad("", STATE_W), pad("url", url_w + 1), figures_header(true))
 }
 
 fn one_line(r: &SourceRow, theme: &Theme, now_ms: i64, width: usize) -> Line<'static> {
@@ -155,12 +159,19 @@ fn one_line(r: &SourceRow, theme: &Theme, now_ms: i64, width: usize) -> Line<'st
     let url_w = url_width(width);
     let figs = figures(r, now_ms, true);
     let figs_w = figures_header(true).chars().count();
-    let used = STATE_W + url_w + 1 + figs_w + 2;
-    let error = r.last_error.as_deref().map(|e| fit(e, width.saturating_sub(used))).unwrap_or_default();
+    let mut left = width.saturating_sub(STATE_W + url_w + 1 + figs_w + 2);
+    let note = match (&r.note, &r.last_error) {
+        (Some(n), Some(_)) => fit(&format!("{n} · "), left),
+        (Some(n), None) => fit(n, left),
+        (None, _) => String::new(),
+    };
+    left = left.saturating_sub(note.chars().count());
+    let error = r.last_error.as_deref().map(|e| fit(e, left)).unwrap_or_default();
     Line::from(vec![
         Span::styled(pad(&format!("{} {}", l.glyph(theme), r.health.name()), STATE_W), l.style(theme)),
         Span::styled(pad(&fit(&named_url(r), url_w), url_w + 1), theme.text()),
         Span::styled(pad(&figs, figs_w + 2), figure_style(r.health, theme)),
+        Span::styled(note, theme.dim()),
         Span::styled(error, error_style(r.health, theme)),
     ])
 }

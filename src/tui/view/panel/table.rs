@@ -204,6 +204,7 @@ mod tests {
                 title: "Overview".into(),
                 select: None,
                 rows: vec![RowScene { height: None, panels: vec![table] }],
+                fresh_until: None,
             }),
             ..Scene::default()
         };
