@@ -11,6 +11,7 @@ use crate::tui::pipeline::ViewRequest;
 use crate::tui::scene::Scene;
 use crate::tui::view::signal::Level;
 use crate::tui::view::{Page, Prompt, UiView};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The windows `+` and `-` step through.
@@ -61,6 +62,11 @@ pub struct UiState {
     message: Option<(String, Level, i64)>,
     default_window_ms: i64,
     pub window_ms: i64,
+    /// Windows chosen by hand (`+`, `-`, `:window`), by page key, so a page
+    /// comes back as it was left; and the last one chosen on a page with no
+    /// window of its own, which such pages then open with.
+    chosen_windows: HashMap<String, i64>,
+    chosen_default: Option<i64>,
     pub at_ms: Option<i64>,
     choice: Option<String>,
     filter: Filter,
@@ -90,6 +96,8 @@ impl UiState {
             message: None,
             default_window_ms,
             window_ms: default_window_ms,
+            chosen_windows: HashMap::new(),
+            chosen_default: None,
             at_ms: None,
             choice: None,
             filter: Filter::default(),
@@ -203,8 +211,11 @@ impl UiState {
         if let Page::Dashboard(i) = page {
             let i = i.min(self.pages().saturating_sub(1));
             if i != self.last_page || self.page != Page::Dashboard(i) {
-                let own = self.dashboard.pages.get(i).and_then(|p| p.window);
-                self.window_ms = own.unwrap_or(self.default_window_ms).min(MAX_BACK_MS);
+                let page = self.dashboard.pages.get(i);
+                let chosen = page.and_then(|p| self.chosen_windows.get(&p.key()).copied());
+                let own = page.and_then(|p| p.window);
+                let w = chosen.or(own).or(self.chosen_default).unwrap_or(self.default_window_ms);
+                self.window_ms = w.min(MAX_BACK_MS);
                 self.scroll = 0;
             }
             self.last_page = i;
@@ -360,11 +371,23 @@ impl UiState {
 
     fn step_window(&mut self, wider: bool) {
         let w = self.window_ms;
-        self.window_ms = if wider {
+        let next = if wider {
             WINDOWS.iter().copied().find(|x| *x > w).unwrap_or(w)
         } else {
             WINDOWS.iter().rev().copied().find(|x| *x < w).unwrap_or(w)
         };
+        self.choose_window(next);
+    }
+
+    /// A window picked by hand on the page showing.
+    fn choose_window(&mut self, ms: i64) {
+        self.window_ms = ms.min(MAX_BACK_MS);
+        if let Some(page) = self.dashboard.pages.get(self.last_page) {
+            self.chosen_windows.insert(page.key(), self.window_ms);
+            if page.window.is_none() {
+                self.chosen_default = Some(self.window_ms);
+            }
+        }
     }
 
     fn scroll_time(&mut self, back: bool, now_ms: i64) {
@@ -512,7 +535,7 @@ impl UiState {
                 }
             }
             Command::Theme(name) => return Effect::Theme(name),
-            Command::Window(ms) => self.window_ms = ms.min(MAX_BACK_MS),
+            Command::Window(ms) => self.choose_window(ms),
             Command::Reload => return Effect::Reload,
             Command::Quit => return Effect::Quit,
             Command::Live => self.at_ms = None,
@@ -606,6 +629,30 @@ mod tests {
         assert_eq!(s.window_ms, 24 * 3_600_000);
         s.act(Action::Page(0), &scene, NOW);
         assert_eq!(s.window_ms, 15 * 60_000);
+    }
+
+    #[test]
+    fn a_chosen_window_stays_with_its_page() {
+        let mut s = state();
+        let scene = Scene::default();
+        let business = s.dashboard.find_page("business").unwrap();
+        s.act(Action::Page(0), &scene, NOW);
+        s.command(Command::Window(3_600_000), &scene, NOW);
+        assert_eq!(s.window_ms, 3_600_000);
+        // Away to a page with a window of its own, which keeps it...
+        s.act(Action::Page(business), &scene, NOW);
+        assert_eq!(s.window_ms, 24 * 3_600_000);
+        s.act(Action::Narrower, &scene, NOW);
+        let narrowed = s.window_ms;
+        assert!(narrowed < 24 * 3_600_000);
+        // ...and back: the hour chosen here is still here.
+        s.act(Action::Page(0), &scene, NOW);
+        assert_eq!(s.window_ms, 3_600_000);
+        // A page with no window of its own opens with the last one chosen.
+        s.act(Action::Page(1), &scene, NOW);
+        assert_eq!(s.window_ms, 3_600_000);
+        s.act(Action::Page(business), &scene, NOW);
+        assert_eq!(s.window_ms, narrowed);
     }
 
     #[test]
