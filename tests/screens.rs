@@ -237,6 +237,19 @@ fn help_overlay_and_time_travel_show() {
 }
 
 #[test]
+fn looking_back_lists_the_alerts_of_that_instant() {
+    let (mut p, now) = pipeline_at(Scenario::Calm, true, vec![Arc::new(SourceStats::default())]);
+    // 100 s ago a-1 had been firing for 50 s, and a-2 had not begun.
+    p.set_view(ViewRequest { page: 3, at_ms: Some(now - 100_000), ..ViewRequest::default() });
+    let scene = p.scene(now);
+    let ui = UiView { page: Page::Dashboard(3), ..UiView::default() };
+    let text = screen(&scene, now, &ui, &dark(), 120, 40);
+    assert!(text.contains("for 50s"), "{text}");
+    assert!(!text.contains("PENDING"), "{text}");
+    assert!(!text.contains("for 2m30s"), "today's duration: {text}");
+}
+
+#[test]
 fn tiny_terminals_get_a_message_not_garbage() {
     let (scene, now) = scene_at(Scenario::Calm, true);
     let text = screen(&scene, now, &UiView::default(), &dark(), 40, 10);
