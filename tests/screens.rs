@@ -237,6 +237,34 @@ fn help_overlay_and_time_travel_show() {
 }
 
 #[test]
+fn help_shows_every_line_at_every_size() {
+    let (scene, now) = scene_at(Scenario::Calm, true);
+    for (w, h) in [(80, 24), (120, 40), (200, 60), (60, 20)] {
+        // Scrolled line by line, as Down would, the help shows all of itself.
+        let mut seen = String::new();
+        for scroll in 0..40 {
+            let ui = UiView { help: true, help_scroll: scroll, ..UiView::default() };
+            let text = screen(&scene, now, &ui, &dark(), w, h);
+            if scroll == 0 && h < 30 {
+                assert!(text.contains("Down: more"), "{w}x{h} does not say there is more:\n{text}");
+            }
+            if scroll == 0 && (w, h) == (80, 24) {
+                insta::assert_snapshot!("help_80x24", text.clone());
+            }
+            seen.push_str(&text);
+            seen.push('\n');
+        }
+        let words: std::collections::HashSet<&str> = seen.split([' ', '│', '\n']).collect();
+        for (key, what) in view::HELP.iter().filter(|(k, _)| !k.is_empty()) {
+            for word in key.split(' ').chain(what.split(' ')).filter(|w| !w.is_empty()) {
+                assert!(words.contains(word), "{w}x{h}: help lost {word:?} of {key}: {what}\n{seen}");
+            }
+        }
+        assert!(seen.contains("States:"), "{w}x{h}");
+    }
+}
+
+#[test]
 fn looking_back_lists_the_alerts_of_that_instant() {
     let (mut p, now) = pipeline_at(Scenario::Calm, true, vec![Arc::new(SourceStats::default())]);
     // 100 s ago a-1 had been firing for 50 s, and a-2 had not begun.

@@ -53,6 +53,7 @@ pub struct UiState {
     /// The dashboard page to return to from the sources page.
     last_page: usize,
     pub help: bool,
+    help_scroll: u16,
     pub scroll: u16,
     /// The prompt open, by its sigil (`:` or `/`).
     prompt: Option<char>,
@@ -89,6 +90,7 @@ impl UiState {
             page: Page::Dashboard(0),
             last_page: 0,
             help: false,
+            help_scroll: 0,
             scroll: 0,
             prompt: None,
             commands: LineEditor::default(),
@@ -126,6 +128,7 @@ impl UiState {
     pub fn view(&self, now_ms: i64, flash: bool, drift: (u16, u16)) -> UiView {
         UiView {
             help: self.help,
+            help_scroll: self.help_scroll,
             page: self.page,
             scroll: self.scroll,
             prompt: self.prompt.map(|sigil| {
@@ -398,11 +401,31 @@ impl UiState {
         self.at_ms = (at < now_ms).then(|| at.max(now_ms - MAX_BACK_MS));
     }
 
+    /// How wide the help's text is on this screen.
+    fn help_inner(&self) -> usize {
+        crate::tui::view::help_inner_width(self.columns)
+    }
+
     /// Applies one key's action.
     pub fn act(&mut self, action: Action, scene: &Scene, now_ms: i64) -> Effect {
         match action {
             Action::Quit => return Effect::Quit,
-            Action::ToggleHelp => self.help = !self.help,
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
+            // Open, the help takes the scrolling keys: on a short screen
+            // they bring up the rest of it.
+            Action::ScrollUp | Action::ScrollDown | Action::PageUp | Action::PageDown if self.help => {
+                let most = crate::tui::view::help_len(self.help_inner()) as u16;
+                self.help_scroll = match action {
+                    Action::ScrollUp => self.help_scroll.saturating_sub(1),
+                    Action::ScrollDown => self.help_scroll + 1,
+                    Action::PageUp => self.help_scroll.saturating_sub(10),
+                    _ => self.help_scroll + 10,
+                }
+                .min(most);
+            }
             Action::Silence if self.on_alerts_page() => {
                 if self.target(scene, now_ms).is_some() {
                     self.commands.set_text("silence ");
@@ -557,7 +580,10 @@ impl UiState {
             Command::Filter(text) => self.filter = Filter::parse(&text),
             Command::ClearFilter => self.filter = Filter::default(),
             Command::Kiosk(on) => return Effect::Kiosk(on),
-            Command::Help => self.help = true,
+            Command::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
             Command::Ack => return self.ack(scene, now_ms),
             Command::Silence(ms) => return self.silence(scene, ms, now_ms),
             Command::Unsilence => return self.unsilence(scene, now_ms),
@@ -629,6 +655,27 @@ mod tests {
         assert_eq!(s.window_ms, 24 * 3_600_000);
         s.act(Action::Page(0), &scene, NOW);
         assert_eq!(s.window_ms, 15 * 60_000);
+    }
+
+    #[test]
+    fn open_help_takes_the_scrolling_keys() {
+        let mut s = state();
+        let scene = Scene::default();
+        s.columns = 80;
+        s.act(Action::ToggleHelp, &scene, NOW);
+        for _ in 0..3 {
+            s.act(Action::ScrollDown, &scene, NOW);
+        }
+        assert_eq!((s.view(NOW, false, (0, 0)).help_scroll, s.scroll), (3, 0));
+        for _ in 0..20 {
+            s.act(Action::PageDown, &scene, NOW);
+        }
+        let most = crate::tui::view::help_len(crate::tui::view::help_inner_width(80)) as u16;
+        assert_eq!(s.view(NOW, false, (0, 0)).help_scroll, most);
+        // Closed and opened again, it starts from the top.
+        s.act(Action::ToggleHelp, &scene, NOW);
+        s.act(Action::ToggleHelp, &scene, NOW);
+        assert_eq!(s.view(NOW, false, (0, 0)).help_scroll, 0);
     }
 
     #[test]
