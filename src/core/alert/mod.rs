@@ -132,7 +132,10 @@ pub fn rule_alert(rule: &rules::RuleSpec, o: &rules::Outcome, before: Option<&Al
         labels: group.map(|(k, v)| [(k.clone(), v.clone())].into()).unwrap_or_default(),
         value: o.value,
         threshold: Some(rule.threshold),
-        summary: rule.summary_for(group, o.value),
+        summary: match state {
+            AlertState::Resolved => rule.resolved_summary(group, o.value),
+            _ => rule.summary_for(group, o.value),
+        },
         starts_at,
         ends_at,
         updated_ms: now_ms,
