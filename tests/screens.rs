@@ -213,6 +213,24 @@ fn monochrome_carries_state_in_glyphs() {
 }
 
 #[test]
+fn without_colour_each_line_has_its_own_mark_and_a_legend() {
+    // NO_COLOR picks the mono theme: colour cannot tell p50 from p99.
+    let mono = Theme::pick(None, true).unwrap();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = page_screen(1, &mono, w, h);
+        let legend = text.lines().find(|l| l.contains("1 p50")).unwrap_or_else(|| panic!("no legend:\n{text}"));
+        assert!(legend.contains("2 p90") && legend.contains("3 p99"), "{legend}");
+        // The latency chart's rows, down to its legend, plot each line with its own digit.
+        let rows: String = text.lines().take_while(|l| !l.contains("1 p50")).collect();
+        // Two rows of plot at 80x24 hold p50 and p99 apart; p90 shares a row.
+        let marks: &[&str] = if h < 30 { &["111", "333"] } else { &["111", "222", "333"] };
+        for mark in marks {
+            assert!(rows.contains(mark), "{w}x{h}: no line drawn with {mark}:\n{text}");
+        }
+    }
+}
+
+#[test]
 fn ascii_draws_with_ascii_only() {
     let ascii = dark().with_ascii(true);
     for (name, page) in PAGES {
