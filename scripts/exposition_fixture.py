@@ -8,6 +8,11 @@ newlines, commas, braces and `=`, which the parser must read back whole.
 
     python3 scripts/exposition_fixture.py tests/fixtures/exposition
 
+A second registry holds names outside the classic character set, as
+OpenTelemetry names metrics (`http.server.requests`), rendered with the
+`allow-utf-8` escaping a Prometheus 3 scrape asks for: such names are
+written quoted, the metric's own inside the braces.
+
 With `--openmetrics IN OUT` it instead reads a text-format page and writes
 the same families with prometheus_client's OpenMetrics writer, for servers
 that only speak the text format.
@@ -19,6 +24,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram, Info, Summary
 from prometheus_client import generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.openmetrics.exposition import ALLOWUTF8
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 
@@ -72,6 +78,38 @@ def registry():
     return reg
 
 
+def utf8_registry():
+    reg = CollectorRegistry()
+    requests = Counter(
+        "http.server.requests",
+        "Requests served, named as OpenTelemetry names them.",
+        ["http.request.method", "http.response.status_code"],
+        registry=reg,
+    )
+    requests.labels("GET", "200").inc(171)
+    requests.labels("POST", "500").inc(3)
+
+    duration = Histogram(
+        "http.server.request.duration",
+        'Time to "serve" a request.',
+        ["http.route"],
+        unit="seconds",
+        buckets=(0.05, 0.5, 5.0),
+        registry=reg,
+    )
+    for v in (0.01, 0.2, 0.3, 2.0):
+        duration.labels("/cart").observe(v)
+
+    # A name holding a line break: data to draw safely, never to trust.
+    odd = Gauge("queue depth\n(jobs)", "A name with a line break in it.", registry=reg)
+    odd.set(7)
+
+    # A classic name with a label name that needs quotes.
+    temperature = Gauge("temperature_celsius", "A classic name beside the others.", ["région"], registry=reg)
+    temperature.labels("Île-de-France").set(21.5)
+    return reg
+
+
 class Stamped:
     """A collector whose sample carries its own time, as a federating or
     pushing exporter's would: 2026-01-02T03:04:05.5Z."""
@@ -107,6 +145,9 @@ def main():
     reg = registry()
     (out / "python_client.txt").write_bytes(generate_latest(reg))
     (out / "python_client.om.txt").write_bytes(generate_openmetrics(reg))
+    utf8 = utf8_registry()
+    (out / "python_client_utf8.txt").write_bytes(generate_latest(utf8, escaping=ALLOWUTF8))
+    (out / "python_client_utf8.om.txt").write_bytes(generate_openmetrics(utf8, escaping=ALLOWUTF8))
 
 
 if __name__ == "__main__":

@@ -3,13 +3,19 @@
 //! --scrape`, with a real Prometheus scraping the same exporter. The p99
 //! and error ratio vigil works out must agree with what Prometheus itself
 //! computes from the same exporter over the same window.
+//!
+//! And pages with names that need quotes, as Prometheus 3 exporters write
+//! them, served over a loopback socket by the test itself: every sample is
+//! read, none refused.
 
 mod common;
 
 use common::real::{Exporter, Prometheus, loopback_http};
 use serde_json::Value;
-use std::process::Command;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -112,4 +118,111 @@ async fn scraped_p99_and_error_ratio_agree_with_prometheus() {
     let theirs = at(&prom, &format!("sum(rate(http_requests_total{{job=\"shop\"}}[{WINDOW}]))"), t).await;
     assert!((ours - theirs).abs() / theirs < 0.05, "traffic: vigil {ours:.1}/s, Prometheus {theirs:.1}/s");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The prometheus_client pages with names outside the classic set, in the
+/// text format and in OpenMetrics (`scripts/exposition_fixture.py`).
+const UTF8_TEXT: &str = include_str!("fixtures/exposition/python_client_utf8.txt");
+const UTF8_OM: &str = include_str!("fixtures/exposition/python_client_utf8.om.txt");
+
+/// Serves `page` at `/metrics` on a loopback port of its own, with the
+/// content type its format is served under; returns the page's URL.
+async fn serve_page(page: &'static str, content_type: &'static str) -> String {
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(move || async move { ([("content-type", content_type)], page) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/metrics", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// The series `vigil tail --scrape url` prints, by metric name and labels,
+/// with their values; waits until every name of `want` has been printed.
+/// A `malformed` line, a page line refused, fails the test.
+fn tail_until(url: &str, want: &[&str]) -> BTreeMap<(String, String), Value> {
+    let dir = common::real::TempDir::new("scrape-utf8");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["tail", "--scrape", url])
+        .env("VIGIL_CACHE_DIR", dir.path())
+        .env("VIGIL_STATE_DIR", dir.path())
+        .env_remove("VIGIL_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vigil tail starts");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = BTreeMap::new();
+    let outcome = loop {
+        if want.iter().all(|w| seen.keys().any(|(m, _): &(String, String)| m == w)) {
+            break Ok(());
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = match rx.recv_timeout(left) {
+            Ok(line) => line,
+            Err(e) => break Err(format!("{e} before every series was printed; seen {:?}", seen.keys())),
+        };
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        match v["type"].as_str() {
+            Some("malformed") => break Err(format!("a line of the page was refused: {line}")),
+            Some("point") => {
+                let key = (v["metric"].as_str().unwrap().to_string(), v["labels"].to_string());
+                seen.insert(key, v["value"].clone());
+            }
+            _ => {}
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(why) = outcome {
+        panic!("{url}: {why}");
+    }
+    seen
+}
+
+#[tokio::test]
+async fn pages_with_quoted_utf8_names_are_read_whole() {
+    let pages = [
+        (UTF8_TEXT, "text/plain; version=0.0.4; charset=utf-8"),
+        (UTF8_OM, "application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    ];
+    let want = [
+        "http.server.requests_total",
+        "http.server.request.duration_seconds",
+        "http.server.request.duration_seconds_count",
+        "queue depth (jobs)",
+        "temperature_celsius",
+    ];
+    for (page, content_type) in pages {
+        let url = serve_page(page, content_type).await;
+        let u = url.clone();
+        let seen = tokio::task::spawn_blocking(move || tail_until(&u, &want)).await.unwrap();
+        let value = |metric: &str, label: &str, is: &str| {
+            seen.iter()
+                .find(|((m, labels), _)| {
+                    let labels: Value = serde_json::from_str(labels).unwrap();
+                    m == metric && labels[label] == is
+                })
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("{url}: no {metric}{{{label}={is:?}}} in {:?}", seen.keys()))
+        };
+        assert_eq!(value("http.server.requests_total", "http.request.method", "POST"), 3.0, "{url}");
+        assert_eq!(value("http.server.requests_total", "http.response.status_code", "200"), 171.0, "{url}");
+        let h = value("http.server.request.duration_seconds", "http.route", "/cart");
+        assert_eq!((h["count"].as_f64(), h["sum"].as_f64()), (Some(4.0), Some(2.51)), "{url}: {h}");
+        assert_eq!(value("temperature_celsius", "région", "Île-de-France"), 21.5, "{url}");
+        // The line break in a name never reaches the output as one.
+        assert!(seen.keys().all(|(m, _)| !m.chars().any(char::is_control)), "{url}: {:?}", seen.keys());
+        // Every series is labelled as any scraped series is.
+        assert!(seen.keys().all(|(_, l)| l.contains("\"job\"") && l.contains("\"instance\"")), "{url}");
+    }
 }

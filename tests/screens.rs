@@ -192,6 +192,37 @@ fn disconnected_says_so_and_marks_numbers_stale() {
 }
 
 #[test]
+fn a_gateway_gone_quiet_says_stale_in_the_header() {
+    // Still connected, but nothing has come for 12 s: every panel has
+    // turned stale, and the header, which a wall is read by, says so too.
+    let (p, now) = pipeline_at(Scenario::Calm, true, vec![Arc::new(SourceStats::default())]);
+    let later = now + 12_000;
+    let scene = p.scene(later);
+    let text = screen(&scene, later, &UiView::default(), &dark(), 80, 24);
+    let header = text.lines().next().unwrap();
+    assert!(header.contains("◌ STALE 12s") && !header.contains("LIVE"), "{text}");
+    assert!(text.contains("CONNECTED"), "the link itself is up: {text}");
+    insta::assert_snapshot!("quiet_80x24", text);
+
+    // In the warning style, and in words without colour or Unicode.
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    term.draw(|f| view::render(f, &scene, &UiView::default(), &dark(), later)).unwrap();
+    let x = header.chars().position(|c| c == '◌').unwrap() as u16;
+    assert_eq!(term.backend().buffer()[(x + 2, 0)].fg, dark().warn().fg.unwrap());
+    let ascii = screen(&scene, later, &UiView::default(), &dark().with_ascii(true), 80, 24);
+    assert!(ascii.lines().next().unwrap().contains("? STALE 12s"), "{ascii}");
+    for name in ["mono", "high-contrast"] {
+        let theme = Theme::built_in(name).unwrap();
+        let text = screen(&scene, later, &UiView::default(), &theme, 80, 24);
+        assert!(text.lines().next().unwrap().contains("STALE 12s"), "{name}: {text}");
+    }
+    // A moment before its freshness ran out it was still live.
+    let scene = p.scene(now + 2_000);
+    let text = screen(&scene, now + 2_000, &UiView::default(), &dark(), 80, 24);
+    assert!(text.lines().next().unwrap().contains("● LIVE"), "{text}");
+}
+
+#[test]
 fn a_heatmap_whose_data_stopped_says_stale() {
     let (mut p, now) = pipeline_at(Scenario::Calm, false, vec![Arc::new(SourceStats::default())]);
     p.set_view(ViewRequest { page: 1, ..ViewRequest::default() });

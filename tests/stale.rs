@@ -1,12 +1,13 @@
 //! The dashboard never shows a number as live when it is not: series go
 //! stale after three quiet intervals, everything goes stale when the link
-//! drops, and history that never arrived live is stale from the start.
+//! drops, and history that never arrived live is stale from the start. The
+//! header says LIVE only while something on show is fresh.
 
 use std::sync::Arc;
 use vigil::core::model::{ConnState, ErrorClass, Observation, Sample, SeriesKey, SourceId, Transport, Update};
 use vigil::sources::SourceStats;
 use vigil::tui::pipeline::Pipeline;
-use vigil::tui::scene::{Scene, SourceInfo};
+use vigil::tui::scene::{Following, Scene, SourceInfo};
 
 const T0: i64 = 1_751_279_400_000;
 
@@ -28,6 +29,11 @@ fn pipeline() -> Pipeline {
     p.apply(Update::Catalogue { metrics: Vec::new(), interval_ms: 1000, source: SourceId::GATEWAY }, T0);
     p.apply(connected(), T0);
     p
+}
+
+/// What the header says at `now`.
+fn following(p: &Pipeline, now: i64) -> Following {
+    p.scene(now).following(now)
 }
 
 fn kpi_stale(scene: &Scene, title: &str, now: i64) -> bool {
@@ -118,4 +124,64 @@ fn a_slow_polled_source_stays_fresh_for_its_timeout_then_goes_stale() {
     assert!(!kpi_stale(&p.scene(now), "Active users", now), "stale while the next answer is still allowed to come");
     let now = T0 + 13_500;
     assert!(kpi_stale(&p.scene(now), "Active users", now), "no answer for longer than interval and timeout, yet live");
+}
+
+#[test]
+fn the_header_turns_stale_with_the_last_panel_while_the_link_stays_open() {
+    let mut p = pipeline();
+    for s in 0..5 {
+        let t = T0 + s * 1000;
+        let obs = vec![point("active_users", t, 100.0), point("orders_per_minute", t, 40.0)];
+        p.apply(
+            Update::Samples { observations: obs, live: true, seq: Some(s as u64 + 1), source: SourceId::GATEWAY },
+            t,
+        );
+    }
+    // The last frame came at T0 + 4 s; three 1 s intervals later nothing
+    // on show is fresh, though the link is still connected.
+    let last = T0 + 4_000;
+    assert_eq!(following(&p, last + 2_999), Following::Live);
+    assert!(!kpi_stale(&p.scene(last + 2_999), "Active users", last + 2_999));
+    let now = last + 3_000;
+    assert!(kpi_stale(&p.scene(now), "Active users", now) && kpi_stale(&p.scene(now), "Orders / min", now));
+    assert_eq!(following(&p, now), Following::Stale { age_ms: Some(3_000) });
+    assert_eq!(following(&p, last + 12_000), Following::Stale { age_ms: Some(12_000) });
+
+    // A page with no live reading on it (the alert list) goes by the
+    // freshest data held, which ran out at the same time.
+    p.set_view(vigil::tui::pipeline::ViewRequest { page: 3, ..Default::default() });
+    assert_eq!(p.scene(last + 2_000).page.fresh_until, None);
+    assert_eq!(following(&p, last + 2_000), Following::Live);
+    assert_eq!(following(&p, last + 5_000), Following::Stale { age_ms: Some(5_000) });
+
+    // One new frame and it is live again; a dropped link is down, not stale.
+    let t = last + 20_000;
+    let obs = vec![point("active_users", t, 101.0)];
+    p.apply(Update::Samples { observations: obs, live: true, seq: Some(6), source: SourceId::GATEWAY }, t);
+    assert_eq!(following(&p, t + 100), Following::Live);
+    p.apply(
+        Update::Conn(ConnState::Reconnecting {
+            retry_at_ms: t + 5_000,
+            attempt: 1,
+            error: "connection reset".into(),
+            class: ErrorClass::Network,
+        }),
+        t + 200,
+    );
+    assert_eq!(following(&p, t + 300), Following::Down);
+}
+
+#[test]
+fn connected_with_nothing_live_yet_is_not_called_live() {
+    let mut p = pipeline();
+    p.apply(
+        Update::Samples {
+            observations: vec![point("active_users", T0, 100.0)],
+            live: false,
+            seq: None,
+            source: SourceId::GATEWAY,
+        },
+        T0,
+    );
+    assert_eq!(p.scene(T0 + 100).following(T0 + 100), Following::Stale { age_ms: None });
 }

@@ -142,6 +142,9 @@ pub struct Core {
     pub(crate) query_errors: HashMap<String, String>,
     pub(crate) last_malformed: Option<String>,
     pub(crate) last_live_ms: Option<i64>,
+    /// Until when each source's newest live data counts as fresh; ended
+    /// early when its link goes down.
+    fresh_until: BTreeMap<SourceId, i64>,
     /// The oldest point that arrived (live or backfilled) over the link.
     pub(crate) earliest_ms: Option<i64>,
     /// When data first arrived.
@@ -211,6 +214,7 @@ impl Core {
             query_errors: HashMap::new(),
             last_malformed: None,
             last_live_ms: None,
+            fresh_until: BTreeMap::new(),
             earliest_ms: None,
             first_data_ms: None,
             data_version: 0,
@@ -301,6 +305,12 @@ impl Core {
 
     pub fn progress(&self) -> Progress {
         self.progress
+    }
+
+    /// Until when the freshest live data held counts as fresh, whichever
+    /// source sent it; `None` before any arrived live.
+    pub fn fresh_until_ms(&self) -> Option<i64> {
+        self.fresh_until.values().max().copied()
     }
 
     /// How many changes the last replay of the rules went through.
@@ -394,7 +404,7 @@ impl Core {
                 self.incidents.link(&c, &self.setup.url, now_ms);
                 // What the gateway showed is no longer current: its panels
                 // turn stale now, not a few intervals later.
-                if !c.is_connected() && self.store.expire(SourceId::GATEWAY, now_ms) > 0 {
+                if !c.is_connected() && self.expire(SourceId::GATEWAY, now_ms) {
                     self.data_version += 1;
                 }
                 self.conn = c;
@@ -444,6 +454,9 @@ impl Core {
             }
         }
         let Some(newest) = observations.iter().map(|o| o.ts).max() else { return };
+        if let Some(l) = live_at {
+            self.fresh_until.insert(source, l.fresh_until_ms);
+        }
         self.first_data_ms.get_or_insert(now_ms);
         self.progress.newest_ms = Some(self.progress.newest_ms.map_or(newest, |n| n.max(newest)));
         // A stream that announces no catalogue (SSE) is known by its data.
@@ -468,11 +481,20 @@ impl Core {
     /// What a source showed turns stale now: its link went down. Returns
     /// whether anything shown changed.
     pub fn source_lost(&mut self, source: SourceId, now_ms: i64) -> bool {
-        let expired = self.store.expire(source, now_ms) > 0;
+        let expired = self.expire(source, now_ms);
         if expired {
             self.data_version += 1;
         }
         expired
+    }
+
+    /// Ends the freshness of what `source` sent, at `now_ms` at the latest;
+    /// returns whether any series changed.
+    fn expire(&mut self, source: SourceId, now_ms: i64) -> bool {
+        if let Some(until) = self.fresh_until.get_mut(&source) {
+            *until = (*until).min(now_ms);
+        }
+        self.store.expire(source, now_ms) > 0
     }
 
     /// At the first live data after a restore, forgets restored alerts that

@@ -3,11 +3,17 @@
 //! catalogue, the start-up backfill and a live frame), plays the alert rules
 //! over the history so their `for` has already run its course, evaluates
 //! them now, prints what it found and exits with a Nagios-style code.
+//!
+//! Alerts that others raise count as the rules' do: a gateway's own
+//! `alert` frames and an Alertmanager's alerts, each firing unless it is
+//! silenced (by the Alertmanager, or by a silence set on the dashboard,
+//! read from the same file the dashboard keeps them in).
 
 use super::Refusals;
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::config::ConfigError;
 use crate::core::Core;
+use crate::core::alert::intent_file;
 use crate::core::alert::rules::{RuleSet, RuleSpec};
 use crate::core::model::{Alert, AlertState, Origin, OriginKind, Severity};
 use crate::core::slo::{SloSpec, SloStatus, span_name};
@@ -26,7 +32,8 @@ use std::time::Duration;
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Ok,
-    /// An alert rule is firing.
+    /// An alert rule, an SLO's burn alert, or a gateway's or an
+    /// Alertmanager's alert is firing.
     Firing,
     /// Data came, but it cannot be trusted to be current or whole.
     Stale,
@@ -137,6 +144,8 @@ struct Picture {
     gateway: bool,
     /// Sources other than the gateway that have answered, or failed, once.
     sources_heard: bool,
+    /// Why the dashboard's silences could not be read, when they could not.
+    silences_unread: Option<String>,
 }
 
 impl Picture {
@@ -176,7 +185,18 @@ async fn gather(feed: &mut Feed, specs: Vec<RuleSpec>, slos: Vec<SloSpec>, timeo
     let mut core = Core::new(super::setup_of(feed));
     core.set_rules(Arc::new(specs));
     core.set_slos(Arc::new(slos));
-    let mut p = Picture { core, refused: None, gateway, sources_heard: false };
+    // Silences set on the dashboard hold here too.
+    let silences_unread = match crate::config::state_dir() {
+        Some(dir) => match intent_file::load(&intent_file::path_in(&dir)) {
+            Ok(intent) => {
+                core.restore_intent(intent);
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        },
+        None => None,
+    };
+    let mut p = Picture { core, refused: None, gateway, sources_heard: false, silences_unread };
     let others: Vec<_> = feed.stats.iter().filter(|s| !s.is_gateway()).cloned().collect();
     // A source that fails sends nothing: its link is looked at as time passes.
     let heard = move || {
@@ -252,11 +272,21 @@ fn judge(feed: &Feed, mut p: Picture, timeout: Duration) -> Report {
     report.rules = p.core.rules().rules().len();
     report.replayed_changes = p.core.replayed_changes();
     let core = &p.core;
+    // Others' alerts count unless they are kept quiet: by the Alertmanager
+    // that sent them, or by a silence set on the dashboard.
+    let muted: std::collections::BTreeSet<&str> = core.muted().map(|m| m.alert_id.as_str()).collect();
+    let quiet = |a: &Alert| muted.contains(a.id.as_str()) || core.intent().silenced(a, now).is_some();
     report.alerts = core
         .alerts()
         .sorted()
         .iter()
-        .filter(|a| matches!(a.state, AlertState::Pending | AlertState::Firing | AlertState::NoData))
+        .filter(|a| match a.origin.kind() {
+            OriginKind::Rule => matches!(a.state, AlertState::Pending | AlertState::Firing | AlertState::NoData),
+            OriginKind::Gateway | OriginKind::Alertmanager => {
+                matches!(a.state, AlertState::Pending | AlertState::Firing) && !quiet(a)
+            }
+            OriginKind::Slo => false,
+        })
         .filter_map(AlertJson::of)
         .collect();
     report.alerts.sort_by_key(|a| (a.rank(), a.severity_rank, a.since.clone()));
@@ -272,8 +302,24 @@ fn judge(feed: &Feed, mut p: Picture, timeout: Duration) -> Report {
         report.raise(Status::Firing, "an SLO's error budget is burning too fast".into());
     }
 
-    if report.alerts.iter().any(|a| a.state == FIRING) {
+    if report.alerts.iter().any(|a| a.state == FIRING && a.source == OriginKind::Rule.name()) {
         report.raise(Status::Firing, "an alert is firing".into());
+    }
+    for kind in [OriginKind::Gateway, OriginKind::Alertmanager] {
+        let loud: Vec<&str> = report
+            .alerts
+            .iter()
+            .filter(|a| a.state == FIRING && a.source == kind.name())
+            .map(|a| a.name.as_str())
+            .collect();
+        if !loud.is_empty() {
+            let names = loud.iter().map(|n| sanitize(n)).collect::<Vec<_>>().join(", ");
+            report.raise(Status::Firing, format!("{}: {} firing ({names})", kind.label(), loud.len()));
+        }
+    }
+    if let Some(why) = &p.silences_unread {
+        // Said, but no reason to fail the check: at worst a silenced alert counts.
+        report.raise(Status::Ok, format!("silences not applied: {why}"));
     }
     if !backfill_whole {
         report.raise(Status::Stale, "some history could not be fetched".into());
@@ -297,19 +343,6 @@ fn judge(feed: &Feed, mut p: Picture, timeout: Duration) -> Report {
         let why = s.last_error.as_deref().unwrap_or("no answer");
         report.raise(Status::Unreachable, format!("{} ({}) is down: {why}", s.name, s.kind.name()));
     }
-    // An Alertmanager's firing alerts count, unless it keeps them quiet.
-    let muted: std::collections::BTreeSet<&str> = core.muted().map(|m| m.alert_id.as_str()).collect();
-    let loud: Vec<Alert> = core
-        .alerts()
-        .sorted()
-        .into_iter()
-        .filter(|a| a.origin.kind() == OriginKind::Alertmanager)
-        .filter(|a| a.state == AlertState::Firing && !muted.contains(a.id.as_str()))
-        .collect();
-    if !loud.is_empty() {
-        let names: Vec<String> = loud.iter().map(|a| crate::wire::sanitize(&a.metric)).collect();
-        report.raise(Status::Firing, format!("Alertmanager: {} firing ({})", loud.len(), names.join(", ")));
-    }
     report
 }
 
@@ -331,7 +364,9 @@ pub struct Report {
     pub checked_at: i64,
     /// Why the status is not ok, worst first.
     pub reasons: Vec<String>,
-    /// Pending, firing and no-data alerts of the rules in force, firing first.
+    /// Pending, firing and no-data alerts of the rules in force, and the
+    /// pending and firing alerts of gateways and Alertmanagers that are not
+    /// silenced; firing first.
     pub alerts: Vec<AlertJson>,
     /// How many rules were evaluated, and how many changes the replay over
     /// the history went through on the way.
@@ -389,8 +424,7 @@ impl Report {
     /// One line per alert, then the summary line.
     fn write_text(&self, out: &mut impl Write) -> io::Result<()> {
         for a in &self.alerts {
-            let group: Vec<String> = a.group.iter().map(|(k, v)| format!("{k}={:?}", sanitize(v))).collect();
-            let who = if group.is_empty() { a.rule.clone() } else { format!("{}{{{}}}", a.rule, group.join(",")) };
+            let who = a.who();
             let since = a.since.as_deref().map(|s| format!("  since {s}")).unwrap_or_default();
             writeln!(out, "{:<8} {:<8} {who}{since}  {}", a.state.to_uppercase(), a.severity, sanitize(&a.summary))?;
         }
@@ -409,7 +443,10 @@ impl Report {
                 burns.join(" ")
             )?;
         }
-        let count = |state: &str| self.alerts.iter().filter(|a| a.state == state).count();
+        // The counts are the rules'; others' alerts have a reason of their own.
+        let count = |state: &str| {
+            self.alerts.iter().filter(|a| a.state == state && a.source == OriginKind::Rule.name()).count()
+        };
         let mut line = format!("{} - ", self.status.word());
         if self.status == Status::ConfigError || (self.rules == 0 && !self.reasons.is_empty()) {
             line.push_str(&sanitize(&self.reasons.join("; ")));
@@ -461,11 +498,24 @@ impl SloJson {
     }
 }
 
-/// One alert of a rule, as the check reports it.
+/// One alert, as the check reports it.
 #[derive(Debug, Serialize)]
 pub struct AlertJson {
+    /// Where it comes from: `rule`, `gateway` or `alertmanager`.
+    pub source: &'static str,
+    /// What a silence matches it by as `alertname`: the rule's name, an
+    /// Alertmanager alert's `alertname`, a gateway alert's id up to its
+    /// first `:`.
+    pub name: String,
+    /// The rule, for a rule's alert (empty for others).
     pub rule: String,
+    /// The rule's group (its `by` label and value), for a rule's alert.
     pub group: BTreeMap<String, String>,
+    /// The metric and labels of a gateway's or an Alertmanager's alert.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub metric: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     pub state: &'static str,
     pub severity: &'static str,
     #[serde(skip)]
@@ -478,12 +528,32 @@ pub struct AlertJson {
 }
 
 impl AlertJson {
-    /// A rule's alert as the core filed it; `None` for any other alert.
+    /// An alert as the core filed it; `None` for an SLO's burn alert, which
+    /// the SLO's own entry reports.
     fn of(a: &Alert) -> Option<AlertJson> {
-        let Origin::Rule { rule, group } = &a.origin else { return None };
+        let (rule, group, metric, labels) = match &a.origin {
+            Origin::Rule { rule, group } => {
+                (rule.clone(), group.iter().cloned().collect(), String::new(), BTreeMap::new())
+            }
+            Origin::Slo { .. } => return None,
+            Origin::Gateway { .. } | Origin::Alertmanager { .. } => {
+                let name = a.name();
+                // An Alertmanager alert's `alertname` is its name already.
+                let labels = a
+                    .labels
+                    .iter()
+                    .filter(|(k, v)| !(*k == "alertname" && **v == name))
+                    .map(|(k, v)| (k.clone(), v.clone()));
+                (String::new(), BTreeMap::new(), a.metric.clone(), labels.collect())
+            }
+        };
         Some(AlertJson {
-            rule: rule.clone(),
-            group: group.iter().cloned().collect(),
+            source: a.origin.kind().name(),
+            name: a.name().into_owned(),
+            rule,
+            group,
+            metric,
+            labels,
             state: a.state.name(),
             severity: a.severity.name(),
             severity_rank: a.severity,
@@ -492,6 +562,25 @@ impl AlertJson {
             threshold: WireNum(a.threshold.unwrap_or(f64::NAN)),
             summary: a.summary.clone(),
         })
+    }
+
+    /// How the text line names it: the rule and its group, or where the
+    /// alert comes from, its name (and metric, when that says more) and
+    /// labels.
+    fn who(&self) -> String {
+        let pairs = |m: &BTreeMap<String, String>| -> String {
+            let pairs: Vec<String> = m.iter().map(|(k, v)| format!("{}={:?}", sanitize(k), sanitize(v))).collect();
+            if pairs.is_empty() { String::new() } else { format!("{{{}}}", pairs.join(",")) }
+        };
+        if self.source == OriginKind::Rule.name() {
+            return format!("{}{}", self.rule, pairs(&self.group));
+        }
+        let metric = if self.metric.is_empty() || self.metric == self.name {
+            String::new()
+        } else {
+            format!(" ({})", sanitize(&self.metric))
+        };
+        format!("{} {}{metric}{}", self.source, sanitize(&self.name), pairs(&self.labels))
     }
 
     /// Firing first, then no data, then pending.
@@ -569,5 +658,45 @@ mod tests {
         assert!(lines[0].starts_with("FIRING   critical error rate{service="), "{text}");
         assert!(lines[0].contains("since 2025-06-30T10:30:00Z"), "{text}");
         assert_eq!(lines[1], "vigil check: FIRING - 1 firing, 0 pending, 0 no data of 9 rules");
+    }
+
+    #[test]
+    fn a_gateway_alert_is_listed_with_its_source_and_its_own_reason() {
+        let alert = Alert {
+            id: "queue-deep:checkout:1751279400".into(),
+            origin: Origin::Gateway { source: crate::core::model::SourceId::GATEWAY },
+            state: AlertState::Firing,
+            severity: Severity::Critical,
+            metric: "transaction_queue_depth".into(),
+            labels: [("service".to_string(), "check\u{1b}[2Jout".to_string())].into(),
+            value: Some(1500.0),
+            threshold: Some(1000.0),
+            summary: "queue deeper than 1000".into(),
+            starts_at: Some(1_751_279_400_000),
+            ends_at: None,
+            updated_ms: 1_751_279_460_000,
+        };
+        let json = AlertJson::of(&alert).unwrap();
+        assert_eq!((json.source, json.name.as_str(), json.rule.as_str()), ("gateway", "queue-deep", ""));
+        let mut r = Report { rules: 9, alerts: vec![json], ..Report::default() };
+        r.raise(Status::Firing, "gateway: 1 firing (queue-deep)".into());
+        let mut out = Vec::new();
+        r.write_text(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("FIRING   critical gateway queue-deep (transaction_queue_depth){service="),
+            "{text}"
+        );
+        assert!(lines[0].ends_with("queue deeper than 1000"), "{text}");
+        // The counts are the rules'; the gateway's alert has its reason.
+        assert_eq!(
+            lines[1],
+            "vigil check: FIRING - 0 firing, 0 pending, 0 no data of 9 rules; gateway: 1 firing (queue-deep)"
+        );
+        let json: serde_json::Value = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["alerts"][0]["source"], "gateway");
+        assert_eq!(json["alerts"][0]["metric"], "transaction_queue_depth");
     }
 }

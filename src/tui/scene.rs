@@ -34,6 +34,9 @@ pub struct PageScene {
     /// The label chosen one value at a time, when the page has one.
     pub select: Option<Selection>,
     pub rows: Vec<RowScene>,
+    /// Until when the freshest data on the page counts as fresh; `None`
+    /// when nothing on it ever arrived live (an alert list, history only).
+    pub fresh_until: Option<i64>,
 }
 
 /// The value of a page's `select` label on show, and the others to pick.
@@ -180,6 +183,8 @@ pub struct LinkInfo {
     pub interval_ms: i64,
     /// Wall clock of the newest live point.
     pub last_live_ms: Option<i64>,
+    /// Until when the freshest live data of any source counts as fresh.
+    pub fresh_until_ms: Option<i64>,
     pub frames_per_sec: f64,
     pub malformed: u64,
     pub last_malformed: Option<String>,
@@ -194,6 +199,7 @@ impl Default for LinkInfo {
             conn: ConnState::Connecting { attempt: 0 },
             interval_ms: 1000,
             last_live_ms: None,
+            fresh_until_ms: None,
             frames_per_sec: 0.0,
             malformed: 0,
             last_malformed: None,
@@ -202,6 +208,19 @@ impl Default for LinkInfo {
             backfills: 0,
         }
     }
+}
+
+/// Whether the screen follows fresh data, as the header says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Following {
+    /// Connected, and something on show is fresh.
+    Live,
+    /// Connected, but everything on show outlived its freshness: the link
+    /// is open and nothing comes over it. The age is that of the newest
+    /// live data; `None` when none has arrived.
+    Stale { age_ms: Option<i64> },
+    /// Not connected.
+    Down,
 }
 
 /// What one gateway's link is doing, as the sources page judges it.
@@ -343,5 +362,19 @@ impl Scene {
     /// Age of the newest live data, in ms.
     pub fn data_age_ms(&self, now_ms: i64) -> Option<i64> {
         self.link.last_live_ms.map(|t| (now_ms - t).max(0))
+    }
+
+    /// Whether the screen follows fresh data at `now_ms`. It does while any
+    /// of the page's data is fresh, by the same rule that marks a panel
+    /// stale, so the header turns stale with the last panel; a page that
+    /// shows no live data (an alert list) goes by the freshest data held.
+    pub fn following(&self, now_ms: i64) -> Following {
+        if !self.link.conn.is_connected() {
+            return Following::Down;
+        }
+        match self.page.fresh_until.or(self.link.fresh_until_ms) {
+            Some(until) if now_ms < until => Following::Live,
+            _ => Following::Stale { age_ms: self.data_age_ms(now_ms) },
+        }
     }
 }

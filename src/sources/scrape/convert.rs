@@ -17,7 +17,8 @@
 //!
 //! Labels with an empty value are dropped, as Prometheus reads them as
 //! absent. Label values are then made safe to draw, as every other source's
-//! are before they reach the store.
+//! are before they reach the store, and so are metric names: a quoted one
+//! may hold anything.
 
 use super::parse::{Family, FamilyKind, RawSample};
 use crate::core::model::{HistogramValue, Kind, Labels, MetricMeta, Observation, Sample, SeriesKey};
@@ -129,7 +130,7 @@ impl Out<'_> {
                 matches!(f.kind, FamilyKind::Histogram | FamilyKind::GaugeHistogram | FamilyKind::Summary)
                     && ["_count", "_bucket", "_gcount"].iter().any(|c| name.len() > f.name.len() && name.ends_with(c));
             self.metas.push(MetricMeta {
-                name: name.to_string(),
+                name: wire::sanitize(name),
                 kind,
                 unit: if observations { String::new() } else { wire::sanitize(&f.unit) },
                 help: wire::sanitize(&f.help),
@@ -139,7 +140,7 @@ impl Out<'_> {
 
     fn number(&mut self, f: &Family, name: &str, kind: Kind, s: &RawSample) {
         self.meta(f, name, kind);
-        let key = SeriesKey { metric: name.to_string(), labels: series_labels(&s.labels, self.extra) };
+        let key = SeriesKey { metric: wire::sanitize(name), labels: series_labels(&s.labels, self.extra) };
         self.obs.push(Observation { key, ts: s.ts_ms.unwrap_or(self.now), sample: Sample::Number(s.value) });
     }
 }
@@ -181,6 +182,8 @@ fn histograms(f: &Family, out: &mut Out) {
         }
     }
     let (count_name, sum_name) = (format!("{}_count", f.name), format!("{}_sum", f.name));
+    let (stored_name, stored_count, stored_sum) =
+        (wire::sanitize(&f.name), wire::sanitize(&count_name), wire::sanitize(&sum_name));
     for labels in order {
         let Some(p) = parts.remove(&labels) else { continue };
         let Some(h) = histogram_value(p.buckets, p.sum, p.count) else { continue };
@@ -188,14 +191,14 @@ fn histograms(f: &Family, out: &mut Out) {
         let stored = series_labels(&labels, out.extra);
         let (count, sum) = (h.count, h.sum);
         out.meta(f, &f.name, Kind::Histogram);
-        let key = SeriesKey { metric: f.name.clone(), labels: stored.clone() };
+        let key = SeriesKey { metric: stored_name.clone(), labels: stored.clone() };
         out.obs.push(Observation { key, ts, sample: Sample::Histogram(Arc::new(h)) });
         out.meta(f, &count_name, Kind::Counter);
-        let key = SeriesKey { metric: count_name.clone(), labels: stored.clone() };
+        let key = SeriesKey { metric: stored_count.clone(), labels: stored.clone() };
         out.obs.push(Observation { key, ts, sample: Sample::Number(count) });
         if !sum.is_nan() {
             out.meta(f, &sum_name, Kind::Counter);
-            let key = SeriesKey { metric: sum_name.clone(), labels: stored };
+            let key = SeriesKey { metric: stored_sum.clone(), labels: stored };
             out.obs.push(Observation { key, ts, sample: Sample::Number(sum) });
         }
     }
@@ -356,6 +359,26 @@ mod tests {
         assert_eq!((obs[0].ts, obs[1].ts), (5000, 1000));
         let (_, obs) = convert("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1 7000\nh_count 1 7000\n", &[]);
         assert!(obs.iter().all(|o| o.ts == 7000));
+    }
+
+    #[test]
+    fn quoted_names_keep_their_text_and_are_made_safe_for_the_store() {
+        let text = "# TYPE \"http.server.duration\" histogram\n\
+                    {\"http.server.duration_bucket\",\"http.route\"=\"/a\",le=\"0.5\"} 3\n\
+                    {\"http.server.duration_bucket\",\"http.route\"=\"/a\",le=\"+Inf\"} 4\n\
+                    {\"http.server.duration_count\",\"http.route\"=\"/a\"} 4\n\
+                    {\"two\\nlines\u{1b}[2J\"} 1\n";
+        let (metas, obs) = convert(text, &[]);
+        assert_eq!(
+            kinds(&metas),
+            [
+                ("http.server.duration", Kind::Histogram),
+                ("http.server.duration_count", Kind::Counter),
+                ("two lines\\u{1b}[2J", Kind::Gauge)
+            ]
+        );
+        assert_eq!(obs[0].key.label("http.route"), "/a");
+        assert!(obs.iter().all(|o| !o.key.metric.chars().any(char::is_control)), "{obs:?}");
     }
 
     #[test]

@@ -1,6 +1,13 @@
 //! Reads a `/metrics` page: the Prometheus text exposition format (0.0.4)
 //! and OpenMetrics 1.0 text, into families of samples.
 //!
+//! Names outside the classic character set, which Prometheus 3 allows,
+//! are read as its exporters write them: quoted, the metric's own inside
+//! the braces (`{"http.server.requests","http.method"="GET"} 7`) and in
+//! `# HELP "x.y" ...` and `# TYPE "x.y" counter`. Such a name may hold any
+//! text, so it is data like a label value: kept as written here, made safe
+//! to draw by [`convert`](super::convert).
+//!
 //! A line that cannot be read is recorded and skipped; the rest of the page
 //! is still used, since one exporter bug should not blank a dashboard. Label
 //! values come back exactly as the server wrote them (escapes undone), as
@@ -28,6 +35,7 @@
 
 use crate::core::model::Labels;
 use crate::wire::sanitize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Longest line read, in bytes.
@@ -304,17 +312,20 @@ impl Parser {
         if !matches!(word, "HELP" | "TYPE" | "UNIT") {
             return Flow::Go;
         }
-        let (name, rest) = split_word(rest);
-        if !valid_metric_name(name) {
-            self.error(n, format!("# {word} names no valid metric: {}", quote(name)));
-            return Flow::Go;
-        }
+        let (name, rest) = match declared_name(rest) {
+            Ok(split) => split,
+            Err(shown) => {
+                self.error(n, format!("# {word} names no valid metric: {}", quote(&shown)));
+                return Flow::Go;
+            }
+        };
+        let name = name.as_ref();
         let kind = if word == "TYPE" {
             let (kind_word, extra) = split_word(rest);
             match FamilyKind::from_type(kind_word) {
                 Some(kind) if extra.is_empty() => Some(kind),
                 _ => {
-                    self.error(n, format!("unknown metric type {} for {name}", quote(rest)));
+                    self.error(n, format!("unknown metric type {} for {}", quote(rest), sanitize(name)));
                     return Flow::Go;
                 }
             }
@@ -398,7 +409,7 @@ impl Parser {
             (None, Some(i)) => {
                 // A histogram's or info's own name is not a sample of it.
                 let kind = self.families[i].kind.name();
-                return Err(format!("{name} is the name of a {kind} family, whose samples carry a suffix"));
+                return Err(format!("{} is the name of a {kind} family, whose samples carry a suffix", sanitize(name)));
             }
             (None, None) => self.new_family(name),
         };
@@ -406,34 +417,42 @@ impl Parser {
         Ok(i)
     }
 
-    /// A sample line: `name{labels} value [timestamp] [# exemplar]`.
+    /// A sample line: `name{labels} value [timestamp] [# exemplar]`, or
+    /// `{"name",labels} value ...` for a name that must be quoted.
     fn sample(&mut self, line: &str) -> Result<(), String> {
         let name_end = line.bytes().position(|b| !is_name_byte(b)).unwrap_or(line.len());
-        let (name, mut rest) = line.split_at(name_end);
+        let (outside, mut rest) = line.split_at(name_end);
         if !rest.is_empty() && !rest.starts_with(['{', ' ', '\t']) {
             let bad = line.split([' ', '\t', '{']).next().unwrap_or(line);
             return Err(format!("invalid metric name {}", quote(bad)));
         }
-        if !valid_metric_name(name) {
-            return Err(format!("invalid metric name {}", quote(name)));
-        }
         let mut labels = Labels::new();
+        let mut inside = None;
         if let Some(after) = rest.strip_prefix('{') {
-            rest = read_labels(after, &mut labels)?;
+            rest = read_labels(after, &mut labels, &mut inside)?;
         }
+        let name = match inside {
+            Some(quoted) if outside.is_empty() => Cow::Owned(quoted),
+            Some(quoted) => return Err(format!("{outside} is named again inside its braces, as {}", quote(&quoted))),
+            None if valid_metric_name(outside) => Cow::Borrowed(outside),
+            None => return Err(format!("invalid metric name {}", quote(outside))),
+        };
+        let name = name.as_ref();
         // An exemplar (OpenMetrics) follows a `#`; it is not a sample of
         // its own, so everything from there on is dropped.
         let (fields, _exemplar) = rest.split_once('#').unwrap_or((rest, ""));
         let mut fields = fields.split_ascii_whitespace();
-        let value_text = fields.next().ok_or_else(|| format!("{name} has no value"))?;
-        let value =
-            parse_value(value_text).ok_or_else(|| format!("{name}: value {} is not a number", quote(value_text)))?;
+        let value_text = fields.next().ok_or_else(|| format!("{} has no value", sanitize(name)))?;
+        let value = parse_value(value_text)
+            .ok_or_else(|| format!("{}: value {} is not a number", sanitize(name), quote(value_text)))?;
         let ts_ms = match fields.next() {
             None => None,
-            Some(t) => Some(self.timestamp(t).ok_or_else(|| format!("{name}: timestamp {} is not valid", quote(t)))?),
+            Some(t) => Some(
+                self.timestamp(t).ok_or_else(|| format!("{}: timestamp {} is not valid", sanitize(name), quote(t)))?,
+            ),
         };
         if let Some(extra) = fields.next() {
-            return Err(format!("{name}: unexpected {} after the value", quote(extra)));
+            return Err(format!("{}: unexpected {} after the value", sanitize(name), quote(extra)));
         }
         let i = self.family_for(name)?;
         check_special_labels(&self.families[i], name, &labels)?;
@@ -463,51 +482,75 @@ fn check_special_labels(f: &Family, name: &str, labels: &Labels) -> Result<(), S
     };
     match labels.get(needed) {
         Some(v) if parse_value(v).is_some() => Ok(()),
-        Some(v) => Err(format!("{name}: {needed}={} is not a number", quote(v))),
-        None => Err(format!("{name} has no {needed} label")),
+        Some(v) => Err(format!("{}: {needed}={} is not a number", sanitize(name), quote(v))),
+        None => Err(format!("{} has no {needed} label", sanitize(name))),
     }
 }
 
 /// Reads labels after the opening `{`, up to and including the closing
-/// `}`, into `labels`; returns what follows.
-fn read_labels<'a>(mut s: &'a str, labels: &mut Labels) -> Result<&'a str, String> {
+/// `}`, into `labels`; returns what follows. A quoted string standing alone
+/// between the commas is the metric's name, which goes to `metric`: at most
+/// one may be given, anywhere in the set, as Prometheus reads it.
+fn read_labels<'a>(mut s: &'a str, labels: &mut Labels, metric: &mut Option<String>) -> Result<&'a str, String> {
     loop {
         s = s.trim_start_matches([' ', '\t']);
         if let Some(after) = s.strip_prefix('}') {
             return Ok(after);
         }
-        let end = s.bytes().position(|b| !is_name_byte(b)).unwrap_or(s.len());
-        let (name, after) = s.split_at(end);
-        if !valid_label_name(name) {
-            let shown =
-                if name.is_empty() { s.chars().next().map(String::from).unwrap_or_default() } else { name.into() };
-            return Err(if shown.is_empty() {
-                "label set is not closed with }".to_string()
-            } else {
-                format!("invalid label name {}", quote(&shown))
-            });
-        }
+        let (name, after) = if let Some(quoted) = s.strip_prefix('"') {
+            let (name, after) = read_quoted(quoted).ok_or("a quoted name has no closing quote")?;
+            let after = after.trim_start_matches([' ', '\t']);
+            if !valid_quoted_name(&name) {
+                return Err(format!("invalid quoted name {}", quote(&name)));
+            }
+            if after.starts_with([',', '}']) {
+                if metric.is_some() {
+                    return Err(format!("the metric is named twice, the second time {}", quote(&name)));
+                }
+                *metric = Some(name);
+                s = after.strip_prefix(',').unwrap_or(after);
+                continue;
+            }
+            (Cow::Owned(name), after)
+        } else {
+            let end = s.bytes().position(|b| !is_name_byte(b)).unwrap_or(s.len());
+            let (name, after) = s.split_at(end);
+            if !valid_label_name(name) {
+                let shown =
+                    if name.is_empty() { s.chars().next().map(String::from).unwrap_or_default() } else { name.into() };
+                return Err(if shown.is_empty() {
+                    "label set is not closed with }".to_string()
+                } else {
+                    format!("invalid label name {}", quote(&shown))
+                });
+            }
+            (Cow::Borrowed(name), after)
+        };
+        // Quoted, the name may hold anything: errors quote it safely. Only
+        // errors do, so a good label costs no copy of its name.
+        let shown = || quote(&name);
         let after = after.trim_start_matches([' ', '\t']);
-        let after = after.strip_prefix('=').ok_or_else(|| format!("label {name} has no ="))?;
+        let after = after.strip_prefix('=').ok_or_else(|| format!("label {} has no =", shown()))?;
         let after = after.trim_start_matches([' ', '\t']);
-        let after = after.strip_prefix('"').ok_or_else(|| format!("label {name}'s value is not quoted"))?;
-        let (value, after) = read_quoted(after).ok_or_else(|| format!("label {name}'s value has no closing quote"))?;
-        if labels.contains_key(name) {
-            return Err(format!("label {name} appears twice"));
+        let after = after.strip_prefix('"').ok_or_else(|| format!("label {}'s value is not quoted", shown()))?;
+        let (value, after) =
+            read_quoted(after).ok_or_else(|| format!("label {}'s value has no closing quote", shown()))?;
+        if labels.contains_key(name.as_ref()) {
+            return Err(format!("label {} appears twice", shown()));
         }
         if labels.len() >= MAX_LABELS {
             return Err(format!("more than {MAX_LABELS} labels"));
         }
-        labels.insert(name.to_string(), value);
         s = after.trim_start_matches([' ', '\t']);
         if let Some(after) = s.strip_prefix(',') {
             s = after;
         } else if !s.starts_with('}') {
             return Err(match s.chars().next() {
                 None => "label set is not closed with }".to_string(),
-                Some(c) => format!("expected , or }} after label {name}, found {}", quote(&c.to_string())),
+                Some(c) => format!("expected , or }} after label {}, found {}", shown(), quote(&c.to_string())),
             });
         }
+        labels.insert(name.into_owned(), value);
     }
 }
 
@@ -600,6 +643,21 @@ fn seconds_to_ms(t: &str) -> Option<i64> {
     (ms.is_finite() && ms.abs() < 9.0e18).then_some(ms as i64)
 }
 
+/// The metric a `# HELP`, `# TYPE` or `# UNIT` line is about, quoted or
+/// not, and the rest of the line with the separating blanks removed; the
+/// offending text when there is no valid name.
+fn declared_name(s: &str) -> Result<(Cow<'_, str>, &str), String> {
+    let Some(quoted) = s.strip_prefix('"') else {
+        let (name, rest) = split_word(s);
+        return if valid_metric_name(name) { Ok((Cow::Borrowed(name), rest)) } else { Err(name.to_string()) };
+    };
+    let (name, rest) = read_quoted(quoted).ok_or_else(|| s.to_string())?;
+    if !valid_quoted_name(&name) || !(rest.is_empty() || rest.starts_with([' ', '\t'])) {
+        return Err(s.to_string());
+    }
+    Ok((Cow::Owned(name), rest.trim_start_matches([' ', '\t'])))
+}
+
 /// The first whitespace-separated word, and what follows it with the
 /// separating blanks removed.
 fn split_word(s: &str) -> (&str, &str) {
@@ -616,6 +674,12 @@ fn is_name_byte(b: u8) -> bool {
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`, at most [`MAX_NAME_BYTES`].
 pub fn valid_metric_name(s: &str) -> bool {
     s.len() <= MAX_NAME_BYTES && s.bytes().next().is_some_and(|b| !b.is_ascii_digit()) && s.bytes().all(is_name_byte)
+}
+
+/// A name written in quotes may be any text but none at all, up to
+/// [`MAX_NAME_BYTES`].
+pub fn valid_quoted_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_NAME_BYTES
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`.

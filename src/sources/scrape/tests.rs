@@ -16,6 +16,8 @@ const NODE_TEXT: &str = include_str!("../../../tests/fixtures/exposition/node_ex
 const NODE_OM: &str = include_str!("../../../tests/fixtures/exposition/node_exporter.om.txt");
 const PROMETHEUS: &str = include_str!("../../../tests/fixtures/exposition/prometheus.txt");
 const GATEWAY: &str = include_str!("../../../tests/fixtures/exposition/vigil_gateway.txt");
+const PY_UTF8: &str = include_str!("../../../tests/fixtures/exposition/python_client_utf8.txt");
+const PY_UTF8_OM: &str = include_str!("../../../tests/fixtures/exposition/python_client_utf8.om.txt");
 
 /// A page parsed with no error, every sample line read.
 fn clean(text: &str) -> Parsed {
@@ -114,8 +116,45 @@ fn python_client_openmetrics_page() {
 }
 
 #[test]
+fn python_client_pages_with_utf8_names() {
+    for page in [PY_UTF8, PY_UTF8_OM] {
+        let p = clean(page);
+        // Typed under the sample's name in the text format, the family's in OpenMetrics.
+        let requests = p.families.iter().find(|f| f.samples.iter().any(|s| s.name == "http.server.requests_total"));
+        assert_eq!(requests.map(|f| f.kind), Some(FamilyKind::Counter));
+        let post = [("http.request.method", "POST"), ("http.response.status_code", "500")];
+        assert_eq!(sample(&p, "http.server.requests_total", &post).value, 3.0);
+        let duration = family(&p, "http.server.request.duration_seconds");
+        assert_eq!((duration.kind, duration.help.as_str()), (FamilyKind::Histogram, "Time to \"serve\" a request."));
+        let le = [("http.route", "/cart"), ("le", "0.5")];
+        assert_eq!(sample(&p, "http.server.request.duration_seconds_bucket", &le).value, 3.0);
+        assert_eq!(sample(&p, "queue depth\n(jobs)", &[]).value, 7.0);
+        assert_eq!(sample(&p, "temperature_celsius", &[("région", "Île-de-France")]).value, 21.5);
+    }
+    assert_eq!(family(&clean(PY_UTF8_OM), "http.server.request.duration_seconds").unit, "seconds");
+
+    // Through to the store's names: kept, but for the line break.
+    let (metas, obs) = to_observations(&clean(PY_UTF8_OM).families, 5_000, &no_extra());
+    let names: Vec<&str> = metas.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "http.server.requests_total",
+            "http.server.request.duration_seconds",
+            "http.server.request.duration_seconds_count",
+            "http.server.request.duration_seconds_sum",
+            "queue depth (jobs)",
+            "temperature_celsius"
+        ]
+    );
+    let h = obs.iter().find(|o| o.key.metric == "http.server.request.duration_seconds").unwrap();
+    let Sample::Histogram(h) = &h.sample else { panic!("{h:?}") };
+    assert_eq!((h.count, h.sum), (4.0, 2.51));
+}
+
+#[test]
 fn both_formats_of_a_page_give_the_same_observations() {
-    for (text, om) in [(PY_TEXT, PY_OM), (NODE_TEXT, NODE_OM)] {
+    for (text, om) in [(PY_TEXT, PY_OM), (NODE_TEXT, NODE_OM), (PY_UTF8, PY_UTF8_OM)] {
         let (_, a) = to_observations(&clean(text).families, 1_000, &no_extra());
         let (_, b) = to_observations(&clean(om).families, 1_000, &no_extra());
         assert!(!a.is_empty());

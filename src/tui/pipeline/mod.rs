@@ -374,6 +374,7 @@ impl Pipeline {
             conn: core.conn.clone(),
             interval_ms: core.interval_ms,
             last_live_ms: core.last_live_ms,
+            fresh_until_ms: core.fresh_until_ms(),
             frames_per_sec: self.frames_per_sec,
             malformed: self.total(|s| &s.malformed),
             last_malformed: core.last_malformed.clone(),

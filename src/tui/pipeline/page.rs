@@ -58,7 +58,7 @@ pub struct Inputs<'a> {
 pub fn build(page: &PageSpec, req: &ViewRequest, span: &Span, inp: &Inputs) -> PageScene {
     let select = page.select.as_ref().map(|label| selection(page, label, req, inp.store));
     let vars: Vec<(String, String)> = select.iter().map(|s| (s.label.clone(), s.value.clone())).collect();
-    let rows = page
+    let rows: Vec<RowScene> = page
         .rows
         .iter()
         .map(|row| RowScene {
@@ -66,7 +66,24 @@ pub fn build(page: &PageSpec, req: &ViewRequest, span: &Span, inp: &Inputs) -> P
             panels: row.panels.iter().map(|p| panel(p, &vars, req, span, inp)).collect(),
         })
         .collect();
-    PageScene { title: page.title.clone(), select, rows }
+    let fresh_until = rows.iter().flat_map(|r| &r.panels).filter_map(|p| fresh_until(&p.body)).max();
+    PageScene { title: page.title.clone(), select, rows, fresh_until }
+}
+
+/// Until when the freshest data a panel shows counts as fresh. A fixed
+/// text is always fresh, and so is no data: it is left out.
+fn fresh_until(body: &PanelBody) -> Option<i64> {
+    let data = |until: Option<i64>| until.filter(|&u| u != i64::MAX);
+    match body {
+        PanelBody::Number { now, .. } | PanelBody::Gauge { now, .. } => data(now.as_ref()?.fresh_until),
+        PanelBody::Text { text, .. } => data(text.as_ref()?.fresh_until),
+        PanelBody::Chart { lines, .. } => lines.iter().filter_map(|l| data(l.fresh_until)).max(),
+        PanelBody::Heatmap(heat) => data(heat.fresh_until),
+        PanelBody::Table { rows, .. } => {
+            rows.iter().flat_map(|r| &r.cells).filter_map(|c| data(c.now.as_ref()?.fresh_until)).max()
+        }
+        PanelBody::Alerts { .. } | PanelBody::Slo | PanelBody::Events { .. } => None,
+    }
 }
 
 /// The PromQL queries the page runs, with the page's choice put in, and

@@ -4,7 +4,7 @@ use super::signal::Level;
 use super::{Page, UiView};
 use crate::core::format::{age, clock, fit};
 use crate::core::model::ConnState;
-use crate::tui::scene::Scene;
+use crate::tui::scene::{Following, Scene};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -29,10 +29,16 @@ pub fn header(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, theme: 
         let back = now_ms - time.to_ms;
         let when = if back < 1000 { "now".to_string() } else { format!("-{}", age(back)) };
         spans.push(Span::styled(format!("{} AT {} UTC ({when})", g.warn, clock(time.to_ms)), theme.warn()));
-    } else if scene.link.conn.is_connected() {
-        spans.push(Span::styled(format!("{} LIVE", g.ok), theme.ok()));
     } else {
-        spans.push(Span::styled(format!("{} NOT LIVE", g.crit), theme.crit()));
+        // In words as well as colour: a wall across the room, or a screen
+        // without colour, must read it too.
+        let (text, style) = match scene.following(now_ms) {
+            Following::Live => (format!("{} LIVE", g.ok), theme.ok()),
+            Following::Stale { age_ms: Some(a) } => (format!("{} STALE {}", g.stale, age(a)), theme.warn()),
+            Following::Stale { age_ms: None } => (format!("{} NO DATA", g.stale), theme.warn()),
+            Following::Down => (format!("{} NOT LIVE", g.crit), theme.crit()),
+        };
+        spans.push(Span::styled(text, style));
     }
     spans.push(Span::styled(format!("  window {}", window_name(time.window_ms)), theme.dim()));
     let firing = &scene.firing;

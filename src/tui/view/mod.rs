@@ -79,7 +79,7 @@ impl Default for Page {
 /// Draws the whole dashboard.
 ///
 /// ```text
-/// ┌ header: vigil · DEMO · LIVE / the time shown · window ······ clock ┐
+/// ┌ header: vigil · DEMO · LIVE, STALE or the time shown · window clock ┐
 /// │ tabs: 1 Overview  2 Services  3 Business  4 Alerts  s Sources      │
 /// │ banner (only when disconnected or the gateway is degraded)         │
 /// │ the page: rows of panels, as the dashboard file lays them out      │

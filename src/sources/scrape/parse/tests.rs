@@ -310,3 +310,89 @@ fn the_format_can_be_named_by_the_caller() {
     let p = parse_as("m 1 1700000000\n", false);
     assert_eq!(p.families[0].samples[0].ts_ms, Some(1_700_000_000));
 }
+
+#[test]
+fn quoted_names_are_read_as_prometheus_3_writes_them() {
+    // The metric's name alone in the braces, with labels, and not first.
+    let s = only_sample(r#"{"my.metric"} 3"#);
+    assert_eq!((s.name.as_str(), s.labels.len(), s.value), ("my.metric", 0, 3.0));
+    let s = only_sample(r#"{"http.server.requests", "http.method"="GET", code="200"} 171"#);
+    assert_eq!(s.name, "http.server.requests");
+    assert_eq!(s.labels, labels(&[("http.method", "GET"), ("code", "200")]));
+    let s = only_sample(r#"{code="200","my.metric",} 5 1700000000000"#);
+    assert_eq!((s.name.as_str(), s.labels["code"].as_str(), s.ts_ms), ("my.metric", "200", Some(1_700_000_000_000)));
+    // A classic name may be quoted too, and a classic metric may carry a
+    // quoted label name.
+    assert_eq!(only_sample(r#"{"plain_name"} 1"#).name, "plain_name");
+    assert_eq!(only_sample(r#"m{"k8s.pod"="api-1"} 1"#).labels, labels(&[("k8s.pod", "api-1")]));
+    // Any text, escapes undone.
+    let s = only_sample(r#"{"café \"q\" a\\b\nc", "ünï cødé"="v"} 2"#);
+    assert_eq!(s.name, "caf\u{e9} \"q\" a\\b\nc");
+    assert_eq!(s.labels, labels(&[("ünï cødé", "v")]));
+}
+
+#[test]
+fn quoted_names_are_declared_and_find_their_family() {
+    let p = clean(
+        "# HELP \"http.server.duration\" Time to \\\"serve\\\".\n# TYPE \"http.server.duration\" histogram\n\
+         # UNIT \"http.server.duration\" seconds\n\
+         {\"http.server.duration_bucket\",le=\"0.5\"} 3\n{\"http.server.duration_bucket\",le=\"+Inf\"} 4\n\
+         {\"http.server.duration_sum\"} 1.5\n{\"http.server.duration_count\"} 4\n\
+         # TYPE \"jobs.done\" counter\n{\"jobs.done_total\",\"queue.name\"=\"mail\"} 12\n# EOF\n",
+    );
+    assert!(p.openmetrics);
+    let f = &p.families[0];
+    assert_eq!(
+        (f.name.as_str(), f.kind, f.help.as_str(), f.unit.as_str(), f.samples.len()),
+        ("http.server.duration", FamilyKind::Histogram, "Time to \"serve\".", "seconds", 4)
+    );
+    assert_eq!(f.samples[0].labels, labels(&[("le", "0.5")]));
+    let f = &p.families[1];
+    assert_eq!(
+        (f.name.as_str(), f.kind, f.samples[0].name.as_str()),
+        ("jobs.done", FamilyKind::Counter, "jobs.done_total")
+    );
+    // A quoted declaration with nothing after its name.
+    assert_eq!(clean("# HELP \"a.b\"\n{\"a.b\"} 1\n").families[0].samples.len(), 1);
+}
+
+#[test]
+fn bad_quoted_names_are_skipped_with_a_reason() {
+    let text = "ok 1\n\
+                m{\"other.name\"} 1\n\
+                {\"a.b\",\"c.d\"} 1\n\
+                {\"\"} 1\n\
+                {\"never closed} 1\n\
+                {code=\"200\"} 1\n\
+                {\"a.b\" 1\n\
+                {\"a.b\"=} 1\n\
+                # TYPE \"no.close counter\n\
+                # TYPE \"x.y\"counter\n\
+                {\"also.ok\"} 2\n";
+    let p = parse(text);
+    let lines: Vec<usize> = p.errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, (2..=10).collect::<Vec<_>>(), "{:#?}", p.errors);
+    let names: Vec<&str> = p.families.iter().flat_map(|f| &f.samples).map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["ok", "also.ok"]);
+    let reasons: Vec<&str> = p.errors.iter().map(|e| e.reason.as_str()).collect();
+    assert!(reasons[0].contains("named again"), "{reasons:?}");
+    assert!(reasons[1].contains("named twice"), "{reasons:?}");
+    assert!(reasons[2].contains("invalid quoted name"), "{reasons:?}");
+    assert!(reasons[4].contains("invalid metric name"), "{reasons:?}");
+    // A name longer than the limit is refused like an unquoted one.
+    let long = format!("{{\"{}\"}} 1\n", "é".repeat(MAX_NAME_BYTES));
+    assert_eq!(parse(&long).error_count, 1);
+}
+
+#[test]
+fn quoted_names_in_error_reasons_are_safe_to_print() {
+    let hostile = "{\"evil\u{1b}[2J\\n\u{9b}\"} notanumber\n\
+                   {\"evil\u{1b}]0;x\u{7}\"=\"1\" 2\n\
+                   # TYPE \"evil\u{1b}[31m\" sometype\n\
+                   # TYPE \"h.h\" histogram\n{\"h.h\u{1b}_bucket\"} 1\n{\"h.h_bucket\"} 1\n";
+    let p = parse(hostile);
+    assert_eq!(p.error_count, 4, "{:#?}", p.errors);
+    for e in &p.errors {
+        assert!(!e.reason.chars().any(|c| c.is_control()), "{:?}", e.reason);
+    }
+}
