@@ -62,7 +62,8 @@ fn a_rule_alerts_series_is_what_its_rule_measured_at_each_instant() {
         d.alert.origin,
         Origin::Rule { rule: "error rate".into(), group: Some(("service".into(), "payments".into())) }
     );
-    assert!(d.measure.contains("http_errors_total") && d.measure.contains("service=payments"), "{}", d.measure);
+    assert!(d.measure.starts_with("error rate: errors / http_requests_total"), "{}", d.measure);
+    assert!(d.measure.contains("service=payments"), "{}", d.measure);
     // The newest point is the value the alert holds, at the same instant.
     assert_eq!(d.series.last(), Some(&(now, d.alert.value.unwrap())));
     // Every point is what the rule measures at that instant; and the rule

@@ -149,8 +149,7 @@ fn pages_show_what_their_panels_promise() {
     let overview = page_screen(0, &dark(), 120, 40);
     assert!(overview.contains("payments") && overview.contains("Services: golden signals"), "{overview}");
     let services = page_screen(1, &dark(), 120, 40);
-    for want in ["service: ", "[payments]", "payments latency", "p99", "latency heatmap", "errors by status", "DB pool"]
-    {
+    for want in ["service: ", "[payments]", "payments latency", "p99", "latency heatmap", "error ratio", "DB pool"] {
         assert!(services.contains(want), "{want:?} missing:\n{services}");
     }
     // The deploy shows as a marker with its text under the latency chart,

@@ -13,7 +13,8 @@
 //! ([`Core::take_told`]) for whoever runs the hook.
 //!
 //! Its parts: the plain domain types (`model`, `units`), the store of
-//! series (`store`), the query engine over it (`query`), alert rules, their
+//! series (`store`), the query engine over it (`query`) and the names by
+//! which services expose their golden signals (`golden`), alert rules, their
 //! lifecycle and what people said about alerts (`alert`), SLOs (`slo`), the
 //! incident timeline and reports (`incident`), and words both the screen
 //! and the reports write (`format`, `filter`).
@@ -29,6 +30,7 @@
 pub mod alert;
 pub mod filter;
 pub mod format;
+pub mod golden;
 pub mod incident;
 mod incidents;
 pub mod model;

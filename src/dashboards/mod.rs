@@ -2,7 +2,7 @@
 //! a dashboard file (`dashboards/default.toml`), so anything vigil shows out
 //! of the box a user can copy, change or extend. Pages are typed specs
 //! (`spec`) whoever makes them: the file, the pages written for sources
-//! (`preset`, from the golden-signal catalogue in `golden`) and a Grafana
+//! (`preset`, from the core's golden-signal catalogue) and a Grafana
 //! import (`import`); `write` prints any of them as TOML.
 //!
 //! Owns: what to show. May import: `core` (the query engine evaluates a
@@ -11,7 +11,6 @@
 //! a line's colour. Nothing else of the sources or the TUI, and never the
 //! headless commands.
 
-pub mod golden;
 pub mod import;
 pub mod preset;
 pub mod spec;
@@ -222,5 +221,44 @@ columns = [{ title = "up", query = "up" }]
         assert!(e.contains("column \"c\" needs"), "{e}");
         let e = err(&panel("type = \"bignum\"\nmetric = \"m\"\ndivide_by = { metric = \"a\", query = \"b\" }"));
         assert!(e.contains("not both"), "{e}");
+    }
+
+    #[test]
+    fn a_query_may_name_a_golden_signal_instead() {
+        let text = r#"
+[[page]]
+title = "A"
+[[page.row]]
+[[page.row.panel]]
+type = "bignum"
+signal = "errors"
+labels = { service = "api" }
+divide_by = { metric = "http_requests_total", labels = { service = "api" } }
+[[page.row.panel]]
+type = "chart"
+lines = [{ title = "failed", signal = "errors" }]
+[[page.row.panel]]
+type = "table"
+by = "service"
+columns = [{ title = "errors", signal = "errors", divide_by = { metric = "http_requests_total" } }]
+"#;
+        let d = Dashboard::parse(text, Path::new("d.toml")).unwrap();
+        let panels = &d.pages[0].rows[0].panels;
+        let q = panels[0].query.as_ref().unwrap();
+        assert_eq!((q.signal, q.metric.as_str()), (Some(spec::Signal::Errors), ""));
+        assert_eq!(panels[1].lines[0].signal, Some(spec::Signal::Errors));
+        assert_eq!(panels[2].columns[0].query().signal, Some(spec::Signal::Errors));
+        // Written out, it reads back the same.
+        let written = write::to_toml(&d, &Default::default());
+        assert!(written.contains("signal = \"errors\""), "{written}");
+        assert_eq!(Dashboard::parse(&written, Path::new("w.toml")).unwrap(), d);
+
+        let panel = |body: &str| format!("[[page]]\ntitle = \"A\"\n[[page.row]]\n[[page.row.panel]]\n{body}\n");
+        let e = err(&panel("type = \"bignum\"\nmetric = \"m\"\nsignal = \"errors\""));
+        assert!(e.contains("give `metric` or `signal`") && e.starts_with("d.toml:4:"), "{e}");
+        let e = err(&panel("type = \"bignum\"\nsignal = \"latency\""));
+        assert!(e.contains("latency") && e.contains("errors"), "{e}");
+        let e = err(&panel("type = \"bignum\"\nsignal = \"errors\"\nsource = \"p\""));
+        assert!(e.contains("`source` names the Prometheus source"), "{e}");
     }
 }

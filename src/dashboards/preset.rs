@@ -4,12 +4,12 @@
 //! service, from queries built for it or from the series a scrape works
 //! out, and the targets of a Prometheus when no service is named. The
 //! names and labels the queries try are those of the golden-signal
-//! catalogue ([`crate::dashboards::golden`]).
+//! catalogue ([`crate::core::golden`]).
 
 use crate::config::{SourceKind, SourceSpec};
+use crate::core::golden::{self as catalogue, REQUEST_COUNTERS};
 use crate::core::query::matcher::Matcher;
 use crate::core::units::Unit;
-use crate::dashboards::golden::{self as catalogue, REQUEST_COUNTERS};
 use crate::dashboards::spec::RowSpec;
 use crate::dashboards::spec::{Agg, ColumnSpec, LineSpec, Show, Sort};
 use crate::dashboards::{Dashboard, PageSpec, PanelKind, PanelSpec, QuerySpec, Thresholds};
@@ -80,26 +80,31 @@ fn requests(sel: &str, window: &str) -> String {
         .join(" or ")
 }
 
-/// Server errors as a share of requests: the requests whose outcome label
-/// says the server failed (5xx by `status` or `code`, a gRPC server error
-/// by `grpc_code`); no such series at all counts as none. Each counter
+/// Server errors as a share of requests, in the catalogue's forms of
+/// errors ([`catalogue::error_forms`]): the errors counter beside a request
+/// counter where it has one, else the requests whose outcome label says
+/// the server failed (5xx by `status` or `code`, a gRPC server error by
+/// `grpc_code`), where no such series at all counts as none. Each form
 /// makes its own ratio, and the first that exists is the answer, so errors
 /// and requests always come from the same counter.
 fn error_ratio(sel: &str, window: &str) -> String {
-    REQUEST_COUNTERS
-        .iter()
-        .map(|c| {
-            let m = c.name;
-            let failed: Vec<String> = c
-                .outcome
-                .iter()
-                .map(|l| format!("rate({m}{{{sel},{l}=~\"{}\"}}[{window}])", catalogue::server_errors_by_name(l)))
-                .collect();
+    let mut ratios = Vec::new();
+    for c in &REQUEST_COUNTERS {
+        let m = c.name;
+        let all = format!("sum(rate({m}{{{sel}}}[{window}]))");
+        let mut failed = Vec::new();
+        for form in catalogue::error_forms(c) {
+            match form.outcome {
+                None => ratios.push(format!("(sum(rate({}{{{sel}}}[{window}])) / {all})", form.metric)),
+                Some((l, re)) => failed.push(format!("rate({m}{{{sel},{l}=~\"{re}\"}}[{window}])")),
+            }
+        }
+        if !failed.is_empty() {
             // A series whose labels say it failed twice over counts once.
-            format!("((sum({}) or vector(0)) / sum(rate({m}{{{sel}}}[{window}])))", failed.join(" or "))
-        })
-        .collect::<Vec<_>>()
-        .join(" or ")
+            ratios.push(format!("((sum({}) or vector(0)) / {all})", failed.join(" or ")));
+        }
+    }
+    ratios.join(" or ")
 }
 
 /// A latency quantile from a request-duration histogram's buckets, or
@@ -147,6 +152,7 @@ fn golden(title: &str, key: &str, read: &dyn Fn(Signal) -> QuerySpec) -> PageSpe
             metric,
             query: q.promql,
             source: q.source,
+            signal: q.signal,
             labels: q.labels,
             agg: q.agg,
             q: q.q,
@@ -309,6 +315,11 @@ mod tests {
         let errors = panel("Errors").query.as_ref().unwrap().promql.clone().unwrap();
         assert!(errors.contains(r#"status=~"5..""#) && errors.contains(r#"code=~"5..""#), "{errors}");
         assert!(errors.contains("or vector(0)"), "no 5xx series means no errors: {errors}");
+        // An errors counter beside the request counter is read first, as the catalogue says.
+        assert!(
+            errors.starts_with(r#"(sum(rate(http_errors_total{job="checkout"}[1m])) / sum(rate(http_requests_total{job="checkout"}[1m]))) or "#),
+            "{errors}"
+        );
         // Every counter of the catalogue is tried, with its own outcome labels.
         assert!(errors.contains(r#"grpc_server_handled_total{job="checkout",grpc_code=~"Unknown|"#), "{errors}");
     }

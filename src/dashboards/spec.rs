@@ -3,7 +3,7 @@
 //! the line it sits on and the dotted key that holds it.
 
 use crate::core::query::matcher::Matcher;
-pub use crate::core::query::spec::{Agg, QuerySpec, parse_promql_key, promql_key, subst, subst_promql};
+pub use crate::core::query::spec::{Agg, QuerySpec, Signal, parse_promql_key, promql_key, subst, subst_promql};
 use crate::core::query::spec::{QueryOut, quantile, query_fields, write_labels};
 use crate::core::units::Unit;
 use crate::tui::theme::ThemeColor;
@@ -122,6 +122,9 @@ pub struct LineSpec {
     /// The Prometheus source of `query`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// A golden signal instead of `metric`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<Signal>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty", serialize_with = "write_labels")]
     pub labels: BTreeMap<String, Matcher>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,6 +161,7 @@ impl ColumnSpec {
             q: self.q,
             promql: self.query.clone(),
             source: self.source.clone(),
+            signal: self.signal,
         }
     }
 }
@@ -175,6 +179,9 @@ pub struct ColumnSpec {
     /// The Prometheus source of `query`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// A golden signal instead of `metric`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<Signal>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty", serialize_with = "write_labels")]
     pub labels: BTreeMap<String, Matcher>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -277,6 +284,8 @@ struct RawPanel {
     #[serde(default)]
     source: Option<String>,
     #[serde(default)]
+    signal: Option<Signal>,
+    #[serde(default)]
     labels: BTreeMap<String, Matcher>,
     #[serde(default)]
     agg: Option<Agg>,
@@ -315,23 +324,26 @@ impl TryFrom<RawPanel> for PanelSpec {
 
     fn try_from(r: RawPanel) -> Result<Self, String> {
         use PanelKind::*;
-        let (metric, promql, source) = query_fields(r.metric, r.query, r.source)?;
-        let has_query = metric.is_some() || promql.is_some();
+        let (metric, promql, source) = query_fields(r.metric, r.query, r.source, r.signal)?;
+        let has_query = metric.is_some() || promql.is_some() || r.signal.is_some();
         let needs_metric = matches!(r.kind, Bignum | Gauge | Sparkline | Heatmap);
         if needs_metric && !has_query {
-            return Err(format!("a {} panel needs `metric` (or a PromQL `query`)", kind_name(r.kind)));
+            return Err(format!("a {} panel needs `metric` (or a PromQL `query`) or a `signal`", kind_name(r.kind)));
         }
         for l in &r.lines {
-            query_fields(l.metric.clone(), l.query.clone(), l.source.clone())
+            query_fields(l.metric.clone(), l.query.clone(), l.source.clone(), l.signal)
                 .map_err(|e| format!("line {:?}: {e}", l.title))?;
         }
-        if r.kind == Chart && !has_query && r.lines.iter().any(|l| l.metric.is_none() && l.query.is_none()) {
-            return Err("a chart needs `metric` or `query`, or one of them on every line".into());
+        let line_has_none = |l: &LineSpec| l.metric.is_none() && l.query.is_none() && l.signal.is_none();
+        if r.kind == Chart && !has_query && r.lines.iter().any(line_has_none) {
+            return Err("a chart needs `metric`, `query` or `signal`, or one of them on every line".into());
         }
         for c in &r.columns {
-            match query_fields(c.metric.clone(), c.query.clone(), c.source.clone()) {
+            match query_fields(c.metric.clone(), c.query.clone(), c.source.clone(), c.signal) {
                 Err(e) => return Err(format!("column {:?}: {e}", c.title)),
-                Ok((None, None, _)) => return Err(format!("column {:?} needs `metric` or `query`", c.title)),
+                Ok((None, None, _)) if c.signal.is_none() => {
+                    return Err(format!("column {:?} needs `metric`, `query` or `signal`", c.title));
+                }
                 Ok(_) => {}
             }
         }
@@ -357,6 +369,7 @@ impl TryFrom<RawPanel> for PanelSpec {
             q: r.q,
             promql,
             source,
+            signal: r.signal,
         });
         Ok(PanelSpec {
             kind: r.kind,
@@ -420,6 +433,7 @@ impl Serialize for PanelSpec {
             metric: q.as_ref().and_then(|q| q.metric),
             query: q.as_ref().and_then(|q| q.query),
             source: q.as_ref().and_then(|q| q.source),
+            signal: q.as_ref().and_then(|q| q.signal),
             labels: q.as_ref().map_or(&no_labels, |q| q.labels),
             agg: q.as_ref().and_then(|q| q.agg),
             q: q.as_ref().and_then(|q| q.q),
@@ -456,6 +470,8 @@ struct PanelOut<'a> {
     query: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signal: Option<Signal>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty", serialize_with = "write_labels")]
     labels: &'a BTreeMap<String, Matcher>,
     #[serde(skip_serializing_if = "Option::is_none")]

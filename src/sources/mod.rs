@@ -7,10 +7,10 @@
 //! ([`SourceStats`]), credentials, TLS, the capped body reader.
 //!
 //! Owns: talking to servers and turning their answers into updates.
-//! May import: `core` (its model, the store and the query types), `wire`,
-//! `config`'s source settings, and `dashboards`' golden-signal catalogue
-//! and page specs (a scrape works out the golden signals and writes their
-//! page). Never the TUI, the headless commands or the gateway.
+//! May import: `core` (its model, the store, the query types and the
+//! golden-signal catalogue), `wire`, `config`'s source settings, and
+//! `dashboards`' page specs (a scrape works out the golden signals and
+//! writes their page). Never the TUI, the headless commands or the gateway.
 
 pub mod alertmanager;
 pub mod auth;

@@ -21,6 +21,7 @@ pub struct Reading<T> {
 pub use crate::core::alert::Firing;
 pub use crate::core::alert::intent::Hush;
 pub use crate::core::alert::rules::Op;
+pub use crate::core::model::Severity;
 pub use crate::core::query::{Heat, MAX_CELLS};
 pub use crate::core::slo::SloStatus;
 pub use crate::core::units::Unit;

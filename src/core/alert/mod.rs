@@ -13,8 +13,8 @@ pub mod intent_file;
 pub mod rules;
 pub mod silence;
 
-use crate::core::model::{Alert, AlertState};
-use std::collections::HashMap;
+use crate::core::model::{Alert, AlertState, Severity};
+use std::collections::{BTreeMap, HashMap};
 
 /// Resolved alerts stay listed this long, so a flap is still visible.
 const KEEP_RESOLVED_MS: i64 = 15 * 60_000;
@@ -27,6 +27,10 @@ pub struct Firing {
     pub count: usize,
     /// Ids of the critical ones.
     pub critical: Vec<String>,
+    /// The loudest severity firing on each label of an alert, by name and
+    /// value (`service`, `payments`): what a table row of that value says
+    /// besides its own cells.
+    pub loudest_on: BTreeMap<(String, String), Severity>,
 }
 
 /// Alerts by id: a later frame for the same id replaces the earlier one.
@@ -98,7 +102,15 @@ impl AlertBook {
             .map(|a| a.id.clone())
             .collect();
         critical.sort();
-        Firing { count: firing.count(), critical }
+        let mut loudest_on: BTreeMap<(String, String), Severity> = BTreeMap::new();
+        for a in firing.clone() {
+            for (k, v) in &a.labels {
+                let loudest = loudest_on.entry((k.clone(), v.clone())).or_insert(a.severity);
+                // Severities order from the loudest.
+                *loudest = (*loudest).min(a.severity);
+            }
+        }
+        Firing { count: firing.count(), critical, loudest_on }
     }
 
     pub fn len(&self) -> usize {
@@ -128,7 +140,7 @@ pub fn rule_alert(rule: &rules::RuleSpec, o: &rules::Outcome, before: Option<&Al
         origin: crate::core::model::Origin::Rule { rule: o.rule.clone(), group: o.group.clone() },
         state,
         severity: rule.severity.into(),
-        metric: rule.metric.clone(),
+        metric: rule.measured().to_string(),
         labels: group.map(|(k, v)| [(k.clone(), v.clone())].into()).unwrap_or_default(),
         value: o.value,
         threshold: Some(rule.threshold),
@@ -193,6 +205,26 @@ mod tests {
         let ids: Vec<_> = book.sorted().into_iter().map(|a| a.id).collect();
         assert_eq!(ids, ["a", "c", "b"]);
         assert_eq!(book.firing().count, 3);
+    }
+
+    #[test]
+    fn the_loudest_firing_alert_on_each_label_value_is_known() {
+        let mut book = AlertBook::default();
+        let on = |id: &str, state, severity, service: &str| {
+            let mut a = alert(id, state, severity, 1);
+            a.labels = [("service".to_string(), service.to_string())].into();
+            a
+        };
+        book.apply(on("w", AlertState::Firing, Severity::Warning, "payments"));
+        book.apply(on("c", AlertState::Firing, Severity::Critical, "payments"));
+        book.apply(on("i", AlertState::Firing, Severity::Info, "api"));
+        // Only firing alerts speak for a value: a pending one is still waiting.
+        book.apply(on("p", AlertState::Pending, Severity::Critical, "search"));
+        let loudest = book.firing().loudest_on;
+        let key = |s: &str| ("service".to_string(), s.to_string());
+        assert_eq!(loudest.get(&key("payments")), Some(&Severity::Critical));
+        assert_eq!(loudest.get(&key("api")), Some(&Severity::Info));
+        assert_eq!(loudest.get(&key("search")), None);
     }
 
     #[test]

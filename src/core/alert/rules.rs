@@ -8,7 +8,7 @@ use super::engine::{self, Change, Phase, Timing};
 use crate::core::format::duration;
 use crate::core::model::Severity;
 use crate::core::query::matcher::Matcher;
-use crate::core::query::spec::{Agg, QuerySpec, quantile};
+use crate::core::query::spec::{Agg, QuerySpec, Signal, quantile};
 use crate::core::query::{self, Evaluated, Reader, Span};
 use crate::core::units::{self, Unit};
 use serde::Deserialize;
@@ -20,7 +20,13 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     pub name: String,
+    /// The metric measured; empty when the rule names a `signal` instead.
+    #[serde(default)]
     pub metric: String,
+    /// A golden signal measured instead of a metric, read from whichever
+    /// of its usual forms each group has (`errors`).
+    #[serde(default)]
+    pub signal: Option<Signal>,
     #[serde(default)]
     pub labels: BTreeMap<String, Matcher>,
     /// As for panels: `rate` for counters and `quantile` for histograms
@@ -70,6 +76,11 @@ impl RuleSpec {
         if self.name.trim().is_empty() {
             return Err("name is empty".into());
         }
+        match (self.metric.is_empty(), self.signal) {
+            (true, None) => return Err("needs `metric` or `signal`, what it measures".into()),
+            (false, Some(_)) => return Err("give `metric` or `signal`, not both".into()),
+            _ => {}
+        }
         if !self.threshold.is_finite() {
             return Err("threshold must be a finite number".into());
         }
@@ -95,6 +106,26 @@ impl RuleSpec {
             return Err("op \"outside\" takes a threshold of zero or more (a distance either way)".into());
         }
         Ok(())
+    }
+
+    /// The rule's query, without its denominator.
+    pub fn query(&self) -> QuerySpec {
+        QuerySpec {
+            metric: self.metric.clone(),
+            labels: self.labels.clone(),
+            agg: self.agg,
+            q: self.q,
+            signal: self.signal,
+            ..Default::default()
+        }
+    }
+
+    /// What the rule measures, in a word: its metric, or its signal's name.
+    pub fn measured(&self) -> &str {
+        match self.signal {
+            Some(s) => s.name(),
+            None => &self.metric,
+        }
     }
 
     /// What the rule measures at `now`, per group ("" without `by`): the
@@ -382,13 +413,7 @@ fn against_baseline(
 
 /// The rule's query on `span`, per group.
 fn measure(reader: &Reader, rule: &RuleSpec, span: &Span) -> Vec<(String, Evaluated)> {
-    let q = QuerySpec {
-        metric: rule.metric.clone(),
-        labels: rule.labels.clone(),
-        agg: rule.agg,
-        q: rule.q,
-        ..Default::default()
-    };
+    let q = rule.query();
     let eval = |q: &QuerySpec| match &rule.by {
         Some(label) => reader.eval_by(q, label, &[], span),
         None => vec![(String::new(), reader.eval(q, &[], span))],
@@ -647,6 +672,16 @@ mod tests {
         assert_eq!(r.summary_for(Some(&api), None), "api: no data of requests fail (limit 1.00%)");
         assert_eq!(r.resolved_summary(Some(&api), Some(0.00885)), "error rate api resolved: 0.885%, no longer > 1.00%");
         assert_eq!(r.resolved_summary(None, None), "error rate resolved");
+    }
+
+    #[test]
+    fn a_rule_measures_a_metric_or_a_signal() {
+        let r = rule("name='e'\nsignal='errors'\ndivide_by={ metric='requests' }\nop='>'\nthreshold=0.01");
+        assert_eq!((r.check(), r.measured(), r.query().signal), (Ok(()), "errors", Some(Signal::Errors)));
+        let neither = rule("name='e'\nop='>'\nthreshold=1");
+        assert!(neither.check().unwrap_err().contains("needs `metric` or `signal`"));
+        let both = rule("name='e'\nmetric='m'\nsignal='errors'\nop='>'\nthreshold=1");
+        assert!(both.check().unwrap_err().contains("not both"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod grid_cache;
 pub mod matcher;
+mod signal;
 pub mod spec;
 
 use crate::core::model::{HistogramValue, Kind, Sample, SeriesKey};
@@ -167,6 +168,9 @@ impl GridCache {
 type GridKey = (usize, bool, i64, i64);
 /// The series of one value of a grouping label, and the labels they share.
 type Group<'s> = (Vec<(usize, &'s Series)>, Vec<(String, String)>);
+/// The series of one group in the form of a signal that answers for it,
+/// whether each counts, and the labels they share.
+type SignalGroup<'s> = (Vec<(usize, &'s Series, bool)>, Vec<(String, String)>);
 /// The set of series merged, and the grid's window and step.
 type HistKey = (Vec<usize>, i64, i64);
 /// The set of series merged, their bucket bounds and the quantile (as
@@ -198,6 +202,9 @@ impl<'a> Reader<'a> {
     /// Evaluates a query over a span.
     pub fn eval(&self, q: &QuerySpec, vars: &[(String, String)], span: &Span) -> Evaluated {
         let q = &*q.resolved(vars);
+        if q.signal.is_some() {
+            return self.eval_signal(q, None, vars, span).pop().map(|(_, e)| e).unwrap_or_default();
+        }
         let series: Vec<(usize, &Series)> = select_at(self.store, q, vars).map(|(i, _, s)| (i, s)).collect();
         self.eval_series(&series, q, span)
     }
@@ -211,6 +218,9 @@ impl<'a> Reader<'a> {
         span: &Span,
     ) -> Vec<(String, Evaluated)> {
         let q = &*q.resolved(vars);
+        if q.signal.is_some() {
+            return self.eval_signal(q, Some(label), vars, span);
+        }
         let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
         for (i, k, s) in select_at(self.store, q, vars) {
             let v = k.label(label);
@@ -234,6 +244,52 @@ impl<'a> Reader<'a> {
                 let mut e = self.eval_series(&series, q, span);
                 e.labels = shared;
                 (v.to_string(), e)
+            })
+            .collect()
+    }
+
+    /// A query that names a signal, once per value of `by` (or once, under
+    /// the name "", without): each group read in the first form of the
+    /// signal it has (see `signal`).
+    fn eval_signal(
+        &self,
+        q: &QuerySpec,
+        by: Option<&str>,
+        vars: &[(String, String)],
+        span: &Span,
+    ) -> Vec<(String, Evaluated)> {
+        let Some(sig) = q.signal else { return Vec::new() };
+        let mut groups: BTreeMap<&str, SignalGroup> = BTreeMap::new();
+        for form in signal::forms(sig) {
+            let mut found: BTreeMap<&str, SignalGroup> = BTreeMap::new();
+            for (i, k, s) in self.store.of_metric_at(form.metric).filter(|(_, k, _)| accepts(&q.labels, k, vars)) {
+                let g = by.map_or("", |l| k.label(l));
+                if (by.is_some() && g.is_empty()) || groups.contains_key(g) {
+                    continue;
+                }
+                let Some(counts) = form.judge(k) else { continue };
+                let (series, shared) =
+                    found.entry(g).or_insert_with(|| (Vec::new(), k.labels.clone().into_iter().collect()));
+                series.push((i, s, counts));
+                shared.retain(|(a, b)| k.labels.get(a) == Some(b));
+            }
+            groups.extend(found);
+        }
+        groups
+            .into_iter()
+            .map(|(g, (series, shared))| {
+                let all: Vec<(usize, &Series)> = series.iter().map(|&(i, s, _)| (i, s)).collect();
+                let mut e = self.eval_series(&all, q, span);
+                if series.iter().any(|s| !s.2) {
+                    // Only some series count: their value where they have
+                    // one, and none of them failing elsewhere.
+                    let counted: Vec<(usize, &Series)> =
+                        series.iter().filter(|s| s.2).map(|&(i, s, _)| (i, s)).collect();
+                    let hit: BTreeMap<i64, f64> = self.eval_series(&counted, q, span).points.into_iter().collect();
+                    e.points.iter_mut().for_each(|(t, v)| *v = hit.get(t).copied().unwrap_or(0.0));
+                }
+                e.labels = shared;
+                (g.to_string(), e)
             })
             .collect()
     }
@@ -690,6 +746,73 @@ mod tests {
         assert!((bad.last().unwrap() - 1.0).abs() < 1e-9);
         let ratio = divide(&bad, &all);
         assert!((ratio.last().unwrap() - 1.0 / 11.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_signal_is_read_per_group_in_the_first_form_it_has() {
+        use crate::core::golden::Signal;
+        let mut st = store_with(Kind::Counter, "http_requests_total");
+        st.learn(&[MetricMeta {
+            name: "http_errors_total".into(),
+            kind: Kind::Counter,
+            unit: String::new(),
+            help: String::new(),
+        }]);
+        // Per second: "a" counts 1 error in its errors counter (and, for
+        // its own reasons, 5 requests as 500s); "b" answers 5 of 100 with a
+        // 503, and its 503 counter restarts at 100 s; "c" answers only
+        // 200s; "d" says `code` instead of `status`; "e" says neither.
+        type Counter<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], f64);
+        let series: [Counter; 10] = [
+            ("a", "http_errors_total", &[], 1.0),
+            ("a", "http_requests_total", &[("status", "200")], 95.0),
+            ("a", "http_requests_total", &[("status", "500")], 5.0),
+            ("b", "http_requests_total", &[("status", "200")], 95.0),
+            ("b", "http_requests_total", &[("status", "503")], 5.0),
+            ("c", "http_requests_total", &[("status", "200")], 100.0),
+            ("c", "http_requests_total", &[("status", "404")], 2.0),
+            ("d", "http_requests_total", &[("code", "200")], 97.0),
+            ("d", "http_requests_total", &[("code", "500")], 3.0),
+            ("e", "http_requests_total", &[], 100.0),
+        ];
+        for t in 0..180i64 {
+            for (svc, metric, labels, per_sec) in series {
+                let since = if svc == "b" && labels.contains(&("status", "503")) && t >= 100 { t - 100 } else { t };
+                let mut all = vec![("service", svc)];
+                all.extend_from_slice(labels);
+                st.insert(&obs(metric, &all, t * 1000, Sample::Number(since as f64 * per_sec)), None);
+            }
+        }
+        let span = Span::new(179_000, 120_000, 1000, 179_000);
+        let errors = QuerySpec { signal: Some(Signal::Errors), ..QuerySpec::default() };
+        let reader = Reader::new(&st);
+        let by = reader.eval_by(&errors, "service", &[], &span);
+        let last: Vec<(&str, f64)> = by.iter().map(|(v, e)| (v.as_str(), e.last().unwrap())).collect();
+        let want = [("a", 1.0), ("b", 5.0), ("c", 0.0), ("d", 3.0)];
+        assert_eq!(last.len(), want.len(), "{last:?}");
+        for ((svc, got), (w_svc, w)) in last.iter().zip(want) {
+            assert_eq!(*svc, w_svc);
+            assert!((got - w).abs() < 1e-9, "{svc}: {got}, not {w}");
+        }
+        // The restart of b's 503s is no drop below zero (the second it
+        // happened in is lost, as Prometheus loses it), and every cell of
+        // c, which never failed, is a zero rather than a gap.
+        let b = &by[1].1;
+        assert!(b.points.iter().all(|&(_, v)| (4.8..=5.0 + 1e-9).contains(&v)), "{:?}", b.points);
+        let c = &by[2].1;
+        assert_eq!(c.points.len(), span.cells());
+        assert!(c.points.iter().all(|&(_, v)| v == 0.0));
+        assert_eq!(c.labels, [("service".to_string(), "c".to_string())]);
+        // With every requests series, the ratio is b's 5%.
+        let all = reader.eval_by(&q("http_requests_total", None), "service", &[], &span);
+        let ratio = divide(&by[1].1, &all[1].1);
+        assert!((ratio.last().unwrap() - 0.05).abs() < 1e-9, "{:?}", ratio.last());
+        // Without `by`, one group: narrowed to c, its zero.
+        let mut only_c = errors.clone();
+        only_c.labels.insert("service".into(), Matcher::parse("c").unwrap());
+        assert_eq!(reader.eval(&only_c, &[], &span).last(), Some(0.0));
+        only_c.labels.insert("service".into(), Matcher::parse("e").unwrap());
+        assert_eq!(reader.eval(&only_c, &[], &span), Evaluated::default(), "no form of errors at all");
     }
 
     #[test]

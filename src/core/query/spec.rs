@@ -1,10 +1,12 @@
 //! A query's own types: what a panel, line, column, alert rule or SLO asks
-//! of the store (a metric narrowed by labels and aggregated, or a PromQL
-//! expression whose results the store holds), and how it is read from and
+//! of the store (a metric narrowed by labels and aggregated, a PromQL
+//! expression whose results the store holds, or a golden signal by its
+//! usual names), and how it is read from and
 //! written to TOML. They belong with the engine that answers them; pages,
 //! rules and SLOs only use them.
 
 use super::matcher::Matcher;
+pub use crate::core::golden::Signal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
@@ -28,7 +30,8 @@ pub enum Agg {
 /// aggregated, and optionally divided by a second query (error ratios). Or
 /// a PromQL expression that a Prometheus source runs: its result series
 /// land in the store under a name of their own ([`promql_key`]) and are
-/// read from there like any metric.
+/// read from there like any metric. Or a golden signal ([`Signal`]), read
+/// in whichever of its usual forms each group of series has.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, try_from = "RawQuery")]
 pub struct QuerySpec {
@@ -44,9 +47,11 @@ pub struct QuerySpec {
     pub promql: Option<String>,
     /// The Prometheus source that runs `promql`, by name; the first one when absent.
     pub source: Option<String>,
+    /// A golden signal read instead of `metric` (which is then empty).
+    pub signal: Option<Signal>,
 }
 
-/// A query as written: `metric` or `query`, not both.
+/// A query as written: one of `metric`, `query` and `signal`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawQuery {
@@ -56,6 +61,8 @@ struct RawQuery {
     query: Option<String>,
     #[serde(default)]
     source: Option<String>,
+    #[serde(default)]
+    signal: Option<Signal>,
     #[serde(default)]
     labels: BTreeMap<String, Matcher>,
     #[serde(default)]
@@ -68,28 +75,43 @@ impl TryFrom<RawQuery> for QuerySpec {
     type Error = String;
 
     fn try_from(r: RawQuery) -> Result<Self, String> {
-        let (metric, promql, source) = query_fields(r.metric, r.query, r.source)?;
-        Ok(QuerySpec { metric: metric.unwrap_or_default(), labels: r.labels, agg: r.agg, q: r.q, promql, source })
+        let (metric, promql, source) = query_fields(r.metric, r.query, r.source, r.signal)?;
+        Ok(QuerySpec {
+            metric: metric.unwrap_or_default(),
+            labels: r.labels,
+            agg: r.agg,
+            q: r.q,
+            promql,
+            source,
+            signal: r.signal,
+        })
     }
 }
 
 /// `metric`, `query` and `source` as written.
 pub(crate) type QueryFields = (Option<String>, Option<String>, Option<String>);
 
-/// Checks a `metric`, `query` and `source` written together: one of the
-/// first two, and `source` only with `query`. Both absent is left to the
-/// caller (a chart line may take its panel's).
+/// Checks a `metric`, `query`, `source` and `signal` written together: one
+/// of `metric`, `query` and `signal`, and `source` only with `query`. None
+/// of them is left to the caller (a chart line may take its panel's).
 pub(crate) fn query_fields(
     metric: Option<String>,
     query: Option<String>,
     source: Option<String>,
+    signal: Option<Signal>,
 ) -> Result<QueryFields, String> {
-    match (&metric, &query) {
-        (Some(_), Some(_)) => {
+    match (&metric, &query, signal) {
+        (Some(_), Some(_), _) => {
             return Err("give `metric` (read from the store) or `query` (PromQL), not both".into());
         }
-        (_, Some(q)) if q.trim().is_empty() => return Err("`query` is empty".into()),
-        (_, None) if source.is_some() => {
+        (Some(_), None, Some(_)) => {
+            return Err("give `metric` or `signal` (a golden signal by its usual names), not both".into());
+        }
+        (None, Some(_), Some(_)) => {
+            return Err("give `query` (PromQL) or `signal` (a golden signal by its usual names), not both".into());
+        }
+        (_, Some(q), _) if q.trim().is_empty() => return Err("`query` is empty".into()),
+        (_, None, _) if source.is_some() => {
             return Err("`source` names the Prometheus source of a `query`; a `metric` has none".into());
         }
         _ => {}
@@ -148,6 +170,15 @@ impl QuerySpec {
         }
     }
 
+    /// The store names this query may read: its metric (or its PromQL's
+    /// results), or every form of its signal.
+    pub fn reads(&self, vars: &[(String, String)]) -> Vec<String> {
+        match self.signal {
+            Some(signal) => signal.forms().into_iter().map(|f| f.metric.to_string()).collect(),
+            None => vec![self.resolved(vars).metric.clone()],
+        }
+    }
+
     /// The PromQL this query runs with `vars` put in, with its source
     /// (`""` for the first), if it is one.
     pub fn promql_with(&self, vars: &[(String, String)]) -> Option<(String, String)> {
@@ -180,6 +211,8 @@ pub(crate) struct QueryOut<'a> {
     pub(crate) query: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) signal: Option<Signal>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty", serialize_with = "write_labels")]
     pub(crate) labels: &'a BTreeMap<String, Matcher>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,10 +224,12 @@ pub(crate) struct QueryOut<'a> {
 impl<'a> QueryOut<'a> {
     pub(crate) fn of(q: &'a QuerySpec) -> Self {
         QueryOut {
-            // A PromQL query's `metric` is only ever the name its results get.
-            metric: (q.promql.is_none()).then_some(q.metric.as_str()),
+            // A PromQL query's `metric` is only ever the name its results
+            // get, and a signal's is empty.
+            metric: (q.promql.is_none() && q.signal.is_none()).then_some(q.metric.as_str()),
             query: q.promql.as_deref(),
             source: q.promql.as_ref().and(q.source.as_deref()),
+            signal: q.signal,
             labels: &q.labels,
             agg: q.agg,
             q: q.q,

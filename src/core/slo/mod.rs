@@ -407,7 +407,7 @@ name = "checkout availability"
 objective = 99.5
 window = "30d"
 total = { metric = "http_requests_total", labels = { service = "checkout" } }
-bad = { metric = "http_errors_total", labels = { service = "checkout" } }
+bad = { signal = "errors", labels = { service = "checkout" } }
 
 [[slo]]
 name = "checkout latency"

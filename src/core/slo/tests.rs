@@ -299,3 +299,31 @@ fn a_restored_ledger_keeps_its_counts_but_takes_the_configured_window() {
     assert_eq!(book.ledgers()[0].window_ms, 30 * 86_400_000);
     assert_eq!(book.ledgers()[0].buckets.get(&T0), Some(&(99.0, 100.0)));
 }
+
+#[test]
+fn the_demo_availability_counts_5xx_when_no_errors_counter_is_sent() {
+    // A gateway that counts requests by status only: 100 a second, 2 of
+    // them 503s from the 600th second on; the 503 series appears then.
+    let mut store = store_with(&[("http_requests_total", Kind::Counter)]);
+    for sec in 0..900i64 {
+        let t = T0 + sec * 1000;
+        let mut put_status = |status: &str, v: f64| {
+            let key = SeriesKey::new("http_requests_total").with("service", "checkout").with("status", status);
+            let live = crate::core::store::Live::at(t, 1000, 0, crate::core::model::SourceId::GATEWAY);
+            store.insert(&Observation { key, ts: t, sample: Sample::Number(v) }, Some(live));
+        };
+        let failed = (sec - 600).max(0) as f64 * 2.0;
+        put_status("200", sec as f64 * 100.0 - failed);
+        if sec >= 600 {
+            put_status("503", failed);
+        }
+    }
+    let availability = demo().into_iter().find(|s| s.name == "checkout availability").unwrap();
+    let reader = Reader::new(&store);
+    // Before the first 503: every request good, not an unknown.
+    let (good, total) = availability.counts(&reader, T0 + 540_000, 300_000).unwrap();
+    assert!((total - 30_000.0).abs() < 1.0 && (good - total).abs() < 1e-6, "{good} of {total}");
+    // The last five minutes: 2% bad.
+    let (good, total) = availability.counts(&reader, T0 + 899_000, 300_000).unwrap();
+    assert!(((total - good) / total - 0.02).abs() < 1e-3, "{good} of {total}");
+}

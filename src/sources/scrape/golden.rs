@@ -8,13 +8,13 @@
 //! headless output read them through the same machinery as any dashboard:
 //! [`page`] lays them out, [`derive`] evaluates them once.
 
+pub use crate::core::golden::STATUS_LABELS;
+use crate::core::golden::{self as catalogue};
 use crate::core::model::{Kind, Labels, MetricMeta, Observation};
 use crate::core::query::matcher::Matcher;
 use crate::core::query::{self, Evaluated, Reader, Span};
 use crate::core::store::Store;
 use crate::core::units::Unit;
-pub use crate::dashboards::golden::STATUS_LABELS;
-use crate::dashboards::golden::{self as catalogue};
 use crate::dashboards::spec::{Agg, LineSpec, PageSpec, PanelKind, PanelSpec, QuerySpec, RowSpec, Thresholds};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -436,6 +436,7 @@ pub fn page(golden: &Golden, title: &str, select: Option<&str>) -> PageSpec {
                 metric: None,
                 query: None,
                 source: None,
+                signal: None,
                 labels: at.labels,
                 agg: at.agg,
                 q: at.q,

@@ -128,15 +128,9 @@ fn instants(span: &Span, asked_ms: i64) -> Vec<i64> {
     v
 }
 
-/// `error rate: http_errors_total / http_requests_total · service=payments · over 5m`
+/// `error rate: errors / http_requests_total · service=payments · over 5m`
 fn describe_rule(rule: &RuleSpec, group: &str) -> String {
-    let num = QuerySpec {
-        metric: rule.metric.clone(),
-        labels: rule.labels.clone(),
-        agg: rule.agg,
-        q: rule.q,
-        ..Default::default()
-    };
+    let num = rule.query();
     let mut text = format!("{}: {}", rule.name, query_text(&num));
     if let Some(den) = &rule.divide_by {
         text.push_str(&format!(" / {}", query_text(den)));
@@ -157,7 +151,8 @@ fn query_text(q: &QuerySpec) -> String {
         (None, Some(agg)) => format!("{agg:?} of ").to_lowercase(),
         (None, None) => String::new(),
     };
-    format!("{how}{}{}", q.metric, matchers(q))
+    let what = q.signal.map_or(q.metric.as_str(), |s| s.name());
+    format!("{how}{what}{}", matchers(q))
 }
 
 /// `{service="api",status=~"5.."}`, or nothing without labels.

@@ -133,7 +133,7 @@ fn selection(page: &PageSpec, label: &str, req: &ViewRequest, store: &Store) -> 
     let mut names: Vec<String> = queries
         .iter()
         .filter(|q| q.promql.as_ref().is_none_or(|t| !t.contains(&choice)))
-        .map(|q| q.resolved(&[]).metric.clone())
+        .flat_map(|q| q.reads(&[]))
         .collect();
     if let Some(text) = &page.select_query {
         names.push(promql_key(page.select_source.as_deref().unwrap_or(""), text));
@@ -261,11 +261,15 @@ fn line_query(base: Option<&QuerySpec>, l: &LineSpec) -> QuerySpec {
     let mut q = base.cloned().unwrap_or_default();
     if let Some(m) = &l.metric {
         q.metric = m.clone();
-        (q.promql, q.source) = (None, None);
+        (q.promql, q.source, q.signal) = (None, None, None);
     }
     if let Some(text) = &l.query {
         q.metric.clear();
-        (q.promql, q.source) = (Some(text.clone()), l.source.clone());
+        (q.promql, q.source, q.signal) = (Some(text.clone()), l.source.clone(), None);
+    }
+    if let Some(signal) = l.signal {
+        q.metric.clear();
+        (q.promql, q.source, q.signal) = (None, None, Some(signal));
     }
     q.labels.extend(l.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
     q.agg = l.agg.or(q.agg);

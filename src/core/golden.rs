@@ -1,16 +1,21 @@
 //! The golden-signal catalogue: the names and labels by which services
 //! expose traffic, errors, latency and saturation, as client libraries and
-//! frameworks write them. It is the one list both ways of finding the
-//! signals read:
+//! frameworks write them. It is the one list every way of finding the
+//! signals reads:
 //!
 //! - the PromQL vigil writes for `--prometheus URL --service NAME`
-//!   ([`crate::dashboards::preset`]), which cannot look at what the service exposes and
-//!   so asks for each usual name in turn, and
+//!   (`dashboards::preset`), which cannot look at what the service exposes
+//!   and so asks for each usual name in turn,
 //! - the store queries a scraped page's signals are read by
-//!   ([`crate::sources::scrape::golden`]), which sees every metric and label and picks
-//!   among them.
+//!   (`sources::scrape::golden`), which sees every metric and label and
+//!   picks among them, and
+//! - the signals a query names instead of a metric ([`Signal`]: `signal =
+//!   "errors"` in a panel, a rule or an SLO), which the query engine reads
+//!   in whichever of their forms each service has.
 //!
-//! A name added here is recognised by both.
+//! A name added here is recognised by all three.
+
+use serde::{Deserialize, Serialize};
 
 /// A request counter by its full name, with the labels that carry each
 /// request's outcome in the library that names it so.
@@ -20,6 +25,9 @@ pub struct RequestCounter {
     /// Outcome labels, most telling first; each is read as
     /// [`server_errors_by_name`] says.
     pub outcome: &'static [&'static str],
+    /// The counter of failed requests that goes with it, where the
+    /// convention has one.
+    pub errors: Option<&'static str>,
 }
 
 /// HTTP's status code, by the two names nearly every library uses.
@@ -28,16 +36,22 @@ const HTTP_STATUS: &[&str] = &["status", "code"];
 /// Request counters by their full names, in the order they are tried: a
 /// plain counter, or the count of a request-duration histogram.
 pub const REQUEST_COUNTERS: [RequestCounter; 5] = [
-    // The client libraries' own examples, and most exporters of web frameworks.
-    RequestCounter { name: "http_requests_total", outcome: HTTP_STATUS },
+    // The client libraries' own examples, most exporters of web frameworks,
+    // and the gateway protocol (whose own gateway counts 5xx answers in
+    // `http_errors_total` as well).
+    RequestCounter { name: "http_requests_total", outcome: HTTP_STATUS, errors: Some("http_errors_total") },
     // Micrometer (Spring Boot): the count of its timer of server requests.
-    RequestCounter { name: "http_server_requests_seconds_count", outcome: HTTP_STATUS },
+    RequestCounter { name: "http_server_requests_seconds_count", outcome: HTTP_STATUS, errors: None },
     // The count of the usual request-duration histogram.
-    RequestCounter { name: "http_request_duration_seconds_count", outcome: HTTP_STATUS },
+    RequestCounter { name: "http_request_duration_seconds_count", outcome: HTTP_STATUS, errors: None },
     // OpenTelemetry's HTTP semantic conventions, through its Prometheus exporter.
-    RequestCounter { name: "http_server_request_duration_seconds_count", outcome: &["http_response_status_code"] },
+    RequestCounter {
+        name: "http_server_request_duration_seconds_count",
+        outcome: &["http_response_status_code"],
+        errors: None,
+    },
     // go-grpc-prometheus and its kin: every RPC handled, by `grpc_code`.
-    RequestCounter { name: "grpc_server_handled_total", outcome: &["grpc_code"] },
+    RequestCounter { name: "grpc_server_handled_total", outcome: &["grpc_code"], errors: None },
 ];
 
 /// How a request counter's name ends when it is not one of the usual full
@@ -124,6 +138,58 @@ pub fn server_errors_by_name(label: &str) -> &'static str {
     }
 }
 
+/// A golden signal a query can name instead of a metric (`signal =
+/// "errors"`). Services expose the same signal in different forms; each
+/// group of series a query reads (a service, with `by = "service"`) is
+/// read in the first form it has, so one dashboard, rule or SLO is true of
+/// every gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    /// Requests the server failed, as a counter: the errors counter beside
+    /// the protocol's request counter where a service has one, else its
+    /// requests whose `status` (or, lacking that label, `code`) is a 5xx.
+    /// Divided by the request counter, it is the error ratio.
+    Errors,
+}
+
+/// One form of a signal: a metric, and the outcome label whose values say
+/// which of its series count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Form {
+    pub metric: &'static str,
+    /// The label, and the values that count (a regular expression over
+    /// the whole value). A series without the label is not of this form;
+    /// without an outcome every series counts.
+    pub outcome: Option<(&'static str, &'static str)>,
+}
+
+impl Signal {
+    /// The name a query writes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Errors => "errors",
+        }
+    }
+
+    /// The forms the signal takes, in the order they are tried.
+    pub fn forms(self) -> Vec<Form> {
+        match self {
+            Signal::Errors => error_forms(&REQUEST_COUNTERS[0]),
+        }
+    }
+}
+
+/// The failed requests of request counter `c`: its errors counter, then
+/// its own series whose outcome label says the server failed, label by
+/// label. A counter of errors is read first because it is what the service
+/// itself calls an error; an outcome label is the next best thing.
+pub fn error_forms(c: &RequestCounter) -> Vec<Form> {
+    let counter = c.errors.map(|metric| Form { metric, outcome: None });
+    let by_outcome = c.outcome.iter().map(|l| Form { metric: c.name, outcome: Some((l, server_errors_by_name(l))) });
+    counter.into_iter().chain(by_outcome).collect()
+}
+
 /// Request-duration histograms (and summaries) by their full names, in the
 /// order they are tried; the counters above are the counts of some of them.
 pub const DURATION_HISTOGRAMS: [&str; 4] = [
@@ -178,5 +244,22 @@ mod tests {
         assert_eq!(server_errors_by_name("status"), HTTP_SERVER_ERRORS);
         assert_eq!(server_errors_by_name("grpc_code"), GRPC_SERVER_ERRORS);
         assert!(is_http_status("5xx") && !is_http_status("600") && !is_http_status("20"));
+    }
+
+    #[test]
+    fn errors_are_the_errors_counter_then_5xx_by_status_then_by_code() {
+        let forms = Signal::Errors.forms();
+        let written: Vec<(&str, Option<(&str, &str)>)> = forms.iter().map(|f| (f.metric, f.outcome)).collect();
+        assert_eq!(
+            written,
+            [
+                ("http_errors_total", None),
+                ("http_requests_total", Some(("status", HTTP_SERVER_ERRORS))),
+                ("http_requests_total", Some(("code", HTTP_SERVER_ERRORS))),
+            ]
+        );
+        // A counter without an errors counter of its own goes by its outcome label alone.
+        let grpc = REQUEST_COUNTERS.iter().find(|c| c.name == "grpc_server_handled_total").unwrap();
+        assert_eq!(error_forms(grpc), [Form { metric: grpc.name, outcome: Some(("grpc_code", GRPC_SERVER_ERRORS)) }]);
     }
 }
