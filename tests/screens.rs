@@ -410,6 +410,34 @@ fn sources_use_one_line_each_when_wide() {
 }
 
 #[test]
+fn held_alerts_do_not_paint_the_wall_red() {
+    let (mut p, now) = pipeline_at(Scenario::Calm, true, vec![Arc::new(SourceStats::default())]);
+    let dir = std::env::temp_dir().join(format!("vigil-screens-held-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    p.keep_intent_in(vigil::core::alert::intent_file::path_in(&dir), "alice".into()).unwrap();
+    let theme = dark();
+    let draw = |p: &Pipeline| {
+        let scene = p.scene(now);
+        let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        term.draw(|f| view::render(f, &scene, &UiView::default(), &theme, now)).unwrap();
+        let buf = term.backend().buffer().clone();
+        let header: String = (0..120).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+        let at = header.find("firing").unwrap_or_else(|| panic!("no count: {header}"));
+        let x = header[..at].chars().count() as u16;
+        (header, buf[(x, 0)].fg)
+    };
+    let (header, colour) = draw(&p);
+    assert!(header.contains("✖ 1 firing"), "{header}");
+    assert_eq!(Some(colour), theme.crit().fg);
+
+    p.grant(vigil::core::alert::intent::Wish::ToggleAck("a-1".into()), now);
+    let (header, colour) = draw(&p);
+    assert!(header.contains("0 need action · 1 firing (1 ack)"), "{header}");
+    assert_ne!(Some(colour), theme.crit().fg, "{header}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn acknowledged_and_silenced_alerts_say_by_whom() {
     let (mut p, now) = pipeline_at(Scenario::ErrorBurst, true, vec![Arc::new(SourceStats::default())]);
     let dir = std::env::temp_dir().join(format!("vigil-screens-hush-{}", std::process::id()));

@@ -32,7 +32,14 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
     let shown_ms = if scene.time.live { now_ms } else { scene.time.to_ms };
     let firing = scene.alerts.iter().filter(|a| a.state == AlertState::Firing).count();
     let title = format!(" {title} ({firing} firing, {} total) ", scene.alerts.len());
-    let inner = frame_of(frame, area, &title, (firing > 0).then_some(Level::Crit), ctx);
+    // The border is coloured by what still needs someone.
+    let attention = scene.attention(now_ms);
+    let border = match (attention.need_action > 0, attention.critical) {
+        (true, true) => Some(Level::Crit),
+        (true, false) => Some(Level::Warn),
+        (false, _) => None,
+    };
+    let inner = frame_of(frame, area, &title, border, ctx);
     if scene.alerts.is_empty() {
         let msg = if scene.filter.is_empty() { " no alerts" } else { " no alerts match the filter" };
         frame.render_widget(Paragraph::new(msg).style(theme.dim()), inner);
