@@ -112,7 +112,10 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(env_filter("info")).with_writer(std::io::stderr).init();
+    // Colour codes only for a person at a terminal: a log file, a pipe or
+    // a service manager's journal gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt().with_env_filter(env_filter("info")).with_ansi(ansi).with_writer(std::io::stderr).init();
     let scenario: Scenario = args.scenario.parse().map_err(|e: String| anyhow::anyhow!("--scenario: {e}"))?;
     let token = args.token_file.as_deref().map(feed::read_token).transpose()?;
     let opts = ServeOptions {

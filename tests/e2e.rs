@@ -468,3 +468,14 @@ async fn garbage_is_counted_and_skipped_and_escapes_never_get_through() {
     assert!(scene.link.last_malformed.is_some());
     assert!(p.core().store.get(&SeriesKey::new("x")).is_none(), "the oversized frame was used");
 }
+
+/// A gateway whose log goes to a pipe (a service manager, a file) writes
+/// plain text: colour codes there are noise no one can read.
+#[tokio::test]
+async fn serve_logs_plain_text_into_a_pipe() {
+    let gw = serve().await;
+    let said = gw.said();
+    assert!(said.iter().any(|l| l.contains("gateway listening")), "{said:?}");
+    assert!(said.iter().all(|l| !l.contains('\u{1b}')), "colour codes in a piped log: {said:?}");
+    stop(gw).await;
+}

@@ -268,6 +268,14 @@ fn the_report_tells_the_incident_from_its_first_symptom_to_its_resolution() {
             .contains(&format!("| {} | rule firing critical | error rate (service=checkout)", format_time(firing)))
     );
 
+    // The resolution reads as one, with the value that ended it.
+    let resolved_row = md[from..]
+        .lines()
+        .find(|l| l.starts_with(&format!("| {} | rule resolved", format_time(resolved))))
+        .unwrap_or_else(|| panic!("no resolved row: {md}"));
+    assert!(resolved_row.contains("error rate checkout resolved: "), "{resolved_row}");
+    assert!(resolved_row.contains(r"no longer \> 1.00%") && !resolved_row.contains("above"), "{resolved_row}");
+
     // Then the sections for people, empty, in order.
     let mut at = 0;
     for section in
@@ -276,6 +284,24 @@ fn the_report_tells_the_incident_from_its_first_symptom_to_its_resolution() {
         at += md[at..].find(section).unwrap_or_else(|| panic!("{section} missing or out of order"));
     }
     assert!(md.contains("| action | owner | due |"));
+}
+
+#[test]
+fn a_gateway_alert_that_began_before_we_connected_starts_when_it_began() {
+    let mut p = pipeline();
+    let connected = T0 + 10 * MIN;
+    // First heard at the connection, firing since five minutes before it.
+    p.apply(gateway_alert(AlertState::Firing, connected - 5 * MIN), connected);
+    p.apply(gateway_alert(AlertState::Resolved, connected + 3 * MIN), connected + 4 * MIN);
+    assert_eq!(
+        steps(&p, "gw-checkout-5xx"),
+        [(connected - 5 * MIN, Step::Firing, false), (connected + 3 * MIN, Step::Resolved, false)]
+    );
+    let now = connected + 5 * MIN;
+    let md = p.incident_report(now, 15 * MIN, now).markdown;
+    let began = format_time(connected - 5 * MIN);
+    assert!(md.contains(&format!("| First symptom | {began} (gw-checkout-5xx, service=checkout) |")), "{md}");
+    assert!(md.contains(&format!("| Detection (first firing) | {began} ")), "{md}");
 }
 
 #[test]

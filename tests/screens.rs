@@ -243,6 +243,24 @@ fn monochrome_carries_state_in_glyphs() {
 }
 
 #[test]
+fn without_colour_each_line_has_its_own_mark_and_a_legend() {
+    // NO_COLOR picks the mono theme: colour cannot tell p50 from p99.
+    let mono = Theme::pick(None, true).unwrap();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let text = page_screen(1, &mono, w, h);
+        let legend = text.lines().find(|l| l.contains("1 p50")).unwrap_or_else(|| panic!("no legend:\n{text}"));
+        assert!(legend.contains("2 p90") && legend.contains("3 p99"), "{legend}");
+        // The latency chart's rows, down to its legend, plot each line with its own digit.
+        let rows: String = text.lines().take_while(|l| !l.contains("1 p50")).collect();
+        // Two rows of plot at 80x24 hold p50 and p99 apart; p90 shares a row.
+        let marks: &[&str] = if h < 30 { &["111", "333"] } else { &["111", "222", "333"] };
+        for mark in marks {
+            assert!(rows.contains(mark), "{w}x{h}: no line drawn with {mark}:\n{text}");
+        }
+    }
+}
+
+#[test]
 fn ascii_draws_with_ascii_only() {
     let ascii = dark().with_ascii(true);
     for (name, page) in PAGES {
@@ -264,6 +282,47 @@ fn help_overlay_and_time_travel_show() {
     let text = screen(&scene, now, &ui, &dark(), 80, 24);
     assert!(text.contains("AT 10:32:"), "{text}");
     assert!(text.contains("back to live"), "{text}");
+}
+
+#[test]
+fn help_shows_every_line_at_every_size() {
+    let (scene, now) = scene_at(Scenario::Calm, true);
+    for (w, h) in [(80, 24), (120, 40), (200, 60), (60, 20)] {
+        // Scrolled line by line, as Down would, the help shows all of itself.
+        let mut seen = String::new();
+        for scroll in 0..40 {
+            let ui = UiView { help: true, help_scroll: scroll, ..UiView::default() };
+            let text = screen(&scene, now, &ui, &dark(), w, h);
+            if scroll == 0 && h < 30 {
+                assert!(text.contains("Down: more"), "{w}x{h} does not say there is more:\n{text}");
+            }
+            if scroll == 0 && (w, h) == (80, 24) {
+                insta::assert_snapshot!("help_80x24", text.clone());
+            }
+            seen.push_str(&text);
+            seen.push('\n');
+        }
+        let words: std::collections::HashSet<&str> = seen.split([' ', '│', '\n']).collect();
+        for (key, what) in view::HELP.iter().filter(|(k, _)| !k.is_empty()) {
+            for word in key.split(' ').chain(what.split(' ')).filter(|w| !w.is_empty()) {
+                assert!(words.contains(word), "{w}x{h}: help lost {word:?} of {key}: {what}\n{seen}");
+            }
+        }
+        assert!(seen.contains("States:"), "{w}x{h}");
+    }
+}
+
+#[test]
+fn looking_back_lists_the_alerts_of_that_instant() {
+    let (mut p, now) = pipeline_at(Scenario::Calm, true, vec![Arc::new(SourceStats::default())]);
+    // 100 s ago a-1 had been firing for 50 s, and a-2 had not begun.
+    p.set_view(ViewRequest { page: 3, at_ms: Some(now - 100_000), ..ViewRequest::default() });
+    let scene = p.scene(now);
+    let ui = UiView { page: Page::Dashboard(3), ..UiView::default() };
+    let text = screen(&scene, now, &ui, &dark(), 120, 40);
+    assert!(text.contains("for 50s"), "{text}");
+    assert!(!text.contains("PENDING"), "{text}");
+    assert!(!text.contains("for 2m30s"), "today's duration: {text}");
 }
 
 #[test]
@@ -384,6 +443,34 @@ fn a_plain_stream_says_so_on_the_sources_page() {
     assert!(live.contains(PLAIN_STREAM), "{live}");
     let down = text.lines().find(|l| l.contains("other.example")).unwrap();
     assert!(down.contains(&format!("{PLAIN_STREAM} · connection refused")), "{down}");
+}
+
+#[test]
+fn held_alerts_do_not_paint_the_wall_red() {
+    let (mut p, now) = pipeline_at(Scenario::Calm, true, vec![Arc::new(SourceStats::default())]);
+    let dir = std::env::temp_dir().join(format!("vigil-screens-held-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    p.keep_intent_in(vigil::core::alert::intent_file::path_in(&dir), "alice".into()).unwrap();
+    let theme = dark();
+    let draw = |p: &Pipeline| {
+        let scene = p.scene(now);
+        let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        term.draw(|f| view::render(f, &scene, &UiView::default(), &theme, now)).unwrap();
+        let buf = term.backend().buffer().clone();
+        let header: String = (0..120).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+        let at = header.find("firing").unwrap_or_else(|| panic!("no count: {header}"));
+        let x = header[..at].chars().count() as u16;
+        (header, buf[(x, 0)].fg)
+    };
+    let (header, colour) = draw(&p);
+    assert!(header.contains("✖ 1 firing"), "{header}");
+    assert_eq!(Some(colour), theme.crit().fg);
+
+    p.grant(vigil::core::alert::intent::Wish::ToggleAck("a-1".into()), now);
+    let (header, colour) = draw(&p);
+    assert!(header.contains("0 need action · 1 firing (1 ack)"), "{header}");
+    assert_ne!(Some(colour), theme.crit().fg, "{header}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

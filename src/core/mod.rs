@@ -381,8 +381,17 @@ impl Core {
                     let before = before.cloned();
                     let (change, value) = (a.state.name(), a.value);
                     let after = Some(a.clone());
+                    // The timeline keeps the change at the time the gateway
+                    // gives for it: an alert that was firing before vigil
+                    // connected started then, not at the connection.
+                    let at = match a.state {
+                        AlertState::Resolved => a.ends_at,
+                        _ if before.is_none() => a.starts_at,
+                        _ => None,
+                    };
+                    let at = at.map_or(now_ms, |t| t.min(now_ms));
                     self.tell(Told::new(change, None, before, after, value, now_ms));
-                    self.incidents.alert(&a, a.state.into(), a.value, now_ms, now_ms, false);
+                    self.incidents.alert(&a, a.state.into(), a.value, at, now_ms, false);
                 }
                 self.alerts.apply(a)
             }

@@ -211,6 +211,18 @@ impl Default for LinkInfo {
     }
 }
 
+/// Firing alerts by whether someone holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Attention {
+    pub firing: usize,
+    pub acked: usize,
+    pub silenced: usize,
+    /// Firing, and neither acknowledged nor silenced.
+    pub need_action: usize,
+    /// Whether a critical one is among those.
+    pub critical: bool,
+}
+
 /// Whether the screen follows fresh data, as the header says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Following {
@@ -365,6 +377,23 @@ impl Scene {
     /// Age of the newest live data, in ms.
     pub fn data_age_ms(&self, now_ms: i64) -> Option<i64> {
         self.link.last_live_ms.map(|t| (now_ms - t).max(0))
+    }
+
+    /// What fires, weighed against acks and silences: an alert someone
+    /// acknowledged or silenced is held, and only the rest need action.
+    pub fn attention(&self, now_ms: i64) -> Attention {
+        let mut a = Attention { firing: self.firing.count, ..Attention::default() };
+        for (id, severity) in &self.firing.ids {
+            match self.hush.get(id) {
+                Some(Hush { silenced: Some((until, _)), .. }) if *until > now_ms => a.silenced += 1,
+                Some(Hush { acked_by: Some(_), .. }) => a.acked += 1,
+                _ => {
+                    a.need_action += 1;
+                    a.critical |= *severity == Severity::Critical;
+                }
+            }
+        }
+        a
     }
 
     /// Whether the screen follows fresh data at `now_ms`. It does while any

@@ -529,6 +529,43 @@ mod tests {
         assert!(!Theme::built_in("dark").unwrap().text().add_modifier.contains(Modifier::BOLD));
     }
 
+    /// WCAG's contrast ratio of two sRGB colours (1 to 21).
+    fn contrast(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
+        let lum = |(r, g, b): (u8, u8, u8)| {
+            let lin = |c: u8| {
+                let c = f64::from(c) / 255.0;
+                if c <= 0.040_45 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+            };
+            0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+        };
+        let (x, y) = (lum(a), lum(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    #[test]
+    fn a_theme_with_its_own_background_reads_on_any_terminal() {
+        // The light theme must not lean on the terminal's background: dark
+        // text on a dark terminal cannot be read.
+        let light = Theme::built_in("light").unwrap();
+        let Color::Rgb(r, g, b) = light.background.0 else { panic!("light paints no background of its own") };
+        let bg = (r, g, b);
+        let roles = [
+            ("text", light.text, 7.0),
+            ("dim", light.dim, 4.5),
+            ("accent", light.accent, 4.5),
+            ("title", light.title, 4.5),
+            ("ok", light.ok, 3.0),
+            ("warn", light.warn, 3.0),
+            ("crit", light.crit, 3.0),
+            ("stale", light.stale, 3.0),
+        ];
+        for (role, c, least) in roles {
+            let Color::Rgb(r, g, b) = c.0 else { panic!("light's {role} is not an exact shade") };
+            let ratio = contrast((r, g, b), bg);
+            assert!(ratio >= least, "light's {role} has contrast {ratio:.1} on its background, under {least}");
+        }
+    }
+
     #[test]
     fn theme_files_reject_unknown_and_missing_roles() {
         let dark = include_str!("../../themes/dark.toml");

@@ -323,6 +323,11 @@ impl ServeChild {
         self.addr
     }
 
+    /// The lines it has written on stderr so far (the last 200).
+    pub fn said(&self) -> Vec<String> {
+        self.output.lock().unwrap().clone()
+    }
+
     pub fn http_url(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -31,6 +31,9 @@ pub struct Firing {
     /// value (`service`, `payments`): what a table row of that value says
     /// besides its own cells.
     pub loudest_on: BTreeMap<(String, String), Severity>,
+    /// Every firing alert's id and severity, by id: what the screen weighs
+    /// against acks and silences to count what still needs someone.
+    pub ids: Vec<(String, Severity)>,
 }
 
 /// Alerts by id: a later frame for the same id replaces the earlier one.
@@ -110,7 +113,9 @@ impl AlertBook {
                 *loudest = (*loudest).min(a.severity);
             }
         }
-        Firing { count: firing.count(), critical, loudest_on }
+        let mut ids: Vec<(String, Severity)> = firing.clone().map(|a| (a.id.clone(), a.severity)).collect();
+        ids.sort();
+        Firing { count: firing.count(), critical, loudest_on, ids }
     }
 
     pub fn len(&self) -> usize {
@@ -144,7 +149,10 @@ pub fn rule_alert(rule: &rules::RuleSpec, o: &rules::Outcome, before: Option<&Al
         labels: group.map(|(k, v)| [(k.clone(), v.clone())].into()).unwrap_or_default(),
         value: o.value,
         threshold: Some(rule.threshold),
-        summary: rule.summary_for(group, o.value),
+        summary: match state {
+            AlertState::Resolved => rule.resolved_summary(group, o.value),
+            _ => rule.summary_for(group, o.value),
+        },
         starts_at,
         ends_at,
         updated_ms: now_ms,

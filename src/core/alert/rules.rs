@@ -166,6 +166,24 @@ impl RuleSpec {
         }
         text
     }
+
+    /// The summary of a group that resolved at `value`: said as over, not
+    /// in the firing words (which, with the value that ended it, would read
+    /// "0.9% above 1%").
+    pub fn resolved_summary(&self, group: Option<&(String, String)>, value: Option<f64>) -> String {
+        let who = group.map_or(String::new(), |(_, v)| format!(" {v}"));
+        let threshold = units::format(self.threshold, &self.unit);
+        let vs = if self.delta.is_some() { " vs baseline" } else { "" };
+        match value {
+            Some(v) => format!(
+                "{}{who} resolved: {}{vs}, no longer {} {threshold}",
+                self.name,
+                units::format(v, &self.unit),
+                self.op.symbol()
+            ),
+            None => format!("{}{who} resolved", self.name),
+        }
+    }
 }
 
 /// How the value is compared with the threshold.
@@ -652,6 +670,8 @@ mod tests {
         r.summary = Some("{service}: {value} of requests fail (limit {threshold})".into());
         assert_eq!(r.summary_for(Some(&api), Some(0.025)), "api: 2.50% of requests fail (limit 1.00%)");
         assert_eq!(r.summary_for(Some(&api), None), "api: no data of requests fail (limit 1.00%)");
+        assert_eq!(r.resolved_summary(Some(&api), Some(0.00885)), "error rate api resolved: 0.885%, no longer > 1.00%");
+        assert_eq!(r.resolved_summary(None, None), "error rate resolved");
     }
 
     #[test]

@@ -228,6 +228,73 @@ impl Timeline {
         })
     }
 
+    /// `alerts` (the book's, now) as they stood at `at_ms`, by the changes
+    /// recorded up to then: the list a screen looking back in time shows.
+    /// An alert with no recorded change before `at_ms` is shown by its own
+    /// times (a gateway alert that started before vigil connected); one
+    /// that began after `at_ms`, or was a pending alert that came to
+    /// nothing by then, is left out. The order is the book's: state, then
+    /// severity, then start.
+    pub fn alerts_at(&self, alerts: &[Alert], at_ms: i64) -> Vec<Alert> {
+        // Per alert: the step it stood at, and when its run of changes began
+        // (a new run begins after one that ended).
+        let mut runs: std::collections::HashMap<&str, (Step, i64, i64)> = std::collections::HashMap::new();
+        for e in self.between(i64::MIN, at_ms) {
+            if let What::Alert(c) = &e.what {
+                let run = runs.entry(c.id.as_str()).or_insert((c.step, e.at_ms, e.at_ms));
+                if run.0.ends() {
+                    *run = (c.step, e.at_ms, e.at_ms);
+                } else {
+                    (run.0, run.2) = (c.step, e.at_ms);
+                }
+            }
+        }
+        let mut out: Vec<Alert> = alerts
+            .iter()
+            .filter_map(|a| {
+                let mut a = a.clone();
+                match runs.get(a.id.as_str()) {
+                    Some((Step::Dropped, ..)) => return None,
+                    Some(&(step, began, last)) => {
+                        a.state = match step {
+                            Step::Pending => AlertState::Pending,
+                            Step::Firing | Step::DataBack => AlertState::Firing,
+                            Step::NoData => AlertState::NoData,
+                            Step::Resolved | Step::Dropped => AlertState::Resolved,
+                        };
+                        // Its own start is kept when the record begins later
+                        // (history before the record, or before a restart).
+                        a.starts_at = Some(a.starts_at.filter(|s| *s <= began).unwrap_or(began));
+                        a.ends_at = step.ends().then_some(last);
+                    }
+                    None => {
+                        let start = a.starts_at.filter(|s| *s <= at_ms)?;
+                        a.starts_at = Some(start);
+                        match a.ends_at.filter(|e| *e <= at_ms) {
+                            Some(_) => a.state = AlertState::Resolved,
+                            None => {
+                                a.ends_at = None;
+                                if a.state == AlertState::Resolved {
+                                    a.state = AlertState::Firing;
+                                }
+                            }
+                        }
+                    }
+                }
+                Some(a)
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (a.state, a.severity, a.starts_at.unwrap_or(i64::MAX), &a.id).cmp(&(
+                b.state,
+                b.severity,
+                b.starts_at.unwrap_or(i64::MAX),
+                &b.id,
+            ))
+        });
+        out
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -272,6 +339,60 @@ mod tests {
             updated_ms: at_ms,
         };
         Entry { at_ms, what: What::Alert(AlertChange::new(&alert, step, Some(1.0))) }
+    }
+
+    #[test]
+    fn alerts_are_shown_as_they_stood_at_an_instant() {
+        let mut t = Timeline::default();
+        for e in [
+            change(T, "a", Step::Pending),
+            change(T + 60_000, "a", Step::Firing),
+            change(T + 300_000, "a", Step::Resolved),
+            change(T + 100_000, "b", Step::Pending),
+            change(T + 120_000, "b", Step::Dropped),
+        ] {
+            t.record(e, T + 400_000);
+        }
+        let alert = |id: &str, state, starts_at: Option<i64>| Alert {
+            id: id.into(),
+            origin: crate::core::model::Origin::Gateway { source: crate::core::model::SourceId::GATEWAY },
+            state,
+            severity: Severity::Critical,
+            metric: "m".into(),
+            labels: Labels::new(),
+            value: None,
+            threshold: None,
+            summary: String::new(),
+            starts_at,
+            ends_at: None,
+            updated_ms: T + 400_000,
+        };
+        // "c" is a gateway's alert that began before anything was recorded.
+        let now = [
+            alert("a", AlertState::Resolved, Some(T)),
+            alert("b", AlertState::Resolved, Some(T + 100_000)),
+            alert("c", AlertState::Firing, Some(T - 600_000)),
+            alert("d", AlertState::Firing, Some(T + 350_000)),
+        ];
+        let at = |ms: i64| -> Vec<(String, AlertState, Option<i64>, Option<i64>)> {
+            t.alerts_at(&now, T + ms).into_iter().map(|a| (a.id, a.state, a.starts_at, a.ends_at)).collect()
+        };
+        assert_eq!(
+            at(110_000),
+            [
+                ("c".into(), AlertState::Firing, Some(T - 600_000), None),
+                ("a".into(), AlertState::Firing, Some(T), None),
+                ("b".into(), AlertState::Pending, Some(T + 100_000), None),
+            ]
+        );
+        // b came to nothing; a ended; d has not begun.
+        assert_eq!(
+            at(310_000),
+            [
+                ("c".into(), AlertState::Firing, Some(T - 600_000), None),
+                ("a".into(), AlertState::Resolved, Some(T), Some(T + 300_000)),
+            ]
+        );
     }
 
     fn times(t: &Timeline) -> Vec<i64> {

@@ -75,8 +75,11 @@ impl KioskOptions {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyVerdict {
-    /// Locked: drop the key.
+    /// Locked: drop the key (a release, which needs no answer).
     Swallowed,
+    /// Locked: drop the key, and tell whoever pressed it how to open the
+    /// lock, so a locked wall does not look like a hung one.
+    Refused,
     /// The chord was completed and the lock opened; drop this key too.
     Unlocked,
     /// Handle the key as usual.
@@ -246,7 +249,7 @@ impl Kiosk {
             return KeyVerdict::Unlocked;
         }
         self.unlock = (done, began);
-        KeyVerdict::Swallowed
+        KeyVerdict::Refused
     }
 
     fn restart_rotation(&mut self, now_ms: i64) {
@@ -355,9 +358,9 @@ mod tests {
         let mut k = kiosk(2);
         assert!(k.locked());
         for c in ['q', '?', ' ', 'p'] {
-            assert_eq!(k.key(ch(c), 2_000), KeyVerdict::Swallowed);
+            assert_eq!(k.key(ch(c), 2_000), KeyVerdict::Refused);
         }
-        assert_eq!(k.key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), 2_000), KeyVerdict::Swallowed);
+        assert_eq!(k.key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), 2_000), KeyVerdict::Refused);
         assert_eq!(k.key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL), 2_000), KeyVerdict::Pass);
         assert!(k.locked());
     }
@@ -366,7 +369,7 @@ mod tests {
     fn typing_the_word_unlocks() {
         let mut k = kiosk(2);
         let verdicts = spell(&mut k, "unlock", 2_000, 300);
-        assert_eq!(verdicts[..5], [KeyVerdict::Swallowed; 5]);
+        assert_eq!(verdicts[..5], [KeyVerdict::Refused; 5]);
         assert_eq!(verdicts[5], KeyVerdict::Unlocked);
         assert!(!k.locked());
         assert_eq!(k.key(ch('q'), 5_000), KeyVerdict::Pass);
@@ -375,13 +378,13 @@ mod tests {
     #[test]
     fn a_slow_or_broken_word_does_not_unlock() {
         let mut k = kiosk(2);
-        assert_eq!(spell(&mut k, "unlock", 2_000, 700).last(), Some(&KeyVerdict::Swallowed));
+        assert_eq!(spell(&mut k, "unlock", 2_000, 700).last(), Some(&KeyVerdict::Refused));
         assert!(k.locked());
-        assert_eq!(spell(&mut k, "unxlock", 10_000, 10).last(), Some(&KeyVerdict::Swallowed));
+        assert_eq!(spell(&mut k, "unxlock", 10_000, 10).last(), Some(&KeyVerdict::Refused));
         assert!(k.locked());
         // Ctrl-U is not `u`.
         k.key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL), 20_000);
-        assert_eq!(spell(&mut k, "nlock", 20_000, 10).last(), Some(&KeyVerdict::Swallowed));
+        assert_eq!(spell(&mut k, "nlock", 20_000, 10).last(), Some(&KeyVerdict::Refused));
         // A false start recovers: the second `u` begins the word afresh.
         assert_eq!(spell(&mut k, "uunlock", 30_000, 10).last(), Some(&KeyVerdict::Unlocked));
     }

@@ -320,6 +320,11 @@ impl Loop {
         if let Some(kiosk) = self.kiosk.as_mut() {
             match kiosk.key(k, now) {
                 KeyVerdict::Swallowed => return None,
+                KeyVerdict::Refused => {
+                    let hint = format!("locked wall display: type \"{}\" to use the keys", kiosk::UNLOCK_WORD);
+                    self.ui.say(hint, Level::Warn, now);
+                    return Some(Effect::Redraw);
+                }
                 KeyVerdict::Unlocked => {
                     self.ui.say("unlocked: keys work until the wall relocks", Level::Ok, now);
                     return Some(Effect::Redraw);

@@ -11,6 +11,7 @@ use crate::tui::pipeline::ViewRequest;
 use crate::tui::scene::Scene;
 use crate::tui::view::signal::Level;
 use crate::tui::view::{Page, Prompt, UiView};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The windows `+` and `-` step through.
@@ -52,6 +53,7 @@ pub struct UiState {
     /// The dashboard page to return to from the sources page.
     last_page: usize,
     pub help: bool,
+    help_scroll: u16,
     pub scroll: u16,
     /// The prompt open, by its sigil (`:` or `/`).
     prompt: Option<char>,
@@ -61,6 +63,11 @@ pub struct UiState {
     message: Option<(String, Level, i64)>,
     default_window_ms: i64,
     pub window_ms: i64,
+    /// Windows chosen by hand (`+`, `-`, `:window`), by page key, so a page
+    /// comes back as it was left; and the last one chosen on a page with no
+    /// window of its own, which such pages then open with.
+    chosen_windows: HashMap<String, i64>,
+    chosen_default: Option<i64>,
     pub at_ms: Option<i64>,
     choice: Option<String>,
     filter: Filter,
@@ -83,6 +90,7 @@ impl UiState {
             page: Page::Dashboard(0),
             last_page: 0,
             help: false,
+            help_scroll: 0,
             scroll: 0,
             prompt: None,
             commands: LineEditor::default(),
@@ -90,6 +98,8 @@ impl UiState {
             message: None,
             default_window_ms,
             window_ms: default_window_ms,
+            chosen_windows: HashMap::new(),
+            chosen_default: None,
             at_ms: None,
             choice: None,
             filter: Filter::default(),
@@ -118,6 +128,7 @@ impl UiState {
     pub fn view(&self, now_ms: i64, flash: bool, drift: (u16, u16)) -> UiView {
         UiView {
             help: self.help,
+            help_scroll: self.help_scroll,
             page: self.page,
             scroll: self.scroll,
             prompt: self.prompt.map(|sigil| {
@@ -203,8 +214,11 @@ impl UiState {
         if let Page::Dashboard(i) = page {
             let i = i.min(self.pages().saturating_sub(1));
             if i != self.last_page || self.page != Page::Dashboard(i) {
-                let own = self.dashboard.pages.get(i).and_then(|p| p.window);
-                self.window_ms = own.unwrap_or(self.default_window_ms).min(MAX_BACK_MS);
+                let page = self.dashboard.pages.get(i);
+                let chosen = page.and_then(|p| self.chosen_windows.get(&p.key()).copied());
+                let own = page.and_then(|p| p.window);
+                let w = chosen.or(own).or(self.chosen_default).unwrap_or(self.default_window_ms);
+                self.window_ms = w.min(MAX_BACK_MS);
                 self.scroll = 0;
             }
             self.last_page = i;
@@ -360,11 +374,23 @@ impl UiState {
 
     fn step_window(&mut self, wider: bool) {
         let w = self.window_ms;
-        self.window_ms = if wider {
+        let next = if wider {
             WINDOWS.iter().copied().find(|x| *x > w).unwrap_or(w)
         } else {
             WINDOWS.iter().rev().copied().find(|x| *x < w).unwrap_or(w)
         };
+        self.choose_window(next);
+    }
+
+    /// A window picked by hand on the page showing.
+    fn choose_window(&mut self, ms: i64) {
+        self.window_ms = ms.min(MAX_BACK_MS);
+        if let Some(page) = self.dashboard.pages.get(self.last_page) {
+            self.chosen_windows.insert(page.key(), self.window_ms);
+            if page.window.is_none() {
+                self.chosen_default = Some(self.window_ms);
+            }
+        }
     }
 
     fn scroll_time(&mut self, back: bool, now_ms: i64) {
@@ -375,11 +401,31 @@ impl UiState {
         self.at_ms = (at < now_ms).then(|| at.max(now_ms - MAX_BACK_MS));
     }
 
+    /// How wide the help's text is on this screen.
+    fn help_inner(&self) -> usize {
+        crate::tui::view::help_inner_width(self.columns)
+    }
+
     /// Applies one key's action.
     pub fn act(&mut self, action: Action, scene: &Scene, now_ms: i64) -> Effect {
         match action {
             Action::Quit => return Effect::Quit,
-            Action::ToggleHelp => self.help = !self.help,
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
+            // Open, the help takes the scrolling keys: on a short screen
+            // they bring up the rest of it.
+            Action::ScrollUp | Action::ScrollDown | Action::PageUp | Action::PageDown if self.help => {
+                let most = crate::tui::view::help_len(self.help_inner()) as u16;
+                self.help_scroll = match action {
+                    Action::ScrollUp => self.help_scroll.saturating_sub(1),
+                    Action::ScrollDown => self.help_scroll + 1,
+                    Action::PageUp => self.help_scroll.saturating_sub(10),
+                    _ => self.help_scroll + 10,
+                }
+                .min(most);
+            }
             Action::Silence if self.on_alerts_page() => {
                 if self.target(scene, now_ms).is_some() {
                     self.commands.set_text("silence ");
@@ -512,7 +558,7 @@ impl UiState {
                 }
             }
             Command::Theme(name) => return Effect::Theme(name),
-            Command::Window(ms) => self.window_ms = ms.min(MAX_BACK_MS),
+            Command::Window(ms) => self.choose_window(ms),
             Command::Reload => return Effect::Reload,
             Command::Quit => return Effect::Quit,
             Command::Live => self.at_ms = None,
@@ -534,7 +580,10 @@ impl UiState {
             Command::Filter(text) => self.filter = Filter::parse(&text),
             Command::ClearFilter => self.filter = Filter::default(),
             Command::Kiosk(on) => return Effect::Kiosk(on),
-            Command::Help => self.help = true,
+            Command::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
             Command::Ack => return self.ack(scene, now_ms),
             Command::Silence(ms) => return self.silence(scene, ms, now_ms),
             Command::Unsilence => return self.unsilence(scene, now_ms),
@@ -606,6 +655,51 @@ mod tests {
         assert_eq!(s.window_ms, 24 * 3_600_000);
         s.act(Action::Page(0), &scene, NOW);
         assert_eq!(s.window_ms, 15 * 60_000);
+    }
+
+    #[test]
+    fn open_help_takes_the_scrolling_keys() {
+        let mut s = state();
+        let scene = Scene::default();
+        s.columns = 80;
+        s.act(Action::ToggleHelp, &scene, NOW);
+        for _ in 0..3 {
+            s.act(Action::ScrollDown, &scene, NOW);
+        }
+        assert_eq!((s.view(NOW, false, (0, 0)).help_scroll, s.scroll), (3, 0));
+        for _ in 0..20 {
+            s.act(Action::PageDown, &scene, NOW);
+        }
+        let most = crate::tui::view::help_len(crate::tui::view::help_inner_width(80)) as u16;
+        assert_eq!(s.view(NOW, false, (0, 0)).help_scroll, most);
+        // Closed and opened again, it starts from the top.
+        s.act(Action::ToggleHelp, &scene, NOW);
+        s.act(Action::ToggleHelp, &scene, NOW);
+        assert_eq!(s.view(NOW, false, (0, 0)).help_scroll, 0);
+    }
+
+    #[test]
+    fn a_chosen_window_stays_with_its_page() {
+        let mut s = state();
+        let scene = Scene::default();
+        let business = s.dashboard.find_page("business").unwrap();
+        s.act(Action::Page(0), &scene, NOW);
+        s.command(Command::Window(3_600_000), &scene, NOW);
+        assert_eq!(s.window_ms, 3_600_000);
+        // Away to a page with a window of its own, which keeps it...
+        s.act(Action::Page(business), &scene, NOW);
+        assert_eq!(s.window_ms, 24 * 3_600_000);
+        s.act(Action::Narrower, &scene, NOW);
+        let narrowed = s.window_ms;
+        assert!(narrowed < 24 * 3_600_000);
+        // ...and back: the hour chosen here is still here.
+        s.act(Action::Page(0), &scene, NOW);
+        assert_eq!(s.window_ms, 3_600_000);
+        // A page with no window of its own opens with the last one chosen.
+        s.act(Action::Page(1), &scene, NOW);
+        assert_eq!(s.window_ms, 3_600_000);
+        s.act(Action::Page(business), &scene, NOW);
+        assert_eq!(s.window_ms, narrowed);
     }
 
     #[test]

@@ -430,12 +430,15 @@ impl Pipeline {
             firing: core.alerts.firing(),
             hush: core.hush(now_ms),
             filter: filter.to_string(),
-            alerts: core
-                .alerts
-                .sorted()
-                .into_iter()
-                .filter(|a| filter.matches(&format!("{} {}", a.metric, a.summary), label_pairs(&a.labels)))
-                .collect(),
+            // Looking back, the list is the one that stood at the instant
+            // shown, not today's with today's durations.
+            alerts: match self.view.at_ms {
+                None => core.alerts.sorted(),
+                Some(_) => core.timeline().alerts_at(&core.alerts.sorted(), asked_ms),
+            }
+            .into_iter()
+            .filter(|a| filter.matches(&format!("{} {}", a.metric, a.summary), label_pairs(&a.labels)))
+            .collect(),
             events: core
                 .events
                 .iter()

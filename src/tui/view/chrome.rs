@@ -41,18 +41,35 @@ pub fn header(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, theme: 
         spans.push(Span::styled(text, style));
     }
     spans.push(Span::styled(format!("  window {}", window_name(time.window_ms)), theme.dim()));
-    let firing = &scene.firing;
-    if firing.count > 0 {
-        // The count takes the level of the loudest alert among them, and
-        // ignores the filter: what fires must not hide behind it.
-        let critical = !firing.critical.is_empty();
-        let (glyph, style) = match (ui.flash, critical) {
-            (true, _) => (g.crit, theme.alarm()),
-            (false, true) => (g.crit, theme.crit()),
-            (false, false) => (g.warn, theme.warn()),
+    let attention = scene.attention(now_ms);
+    if attention.firing > 0 {
+        // The count ignores the filter (what fires must not hide behind
+        // it), and its colour is that of what still needs someone: alerts
+        // acknowledged or silenced are held, and do not paint the wall red.
+        let (glyph, style) = match (ui.flash, attention.need_action > 0, attention.critical) {
+            (true, _, _) => (g.crit, theme.alarm()),
+            (false, true, true) => (g.crit, theme.crit()),
+            (false, true, false) => (g.warn, theme.warn()),
+            (false, false, _) => (g.ok, theme.dim()),
+        };
+        let text = if attention.need_action == attention.firing {
+            format!("{glyph} {} firing", attention.firing)
+        } else {
+            let held: Vec<String> = [(attention.acked, "ack"), (attention.silenced, "silenced")]
+                .into_iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, what)| format!("{n} {what}"))
+                .collect();
+            format!(
+                "{glyph} {} need action {} {} firing ({})",
+                attention.need_action,
+                g.bullet,
+                attention.firing,
+                held.join(", ")
+            )
         };
         spans.push(Span::raw("   "));
-        spans.push(Span::styled(format!("{glyph} {} firing", firing.count), style));
+        spans.push(Span::styled(text, style));
     }
     if !scene.filter.is_empty() {
         spans.push(Span::styled(format!("   filter /{}", fit(&scene.filter, 24)), theme.accent()));

@@ -25,6 +25,8 @@ pub const MIN_HEIGHT: u16 = 20;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UiView {
     pub help: bool,
+    /// Lines the help is scrolled down, on a screen too short for all of it.
+    pub help_scroll: u16,
     pub page: Page,
     /// Rows scrolled down in tables and lists.
     pub scroll: u16,
@@ -121,7 +123,7 @@ pub fn render(frame: &mut Frame, scene: &Scene, ui: &UiView, theme: &Theme, now_
     }
     chrome::status_bar(frame, status, scene, ui, theme, now_ms);
     if ui.help {
-        help(frame, area, theme);
+        help(frame, area, theme, ui.help_scroll);
     }
     if theme.glyphs.ascii {
         asciify(frame.buffer_mut());
@@ -184,11 +186,12 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
     frame.render_widget(Paragraph::new(msg).style(theme.warn()).wrap(Wrap { trim: true }), area);
 }
 
-const HELP: [(&str, &str); 22] = [
+/// Every key the help lists, with what it does.
+pub const HELP: [(&str, &str); 22] = [
     ("q, Ctrl-C", "quit"),
     ("?", "show or hide this help"),
     ("Tab, 1-9", "next page, or page by number (Shift-Tab: back)"),
-    ("S", "sources page: every gateway's link (s too, off Alerts)"),
+    ("S", "sources page: every gateway's link (also s, except on Alerts)"),
     ("[  ]", "previous / next service (pages with a choice)"),
     ("p", "pause: freeze the picture, data keeps arriving"),
     ("Left/Right", "scroll back / forward through history"),
@@ -209,24 +212,84 @@ const HELP: [(&str, &str); 22] = [
     ("", "States: ok, warning, critical, stale"),
 ];
 
-fn help(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let w = 64.min(area.width.saturating_sub(4));
-    let h = (HELP.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let popup = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+/// Widest the help box grows: wider, the eye loses the line.
+const HELP_WIDTH: u16 = 80;
+/// Key column's width, with its margins.
+const KEY_COLUMN: usize = 13;
+
+/// The help's lines at `inner` columns: each key with its meaning wrapped
+/// under itself, so nothing is cut at any width.
+pub fn help_lines(theme: &Theme, inner: usize) -> Vec<Line<'static>> {
+    let room = inner.saturating_sub(KEY_COLUMN).max(10);
+    let mut lines = Vec::new();
+    for (key, what) in &HELP[..HELP.len() - 1] {
+        for (i, part) in wrap_words(what, room).into_iter().enumerate() {
+            let key = if i == 0 { *key } else { "" };
+            lines.push(Line::from(format!(" {key:<11} {part}")));
+        }
+    }
     let g = &theme.glyphs;
-    let mut lines: Vec<Line> = HELP.iter().map(|(k, v)| Line::from(format!(" {k:<11} {v}"))).collect();
-    if let Some(last) = lines.last_mut() {
-        *last = Line::from(vec![
-            Span::raw(" States:     "),
-            Span::styled(format!("{} ok  ", g.ok), theme.ok()),
-            Span::styled(format!("{} warning  ", g.warn), theme.warn()),
-            Span::styled(format!("{} critical  ", g.crit), theme.crit()),
-            Span::styled(format!("{} stale", g.stale), theme.stale()),
-        ]);
+    lines.push(Line::from(vec![
+        Span::raw(" States:     "),
+        Span::styled(format!("{} ok  ", g.ok), theme.ok()),
+        Span::styled(format!("{} warning  ", g.warn), theme.warn()),
+        Span::styled(format!("{} critical  ", g.crit), theme.crit()),
+        Span::styled(format!("{} stale", g.stale), theme.stale()),
+    ]));
+    lines
+}
+
+/// How many lines the help takes at `inner` columns.
+pub fn help_len(inner: usize) -> usize {
+    let room = inner.saturating_sub(KEY_COLUMN).max(10);
+    HELP[..HELP.len() - 1].iter().map(|(_, what)| wrap_words(what, room).len()).sum::<usize>() + 1
+}
+
+/// How wide the help's text is on a screen `width` columns wide.
+pub fn help_inner_width(width: u16) -> usize {
+    HELP_WIDTH.min(width.saturating_sub(4)).saturating_sub(2) as usize
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (a
+/// word longer than that is cut).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push(line);
+    out.into_iter().map(|l| crate::core::format::fit(&l, width)).collect()
+}
+
+/// The help box, scrolled down `scroll` lines when it is taller than the
+/// screen; its bottom edge says where it stands and how to see the rest.
+fn help(frame: &mut Frame, area: Rect, theme: &Theme, scroll: u16) {
+    let w = HELP_WIDTH.min(area.width.saturating_sub(4));
+    let lines = help_lines(theme, help_inner_width(area.width));
+    let total = lines.len() as u16;
+    let h = (total + 2).min(area.height.saturating_sub(2));
+    let shown = h.saturating_sub(2);
+    let top = scroll.min(total.saturating_sub(shown));
+    let popup = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    let mut block = block(theme, " keys ", Some(theme.accent()));
+    if shown < total {
+        let (up, down) = (top > 0, top + shown < total);
+        let hint = match (up, down) {
+            (false, _) => "Down: more",
+            (true, true) => "Up/Down: more",
+            (true, false) => "Up: back",
+        };
+        let at = format!(" {}-{} of {total} · {hint} ", top + 1, top + shown);
+        block = block.title_bottom(Line::from(Span::styled(at, theme.accent())).right_aligned());
     }
     frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).style(theme.text()).block(block(theme, " keys ", Some(theme.accent()))),
-        popup,
-    );
+    frame.render_widget(Paragraph::new(lines).style(theme.text()).block(block).scroll((top, 0)), popup);
 }

@@ -1,6 +1,11 @@
 //! Line charts over the page's window, with thresholds as level lines and
 //! events (deploys) as vertical markers; the newest marker's text is written
 //! under the chart.
+//!
+//! The legend is a line of its own under the plot, never drawn over the
+//! data, and kept at every size (names cut to fit). Without colour (the
+//! mono theme, `NO_COLOR`, ASCII) colour cannot tell lines apart, so each
+//! line is plotted with a digit of its own, which the legend names.
 
 use super::{Ctx, frame_of};
 use crate::core::format::{clock, fit};
@@ -10,8 +15,40 @@ use crate::tui::view::signal::Level;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
-use ratatui::text::Span;
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Paragraph};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
+
+/// What lines are plotted with when colour cannot tell them apart.
+const DIGITS: [char; 9] = ['1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+/// The characters each line is plotted with, by its place, when the theme
+/// has no colour; `None` when colour tells lines apart.
+fn series_marks(t: &crate::tui::theme::Theme) -> Option<&'static [char]> {
+    t.is_mono().then_some(&DIGITS[..])
+}
+
+/// The legend as one line: each line's key in its style and its name,
+/// names cut evenly so that every line keeps a place; past a few letters
+/// each, the rest are counted instead.
+fn legend_line<'a>(names: &[&str], styles: &[Style], key: impl Fn(usize) -> String, width: usize) -> Line<'a> {
+    const LEAST: usize = 4;
+    let n = names.len();
+    // Key, space, name, two spaces between entries.
+    let fits = |shown: usize, room_each: usize| shown * (room_each + 4) <= width;
+    let mut shown = n;
+    while shown > 1 && !fits(shown, LEAST) {
+        shown -= 1;
+    }
+    let more = if shown < n { format!(" +{}", n - shown) } else { String::new() };
+    let room_each = (width.saturating_sub(more.len()) / shown.max(1)).saturating_sub(4).max(1);
+    let mut spans = Vec::new();
+    for i in 0..shown {
+        spans.push(Span::styled(key(i), styles[i]));
+        spans.push(Span::raw(format!(" {}  ", fit(names[i], room_each))));
+    }
+    spans.push(Span::raw(more));
+    Line::from(spans)
+}
 
 pub fn chart(frame: &mut Frame, area: Rect, p: &PanelScene, lines: &[ChartLine], markers: &[Marker], ctx: &Ctx) {
     let t = ctx.theme;
@@ -41,8 +78,12 @@ pub fn chart(frame: &mut Frame, area: Rect, p: &PanelScene, lines: &[ChartLine],
         frame.render_widget(Paragraph::new(msg).style(t.dim()), inner);
         return;
     }
+    let legend_rows = u16::from(lines.len() > 1 && inner.height >= 4);
     let note_rows = u16::from(!markers.is_empty() && inner.height >= 6);
-    let [plot, note] = Layout::vertical([Constraint::Min(3), Constraint::Length(note_rows)]).areas(inner);
+    let [plot, legend, note] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(legend_rows), Constraint::Length(note_rows)])
+            .areas(inner);
+    let marks = series_marks(t);
 
     // x is seconds relative to the instant shown: the right edge is "now".
     let to = time.grid_to_ms;
@@ -76,19 +117,20 @@ pub fn chart(frame: &mut Frame, area: Rect, p: &PanelScene, lines: &[ChartLine],
         let style = if chosen == Some(k) { t.accent() } else { t.dim() };
         datasets.push(Dataset::default().marker(t.glyphs.marker).graph_type(GraphType::Line).style(style).data(pts));
     }
-    for (i, (line, pts)) in lines.iter().zip(&data).enumerate() {
-        datasets.push(
-            Dataset::default()
-                .name(fit(&line.name, 16))
-                .marker(t.glyphs.marker)
-                .graph_type(GraphType::Line)
-                .style(if stale(line) {
-                    t.stale()
-                } else {
-                    line.color.map_or_else(|| t.series(i), |c| Style::new().fg(t.custom(c)))
-                })
-                .data(pts),
-        );
+    let styles: Vec<Style> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            if stale(line) {
+                t.stale()
+            } else {
+                line.color.map_or_else(|| t.series(i), |c| Style::new().fg(t.custom(c)))
+            }
+        })
+        .collect();
+    for (i, (pts, style)) in data.iter().zip(&styles).enumerate() {
+        let marker = marks.map_or(t.glyphs.marker, |m| ratatui::symbols::Marker::Custom(m[i % m.len()]));
+        datasets.push(Dataset::default().marker(marker).graph_type(GraphType::Line).style(*style).data(pts));
     }
     let mid = (top + bottom) / 2.0;
     let y_labels: Vec<Span> = [bottom, mid, top].iter().map(|v| Span::raw(units::format_axis(*v, &p.unit))).collect();
@@ -100,9 +142,14 @@ pub fn chart(frame: &mut Frame, area: Rect, p: &PanelScene, lines: &[ChartLine],
     let chart = Chart::new(datasets)
         .x_axis(Axis::default().bounds([left, 0.0]).labels(x_labels).style(t.dim()))
         .y_axis(Axis::default().bounds([bottom, top]).labels(y_labels).style(t.dim()))
-        .legend_position(if lines.len() > 1 { Some(LegendPosition::TopLeft) } else { None })
-        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)));
+        .legend_position(None);
     frame.render_widget(chart, plot);
+    if legend_rows > 0 {
+        let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
+        let key = |i: usize| marks.map_or_else(|| "─".to_string(), |m| m[i % m.len()].to_string());
+        let key = |i: usize| if t.glyphs.ascii && marks.is_none() { "-".to_string() } else { key(i) };
+        frame.render_widget(Paragraph::new(legend_line(&names, &styles, key, legend.width as usize)), legend);
+    }
     if note_rows > 0
         && let Some(m) = by_age.get(chosen.unwrap_or(0))
     {

@@ -27,9 +27,19 @@ fn summary(a: &crate::core::model::Alert) -> String {
 
 pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, ctx: &Ctx) {
     let (scene, theme, now_ms) = (ctx.scene, ctx.theme, ctx.now_ms);
+    // Durations are told from the instant shown: looking back an hour, an
+    // alert that had been firing ten minutes says so.
+    let shown_ms = if scene.time.live { now_ms } else { scene.time.to_ms };
     let firing = scene.alerts.iter().filter(|a| a.state == AlertState::Firing).count();
     let title = format!(" {title} ({firing} firing, {} total) ", scene.alerts.len());
-    let inner = frame_of(frame, area, &title, (firing > 0).then_some(Level::Crit), ctx);
+    // The border is coloured by what still needs someone.
+    let attention = scene.attention(now_ms);
+    let border = match (attention.need_action > 0, attention.critical) {
+        (true, true) => Some(Level::Crit),
+        (true, false) => Some(Level::Warn),
+        (false, _) => None,
+    };
+    let inner = frame_of(frame, area, &title, border, ctx);
     if scene.alerts.is_empty() {
         let msg = if scene.filter.is_empty() { " no alerts" } else { " no alerts match the filter" };
         frame.render_widget(Paragraph::new(msg).style(theme.dim()), inner);
@@ -67,11 +77,10 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
                 Severity::Info => "info",
             };
             let since = match (a.state, a.ends_at, a.starts_at) {
-                (AlertState::Resolved, Some(end), _) => format!("ended {} ago", age(now_ms - end)),
-                (_, _, Some(start)) => format!("for {}", age(now_ms - start)),
+                (AlertState::Resolved, Some(end), _) => format!("ended {} ago", age(shown_ms - end)),
+                (_, _, Some(start)) => format!("for {}", age(shown_ms - start)),
                 _ => String::new(),
             };
-            let service = a.labels.get("service").map(String::as_str).unwrap_or("");
             let value = match (a.value, a.threshold) {
                 // Narrow lists keep the summary; the numbers are in it or in the detail.
                 _ if width < 90 => String::new(),
@@ -79,8 +88,21 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
                 (Some(v), None) => short(v),
                 _ => String::new(),
             };
-            let head = format!("{} {state} {sev:<4} {service:<10} ", level.glyph(theme));
-            let tail = format!("  {value}  {since}");
+            // Narrow, the glyph and colour carry the severity and the name
+            // gets its room.
+            let head = if width < 60 {
+                format!("{} {} ", level.glyph(theme), state.trim_end())
+            } else {
+                format!("{} {state} {sev:<4} ", level.glyph(theme))
+            };
+            // Narrow, the duration alone says "for".
+            let tail = if width < 40 {
+                format!(" {}", since.trim_start_matches("for "))
+            } else if value.is_empty() {
+                format!("  {since}")
+            } else {
+                format!("  {value}  {since}")
+            };
             let (tag, tag_style, silenced) = match scene.hush.get(&a.id) {
                 // An inhibition has no end of its own.
                 Some(Hush { silenced: Some((i64::MAX, by)), .. }) => (format!("MUTED {by} "), theme.dim(), true),
@@ -90,15 +112,36 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
                 Some(Hush { acked_by: Some(by), .. }) => (format!("ACK {by} "), theme.accent(), false),
                 _ => (String::new(), theme.text(), false),
             };
-            let tag = fit(&tag, width.saturating_sub(head.chars().count() + 8));
-            let room = width.saturating_sub(head.chars().count() + tag.chars().count() + tail.chars().count());
+            // The name comes first and is cut last: which alert it is
+            // matters more than anything said after it. Then who holds it
+            // (an ack or a silence), which service, and what it says.
+            let room = width.saturating_sub(head.chars().count() + tail.chars().count());
+            let (name, labels) = (display_name(a), label_values(a));
+            // Up to a third of the room is kept for the labels; each part
+            // is followed by a space.
+            let keep = (labels.chars().count() + 1).min(room / 3);
+            let name = fit(&name, room.saturating_sub(keep + 1).max(room.min(8).saturating_sub(1))) + " ";
+            let room = room.saturating_sub(name.chars().count());
+            let tag = match fit(tag.trim_end(), room) {
+                t if !t.is_empty() && t.chars().count() < room => t + " ",
+                t => t,
+            };
+            let room = room.saturating_sub(tag.chars().count());
+            // A label cut to a letter or two says nothing; it is left out.
+            let labels = if room >= 5 && !labels.is_empty() { fit(&labels, room - 1) + " " } else { String::new() };
+            let room = room.saturating_sub(labels.chars().count());
             // A silenced alert reads as quiet: its words dimmed, not coloured.
             let (head_style, text_style) =
                 if silenced { (theme.dim(), theme.dim()) } else { (level.style(theme), theme.text()) };
             let mut line = Line::from(vec![
                 Span::styled(head, head_style),
+                Span::styled(name, if silenced { text_style } else { text_style.add_modifier(Modifier::BOLD) }),
                 Span::styled(tag, tag_style),
-                Span::styled(format!("{:<room$}", fit(&summary(a), room)), text_style),
+                Span::styled(labels, text_style),
+                Span::styled(
+                    format!("{:<room$}", if room < 4 { String::new() } else { fit(&summary(a), room) }),
+                    text_style,
+                ),
                 Span::styled(tail, theme.dim()),
             ]);
             if selected == Some(i) {
@@ -108,6 +151,25 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The alert's name as a person reads it: the rule's, the SLO's with its
+/// burn alert, an Alertmanager's `alertname`, or for a gateway's alert the
+/// name its id begins with, else the metric it is about.
+fn display_name(a: &crate::core::model::Alert) -> String {
+    match &a.origin {
+        Origin::Slo { slo, burn } => format!("{slo} {burn}"),
+        Origin::Gateway { .. } if !a.id.contains(':') => a.metric.clone(),
+        _ => a.name().into_owned(),
+    }
+}
+
+/// The values of an alert's labels, `service` first: the group a rule
+/// alerts on, or a gateway's labels (the name is already shown).
+fn label_values(a: &crate::core::model::Alert) -> String {
+    let service = a.labels.get("service").into_iter();
+    let others = a.labels.iter().filter(|(k, _)| !matches!(k.as_str(), "service" | "alertname" | "severity" | "slo"));
+    service.map(String::as_str).chain(others.map(|(_, v)| v.as_str())).collect::<Vec<_>>().join(",")
 }
 
 /// When a silence ends: the time of day within the next 20 hours, else
