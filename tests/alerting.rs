@@ -223,3 +223,20 @@ bad = { metric = "http_errors_total", labels = { service = "payments" } }
         assert_eq!(report["status"], "firing", "{report}");
     }
 }
+
+/// A URL without the stream path (or with a wrong one) is a mistake in the
+/// set-up: `check` says so at once, with the path to use, and exits 3
+/// rather than waiting out its timeout and calling the gateway stale.
+#[test]
+fn check_at_a_url_with_no_stream_there_is_a_config_error() {
+    let serve = ServeChild::start(&["--scenario", "calm"]);
+    let bare = format!("ws://{}", serve.addr());
+    let out = vigil(&["check", "--url", &bare, "--timeout", "60s"]);
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains("HTTP 404"), "{said}");
+    assert!(said.contains(&format!("(try ws://{}/api/v1/metrics/stream)", serve.addr())), "{said}");
+    // The stream path itself is checked as usual.
+    let out = vigil(&["check", "--url", &serve.stream_url(), "--timeout", "60s"]);
+    assert_ne!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stdout));
+}

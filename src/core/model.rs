@@ -293,6 +293,9 @@ pub enum ErrorClass {
     Refused,
     /// The certificate could not be verified.
     Tls,
+    /// The URL points at nothing that speaks the protocol (a 404 where the
+    /// stream should be): a mistake in the set-up, which waiting cannot fix.
+    Config,
 }
 
 impl ErrorClass {
@@ -303,6 +306,7 @@ impl ErrorClass {
             ErrorClass::Auth => "auth",
             ErrorClass::Refused => "refused",
             ErrorClass::Tls => "TLS",
+            ErrorClass::Config => "wrong URL",
         }
     }
 }

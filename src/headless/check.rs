@@ -15,7 +15,7 @@ use crate::config::ConfigError;
 use crate::core::Core;
 use crate::core::alert::intent_file;
 use crate::core::alert::rules::{RuleSet, RuleSpec};
-use crate::core::model::{Alert, AlertState, Origin, OriginKind, Severity};
+use crate::core::model::{Alert, AlertState, ErrorClass, Origin, OriginKind, Severity};
 use crate::core::slo::{SloSpec, SloStatus, span_name};
 use crate::feed::{self, Feed, START_BACKFILL};
 use crate::tui::pipeline::sources::SourceTable;
@@ -138,7 +138,7 @@ fn run(mut plan: feed::Plan, timeout: Duration) -> Report {
 /// screen runs, fed the same updates.
 struct Picture {
     core: Core,
-    refused: Option<String>,
+    refused: Option<(ErrorClass, String)>,
     /// Whether a gateway (or the demo) feeds the check; without one, only
     /// the other sources' first answers make the picture.
     gateway: bool,
@@ -221,8 +221,8 @@ async fn gather(feed: &mut Feed, specs: Vec<RuleSpec>, slos: Vec<SloSpec>, timeo
                     break;
                 }
                 for u in buf.drain(..) {
-                    if let Some(why) = refusals.check(&u, &feed.stats) {
-                        p.refused = Some(why);
+                    if let Some(refusal) = refusals.check(&u, &feed.stats) {
+                        p.refused = Some(refusal);
                         return p;
                     }
                     p.core.apply(u, now_ms());
@@ -246,8 +246,10 @@ fn judge(feed: &Feed, mut p: Picture, timeout: Duration) -> Report {
     let sources = table.rows(&feed.stats, Duration::from_secs(1), now, p.core.interval_ms());
     let mut report = Report { sources: sources.iter().map(SourceJson::of).collect(), ..Report::default() };
     report.checked_at = now;
-    if let Some(why) = &p.refused {
-        return report.with(Status::Unreachable, why.clone());
+    if let Some((class, why)) = &p.refused {
+        // A wrong URL is a set-up mistake, as a bad config is.
+        let status = if *class == ErrorClass::Config { Status::ConfigError } else { Status::Unreachable };
+        return report.with(status, why.clone());
     }
     if !p.complete() {
         let why = format!("no full picture within {}: {}", humantime::format_duration(timeout), p.missing().join(", "));

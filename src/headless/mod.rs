@@ -271,12 +271,16 @@ struct Refusals {
 
 impl Refusals {
     /// The one-line reason to give up, when `u` is such a refusal.
-    fn check(&mut self, u: &Update, stats: &[Arc<SourceStats>]) -> Option<String> {
+    fn check(&mut self, u: &Update, stats: &[Arc<SourceStats>]) -> Option<(ErrorClass, String)> {
         match u {
             Update::Conn(ConnState::Reconnecting { error, class, .. }) => {
-                let fatal = matches!(class, ErrorClass::Auth | ErrorClass::Refused | ErrorClass::Tls);
-                (fatal && !self.heard_from_gateway)
-                    .then(|| format!("{} refused us ({} error): {error}", url_of(stats, error), class.name()))
+                let fatal =
+                    matches!(class, ErrorClass::Auth | ErrorClass::Refused | ErrorClass::Tls | ErrorClass::Config);
+                let why = match class {
+                    ErrorClass::Config => format!("{}: {error}", url_of(stats, error)),
+                    _ => format!("{} refused us ({} error): {error}", url_of(stats, error), class.name()),
+                };
+                (fatal && !self.heard_from_gateway).then_some((*class, why))
             }
             Update::Conn(_) | Update::Malformed(_) | Update::Backfilled { .. } => None,
             _ => {
@@ -324,7 +328,7 @@ async fn print_data<W: Write>(
                     let refused = refusals.check(&u, &feed.stats);
                     print_update(u, &mut core, metrics, &feed.info.url, out, now, show)?;
                     print_told(&mut core, out, now)?;
-                    if let Some(why) = refused {
+                    if let Some((_, why)) = refused {
                         return Ok(Ended::Refused(why));
                     }
                 }
@@ -448,7 +452,7 @@ async fn print_sources<W: Write>(
                     if let Update::Catalogue { interval_ms: i, .. } = u {
                         interval_ms = i;
                     }
-                    if let Some(why) = refusals.check(&u, &feed.stats) {
+                    if let Some((_, why)) = refusals.check(&u, &feed.stats) {
                         // Show the table once, so the refusal is on record.
                         print_rows(out, interval_ms)?;
                         return Ok(Ended::Refused(why));
@@ -522,7 +526,7 @@ mod tests {
         });
         let mut r = Refusals::default();
         assert_eq!(r.check(&network, &stats), None);
-        let why = r.check(&auth, &stats).unwrap();
+        let (_, why) = r.check(&auth, &stats).unwrap();
         assert!(why.contains("ws://gw/s") && why.contains("auth") && why.contains("HTTP 401"), "{why}");
         let mut r = Refusals::default();
         assert_eq!(r.check(&samples(&[1], true, None), &stats), None);

@@ -121,6 +121,28 @@ impl Ended {
         Ended::transport_refused("WebSocket upgrade", code)
     }
 
+    /// The upgrade to `url` was answered with HTTP `code`. A 404 at a path
+    /// other than the protocol's stream path is a wrong URL (a path left
+    /// out, or mistyped): said at once, with the path to use, rather than
+    /// tried over every transport. Anything else is [`Ended::upgrade_refused`].
+    pub fn upgrade_refused_at(url: &str, code: u16) -> Ended {
+        // Scheme and host end where the path begins.
+        let host_from = url.find("://").map_or(0, |i| i + 3);
+        let path_from = url[host_from..].find(['/', '?', '#']).map_or(url.len(), |i| host_from + i);
+        let path = url[path_from..].split(['?', '#']).next().filter(|p| !p.is_empty()).unwrap_or("/");
+        if code != 404 || path.ends_with(wire::STREAM_PATH) {
+            return Ended::upgrade_refused(code);
+        }
+        let hint = format!("{}{}", &url[..path_from], wire::STREAM_PATH);
+        Ended::failed(
+            format!(
+                "WebSocket upgrade: HTTP 404, no stream at {path}; gateways serve it at {} (try {hint})",
+                wire::STREAM_PATH
+            ),
+            ErrorClass::Config,
+        )
+    }
+
     /// `what` was answered with HTTP `code`: credentials, a missing route
     /// (fall back to the next transport), or a server error.
     pub fn transport_refused(what: &str, code: u16) -> Ended {
@@ -287,7 +309,9 @@ impl Link {
             _ if quick => Duration::from_millis(250 + (rand::random::<u64>() % 750)),
             ErrorClass::ServerClosed => self.backoff.next_delay(),
             // Credentials or a wrong URL: a fast retry cannot fix them.
-            ErrorClass::Auth | ErrorClass::Refused | ErrorClass::Tls => self.backoff.next_delay().max(slow_retry),
+            ErrorClass::Auth | ErrorClass::Refused | ErrorClass::Tls | ErrorClass::Config => {
+                self.backoff.next_delay().max(slow_retry)
+            }
             ErrorClass::Network => self.backoff.next_delay(),
         };
         let retry_at_ms = wire::now_ms() + delay.as_millis() as i64;
@@ -374,5 +398,20 @@ mod tests {
         assert!(Ended::upgrade_refused(426).fall_back);
         assert_eq!(Ended::upgrade_refused(503).class, ErrorClass::Network);
         assert!(!Ended::upgrade_refused(503).fall_back);
+        // A 404 where no stream path was given is a wrong URL, with the fix.
+        let e = Ended::upgrade_refused_at("ws://127.0.0.1:7878", 404);
+        assert_eq!((e.class, e.fall_back), (ErrorClass::Config, false));
+        assert!(
+            e.error.contains("no stream at /;") && e.error.ends_with("(try ws://127.0.0.1:7878/api/v1/metrics/stream)"),
+            "{}",
+            e.error
+        );
+        let e = Ended::upgrade_refused_at("wss://gw.example/prefix/ws?x=1", 404);
+        assert_eq!(e.class, ErrorClass::Config);
+        assert!(e.error.ends_with("(try wss://gw.example/api/v1/metrics/stream)"), "{}", e.error);
+        // At the stream path, a 404 is a gateway without WebSocket: fall back.
+        let e = Ended::upgrade_refused_at("ws://gw.example/api/v1/metrics/stream", 404);
+        assert!(e.fall_back && e.class == ErrorClass::Refused);
+        assert!(Ended::upgrade_refused_at("ws://gw.example/", 426).fall_back);
     }
 }

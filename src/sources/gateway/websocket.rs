@@ -63,7 +63,7 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
     let connect = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, Some(connector));
     let ws = match timeout(CONNECT_TIMEOUT, connect).await {
         Err(_) => return Ended::failed("connect timed out".into(), ErrorClass::Network),
-        Ok(Err(tungstenite::Error::Http(resp))) => return Ended::upgrade_refused(resp.status().as_u16()),
+        Ok(Err(tungstenite::Error::Http(resp))) => return Ended::upgrade_refused_at(&ep.url, resp.status().as_u16()),
         Ok(Err(e)) => {
             let (class, why) = crate::sources::classify(&e);
             return Ended::failed(why, class);
