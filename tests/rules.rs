@@ -82,7 +82,9 @@ fn a_rule_from_config_goes_pending_fires_loses_data_and_resolves() {
         ]
     );
     let a = last.unwrap();
-    assert_eq!(a.summary, "jobs queue at 10 (limit 1,000)");
+    // Resolved, it says so in words of its own: the firing template with
+    // the value that ended it would read as a breach.
+    assert_eq!(a.summary, "queue backlog jobs resolved: 10, no longer > 1,000");
     assert_eq!(a.starts_at, Some(T0 + 50_000), "a resolved alert keeps when it started firing");
 
     // The same rules read again (a reload for another edit) change nothing.
