@@ -9,7 +9,9 @@ use std::path::PathBuf;
 /// With no flags and no config, vigil starts an embedded demo gateway on a
 /// loopback port and shows its data through the real network path.
 #[derive(Debug, Parser)]
-#[command(name = "vigil", version, about, long_about = None)]
+// The version names the commit too (see build.rs), so a report from the
+// field says exactly which code ran.
+#[command(name = "vigil", version = env!("VIGIL_VERSION"), about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -29,6 +31,26 @@ pub enum Command {
     /// Turn another tool's dashboard into a vigil dashboard file.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Print a completion script for a shell to stdout.
+    Completions(CompletionsArgs),
+    /// Print vigil's man page (roff) to stdout, or write it with a page per
+    /// subcommand into a directory.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write vigil.1 and a page for each subcommand it lists (vigil-serve.1,
+    /// vigil-tail.1, ...) into this directory, made if missing.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell the script is for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// What `import` reads.

@@ -1,13 +1,13 @@
 //! vigil's entry point: hooks, flags, config, then the right mode.
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use vigil::cli::{Cli, Command, DashArgs, GrafanaArgs, ImportCommand, ServeArgs};
+use vigil::cli::{Cli, Command, CompletionsArgs, DashArgs, GrafanaArgs, ImportCommand, ManArgs, ServeArgs};
 use vigil::config::{self, Config};
 use vigil::dashboards::Dashboard;
 use vigil::feed::{self, Feed};
@@ -26,6 +26,8 @@ fn main() {
         Some(Command::Serve(args)) => exit_code(serve(args)),
         Some(Command::Check(args)) => vigil::headless::check::check(args),
         Some(Command::Import(ImportCommand::Grafana(args))) => exit_code(import_grafana(args)),
+        Some(Command::Completions(args)) => exit_code(completions(args)),
+        Some(Command::Man(args)) => exit_code(man_pages(args)),
         Some(Command::Tail(args)) => match vigil::headless::tail(args) {
             Ok(code) => code,
             Err(e) => {
@@ -104,6 +106,49 @@ fn import_grafana(args: GrafanaArgs) -> anyhow::Result<()> {
             f.write_all(t.toml.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
+    Ok(())
+}
+
+/// `vigil completions SHELL`: the script, written from the same definitions
+/// the parser uses, so it never offers a flag that does not exist. Built in
+/// memory first: the generator panics on a failed write, and a closed pipe
+/// deserves one line, not a panic.
+fn completions(args: CompletionsArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "vigil", &mut script);
+    std::io::stdout().write_all(&script).context("cannot write to stdout")
+}
+
+/// `vigil man`: the man pages in roff, from the parser's definitions. The
+/// main page lists the subcommands as pages of their own (`vigil-serve(1)`),
+/// which `--dir` writes beside it. `help` is left out: it has no page.
+fn man_pages(args: ManArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    // Built once from the top, so each subcommand knows its full name.
+    cmd.build();
+    // Every page's footer names the release, subcommands' too.
+    let source = format!("vigil {}", cmd.get_version().unwrap_or_default());
+    match args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            write_man_pages(&cmd, &source, &dir).with_context(|| format!("cannot write man pages to {}", dir.display()))
+        }
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(cmd).source(source).render(&mut page)?;
+            std::io::stdout().write_all(&page).context("cannot write to stdout")
+        }
+    }
+}
+
+/// The page of `cmd` and of every subcommand below it, one file each.
+fn write_man_pages(cmd: &clap::Command, source: &str, dir: &std::path::Path) -> std::io::Result<()> {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        write_man_pages(sub, source, dir)?;
+    }
+    clap_mangen::Man::new(cmd.clone()).source(source).generate_to(dir)?;
     Ok(())
 }
 

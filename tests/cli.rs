@@ -1,6 +1,7 @@
 //! The `vigil` binary's front door: config fixtures (valid ones load, each
 //! invalid one fails with one line naming file, line and key), flag errors,
-//! and `vigil import grafana` on its fixtures.
+//! `vigil import grafana` on its fixtures, and what packaging ships: the
+//! version with its commit, shell completions and the man page.
 
 use std::path::Path;
 use std::process::Command;
@@ -167,4 +168,148 @@ fn import_grafana_fails_in_one_line_on_bad_input() {
     assert!(stderr.contains("skipped \"All\" (logs)") && stderr.contains("nothing in"), "{stderr}");
     assert!(out.stdout.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The commit the checkout is at, as build.rs names it; None outside a git
+/// checkout of this crate.
+fn checkout_commit() -> Option<String> {
+    let git = |args: &[&str]| {
+        let out = Command::new("git").args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let top = git(&["rev-parse", "--show-toplevel"])?;
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().ok()?;
+    (Path::new(&top).canonicalize().ok()? == here).then(|| git(&["rev-parse", "--short=12", "HEAD"]))?
+}
+
+#[test]
+fn version_names_the_release_and_the_commit_it_was_built_from() {
+    let out = vigil(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text.trim_end();
+    let prefix = format!("vigil {} (commit ", env!("CARGO_PKG_VERSION"));
+    let commit = line.strip_prefix(&prefix).and_then(|r| r.strip_suffix(')')).unwrap_or_else(|| panic!("{line:?}"));
+    let hash = commit.strip_suffix("-dirty").unwrap_or(commit);
+    match checkout_commit() {
+        Some(head) => assert_eq!(hash, head, "{line:?}"),
+        None => assert_eq!(commit, "unknown", "{line:?}"),
+    }
+}
+
+#[test]
+fn bash_completion_completes_subcommands_and_flags() {
+    let out = vigil(&["completions", "bash"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let script = String::from_utf8(out.stdout).unwrap();
+    for word in ["serve", "tail", "check", "import", "completions", "--prometheus", "--scrape", "--kiosk"] {
+        assert!(script.contains(word), "{word} not in the bash script");
+    }
+    // Load the script into bash and ask it, as the shell would on Tab.
+    let dir = scratch("bash-completion");
+    let path = dir.join("vigil.bash");
+    std::fs::write(&path, &script).unwrap();
+    // The words typed so far; the last is the one being completed.
+    let ask = |words: &[&str]| {
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let probe = format!(
+            r#"source "$1"; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE="${{COMP_WORDS[*]}}"; COMP_POINT=${{#COMP_LINE}}
+            _vigil vigil "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"; printf '%s\n' "${{COMPREPLY[@]}}""#,
+            quoted.join(" "),
+            words.len() - 1
+        );
+        let out = Command::new("bash").args(["-c", &probe, "probe"]).arg(&path).output().expect("bash runs");
+        assert!(out.status.success(), "{words:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(ask(&["vigil", "se"]), ["serve"]);
+    let tail = ask(&["vigil", "tail", "--a"]);
+    assert!(tail.contains(&"--alerts".to_string()) && tail.contains(&"--alertmanager".to_string()), "{tail:?}");
+    assert_eq!(ask(&["vigil", "tail", "--format", ""]), ["jsonl", "text"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn zsh_and_fish_completions_are_for_vigil() {
+    let out = vigil(&["completions", "zsh"]);
+    assert_eq!(out.status.code(), Some(0));
+    let zsh = String::from_utf8(out.stdout).unwrap();
+    assert!(zsh.starts_with("#compdef vigil"), "{}", &zsh[..zsh.len().min(200)]);
+    assert!(zsh.contains("--alertmanager") && zsh.contains("serve"));
+
+    let out = vigil(&["completions", "fish"]);
+    assert_eq!(out.status.code(), Some(0));
+    let fish = String::from_utf8(out.stdout).unwrap();
+    assert!(fish.lines().any(|l| l.starts_with("complete -c vigil") && l.contains("-a \"serve\"")), "{fish}");
+    assert!(fish.contains("-l prometheus"), "{fish}");
+}
+
+#[test]
+fn completions_for_an_unknown_shell_are_refused_with_the_known_ones() {
+    let out = vigil(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("tcsh") && stderr.contains("bash") && stderr.contains("fish"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn man_page_is_roff_naming_the_version_commands_and_options() {
+    let out = vigil(&["man"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = String::from_utf8(out.stdout).unwrap();
+    let th = page.lines().find(|l| l.starts_with(".TH ")).unwrap_or_else(|| panic!("no .TH in\n{page}"));
+    assert!(th.starts_with(".TH vigil 1") && th.contains(env!("CARGO_PKG_VERSION")), "{th}");
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH OPTIONS", ".SH SUBCOMMANDS"] {
+        assert!(page.contains(section), "{section} missing");
+    }
+    // roff writes a flag's dashes as \-.
+    for flag in ["prometheus", "scrape", "alertmanager", "dashboard", "kiosk", "ascii"] {
+        assert!(page.contains(&format!("\\-\\-{flag}")), "--{flag} missing");
+    }
+    for sub in ["vigil\\-serve(1)", "vigil\\-tail(1)", "vigil\\-check(1)", "vigil\\-completions(1)", "vigil\\-man(1)"] {
+        assert!(page.contains(sub), "{sub} missing");
+    }
+    assert!(!page.contains("vigil\\-help"), "help has no page of its own");
+}
+
+#[test]
+fn man_dir_writes_a_page_for_every_subcommand_the_main_page_lists() {
+    let dir = scratch("man-dir").join("man1");
+    let out = vigil(&["man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let mut files: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    let expected = [
+        "vigil-check.1",
+        "vigil-completions.1",
+        "vigil-import-grafana.1",
+        "vigil-import.1",
+        "vigil-man.1",
+        "vigil-serve.1",
+        "vigil-tail.1",
+        "vigil.1",
+    ];
+    assert_eq!(files, expected);
+    let version = format!("vigil {}", env!("CARGO_PKG_VERSION"));
+    let main = std::fs::read_to_string(dir.join("vigil.1")).unwrap();
+    assert_eq!(main, String::from_utf8(vigil(&["man"]).stdout).unwrap(), "the same page as on stdout");
+    // Each subcommand's own flags are on its own page.
+    for (file, flags) in [
+        ("vigil-serve.1", &["bind", "token\\-file", "interval"][..]),
+        ("vigil-tail.1", &["metric", "since", "query"]),
+        ("vigil-check.1", &["timeout", "format"]),
+        ("vigil-import-grafana.1", &["output", "scrape\\-interval"]),
+    ] {
+        let page = std::fs::read_to_string(dir.join(file)).unwrap();
+        let th = page.lines().find(|l| l.starts_with(".TH ")).unwrap_or_else(|| panic!("{file}: no .TH"));
+        let name = file.strip_suffix(".1").unwrap();
+        assert!(th.starts_with(&format!(".TH {name} 1")) && th.contains(&version), "{file}: {th}");
+        for flag in flags {
+            assert!(page.contains(&format!("\\-\\-{flag}")), "{file}: --{flag} missing");
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }

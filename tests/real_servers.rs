@@ -1,6 +1,6 @@
 //! Smoke tests of the real-server harness: the Python shop exporter scraped
 //! by a real Prometheus, and what Prometheus computes from it. If these
-//! fail, so will every test built on the harness; `.ci/run` installs what
+//! fail, so will every test built on the harness; `scripts/test` installs what
 //! they need.
 
 mod common;

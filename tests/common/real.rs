@@ -11,12 +11,12 @@
 //! would race with anything else binding in between.
 //!
 //! Nothing here is skipped when a program is missing: the test fails with
-//! one line that says what to install (`.ci/run` installs all of it).
+//! one line that says what to install (`scripts/test` installs all of it).
 //!
 //! Binaries and interpreter, each overridable for a machine laid out
 //! differently: `VIGIL_PROMETHEUS_BIN` (default `/usr/bin/prometheus`),
 //! `VIGIL_ALERTMANAGER_BIN` (default `/usr/bin/prometheus-alertmanager`) and
-//! `VIGIL_TEST_PYTHON` (default `python3`; `.ci/run` points it at its venv).
+//! `VIGIL_TEST_PYTHON` (default `python3`; `scripts/test` points it at its venv).
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -97,7 +97,7 @@ impl Drop for Proc {
 fn binary(env: &str, default: &str, package: &str) -> PathBuf {
     let path = std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(default));
     if !path.is_file() {
-        panic!("{} not found: install Debian's {package} (run .ci/run) or set {env} to its path", path.display());
+        panic!("{} not found: install Debian's {package} (scripts/test does) or set {env} to its path", path.display());
     }
     path
 }
@@ -624,7 +624,7 @@ impl Exporter {
             .stderr(err);
         let child = cmd.spawn().unwrap_or_else(|e| {
             panic!(
-                "cannot run {} ({e}): install Python 3 and run .ci/run, or set VIGIL_TEST_PYTHON",
+                "cannot run {} ({e}): install Python 3 and run scripts/test, or set VIGIL_TEST_PYTHON",
                 Path::new(&python).display()
             )
         });
