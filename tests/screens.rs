@@ -446,6 +446,30 @@ fn a_plain_stream_says_so_on_the_sources_page() {
 }
 
 #[test]
+fn cached_data_is_marked_so_header_included() {
+    let (mut p, now) = pipeline_at(Scenario::Calm, true, vec![Arc::new(SourceStats::default())]);
+    let banner = vigil::core::model::StatusBanner {
+        status: "degraded".into(),
+        message: "Real-time data temporarily unavailable".into(),
+        freshness: Some("cached_3_minutes_ago".into()),
+        since_ms: now - 10_000,
+    };
+    p.apply(Update::Status(Some(banner)), now - 10_000);
+    let text = screen(&p.scene(now), now, &UiView::default(), &dark(), 120, 40);
+    let header = text.lines().next().unwrap();
+    assert!(header.contains("◌ CACHED 3m10s") && !header.contains("LIVE"), "{header}");
+    assert!(text.contains("data cached, 3m10s old"), "{text}");
+    // Every row is marked stale but payments, whose alert still fires.
+    let api = text.lines().find(|l| l.contains("api ") && l.contains("/s")).unwrap();
+    assert!(api.contains('◌'), "{api}");
+
+    // The gateway is well again: live as before.
+    p.apply(Update::Status(None), now);
+    let text = screen(&p.scene(now), now, &UiView::default(), &dark(), 120, 40);
+    assert!(text.lines().next().unwrap().contains("● LIVE"), "{text}");
+}
+
+#[test]
 fn held_alerts_do_not_paint_the_wall_red() {
     let (mut p, now) = pipeline_at(Scenario::Calm, true, vec![Arc::new(SourceStats::default())]);
     let dir = std::env::temp_dir().join(format!("vigil-screens-held-{}", std::process::id()));

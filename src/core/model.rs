@@ -257,6 +257,33 @@ pub struct StatusBanner {
     pub since_ms: i64,
 }
 
+impl StatusBanner {
+    /// When the gateway says the data it sends is cached
+    /// (`data_freshness` such as `cached_5_minutes_ago`): how old it was
+    /// said to be when the status came, or `None` inside when the words
+    /// give no age.
+    pub fn cached(&self) -> Option<Option<i64>> {
+        let f = self.freshness.as_deref()?.to_ascii_lowercase();
+        let rest = f.strip_prefix("cached")?;
+        let words: Vec<&str> = rest.split(['_', ' ', '-']).filter(|w| !w.is_empty()).collect();
+        let age = match words.as_slice() {
+            [n, unit, ..] => {
+                let n: i64 = n.parse().ok()?;
+                let unit_ms = match unit.trim_end_matches('s') {
+                    "second" | "sec" => 1_000,
+                    "minute" | "min" => 60_000,
+                    "hour" => 3_600_000,
+                    "day" => 86_400_000,
+                    _ => return Some(None),
+                };
+                Some(n.saturating_mul(unit_ms))
+            }
+            _ => None,
+        };
+        Some(age)
+    }
+}
+
 /// How data reaches the dashboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Transport {

@@ -232,6 +232,8 @@ pub enum Following {
     /// is open and nothing comes over it. The age is that of the newest
     /// live data; `None` when none has arrived.
     Stale { age_ms: Option<i64> },
+    /// Connected, and the gateway says what it sends is cached, this old.
+    Cached { age_ms: Option<i64> },
     /// Not connected.
     Down,
 }
@@ -358,7 +360,21 @@ impl Scene {
         if !self.time.live {
             return r.fresh_until.is_none();
         }
-        r.fresh_until.is_none_or(|until| now_ms >= until)
+        // Data the gateway itself calls cached is not fresh, however
+        // recently it arrived.
+        self.cached_age_ms(now_ms).is_some() || r.fresh_until.is_none_or(|until| now_ms >= until)
+    }
+
+    /// When the gateway says what it sends is cached (a `status` frame's
+    /// `data_freshness`), and the link is up: the age it gave, carried on
+    /// to now (`None` inside when it gave none).
+    pub fn cached_age_ms(&self, now_ms: i64) -> Option<Option<i64>> {
+        if !self.link.conn.is_connected() {
+            return None;
+        }
+        let banner = self.banner.as_ref()?;
+        let age = banner.cached()?;
+        Some(age.map(|a| a + (now_ms - banner.since_ms).max(0)))
     }
 
     /// The first panel titled `title` on the page, for tests and tools.
@@ -403,6 +419,9 @@ impl Scene {
     pub fn following(&self, now_ms: i64) -> Following {
         if !self.link.conn.is_connected() {
             return Following::Down;
+        }
+        if let Some(age_ms) = self.cached_age_ms(now_ms) {
+            return Following::Cached { age_ms };
         }
         match self.page.fresh_until.or(self.link.fresh_until_ms) {
             Some(until) if now_ms < until => Following::Live,

@@ -36,6 +36,8 @@ pub fn header(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, theme: 
             Following::Live => (format!("{} LIVE", g.ok), theme.ok()),
             Following::Stale { age_ms: Some(a) } => (format!("{} STALE {}", g.stale, age(a)), theme.warn()),
             Following::Stale { age_ms: None } => (format!("{} NO DATA", g.stale), theme.warn()),
+            Following::Cached { age_ms: Some(a) } => (format!("{} CACHED {}", g.stale, age(a)), theme.warn()),
+            Following::Cached { age_ms: None } => (format!("{} CACHED", g.stale), theme.warn()),
             Following::Down => (format!("{} NOT LIVE", g.crit), theme.crit()),
         };
         spans.push(Span::styled(text, style));
@@ -185,9 +187,12 @@ pub fn status_bar(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, the
         }
         ConnState::Disconnected { .. } => (format!("{} DISCONNECTED", g.crit), Level::Crit),
     };
-    let data_age = match scene.data_age_ms(now_ms) {
-        Some(a) => format!("data {} old", age(a)),
-        None => "no data yet".into(),
+    let data_age = match (scene.cached_age_ms(now_ms), scene.data_age_ms(now_ms)) {
+        // The gateway's word on its data's age outranks when it arrived.
+        (Some(Some(a)), _) => format!("data cached, {} old", age(a)),
+        (Some(None), _) => "data cached".into(),
+        (None, Some(a)) => format!("data {} old", age(a)),
+        (None, None) => "no data yet".into(),
     };
     let mut spans = vec![
         Span::styled(format!(" {state} "), level.style(theme)),
