@@ -85,14 +85,7 @@ impl AlertBook {
     /// Firing first, then pending, then resolved; loudest first; oldest first.
     pub fn sorted(&self) -> Vec<Alert> {
         let mut v: Vec<Alert> = self.by_id.values().cloned().collect();
-        v.sort_by(|a, b| {
-            (a.state, a.severity, a.starts_at.unwrap_or(i64::MAX), &a.id).cmp(&(
-                b.state,
-                b.severity,
-                b.starts_at.unwrap_or(i64::MAX),
-                &b.id,
-            ))
-        });
+        v.sort_by(list_order);
         v
     }
 
@@ -125,6 +118,13 @@ impl AlertBook {
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
+}
+
+/// The order alerts are listed in: firing first, then pending, then the
+/// rest; loudest first; oldest first; then by id, so the order is stable.
+pub fn list_order(a: &Alert, b: &Alert) -> std::cmp::Ordering {
+    let key = |x: &Alert| (x.state, x.severity, x.starts_at.unwrap_or(i64::MAX));
+    key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
 }
 
 /// The alert a rule's outcome shows as, given what the book held for it

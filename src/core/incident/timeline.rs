@@ -284,14 +284,7 @@ impl Timeline {
                 Some(a)
             })
             .collect();
-        out.sort_by(|a, b| {
-            (a.state, a.severity, a.starts_at.unwrap_or(i64::MAX), &a.id).cmp(&(
-                b.state,
-                b.severity,
-                b.starts_at.unwrap_or(i64::MAX),
-                &b.id,
-            ))
-        });
+        out.sort_by(crate::core::alert::list_order);
         out
     }
 
