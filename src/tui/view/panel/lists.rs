@@ -66,9 +66,14 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
                 Severity::Warning => "warn",
                 Severity::Info => "info",
             };
+            // Live, how long; on a paused or scrolled-back picture, since
+            // when, which does not tick: only the clock moves on it.
+            let live = scene.time.live;
             let since = match (a.state, a.ends_at, a.starts_at) {
-                (AlertState::Resolved, Some(end), _) => format!("ended {} ago", age(now_ms - end)),
-                (_, _, Some(start)) => format!("for {}", age(now_ms - start)),
+                (AlertState::Resolved, Some(end), _) if live => format!("ended {} ago", age(now_ms - end)),
+                (AlertState::Resolved, Some(end), _) => format!("ended {}", clock(end)),
+                (_, _, Some(start)) if live => format!("for {}", age(now_ms - start)),
+                (_, _, Some(start)) => format!("since {}", clock(start)),
                 _ => String::new(),
             };
             let service = a.labels.get("service").map(String::as_str).unwrap_or("");
