@@ -223,7 +223,8 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
     });
     let watched: Vec<PathBuf> = config_path.iter().chain(dashboard_path.iter()).cloned().collect();
 
-    runtime()?.block_on(async move {
+    let runtime = runtime()?;
+    let outcome = runtime.block_on(async move {
         let cancel = CancellationToken::new();
         let window_ms = ui.window.as_millis() as i64;
         let rules = Arc::new(plan.config.rules());
@@ -270,11 +271,17 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         };
         let result = app::run(scene_rx, opts, cancel.clone()).await;
         cancel.cancel();
-        // A start-up that failed ended the screen; its error is the one to tell.
-        let running = match started.await {
-            Ok(Ok(running)) => running,
-            Ok(Err(e)) => return Err(e),
-            Err(e) => anyhow::bail!("the start-up task failed: {e}"),
+        // A start-up that failed ended the screen; its error is the one to
+        // tell. One still stuck (a certificate store that does not answer)
+        // is left behind: quitting must not hang on it.
+        let running = match tokio::time::timeout(STARTUP_GRACE, started).await {
+            Ok(Ok(Ok(running))) => running,
+            Ok(Ok(Err(e))) => return Err(e),
+            Ok(Err(e)) => anyhow::bail!("the start-up task failed: {e}"),
+            Err(_) => {
+                tracing::warn!("quitting before the start-up finished");
+                None
+            }
         };
         if let Some(Running { feed, pipeline: pipeline_task, state }) = running {
             feed.stop().await;
@@ -290,8 +297,14 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         let exit = result?;
         tracing::info!(?exit, "vigil stopped");
         Ok(())
-    })
+    });
+    // Work still blocked (see above) does not hold the exit up.
+    runtime.shutdown_timeout(STARTUP_GRACE);
+    outcome
 }
+
+/// How long quitting waits for a start-up still under way.
+const STARTUP_GRACE: Duration = Duration::from_secs(2);
 
 /// The picture before anything has started: the dashboard's pages, empty,
 /// and the link connecting.

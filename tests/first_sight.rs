@@ -239,3 +239,16 @@ fn the_demo_shows_itself_at_once_and_its_live_data_after() {
     vigil.quit();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn q_quits_while_the_start_up_is_still_stuck() {
+    let dir = scratch("stuck");
+    let fifo = stalled_certificates(&dir);
+    let (url, _) = silent_gateway();
+    let mut vigil = Session::start(&["--url", &url], &dir, &[("SSL_CERT_FILE", &fifo)]);
+    vigil.wait_for("the first frame", |s| s.row(ROWS - 1).contains("CONNECTING"));
+    // The certificates are never let go: vigil must quit all the same.
+    let raw = vigil.quit();
+    assert!(String::from_utf8_lossy(&raw).contains("\x1b[?1049l"), "the screen was not restored");
+    let _ = std::fs::remove_dir_all(&dir);
+}
