@@ -510,6 +510,8 @@ def measure(name, argv, env, args, note="", marks=(), keys=None):
             "bytes": nbytes,
             "bytes_per_s": round(nbytes / wall, 1),
             "bytes_per_second_series": per_second,
+            # The typical second, which a one-off change does not move.
+            "bytes_per_s_median": sorted(per_second)[len(per_second) // 2] if per_second else None,
             "cpu_s": round(cpu1 - cpu0, 3),
             "cpu_pct_one_core": round(100.0 * (cpu1 - cpu0) / wall, 2),
             "peak_rss_kib": hwm_total,
@@ -664,13 +666,15 @@ def run_vigil_client(args, tmp):
 
 def run_vigil_paused(args, tmp):
     """As vigil-client, with `p` typed after the warm-up: data keeps
-    arriving every second, but the picture is frozen, so only the clock and
-    the age labels should be redrawn."""
+    arriving every second, but the picture is paused, so only the clock and
+    the age labels should be redrawn. The gateway runs the calm scenario:
+    an alert changing state is news a paused screen still shows, and the
+    default tour has incidents every few minutes."""
     return run_vigil_with_gateway(args, tmp, "1s", "vigil (paused, 1 s data)", idle=False,
-                                  keys=VIGIL_PAUSE)
+                                  keys=VIGIL_PAUSE, scenario="calm")
 
 
-def run_vigil_with_gateway(args, tmp, interval, label, idle, keys=None):
+def run_vigil_with_gateway(args, tmp, interval, label, idle, keys=None, scenario=None):
     vigil = resolve(args.vigil, "vigil (--vigil)")
     genv = fresh_env(os.path.join(tmp, "gateway"))
     log_path = os.path.join(tmp, "gateway.log")
@@ -678,8 +682,9 @@ def run_vigil_with_gateway(args, tmp, interval, label, idle, keys=None):
     # the chosen one from the gateway's startup line. Output goes to a file,
     # not a pipe, so a chatty gateway can never block on a full pipe.
     with open(log_path, "wb") as log:
+        extra = ["--scenario", scenario] if scenario else []
         gw = subprocess.Popen([vigil, "serve", "--bind", "127.0.0.1:0",
-                               "--interval", interval],
+                               "--interval", interval] + extra,
                               stdin=subprocess.DEVNULL, stdout=log,
                               stderr=subprocess.STDOUT, env=genv)
     try:
@@ -701,7 +706,7 @@ def run_vigil_with_gateway(args, tmp, interval, label, idle, keys=None):
         wall0 = time.time()
         typed = f"; {keys[0].decode()!r} typed after the warm-up" if keys else ""
         res = measure(label, [vigil, "--url", url], env, args,
-                      note=f"vigil serve --interval {interval}; client --url {url}{typed}",
+                      note=f"vigil serve --interval {interval} {' '.join(extra)}; client --url {url}{typed}",
                       marks=VIGIL_DATA, keys=keys)
         if idle and int(wall0 // IDLE_INTERVAL_S) != int(time.time() // IDLE_INTERVAL_S):
             # A real data frame arrived mid-run: the idle figure is invalid.
@@ -917,7 +922,8 @@ def main():
         rows = r.get("cells_written_by_row")
         if rows is not None:
             where = ", ".join(f"{row}: {n}" for row, n in rows.items()) or "none"
-            print(f"\n{r['program']}: {r['frames_in_window']} frames in the window; "
+            print(f"\n{r['program']}: {r['frames_in_window']} frames in the window, "
+                  f"median second {r['bytes_per_s_median']} B; "
                   f"cells written by row (row: cells): {where}")
     for r in results:
         if "error" in r:

@@ -244,8 +244,16 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
         let (wishes_tx, wishes_rx) = tokio::sync::mpsc::channel(16);
         let (exports_tx, exports_rx) = tokio::sync::mpsc::channel(4);
         let notify = plan.config.notify.alarm_options();
-        let start =
-            Start { plan, control, wishes: wishes_rx, exports: exports_rx, wanted: wanted_rx, scenes: scene_tx };
+        let (first_frame_tx, first_frame) = tokio::sync::oneshot::channel();
+        let start = Start {
+            plan,
+            control,
+            wishes: wishes_rx,
+            exports: exports_rx,
+            wanted: wanted_rx,
+            scenes: scene_tx,
+            first_frame,
+        };
         let started = tokio::spawn(start_feed(start, cancel.clone()));
         let changed_files = (!watched.is_empty()).then(|| {
             let (tx, rx) = tokio::sync::mpsc::channel(4);
@@ -268,6 +276,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
             notify,
             wishes: Some(wishes_tx),
             exports: Some(exports_tx),
+            first_frame: Some(first_frame_tx),
         };
         let result = app::run(scene_rx, opts, cancel.clone()).await;
         cancel.cancel();
@@ -327,6 +336,8 @@ struct Start {
     /// starts with the latest.
     wanted: watch::Receiver<Wanted>,
     scenes: watch::Sender<Arc<vigil::tui::scene::Scene>>,
+    /// Told when the screen has drawn its first frame.
+    first_frame: tokio::sync::oneshot::Receiver<()>,
 }
 
 /// What runs once the start-up is done, to stop and save at the end.
@@ -341,7 +352,12 @@ struct Running {
 /// the screen (through `cancel`) and is returned; `None` when the screen
 /// was closed before the start-up was done.
 async fn start_feed(start: Start, cancel: CancellationToken) -> anyhow::Result<Option<Running>> {
-    let Start { plan, control, wishes, exports, mut wanted, scenes } = start;
+    let Start { plan, control, wishes, exports, mut wanted, scenes, first_frame } = start;
+    // The first frame goes out first, with the processor to itself; a
+    // screen that could not draw one has ended, and its error says why.
+    if first_frame.await.is_err() {
+        return Ok(None);
+    }
     let mut feed = match Feed::start_with(&plan, control).await {
         Ok(feed) => feed,
         Err(e) => {

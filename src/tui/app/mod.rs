@@ -81,6 +81,9 @@ pub struct AppOptions {
     pub wishes: Option<mpsc::Sender<Wish>>,
     /// Where requests for an incident report go: the owner of the timeline.
     pub exports: Option<mpsc::Sender<crate::core::incident::ExportRequest>>,
+    /// Told once the first frame is out: the start-up's heavy work waits
+    /// for it rather than compete with it for the processor.
+    pub first_frame: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Why the loop ended.
@@ -279,6 +282,9 @@ pub async fn run(
                     if lp.draw(&mut term).is_err() {
                         // Writes fail when the terminal is gone (SSH dropped).
                         break Exit::TerminalGone;
+                    }
+                    if let Some(told) = lp.opts.first_frame.take() {
+                        let _ = told.send(());
                     }
                 }
             }

@@ -172,7 +172,8 @@ pub fn status_bar(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, the
     let mut spans = vec![
         Span::styled(format!(" {state} "), level.style(theme)),
         Span::styled(format!(" {} ", fit(gateway_in_use(scene), 40)), theme.dim()),
-        Span::styled(format!(" {data_age} "), theme.text()),
+        // Plain, as the clock is: it ticks every second while no data comes.
+        Span::raw(format!(" {data_age} ")),
     ];
     // The frame rate follows the stream, which a paused picture does not:
     // it would be the one figure on a frozen screen still moving.
