@@ -9,6 +9,7 @@ Stdlib only, so it runs on any box that has the programs. See README.md.
 """
 
 import argparse
+import codecs
 import fcntl
 import json
 import os
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import termios
 import time
+import unicodedata
 
 COLS, ROWS = 160, 48
 # "First full frame" proxy: a frame that paints >= 90% of the cells needs at
@@ -168,11 +170,19 @@ def spawn_in_pty(argv, env):
 class Capture:
     """Everything read from the master, with the time of each read."""
 
-    def __init__(self, t_spawn):
+    def __init__(self, t_spawn, marks=()):
         self.t_spawn = t_spawn
         self.buf = bytearray()
         self.chunks = []  # (t relative to spawn, start offset, length)
         self.eof = False
+        # The screen as the output leaves it, and when each frame ended.
+        self.screen = Screen(COLS, ROWS, on_frame=self._frame_ended)
+        self.frame_times = []
+        self._t_read = None
+        # name -> (compiled regex, row or None for the whole screen); the
+        # time of the first frame that shows each goes into seen[name].
+        self.marks = dict(marks)
+        self.seen = {}
 
     def drain(self, master, timeout, answer=False):
         """Read whatever is ready within timeout; return bytes read."""
@@ -198,9 +208,27 @@ class Capture:
             self.chunks.append((t, len(self.buf), len(data)))
             self.buf += data
             got += len(data)
+            self._t_read = t
+            self.screen.feed(data)
             if answer:
                 self._answer(master, data)
         return got
+
+    def _frame_ended(self, screen):
+        """A frame is complete: note when, and which marks it shows."""
+        t = self._t_read
+        self.frame_times.append(t)
+        for name, (rx, row) in self.marks.items():
+            if name in self.seen:
+                continue
+            text = screen.line(row) if row is not None else screen.text()
+            if rx.search(text):
+                self.seen[name] = t
+
+    def watch(self, name, rx, row=None):
+        """From now on, note the first frame whose screen matches rx."""
+        self.seen.pop(name, None)
+        self.marks[name] = (re.compile(rx), row)
 
     def _answer(self, master, data):
         # Queries split across two reads are not answered; programs retry or
@@ -235,6 +263,152 @@ class Capture:
         return bytes(out)
 
 
+# ----------------------------------------------------------------------------
+# Just enough of a terminal to read frames back: the cursor moves, erases and
+# text a full-screen program writes, and the synchronized-update marks that
+# close a frame. Colours are ignored; only the characters matter here.
+
+SCREEN_TOKEN_RE = re.compile(
+    "\x1b\\[([0-?]*)[ -/]*([@-~])"              # CSI params intermediates final
+    "|\x1b\\][^\x07\x1b]*(?:\x07|\x1b\\\\)"      # OSC ... BEL/ST
+    "|\x1b[P_^X][^\x1b]*\x1b\\\\"               # DCS/APC/PM/SOS ... ST
+    # Other ESC sequences; not the introducers above, so that a CSI or OSC
+    # cut in two by a read is held back whole instead of misread.
+    "|\x1b[ -/]*[0-9:;<=>?@A-OQ-WYZ\\\\`a-~]"
+    "|([\x00-\x1a\x1c-\x1f\x7f])"               # C0 controls
+    "|([^\x00-\x1f\x7f]+)")                     # text
+SYNC_END = "?2026"
+
+
+def cell_width(ch):
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+class Screen:
+    """A COLS x ROWS grid of characters, fed the program's output in reads
+    as they came. Sequences cut across reads wait for the rest. Every end of
+    a synchronized update (CSI ?2026l) calls on_frame(self), so a caller can
+    look at the screen exactly as each frame left it."""
+
+    def __init__(self, cols, rows, on_frame=None):
+        self.cols, self.rows = cols, rows
+        self.grid = [[" "] * cols for _ in range(rows)]
+        self.row = self.col = 0
+        self.wrap_next = False
+        self.pending = ""
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.on_frame = on_frame
+        self.frames = 0
+        # Cells written per row since the last reset_writes(): where the
+        # bytes of a steady screen go.
+        self.writes = [0] * rows
+
+    def line(self, row):
+        return "".join(self.grid[row])
+
+    def text(self):
+        return "\n".join(self.line(r) for r in range(self.rows))
+
+    def reset_writes(self):
+        self.writes = [0] * self.rows
+
+    def feed(self, data):
+        s = self.pending + self.decoder.decode(data)
+        pos, n = 0, len(s)
+        while pos < n:
+            m = SCREEN_TOKEN_RE.match(s, pos)
+            if m is None:
+                if s[pos] == "\x1b" and n - pos < 256:
+                    break  # the rest of this sequence is in the next read
+                pos += 1  # a stray byte: skip it
+                continue
+            pos = m.end()
+            if m.group(2) is not None:
+                self._csi(m.group(1), m.group(2))
+            elif m.group(3) is not None:
+                self._control(m.group(3))
+            elif m.group(4) is not None:
+                self._text(m.group(4))
+        self.pending = s[pos:]
+
+    def _csi(self, params, final):
+        if params.startswith("?"):
+            if final == "l" and SYNC_END[1:] in params[1:].split(";"):
+                self.frames += 1
+                if self.on_frame:
+                    self.on_frame(self)
+            elif final == "h" and "1049" in params[1:].split(";"):
+                self._erase(0, 0, self.rows, 0)
+            return
+        nums = [int(x) if x.isdigit() else 0 for x in params.split(";")] if params else []
+        first = nums[0] if nums else 0
+        n = first or 1
+        self.wrap_next = False
+        if final in "Hf":
+            self.row = (first or 1) - 1
+            self.col = (nums[1] if len(nums) > 1 and nums[1] else 1) - 1
+        elif final == "A":
+            self.row -= n
+        elif final == "B":
+            self.row += n
+        elif final == "C":
+            self.col += n
+        elif final == "D":
+            self.col -= n
+        elif final == "G":
+            self.col = n - 1
+        elif final == "d":
+            self.row = n - 1
+        elif final == "J":
+            if first == 0:
+                self._erase(self.row, self.col, self.rows, 0)
+            elif first == 1:
+                self._erase(0, 0, self.row, self.col + 1)
+            elif first in (2, 3):
+                self._erase(0, 0, self.rows, 0)
+        elif final == "K":
+            start = {0: self.col, 1: 0, 2: 0}.get(first, self.col)
+            end = {0: self.cols, 1: self.col + 1, 2: self.cols}.get(first, self.cols)
+            for c in range(max(0, start), min(self.cols, end)):
+                self.grid[self.row][c] = " "
+        self.row = min(max(self.row, 0), self.rows - 1)
+        self.col = min(max(self.col, 0), self.cols - 1)
+
+    def _erase(self, r0, c0, r1, c1):
+        """Blanks from (r0, c0) up to, not including, (r1, c1)."""
+        for r in range(max(r0, 0), min(r1 + 1, self.rows)):
+            start = c0 if r == r0 else 0
+            end = c1 if r == r1 else self.cols
+            for c in range(max(start, 0), min(end, self.cols)):
+                self.grid[r][c] = " "
+
+    def _control(self, c):
+        if c == "\r":
+            self.col, self.wrap_next = 0, False
+        elif c == "\n":
+            self.row = min(self.row + 1, self.rows - 1)
+        elif c == "\b":
+            self.col, self.wrap_next = max(self.col - 1, 0), False
+
+    def _text(self, text):
+        for ch in text:
+            w = cell_width(ch)
+            if w == 0:
+                continue
+            if self.wrap_next or self.col + w > self.cols:
+                self.col, self.wrap_next = 0, False
+                self.row = min(self.row + 1, self.rows - 1)
+            self.grid[self.row][self.col] = ch
+            if w == 2 and self.col + 1 < self.cols:
+                self.grid[self.row][self.col + 1] = ""
+            self.writes[self.row] += 1
+            self.col += w
+            if self.col >= self.cols:
+                self.col, self.wrap_next = self.cols - 1, True
+
+
 def find_queries(cap):
     """All terminal queries in the output, each with its time since spawn."""
     found = []
@@ -247,11 +421,23 @@ def find_queries(cap):
     return found
 
 
-def measure(name, argv, env, args, note=""):
-    """Run one program and return its figures (a dict)."""
+# Keys typed after the warm-up, and the screen that shows they took: the
+# window starts KEY_SETTLE_S after a frame first shows `shows` (a regex) on
+# row `row`, or the run fails when none does within KEY_TIMEOUT_S.
+KEY_SETTLE_S = 1.0
+KEY_TIMEOUT_S = 10.0
+
+
+def measure(name, argv, env, args, note="", marks=(), keys=None):
+    """Run one program and return its figures (a dict).
+
+    marks: (name, regex, row) triples; the time from spawn to the first
+    frame whose screen matches each is reported as NAME_ms.
+    keys: (bytes, regex, row, what) typed after the warm-up (see above).
+    """
     t_spawn = time.monotonic()
     pid, master = spawn_in_pty(argv, env)
-    cap = Capture(t_spawn)
+    cap = Capture(t_spawn, {m: (re.compile(rx), row) for m, rx, row in marks})
     res = {"program": name, "argv": argv, "note": note}
     try:
         # Wait for the first byte; a program that waits forever for a query
@@ -273,8 +459,25 @@ def measure(name, argv, env, args, note=""):
         if cap.eof:
             res["error"] = "exited during warm-up"
             return res
+        if keys is not None:
+            typed, shows, row, what = keys
+            cap.watch("keys", shows, row)
+            os.write(master, typed)
+            t_typed = time.monotonic() - t_spawn
+            end = t_typed + KEY_TIMEOUT_S
+            while "keys" not in cap.seen and time.monotonic() - t_spawn < end and not cap.eof:
+                cap.drain(master, 0.05, args.answer_queries)
+            if "keys" not in cap.seen:
+                res["error"] = f"{typed!r} typed, but no frame showed {what} within {KEY_TIMEOUT_S:g}s"
+                return res
+            res["keys_typed"] = typed.decode("latin-1")
+            res["keys_shown_ms"] = round((cap.seen["keys"] - t_typed) * 1000, 1)
+            settle = cap.seen["keys"] + KEY_SETTLE_S
+            while time.monotonic() - t_spawn < settle and not cap.eof:
+                cap.drain(master, 0.05, args.answer_queries)
 
         cpu0 = tree_cpu_seconds(pid)
+        cap.screen.reset_writes()
         t0 = time.monotonic() - t_spawn
         w1 = t0 + args.seconds
         while time.monotonic() - t_spawn < w1 and not cap.eof:
@@ -288,17 +491,27 @@ def measure(name, argv, env, args, note=""):
         tree = process_tree(pid)
         if cap.eof:
             res["error"] = "exited during the measurement window"
+        elif keys is not None and not re.search(keys[1], cap.screen.line(keys[2])):
+            res["error"] = f"the screen no longer showed {keys[3]} at the end of the window"
 
         wall = t1 - t0
         nbytes = cap.bytes_between(t0, t1)
         per_second = [cap.bytes_between(t0 + i, t0 + i + 1) for i in range(int(wall))]
         t_full = cap.first_time_reaching(FULL_FRAME_BYTES)
+        # A program that marks its frames (synchronized updates) says when
+        # the first one is complete; for the others, the byte count stands in.
+        if cap.frame_times:
+            t_frame, frame_by = cap.frame_times[0], "end of the first synchronized update"
+        else:
+            t_frame, frame_by = t_full, f"output reached {FULL_FRAME_BYTES} bytes"
         queries = find_queries(cap)
         res.update({
             "window_s": round(wall, 3),
             "bytes": nbytes,
             "bytes_per_s": round(nbytes / wall, 1),
             "bytes_per_second_series": per_second,
+            # The typical second, which a one-off change does not move.
+            "bytes_per_s_median": sorted(per_second)[len(per_second) // 2] if per_second else None,
             "cpu_s": round(cpu1 - cpu0, 3),
             "cpu_pct_one_core": round(100.0 * (cpu1 - cpu0) / wall, 2),
             "peak_rss_kib": hwm_total,
@@ -307,6 +520,11 @@ def measure(name, argv, env, args, note=""):
             "process_count": len(tree),
             "first_byte_ms": round(t_first * 1000, 1),
             "first_full_frame_ms": round(t_full * 1000, 1) if t_full is not None else None,
+            "first_frame_ms": round(t_frame * 1000, 1) if t_frame is not None else None,
+            "first_frame_by": frame_by,
+            "frames_in_window": sum(1 for t in cap.frame_times if t0 <= t < t1),
+            "cells_written_by_row": {r + 1: n for r, n in enumerate(cap.screen.writes) if n},
+            "screen_at_end": cap.screen.text().splitlines(),
             "queries_first_2s": [q for q in queries
                                  if q["t_s"] is not None and q["t_s"] <= QUERY_WINDOW_S],
             "queries_later": [q for q in queries
@@ -317,6 +535,9 @@ def measure(name, argv, env, args, note=""):
         # --sample-dir so a renderer's steady-state output can be inspected.
         mid = t0 + wall / 2
         res["_sample"] = cap.slice_between(mid, mid + 1.0)
+        for mark, _, _ in marks:
+            t = cap.seen.get(mark)
+            res[f"{mark}_ms"] = round(t * 1000, 1) if t is not None else None
         res["_raw"] = bytes(cap.buf)
         return res
     finally:
@@ -388,11 +609,21 @@ def resolve(path_or_name, what):
     return found
 
 
+# vigil's status bar (the last row) says "no data yet" until the first live
+# data is in the scene it draws, and "data 0.2s old" and the like from then
+# on, whatever the page shows. Its first frame with that text is the first
+# with live data.
+VIGIL_DATA = [("first_data", r"\bdata \S+ old\b", ROWS - 1)]
+# `p` pauses; the header (first row) then shows the instant frozen,
+# "AT 12:34:56 UTC (-3s)", where it showed "LIVE".
+VIGIL_PAUSE = (b"p", r"\bAT \d\d:\d\d:\d\d UTC\b", 0, "the paused header (AT hh:mm:ss UTC)")
+
+
 def run_vigil_demo(args, tmp):
     vigil = resolve(args.vigil, "vigil (--vigil)")
     env = fresh_env(tmp)
     return measure("vigil (demo)", [vigil], env, args,
-                   note="embedded demo gateway, data every 1 s")
+                   note="embedded demo gateway, data every 1 s", marks=VIGIL_DATA)
 
 
 def run_btm(args, tmp):
@@ -433,7 +664,17 @@ def run_vigil_client(args, tmp):
     return run_vigil_with_gateway(args, tmp, "1s", "vigil (client, 1 s data)", idle=False)
 
 
-def run_vigil_with_gateway(args, tmp, interval, label, idle):
+def run_vigil_paused(args, tmp):
+    """As vigil-client, with `p` typed after the warm-up: data keeps
+    arriving every second, but the picture is paused, so only the clock and
+    the age labels should be redrawn. The gateway runs the calm scenario:
+    an alert changing state is news a paused screen still shows, and the
+    default tour has incidents every few minutes."""
+    return run_vigil_with_gateway(args, tmp, "1s", "vigil (paused, 1 s data)", idle=False,
+                                  keys=VIGIL_PAUSE, scenario="calm")
+
+
+def run_vigil_with_gateway(args, tmp, interval, label, idle, keys=None, scenario=None):
     vigil = resolve(args.vigil, "vigil (--vigil)")
     genv = fresh_env(os.path.join(tmp, "gateway"))
     log_path = os.path.join(tmp, "gateway.log")
@@ -441,8 +682,9 @@ def run_vigil_with_gateway(args, tmp, interval, label, idle):
     # the chosen one from the gateway's startup line. Output goes to a file,
     # not a pipe, so a chatty gateway can never block on a full pipe.
     with open(log_path, "wb") as log:
+        extra = ["--scenario", scenario] if scenario else []
         gw = subprocess.Popen([vigil, "serve", "--bind", "127.0.0.1:0",
-                               "--interval", interval],
+                               "--interval", interval] + extra,
                               stdin=subprocess.DEVNULL, stdout=log,
                               stderr=subprocess.STDOUT, env=genv)
     try:
@@ -462,8 +704,10 @@ def run_vigil_with_gateway(args, tmp, interval, label, idle):
         env = fresh_env(os.path.join(tmp, "client"))
         gw_cpu0 = tree_cpu_seconds(gw.pid)
         wall0 = time.time()
+        typed = f"; {keys[0].decode()!r} typed after the warm-up" if keys else ""
         res = measure(label, [vigil, "--url", url], env, args,
-                      note=f"vigil serve --interval {interval}; client --url " + url)
+                      note=f"vigil serve --interval {interval} {' '.join(extra)}; client --url {url}{typed}",
+                      marks=VIGIL_DATA, keys=keys)
         if idle and int(wall0 // IDLE_INTERVAL_S) != int(time.time() // IDLE_INTERVAL_S):
             # A real data frame arrived mid-run: the idle figure is invalid.
             res["error"] = "run crossed the gateway's 00:00 UTC tick; run it again"
@@ -486,6 +730,7 @@ SCENARIOS = [
     ("btop", run_btop),
     ("vigil-client", run_vigil_client),
     ("vigil-idle", run_vigil_idle),
+    ("vigil-paused", run_vigil_paused),
 ]
 
 
@@ -576,19 +821,22 @@ def fmt(v, spec="{:.1f}"):
 
 def table(results):
     head = ("| program | bytes/s | CPU % (1 core) | peak RSS MiB | first byte ms "
-            "| first full frame ms | terminal queries (first 2 s) |")
-    out = [head, "|---|---:|---:|---:|---:|---:|---|"]
+            "| first frame ms | first data ms | terminal queries (first 2 s) |")
+    out = [head, "|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         if "error" in r and "bytes_per_s" not in r:
-            out.append(f"| {r['program']} | error: {r['error']} ||||||")
+            out.append(f"| {r['program']} | error: {r['error']} |||||||")
             continue
         qs = r["queries_first_2s"]
         qtext = "none" if not qs else ", ".join(
             f"{q['query']} @{q['t_s']}s" for q in qs)
         name = r["program"] + (" (!)" if "error" in r else "")
+        frame = fmt(r["first_frame_ms"], "{:.0f}")
+        if r["first_frame_ms"] is not None and r["first_frame_by"].startswith("output"):
+            frame += " (bytes)"
         out.append(f"| {name} | {fmt(r['bytes_per_s'])} | {fmt(r['cpu_pct_one_core'], '{:.2f}')} "
                    f"| {fmt(r['peak_rss_mib'])} | {fmt(r['first_byte_ms'], '{:.0f}')} "
-                   f"| {fmt(r['first_full_frame_ms'], '{:.0f}')} | {qtext} |")
+                   f"| {frame} | {fmt(r.get('first_data_ms'), '{:.0f}')} | {qtext} |")
     return "\n".join(out)
 
 
@@ -626,6 +874,7 @@ def main():
     needs = {"vigil": (args.vigil, "vigil (--vigil PATH)"),
              "vigil-idle": (args.vigil, "vigil (--vigil PATH)"),
              "vigil-client": (args.vigil, "vigil (--vigil PATH)"),
+             "vigil-paused": (args.vigil, "vigil (--vigil PATH)"),
              "btm": (args.btm, "bottom (--btm; cargo install bottom --locked)"),
              "btop": (args.btop, "btop (--btop; apt-get install btop)")}
     for key in list(wanted):
@@ -669,6 +918,13 @@ def main():
     print(f"\n{COLS}x{ROWS} pty, TERM=xterm-256color, warm-up {args.warmup:g}s from first "
           f"output, window {args.seconds:g}s\n")
     print(table(results))
+    for r in results:
+        rows = r.get("cells_written_by_row")
+        if rows is not None:
+            where = ", ".join(f"{row}: {n}" for row, n in rows.items()) or "none"
+            print(f"\n{r['program']}: {r['frames_in_window']} frames in the window, "
+                  f"median second {r['bytes_per_s_median']} B; "
+                  f"cells written by row (row: cells): {where}")
     for r in results:
         if "error" in r:
             print(f"\n{r['program']}: {r['error']}")

@@ -24,6 +24,15 @@ use tokio_util::sync::CancellationToken;
 pub const START_BACKFILL: Duration = Duration::from_secs(15 * 60);
 /// Updates buffered between the sources and whoever consumes them.
 const CHANNEL: usize = 1024;
+/// Requests to the link (reconnect now) waiting at once; one is enough.
+const CONTROL: usize = 4;
+
+/// Where requests to the link go, and where the link reads them: made
+/// before the feed starts when something (the screen) must hold the
+/// sending end from the first moment.
+pub fn control_channel() -> (mpsc::Sender<Control>, mpsc::Receiver<Control>) {
+    mpsc::channel(CONTROL)
+}
 
 /// Where data will come from, resolved but not yet started.
 #[derive(Debug, Clone)]
@@ -144,27 +153,59 @@ pub struct Feed {
 impl Feed {
     /// Starts the demo gateway if needed and every source.
     pub async fn start(plan: &Plan) -> anyhow::Result<Feed> {
+        Feed::start_with(plan, control_channel()).await
+    }
+
+    /// As [`Feed::start`], with the link's control channel made beforehand
+    /// (see [`control_channel`]).
+    pub async fn start_with(
+        plan: &Plan,
+        (control, control_rx): (mpsc::Sender<Control>, mpsc::Receiver<Control>),
+    ) -> anyhow::Result<Feed> {
         let cancel = CancellationToken::new();
-        let tls = crate::sources::tls::client_config(plan.config.ca_file.as_deref())?;
-        let http = crate::sources::tls::http_client(&tls)?;
+        // Reading the platform's certificates takes a while; the demo
+        // gateway's warm-up runs meanwhile on the other core.
+        let ca_file = plan.config.ca_file.clone();
+        let tls = tokio::task::spawn_blocking(move || crate::sources::tls::client_config(ca_file.as_deref()));
         // With nowhere else to read from, the demo runs in-process but is
         // reached over loopback through the same client a remote gateway gets.
-        let (gateway, urls, demo) = if plan.demo() {
+        let demo_gateway = async {
+            if !plan.demo() {
+                return Ok(None);
+            }
             let opts = ServeOptions {
                 bind: "127.0.0.1:0".parse()?,
                 scenario: plan.config.demo.scenario,
                 seed: plan.config.demo.seed,
                 ..ServeOptions::default()
             };
-            let gw = Gateway::start(opts).await.context("cannot start the demo gateway")?;
-            let url = gw.stream_url();
-            (Some(gw), vec![url], Some(plan.config.demo.scenario.name().to_string()))
-        } else {
-            (None, plan.gateways.clone(), None)
+            Gateway::start(opts).await.context("cannot start the demo gateway").map(Some)
+        };
+        let (tls, gateway) = tokio::join!(tls, demo_gateway);
+        let gateway = gateway?;
+        let clients = tls.map_err(|e| anyhow::anyhow!("cannot read the certificates: {e}")).and_then(|tls| {
+            let tls = tls?;
+            let http = crate::sources::tls::http_client(&tls)?;
+            Ok((tls, http))
+        });
+        let (tls, http) = match clients {
+            Ok(clients) => clients,
+            Err(e) => {
+                if let Some(gw) = gateway {
+                    gw.shutdown().await;
+                }
+                return Err(e);
+            }
+        };
+        let (gateway, urls, demo) = match gateway {
+            Some(gw) => {
+                let url = gw.stream_url();
+                (Some(gw), vec![url], Some(plan.config.demo.scenario.name().to_string()))
+            }
+            None => (None, plan.gateways.clone(), None),
         };
         let (tx, updates) = mpsc::channel(CHANNEL);
         let mut stats: Vec<Arc<SourceStats>> = urls.iter().map(|u| Arc::new(SourceStats::for_url(u))).collect();
-        let (control, control_rx) = mpsc::channel(4);
         let (history, history_rx) = mpsc::channel(4);
         let mut tasks = Vec::new();
         if !urls.is_empty() {

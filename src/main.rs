@@ -5,6 +5,7 @@ use clap::{CommandFactory, Parser};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc::{Receiver, Sender};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use vigil::cli::{Cli, Command, CompletionsArgs, DashArgs, GrafanaArgs, ImportCommand, ManArgs, ServeArgs};
@@ -13,6 +14,7 @@ use vigil::dashboards::Dashboard;
 use vigil::feed::{self, Feed};
 use vigil::gateway::serve::ServeOptions;
 use vigil::gateway::sim::Scenario;
+use vigil::sources::gateway::link::Control;
 use vigil::tui::app::kiosk::KioskOptions;
 use vigil::tui::app::{self, AppOptions};
 use vigil::tui::pipeline::{self, Pipeline, RestoreError, StateFile, ViewRequest, Wanted};
@@ -269,43 +271,38 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
     });
     let watched: Vec<PathBuf> = config_path.iter().chain(dashboard_path.iter()).cloned().collect();
 
-    runtime()?.block_on(async move {
-        let mut feed = Feed::start(&plan).await?;
+    let runtime = runtime()?;
+    let outcome = runtime.block_on(async move {
         let cancel = CancellationToken::new();
-        let mut pipeline = Pipeline::new(feed.info.clone(), feed.stats.clone());
-        let state = config::cache_dir().map(|dir| StateFile::new(&dir, &plan.identity()));
-        if let Some(file) = &state {
-            // The last state shows at once, marked stale, until live data comes.
-            match pipeline.restore(file, vigil::wire::now_ms()) {
-                Ok(series) => tracing::info!(series, path = %file.path.display(), "restored the last state"),
-                Err(RestoreError::Missing) => {}
-                Err(e) => tracing::warn!(error = %e, path = %file.path.display(), "saved state ignored"),
-            }
-            pipeline.save_periodically(file.clone());
-        }
         let window_ms = ui.window.as_millis() as i64;
-        pipeline.set_dashboard(dashboard.clone());
         let rules = Arc::new(plan.config.rules());
-        pipeline.set_rules(rules.clone());
         let slos = Arc::new(plan.config.slos(demo));
-        pipeline.set_slos(slos.clone());
-        pipeline.fetch_history_with(feed.history.clone());
-        pipeline.query_with(feed.promql.clone());
-        let (wishes_tx, wishes_rx) = tokio::sync::mpsc::channel(16);
-        people(&mut pipeline, &plan.config, wishes_rx);
-        let (exports_tx, exports_rx) = tokio::sync::mpsc::channel(4);
-        incidents(&mut pipeline, &plan.config, state.as_ref(), exports_rx);
         let first_view = ViewRequest {
             window_ms: dashboard.pages.first().and_then(|p| p.window).unwrap_or(window_ms),
             ..ViewRequest::default()
         };
-        pipeline.set_view(first_view.clone());
-        let first = Arc::new(pipeline.scene(vigil::wire::now_ms()));
-        let (scene_tx, scene_rx) = watch::channel(first);
+        // The screen comes up at once with what is known before anything
+        // starts (the pages, a link still connecting); the demo gateway, the
+        // certificates, the saved state and the sources come after it.
+        let (scene_tx, scene_rx) = watch::channel(Arc::new(starting_scene(&plan, &dashboard, &first_view)));
         let (wanted_tx, wanted_rx) =
             watch::channel(Wanted { dashboard: dashboard.clone(), view: first_view, rules, slos, detail: None });
-        let pipeline_task =
-            tokio::spawn(pipeline::run(pipeline, feed.take_updates(), Some(wanted_rx), scene_tx, cancel.clone()));
+        let control = vigil::feed::control_channel();
+        let control_tx = control.0.clone();
+        let (wishes_tx, wishes_rx) = tokio::sync::mpsc::channel(16);
+        let (exports_tx, exports_rx) = tokio::sync::mpsc::channel(4);
+        let notify = plan.config.notify.alarm_options();
+        let (first_frame_tx, first_frame) = tokio::sync::oneshot::channel();
+        let start = Start {
+            plan,
+            control,
+            wishes: wishes_rx,
+            exports: exports_rx,
+            wanted: wanted_rx,
+            scenes: scene_tx,
+            first_frame,
+        };
+        let started = tokio::spawn(start_feed(start, cancel.clone()));
         let changed_files = (!watched.is_empty()).then(|| {
             let (tx, rx) = tokio::sync::mpsc::channel(4);
             tokio::spawn(vigil::tui::reload::watch(watched, Duration::from_secs(1), tx, cancel.clone()));
@@ -316,7 +313,7 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
             debounce: ui.debounce,
             fps: ui.fps,
             theme,
-            control: Some(feed.control.clone()),
+            control: Some(control_tx),
             dashboard,
             window_ms,
             wanted: wanted_tx,
@@ -324,25 +321,126 @@ fn dashboard(args: DashArgs) -> anyhow::Result<()> {
             changed_files,
             theme_for: Some(theme_for),
             kiosk,
-            notify: plan.config.notify.alarm_options(),
+            notify,
             wishes: Some(wishes_tx),
             exports: Some(exports_tx),
+            first_frame: Some(first_frame_tx),
         };
         let result = app::run(scene_rx, opts, cancel.clone()).await;
         cancel.cancel();
-        feed.stop().await;
-        if let (Ok(Ok(pipeline)), Some(file)) =
-            (tokio::time::timeout(Duration::from_secs(1), pipeline_task).await, state)
-        {
-            let saved = tokio::task::spawn_blocking(move || pipeline.save(&file, vigil::wire::now_ms())).await;
-            if let Ok(Err(e)) = saved {
-                tracing::warn!(error = %e, "cannot save the state");
+        // A start-up that failed ended the screen; its error is the one to
+        // tell. One still stuck (a certificate store that does not answer)
+        // is left behind: quitting must not hang on it.
+        let running = match tokio::time::timeout(STARTUP_GRACE, started).await {
+            Ok(Ok(Ok(running))) => running,
+            Ok(Ok(Err(e))) => return Err(e),
+            Ok(Err(e)) => anyhow::bail!("the start-up task failed: {e}"),
+            Err(_) => {
+                tracing::warn!("quitting before the start-up finished");
+                None
+            }
+        };
+        if let Some(Running { feed, pipeline: pipeline_task, state }) = running {
+            feed.stop().await;
+            if let (Ok(Ok(pipeline)), Some(file)) =
+                (tokio::time::timeout(Duration::from_secs(1), pipeline_task).await, state)
+            {
+                let saved = tokio::task::spawn_blocking(move || pipeline.save(&file, vigil::wire::now_ms())).await;
+                if let Ok(Err(e)) = saved {
+                    tracing::warn!(error = %e, "cannot save the state");
+                }
             }
         }
         let exit = result?;
         tracing::info!(?exit, "vigil stopped");
         Ok(())
-    })
+    });
+    // Work still blocked (see above) does not hold the exit up.
+    runtime.shutdown_timeout(STARTUP_GRACE);
+    outcome
+}
+
+/// How long quitting waits for a start-up still under way.
+const STARTUP_GRACE: Duration = Duration::from_secs(2);
+
+/// The picture before anything has started: the dashboard's pages, empty,
+/// and the link connecting.
+fn starting_scene(plan: &feed::Plan, dashboard: &Arc<Dashboard>, view: &ViewRequest) -> vigil::tui::scene::Scene {
+    let url = plan.gateways.first().or(plan.sources.first().map(|s| &s.url)).cloned().unwrap_or_default();
+    let demo = plan.demo().then(|| plan.config.demo.scenario.name().to_string());
+    let mut nothing_yet = Pipeline::new(vigil::tui::scene::SourceInfo { url, demo }, Vec::new());
+    nothing_yet.set_dashboard(dashboard.clone());
+    nothing_yet.set_view(view.clone());
+    nothing_yet.scene(vigil::wire::now_ms())
+}
+
+/// What the start-up needs, handed to the task that does it.
+struct Start {
+    plan: feed::Plan,
+    control: (Sender<Control>, Receiver<Control>),
+    wishes: Receiver<vigil::core::alert::intent::Wish>,
+    exports: Receiver<vigil::core::incident::ExportRequest>,
+    /// What the screen wants shown, from the first moment: the pipeline
+    /// starts with the latest.
+    wanted: watch::Receiver<Wanted>,
+    scenes: watch::Sender<Arc<vigil::tui::scene::Scene>>,
+    /// Told when the screen has drawn its first frame.
+    first_frame: tokio::sync::oneshot::Receiver<()>,
+}
+
+/// What runs once the start-up is done, to stop and save at the end.
+struct Running {
+    feed: Feed,
+    pipeline: tokio::task::JoinHandle<Pipeline>,
+    state: Option<StateFile>,
+}
+
+/// Starts the sources (and the demo gateway), restores the saved state and
+/// sets the pipeline going, while the screen is already up. A failure ends
+/// the screen (through `cancel`) and is returned; `None` when the screen
+/// was closed before the start-up was done.
+async fn start_feed(start: Start, cancel: CancellationToken) -> anyhow::Result<Option<Running>> {
+    let Start { plan, control, wishes, exports, mut wanted, scenes, first_frame } = start;
+    // The first frame goes out first, with the processor to itself; a
+    // screen that could not draw one has ended, and its error says why.
+    if first_frame.await.is_err() {
+        return Ok(None);
+    }
+    let mut feed = match Feed::start_with(&plan, control).await {
+        Ok(feed) => feed,
+        Err(e) => {
+            cancel.cancel();
+            return Err(e);
+        }
+    };
+    if cancel.is_cancelled() {
+        feed.stop().await;
+        return Ok(None);
+    }
+    let mut pipeline = Pipeline::new(feed.info.clone(), feed.stats.clone());
+    let state = config::cache_dir().map(|dir| StateFile::new(&dir, &plan.identity()));
+    if let Some(file) = &state {
+        // The last state shows at once, marked stale, until live data comes.
+        match pipeline.restore(file, vigil::wire::now_ms()) {
+            Ok(series) => tracing::info!(series, path = %file.path.display(), "restored the last state"),
+            Err(RestoreError::Missing) => {}
+            Err(e) => tracing::warn!(error = %e, path = %file.path.display(), "saved state ignored"),
+        }
+        pipeline.save_periodically(file.clone());
+    }
+    let w = wanted.borrow_and_update().clone();
+    pipeline.set_dashboard(w.dashboard);
+    pipeline.set_rules(w.rules);
+    pipeline.set_slos(w.slos);
+    pipeline.set_view(w.view);
+    pipeline.set_detail(w.detail);
+    pipeline.fetch_history_with(feed.history.clone());
+    pipeline.query_with(feed.promql.clone());
+    people(&mut pipeline, &plan.config, wishes);
+    incidents(&mut pipeline, &plan.config, state.as_ref(), exports);
+    scenes.send_replace(Arc::new(pipeline.scene(vigil::wire::now_ms())));
+    let pipeline = tokio::spawn(pipeline::run(pipeline, feed.take_updates(), Some(wanted), scenes, cancel));
+    Ok(Some(Running { feed, pipeline, state }))
 }
 
 /// Acknowledgements and silences from their file, wishes from the screen,

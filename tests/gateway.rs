@@ -112,6 +112,32 @@ async fn subscribe_forms_unsubscribe_and_contiguous_seq() {
     gw.shutdown().await;
 }
 
+/// A new subscriber is sent the newest tick's points at once, the values
+/// the simulator gives for that instant, rather than waiting up to an
+/// interval for the next tick: with an hour between ticks, the first data
+/// still comes straight after the subscription.
+#[tokio::test]
+async fn a_new_subscriber_gets_the_newest_points_at_once() {
+    let opts = ServeOptions { interval: Duration::from_secs(3600), ..options() };
+    let sim = Simulator::new(opts.seed, opts.scenario);
+    let started = now_ms();
+    let gw = start(opts).await;
+    let (mut client, hello) = Client::hello(&gw).await;
+    client.subscribe("orders_per_minute").await;
+    let (first, before) = client.until(|f| matches!(f, ServerFrame::Metrics(_))).await;
+    let last = assert_contiguous(hello.seq, &before);
+    assert_eq!(seq_of(&first), last + 1);
+    let ServerFrame::Metrics(m) = first else { unreachable!("until returned another frame") };
+    // The hour the gateway started in, or a later one if the run crossed an hour.
+    let t = m.timestamp.0;
+    assert_eq!(t % 3_600_000, 0, "{t}");
+    assert!((started - 3_600_000..=now_ms()).contains(&t), "{t} is not the newest tick");
+    let expected: Vec<_> = sim.sample(t).into_iter().filter(|p| p.metric == "orders_per_minute").collect();
+    assert!(!expected.is_empty());
+    assert_eq!(m.points, expected);
+    gw.shutdown().await;
+}
+
 #[tokio::test]
 async fn error_frames_leave_the_connection_open() {
     let gw = start(options()).await;
@@ -220,13 +246,15 @@ async fn resume_that_cannot_be_honoured_resets() {
     let (mut old, old_hello) = Client::hello(&gw).await;
     old.subscribe("orders_per_minute").await;
     let (frame, _) = old.until(|f| matches!(f, ServerFrame::Metrics(_))).await;
+    // When it came, not its timestamp: the first frame a subscriber gets
+    // holds the newest tick's points, stamped with that tick's time.
+    let received = now_ms();
     let since = seq_of(&frame);
-    let ServerFrame::Metrics(m) = &frame else { unreachable!() };
     drop(old);
     // The frames after it are trimmed by the first tick more than the
     // window (300 ms) after them: wait, as another subscriber sees it, for
     // a tick a second past that, which leaves room for ticks that ran late.
-    ticks_after(&gw, m.timestamp.0 + 300 + 1000, 1).await;
+    ticks_after(&gw, received + 300 + 1000, 1).await;
     let (mut late, _) = Client::hello(&gw).await;
     late.send(&format!(r#"{{"action":"resume","session":"{}","since_seq":{since}}}"#, old_hello.session)).await;
     match late.next().await {

@@ -553,3 +553,72 @@ fn a_selected_rule_alert_shows_its_value_against_its_threshold() {
         insta::assert_snapshot!(format!("alert_detail_{w}x{h}"), text);
     }
 }
+
+/// The whole buffer a render leaves, styles and all.
+fn rendered(scene: &Scene, now: i64, ui: &UiView, w: u16, h: u16) -> ratatui::buffer::Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| view::render(f, scene, ui, &dark(), now)).unwrap();
+    term.backend().buffer().clone()
+}
+
+/// Paused, with data still arriving every second, the picture stands still:
+/// from one second to the next the only cells that change are the clock's
+/// and those saying how long ago the paused instant was, on every page and
+/// with alerts of every age on screen.
+#[test]
+fn a_paused_picture_moves_only_its_clock_and_age() {
+    let scenario = Scenario::ErrorBurst;
+    let sim = Simulator::new(7, scenario);
+    let (mut p, now) = pipeline_at(scenario, true, vec![Arc::new(SourceStats::default())]);
+    let paused_at = now - 3_000;
+    let (w, h) = (160, 48);
+    for (name, page) in PAGES {
+        let window_ms = Dashboard::built_in().pages[page].window.unwrap_or(15 * 60_000);
+        p.set_view(ViewRequest { page, window_ms, at_ms: Some(paused_at), ..ViewRequest::default() });
+        let ui = UiView { page: Page::Dashboard(page), ..UiView::default() };
+        let mut frames = Vec::new();
+        for second in 0..3 {
+            // A second's data arrives live, then the screen is drawn a
+            // little later, as the render loop does after its debounce.
+            let t = now + second * 1000;
+            let observations = convert::observations(t, &sim.sample(t));
+            p.apply(Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }, t);
+            frames.push(rendered(&p.scene(t + 400), t + 400, &ui, w, h));
+        }
+        for pair in frames.windows(2) {
+            let (before, after) = (&pair[0], &pair[1]);
+            let moved: Vec<(u16, u16)> = (0..h)
+                .flat_map(|y| (0..w).map(move |x| (x, y)))
+                .filter(|&(x, y)| before[(x, y)] != after[(x, y)])
+                .collect();
+            let row = |b: &ratatui::buffer::Buffer, y: u16| (0..w).map(|x| b[(x, y)].symbol()).collect::<String>();
+            assert!(
+                moved.iter().all(|&(_, y)| y == 0),
+                "{name}: cells below the header changed: {:?}\n{}\n{}",
+                moved.iter().filter(|&&(_, y)| y > 0).take(8).collect::<Vec<_>>(),
+                row(before, moved.iter().find(|&&(_, y)| y > 0).unwrap().1),
+                row(after, moved.iter().find(|&&(_, y)| y > 0).unwrap().1),
+            );
+            // In the header, only the digits of the clock and of the age move.
+            let (head_before, head_after) = (row(before, 0), row(after, 0));
+            for &(x, _) in &moved {
+                let (a, b) = (before[(x, 0)].symbol(), after[(x, 0)].symbol());
+                assert!(
+                    a.chars().all(|c| c.is_ascii_digit()) && b.chars().all(|c| c.is_ascii_digit()),
+                    "{name}: header cell {x} went from {a:?} to {b:?}:\n{head_before}\n{head_after}"
+                );
+            }
+            assert!(!moved.is_empty(), "{name}: the clock stood still:\n{head_after}");
+        }
+        // What the frozen picture says: the instant, how long ago it was in
+        // whole seconds, the alerts by when they started, and the age of
+        // the newest data, which keeps arriving.
+        let text = screen(&p.scene(now + 2400), now + 2400, &ui, &dark(), w, h);
+        assert!(text.contains("AT 10:35:57 UTC (-5s)"), "{name}:\n{text}");
+        assert!(text.contains("data 0s old") && !text.contains("fr/s"), "{name}:\n{text}");
+        if page == 3 {
+            // Live, the firing one would read "for 2m32s" here.
+            assert!(text.contains("since 10:33:30") && !text.contains("for 2m3"), "{name}:\n{text}");
+        }
+    }
+}

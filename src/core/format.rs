@@ -18,6 +18,13 @@ pub fn age(ms: i64) -> String {
     }
 }
 
+/// An age as [`age`] writes it, but in whole seconds under ten seconds too
+/// (`4s`, not `4.2s`): a label that ticks with the clock then changes at
+/// most once a second, whenever it is drawn.
+pub fn whole_age(ms: i64) -> String {
+    if ms < 10_000 { format!("{}s", ms.max(0) / 1000) } else { age(ms) }
+}
+
 /// Wall-clock time of day, UTC, `HH:MM:SS`.
 pub fn clock(ms: i64) -> String {
     let s = ms.div_euclid(1000).rem_euclid(86_400);
@@ -67,6 +74,7 @@ mod tests {
     #[test]
     fn ages_and_clocks() {
         assert_eq!(age(4_200), "4.2s");
+        assert_eq!((whole_age(4_999), whole_age(-20), whole_age(125_000)), ("4s".into(), "0s".into(), "2m05s".into()));
         assert_eq!(age(125_000), "2m05s");
         assert_eq!(age(3 * 3_600_000 + 600_000), "3h10m");
         assert_eq!(clock(1_751_279_405_000), "10:30:05");

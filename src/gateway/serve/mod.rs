@@ -118,6 +118,7 @@ impl Gateway {
         let addr = listener.local_addr()?;
 
         let t0 = shared.sim_now();
+        shared.last_tick_ms.store(t0, std::sync::atomic::Ordering::Relaxed);
         let warm = Arc::clone(&shared);
         let engine = tokio::task::spawn_blocking(move || ticker::warmed_engine(&warm, t0)).await?;
         *shared.lock_active_alerts() = engine.current();

@@ -215,8 +215,17 @@ impl SessionTable {
     }
 
     /// Subscribes; on a session's first subscription, also sends the
-    /// greeting (current degraded status, alerts already active).
-    pub fn subscribe(&mut self, id: &str, names: &[&str], greeting: &[ServerFrame], m: &OwnMetrics, now: Instant) {
+    /// greeting (current degraded status, alerts already active) and the
+    /// newest tick's points it subscribed to, when given.
+    pub fn subscribe(
+        &mut self,
+        id: &str,
+        names: &[&str],
+        greeting: &[ServerFrame],
+        latest: Option<&MetricsFrame>,
+        m: &OwnMetrics,
+        now: Instant,
+    ) {
         let Some(s) = self.sessions.get_mut(id) else { return };
         s.subs.add(names.iter().copied());
         if s.greeted || s.subs.is_empty() {
@@ -225,6 +234,11 @@ impl SessionTable {
         s.greeted = true;
         for frame in greeting {
             s.push(frame.clone(), m, now);
+        }
+        let Some(latest) = latest else { return };
+        let mine: Vec<Point> = latest.points.iter().filter(|p| s.subs.wants(&p.metric)).cloned().collect();
+        if !mine.is_empty() {
+            s.push(ServerFrame::Metrics(MetricsFrame { seq: None, timestamp: latest.timestamp, points: mine }), m, now);
         }
     }
 
@@ -337,7 +351,7 @@ mod tests {
         table.open("s".into(), conn, "hello".into());
         let m = OwnMetrics::default();
         let now = Instant::now();
-        table.subscribe("s", &["*"], &[], &m, now);
+        table.subscribe("s", &["*"], &[], None, &m, now);
         table.fan_out(0, &[], &[], &m, now);
         assert_eq!(*close_rx.borrow(), Some(CloseCmd::SLOW));
         assert_eq!(table.get_mut("s").map(|s| s.seq()), Some(1));

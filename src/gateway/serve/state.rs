@@ -14,9 +14,9 @@ use super::session::SessionTable;
 use super::sse::SseHub;
 use super::webhook::WebhookSender;
 use crate::gateway::sim::Simulator;
-use crate::wire::{AlertFrame, MetricInfo, MetricKind, ServerFrame, StatusFrame, now_ms};
+use crate::wire::{AlertFrame, MetricInfo, MetricKind, MetricsFrame, ServerFrame, StatusFrame, WireTime, now_ms};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -38,6 +38,9 @@ pub(crate) struct Shared {
     /// The last status change when it is not "ok": a banner newcomers must see too.
     pub current_status: Mutex<Option<StatusFrame>>,
     pub subscriptions: Mutex<SubscriptionBook>,
+    /// The simulated time of the newest tick (of the start, before the
+    /// first tick): what a new subscriber is sent at once.
+    pub last_tick_ms: AtomicI64,
     pub webhooks: WebhookSender,
     pub metrics: OwnMetrics,
     pub limiter: RateLimiter,
@@ -67,7 +70,8 @@ impl Shared {
             active_alerts: Mutex::new(Vec::new()),
             current_status: Mutex::new(None),
             subscriptions: Mutex::new(SubscriptionBook::default()),
-            webhooks: WebhookSender::new()?,
+            last_tick_ms: AtomicI64::new(0),
+            webhooks: WebhookSender::new(),
             metrics: OwnMetrics::default(),
             limiter: RateLimiter::new(RateLimit::default()),
             shutdown: CancellationToken::new(),
@@ -122,6 +126,15 @@ impl Shared {
             .map(ServerFrame::Status)
             .chain(alerts.into_iter().map(|a| ServerFrame::Alert(AlertFrame { seq: None, ..a })))
             .collect()
+    }
+
+    /// The newest tick's points, as it sent them (the simulator gives the
+    /// same values for the same instant), for a session that subscribes
+    /// now: its first data then does not wait up to an interval for the
+    /// next tick.
+    pub fn latest_metrics(&self) -> MetricsFrame {
+        let t = self.last_tick_ms.load(Ordering::Relaxed);
+        MetricsFrame { seq: None, timestamp: WireTime(t), points: self.sim.sample(t) }
     }
 
     pub fn lock_subscriptions(&self) -> MutexGuard<'_, SubscriptionBook> {

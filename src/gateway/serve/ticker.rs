@@ -90,6 +90,9 @@ fn tick(shared: &Arc<Shared>, engine: &mut RuleEngine, last_t: i64, t: i64) {
     {
         let mut sessions = shared.lock_sessions();
         sessions.fan_out(t, &points, &others, &shared.metrics, now);
+        // Under the sessions' lock: a session subscribing from now on has
+        // missed this tick, and is sent it as the newest.
+        shared.last_tick_ms.store(t, Ordering::Relaxed);
         sessions.expire(now);
         shared.metrics.sessions.store(sessions.len() as u64, Ordering::Relaxed);
     }

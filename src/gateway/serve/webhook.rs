@@ -3,7 +3,7 @@
 
 use super::own_metrics::OwnMetrics;
 use super::state::Shared;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -16,19 +16,29 @@ const IN_FLIGHT: usize = 64;
 
 /// The HTTP client and the cap on concurrent deliveries.
 pub(crate) struct WebhookSender {
-    client: reqwest::Client,
+    /// Made for the first delivery, not at start: making it reads the
+    /// platform's certificate store, which a gateway that never delivers a
+    /// webhook (the embedded demo's) should not wait for before it listens.
+    client: OnceLock<Result<reqwest::Client, String>>,
     slots: Arc<Semaphore>,
 }
 
 impl WebhookSender {
-    pub fn new() -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            // A webhook that redirects elsewhere is more likely a mistake than a wish.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(WebhookSender { client, slots: Arc::new(Semaphore::new(IN_FLIGHT)) })
+    pub fn new() -> Self {
+        WebhookSender { client: OnceLock::new(), slots: Arc::new(Semaphore::new(IN_FLIGHT)) }
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, &str> {
+        let made = self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(TIMEOUT)
+                // A webhook that redirects elsewhere is more likely a mistake than a wish.
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| e.to_string())
+        });
+        made.as_ref().map_err(String::as_str)
     }
 }
 
@@ -42,9 +52,15 @@ pub(crate) fn spawn_delivery(shared: &Arc<Shared>, url: String, body: String) {
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         let _permit = permit;
-        let outcome = tokio::select! {
-            _ = shared.shutdown.cancelled() => false,
-            ok = attempt_all(&shared.webhooks.client, &url, body) => ok,
+        let outcome = match shared.webhooks.client() {
+            Ok(client) => tokio::select! {
+                _ = shared.shutdown.cancelled() => false,
+                ok = attempt_all(client, &url, body) => ok,
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "no webhook client: the alert is not delivered");
+                false
+            }
         };
         let counter = if outcome { &shared.metrics.webhook_ok } else { &shared.metrics.webhook_failed };
         OwnMetrics::inc(counter);

@@ -196,7 +196,8 @@ fn handle_text(shared: &Shared, conn: &ConnHandle, session: &mut String, text: &
             }
             let (known, unknown) = split_known(shared, &names);
             let greeting = shared.greeting();
-            shared.lock_sessions().subscribe(session, &known, &greeting, &shared.metrics, now);
+            let latest = shared.latest_metrics();
+            shared.lock_sessions().subscribe(session, &known, &greeting, Some(&latest), &shared.metrics, now);
             report_unknown(conn, &unknown);
         }
         ClientAction::Unsubscribe(names) => {

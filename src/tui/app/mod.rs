@@ -81,6 +81,9 @@ pub struct AppOptions {
     pub wishes: Option<mpsc::Sender<Wish>>,
     /// Where requests for an incident report go: the owner of the timeline.
     pub exports: Option<mpsc::Sender<crate::core::incident::ExportRequest>>,
+    /// Told once the first frame is out: the start-up's heavy work waits
+    /// for it rather than compete with it for the processor.
+    pub first_frame: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Why the loop ended.
@@ -231,6 +234,7 @@ pub async fn run(
             },
             changed = scene_rx.changed(), if scenes_open => match changed {
                 Ok(()) => {
+                    let had_live = lp.scene.link.last_live_ms.is_some();
                     lp.scene = scene_rx.borrow_and_update().clone();
                     // Someone is waiting for this one: the window a key
                     // asked for goes on screen now. Only data is debounced.
@@ -244,8 +248,13 @@ pub async fn run(
                     lp.alarms(&mut term);
                     last_scene = Instant::now();
                     // A clock redraw held back for this data goes out with it.
+                    // So does the first live data: there is no burst to fold
+                    // yet, only a screen waiting for it.
+                    let first_live = !had_live && lp.scene.link.last_live_ms.is_some();
                     let data_due = if answer {
                         Instant::now()
+                    } else if first_live {
+                        Instant::now().max(last_draw + min_frame)
                     } else {
                         (Instant::now() + lp.opts.debounce).max(last_draw + min_frame)
                     };
@@ -273,6 +282,9 @@ pub async fn run(
                     if lp.draw(&mut term).is_err() {
                         // Writes fail when the terminal is gone (SSH dropped).
                         break Exit::TerminalGone;
+                    }
+                    if let Some(told) = lp.opts.first_frame.take() {
+                        let _ = told.send(());
                     }
                 }
             }

@@ -2,7 +2,7 @@
 
 use super::signal::Level;
 use super::{Page, UiView};
-use crate::core::format::{age, clock, fit};
+use crate::core::format::{age, clock, fit, whole_age};
 use crate::core::model::ConnState;
 use crate::tui::scene::{Following, Scene};
 use crate::tui::theme::Theme;
@@ -27,8 +27,11 @@ pub fn header(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, theme: 
     let time = scene.time;
     if !time.live {
         let back = now_ms - time.to_ms;
-        let when = if back < 1000 { "now".to_string() } else { format!("-{}", age(back)) };
-        spans.push(Span::styled(format!("{} AT {} UTC ({when})", g.warn, clock(time.to_ms)), theme.warn()));
+        let when = if back < 1000 { "now".to_string() } else { format!("-{}", whole_age(back)) };
+        spans.push(Span::styled(format!("{} AT {} UTC", g.warn, clock(time.to_ms)), theme.warn()));
+        // How long ago that was ticks with the clock, so it is plain text
+        // like the clock: a colour would be sent again with every tick.
+        spans.push(Span::raw(format!(" ({when})")));
     } else {
         // In words as well as colour: a wall across the room, or a screen
         // without colour, must read it too.
@@ -79,7 +82,7 @@ pub fn header(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, theme: 
     let line = Line::from(spans);
     // On a wall the age of the data sits by the clock, readable at a glance.
     let age_text = match (ui.kiosk, scene.data_age_ms(now_ms)) {
-        (true, Some(a)) => format!("data {} old  ", age(a)),
+        (true, Some(a)) => format!("data {} old  ", ticking_age(scene, a)),
         _ => String::new(),
     };
     let time = format!("{age_text}{} UTC ", clock(now_ms));
@@ -137,7 +140,7 @@ pub fn tab_bar(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, theme:
 pub fn banner_text(scene: &Scene, now_ms: i64) -> Option<(String, Level)> {
     if !scene.link.conn.is_connected() {
         let last = match scene.data_age_ms(now_ms) {
-            Some(a) => format!("last data {} ago", age(a)),
+            Some(a) => format!("last data {} ago", ticking_age(scene, a)),
             None => "no data yet".into(),
         };
         let retry = match &scene.link.conn {
@@ -189,17 +192,22 @@ pub fn status_bar(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, the
     };
     let data_age = match (scene.cached_age_ms(now_ms), scene.data_age_ms(now_ms)) {
         // The gateway's word on its data's age outranks when it arrived.
-        (Some(Some(a)), _) => format!("data cached, {} old", age(a)),
+        (Some(Some(a)), _) => format!("data cached, {} old", whole_age(a)),
         (Some(None), _) => "data cached".into(),
-        (None, Some(a)) => format!("data {} old", age(a)),
+        (None, Some(a)) => format!("data {} old", ticking_age(scene, a)),
         (None, None) => "no data yet".into(),
     };
     let mut spans = vec![
         Span::styled(format!(" {state} "), level.style(theme)),
         Span::styled(format!(" {} ", fit(gateway_in_use(scene), 40)), theme.dim()),
-        Span::styled(format!(" {data_age} "), theme.text()),
-        Span::styled(format!(" {:.1} fr/s ", link.frames_per_sec), theme.dim()),
+        // Plain, as the clock is: it ticks every second while no data comes.
+        Span::raw(format!(" {data_age} ")),
     ];
+    // The frame rate follows the stream, which a paused picture does not:
+    // it would be the one figure on a frozen screen still moving.
+    if scene.time.live {
+        spans.push(Span::styled(format!(" {:.1} fr/s ", link.frames_per_sec), theme.dim()));
+    }
     let malformed_style = if link.malformed > 0 { theme.warn() } else { theme.dim() };
     spans.push(Span::styled(format!(" {} malformed ", link.malformed), malformed_style));
     if let (true, Some(why)) = (area.width >= 140, &link.last_malformed) {
@@ -254,6 +262,14 @@ fn prompt(frame: &mut Frame, area: Rect, p: &super::Prompt, theme: &Theme) {
         line.push_span(Span::styled(format!("  {hint}"), theme.dim()));
     }
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The age of the newest data, or of the last, as the chrome writes it.
+/// Live, to a tenth of a second while it is young; on a paused or
+/// scrolled-back picture in whole seconds, so that the picture changes at
+/// most once a second, with the clock, however often data arrives.
+fn ticking_age(scene: &Scene, ms: i64) -> String {
+    if scene.time.live { age(ms) } else { whole_age(ms) }
 }
 
 /// The gateway the link is on now; the preferred one until it connects.

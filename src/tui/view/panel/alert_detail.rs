@@ -162,10 +162,14 @@ fn facts(a: &Alert, detail: Option<&AlertDetail>, ctx: &Ctx) -> Vec<Line<'static
         vs.push(Span::styled(format!("  threshold {op} {}", units::format(th, &unit)), t.dim()));
     }
     lines.push(Line::from(vs));
+    // A paused picture keeps to the times of day, which stand still.
+    let live = ctx.scene.time.live;
     let when = match (a.starts_at, a.ends_at) {
         (Some(s), Some(e)) => format!("started {} · ended {} after {}", clock(s), clock(e), age(e - s)),
-        (None, Some(e)) => format!("ended {} ({} ago)", clock(e), age(now - e)),
-        (Some(s), None) => format!("started {} · for {}", clock(s), age(now - s)),
+        (None, Some(e)) if live => format!("ended {} ({} ago)", clock(e), age(now - e)),
+        (None, Some(e)) => format!("ended {}", clock(e)),
+        (Some(s), None) if live => format!("started {} · for {}", clock(s), age(now - s)),
+        (Some(s), None) => format!("started {}", clock(s)),
         (None, None) => "start not known".to_string(),
     };
     lines.push(Line::styled(when, t.text()));
