@@ -611,14 +611,15 @@ fn a_paused_picture_moves_only_its_clock_and_age() {
             assert!(!moved.is_empty(), "{name}: the clock stood still:\n{head_after}");
         }
         // What the frozen picture says: the instant, how long ago it was in
-        // whole seconds, the alerts by when they started, and the age of
+        // whole seconds, the alerts as they stood then, and the age of
         // the newest data, which keeps arriving.
         let text = screen(&p.scene(now + 2400), now + 2400, &ui, &dark(), w, h);
         assert!(text.contains("AT 10:35:57 UTC (-5s)"), "{name}:\n{text}");
         assert!(text.contains("data 0s old") && !text.contains("fr/s"), "{name}:\n{text}");
         if page == 3 {
-            // Live, the firing one would read "for 2m32s" here.
-            assert!(text.contains("since 10:33:30") && !text.contains("for 2m3"), "{name}:\n{text}");
+            // Its duration is told at the instant shown (it began 10:33:30);
+            // live, it would read "for 2m32s" here.
+            assert!(text.contains("for 2m27s") && !text.contains("for 2m32s"), "{name}:\n{text}");
         }
     }
 }
