@@ -623,3 +623,25 @@ fn a_paused_picture_moves_only_its_clock_and_age() {
         }
     }
 }
+
+/// The key hints on the right of the status bar are dim; the link's state
+/// on its left keeps its own colour, and the data's age, which ticks, is
+/// plain like the clock.
+#[test]
+fn the_status_bar_keeps_its_colours_beside_the_key_hints() {
+    let (scene, now) = scene_at(Scenario::Calm, true);
+    let (w, h) = (160, 48);
+    let buf = rendered(&scene, now, &UiView::default(), w, h);
+    let cells: Vec<&ratatui::buffer::Cell> = (0..w).map(|x| &buf[(x, h - 1)]).collect();
+    let text: String = cells.iter().map(|c| c.symbol()).collect();
+    let at = |word: &str| {
+        let symbols: Vec<&str> = cells.iter().map(|c| c.symbol()).collect();
+        (0..symbols.len())
+            .find(|&i| symbols[i..].concat().starts_with(word))
+            .unwrap_or_else(|| panic!("{word:?} in {text}"))
+    };
+    let ok = vigil::tui::view::signal::Level::Ok.style(&dark());
+    assert_eq!(cells[at("CONNECTED")].fg, ok.fg.unwrap(), "{text}");
+    assert_eq!(cells[at("quit")].fg, dark().dim().fg.unwrap(), "{text}");
+    assert_eq!(cells[at("data ")].fg, ratatui::style::Color::Reset, "{text}");
+}

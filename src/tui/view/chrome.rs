@@ -227,7 +227,9 @@ pub fn status_bar(frame: &mut Frame, area: Rect, scene: &Scene, ui: &UiView, the
         "End live  ? help  q quit "
     };
     if used + keys.chars().count() < area.width as usize {
-        frame.render_widget(Paragraph::new(keys).style(theme.dim()).alignment(Alignment::Right), area);
+        // Styled as a line, not as the paragraph: a paragraph's style covers
+        // its whole area, and would paint over the colours on the left.
+        frame.render_widget(Paragraph::new(Line::styled(keys, theme.dim())).alignment(Alignment::Right), area);
     }
 }
 
