@@ -316,21 +316,26 @@ mod tests {
         Entry { at_ms, what: What::Event { kind: "deploy".into(), text: text.into(), labels: Labels::new() } }
     }
 
-    fn change(at_ms: i64, id: &str, step: Step) -> Entry {
-        let alert = Alert {
+    /// A gateway's critical alert as the book holds it at `updated_ms`.
+    fn alert(id: &str, state: AlertState, starts_at: Option<i64>, updated_ms: i64) -> Alert {
+        Alert {
             id: id.into(),
             origin: crate::core::model::Origin::Gateway { source: crate::core::model::SourceId::GATEWAY },
-            state: AlertState::Firing,
+            state,
             severity: Severity::Critical,
             metric: "m".into(),
             labels: Labels::new(),
             value: None,
             threshold: None,
             summary: String::new(),
-            starts_at: None,
+            starts_at,
             ends_at: None,
-            updated_ms: at_ms,
-        };
+            updated_ms,
+        }
+    }
+
+    fn change(at_ms: i64, id: &str, step: Step) -> Entry {
+        let alert = alert(id, AlertState::Firing, None, at_ms);
         Entry { at_ms, what: What::Alert(AlertChange::new(&alert, step, Some(1.0))) }
     }
 
@@ -346,20 +351,7 @@ mod tests {
         ] {
             t.record(e, T + 400_000);
         }
-        let alert = |id: &str, state, starts_at: Option<i64>| Alert {
-            id: id.into(),
-            origin: crate::core::model::Origin::Gateway { source: crate::core::model::SourceId::GATEWAY },
-            state,
-            severity: Severity::Critical,
-            metric: "m".into(),
-            labels: Labels::new(),
-            value: None,
-            threshold: None,
-            summary: String::new(),
-            starts_at,
-            ends_at: None,
-            updated_ms: T + 400_000,
-        };
+        let alert = |id: &str, state, starts_at| alert(id, state, starts_at, T + 400_000);
         // "c" is a gateway's alert that began before anything was recorded.
         let now = [
             alert("a", AlertState::Resolved, Some(T)),
