@@ -3,6 +3,7 @@
 //! sources and the gateway, so both speak exactly the same dialect.
 
 mod decode;
+pub(crate) use decode::valid_name;
 mod num;
 mod text;
 mod time;

@@ -25,10 +25,11 @@ pub struct Client {
     timeout: Duration,
 }
 
-/// One series of an answer: its labels (without `__name__`) and its points
-/// as (ms, value), oldest first.
+/// One series of an answer: its metric name when it kept one, its labels
+/// (without `__name__`) and its points as (ms, value), oldest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
+    pub name: Option<String>,
     pub labels: Labels,
     pub points: Vec<(i64, f64)>,
 }
@@ -142,6 +143,26 @@ impl Client {
         self.get("/api/v1/query_range", &params).await
     }
 
+    /// Every metric family's type as the server's targets declared it
+    /// (`counter`, `histogram`, ...), by family name. Servers that keep no
+    /// metadata answer with none, which is not an error.
+    pub async fn metadata(&self) -> Result<std::collections::HashMap<String, String>, QueryError> {
+        let url = format!("{}/api/v1/metadata", self.base);
+        let request = self.http.get(&url).timeout(self.timeout);
+        let request = auth::apply(self.auth.as_ref(), request).map_err(|e| QueryError::Auth(e.to_string()))?;
+        let mut response =
+            request.send().await.map_err(|e| QueryError::Unreachable(super::super::error_chain(&e.without_url())))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(QueryError::Auth(format!("HTTP {status}")));
+        }
+        let body = super::super::read_capped(&mut response, MAX_BODY)
+            .await
+            .map_err(|e| QueryError::Unreachable(super::super::error_chain(&e.without_url())))?
+            .ok_or_else(|| QueryError::Refused(format!("answer larger than {} MiB", MAX_BODY >> 20)))?;
+        decode_metadata(&body, status.as_u16())
+    }
+
     /// The server gives up a little before we do, so a slow query comes
     /// back as its own error rather than as our timeout.
     fn server_timeout(&self) -> String {
@@ -224,36 +245,83 @@ pub fn decode(body: &[u8], status: u16) -> Result<Answer, QueryError> {
             .into_iter()
             .filter_map(|i| {
                 let (t, v) = i.value?;
-                Some(Series { labels: i.metric, points: value(&v).map(|v| (ms(t), v)).into_iter().collect() })
+                Some(Series {
+                    name: None,
+                    labels: i.metric,
+                    points: value(&v).map(|v| (ms(t), v)).into_iter().collect(),
+                })
             })
             .collect(),
         "matrix" => serde_json::from_str::<Vec<MatrixItem>>(data.result.get())
             .map_err(bad)?
             .into_iter()
             .map(|i| Series {
+                name: None,
                 labels: i.metric,
                 points: i.values.iter().filter_map(|(t, v)| Some((ms(*t), value(v)?))).collect(),
             })
             .collect(),
         "scalar" => {
             let (t, v): (f64, String) = serde_json::from_str(data.result.get()).map_err(bad)?;
-            vec![Series { labels: Labels::new(), points: value(&v).map(|v| (ms(t), v)).into_iter().collect() }]
+            vec![Series {
+                name: None,
+                labels: Labels::new(),
+                points: value(&v).map(|v| (ms(t), v)).into_iter().collect(),
+            }]
         }
         other => return Err(QueryError::Refused(format!("a {} result cannot be drawn", shown(other)))),
     };
     let dropped = series.len().saturating_sub(MAX_SERIES);
     series.truncate(MAX_SERIES);
     for s in &mut series {
-        s.labels.remove("__name__");
+        s.name = s.labels.remove("__name__").filter(|n| crate::wire::valid_name(n));
         s.labels = crate::wire::sanitize_labels(&s.labels);
     }
     let warnings = envelope.warnings.iter().map(|w| shown(w)).collect();
     Ok(Answer { series, dropped, bytes: body.len(), warnings })
 }
 
+/// Reads a metadata answer: `{"data":{"name":[{"type":"counter",…}]}}`.
+/// A name its targets disagree on takes the first type given.
+pub fn decode_metadata(body: &[u8], status: u16) -> Result<std::collections::HashMap<String, String>, QueryError> {
+    #[derive(Deserialize)]
+    struct Entry {
+        #[serde(default, rename = "type")]
+        kind: String,
+    }
+    #[derive(Deserialize)]
+    struct Meta {
+        status: String,
+        #[serde(default)]
+        data: std::collections::HashMap<String, Vec<Entry>>,
+    }
+    let meta: Meta = serde_json::from_slice(body)
+        .map_err(|_| QueryError::Refused(format!("HTTP {status}: not a Prometheus metadata answer")))?;
+    if meta.status != "success" {
+        return Err(QueryError::Refused(format!("HTTP {status}: metadata refused")));
+    }
+    Ok(meta
+        .data
+        .into_iter()
+        .filter(|(name, _)| crate::wire::valid_name(name))
+        .filter_map(|(name, entries)| Some((name, entries.into_iter().next()?.kind)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_gives_each_family_its_type() {
+        let body = br#"{"status":"success","data":{"http_requests_total":[{"type":"counter","help":"","unit":""}],
+            "lat_seconds":[{"type":"histogram","help":"","unit":""},{"type":"gauge","help":"","unit":""}],
+            "bad name":[{"type":"gauge"}]}}"#;
+        let m = decode_metadata(body, 200).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!((m["http_requests_total"].as_str(), m["lat_seconds"].as_str()), ("counter", "histogram"));
+        assert!(decode_metadata(b"<html>", 404).is_err());
+    }
 
     #[test]
     fn vectors_matrices_and_scalars_become_series() {
@@ -263,6 +331,7 @@ mod tests {
         let a = decode(body, 200).unwrap();
         assert_eq!(a.series.len(), 2);
         assert_eq!(a.series[0].labels, Labels::from([("job".into(), "api".into())]));
+        assert_eq!(a.series[0].name.as_deref(), Some("up"));
         assert_eq!(a.series[0].points, [(1_700_000_000_500, 1.0)]);
         assert!(a.series[1].points[0].1.is_nan());
 
