@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::process::{Command, Output};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -39,11 +39,28 @@ struct Script {
     /// While set, no metrics frames go out; the connection stays open and
     /// pings are still answered.
     quiet: AtomicBool,
+    /// When set, the next metrics frame's seq jumps by one: a frame lost.
+    skip_seq: AtomicBool,
+    /// How many times history was asked for, and the paths asked for that
+    /// this gateway does not serve.
+    history_asks: AtomicUsize,
+    unserved: std::sync::Mutex<Vec<String>>,
 }
 
 impl Script {
     fn new(interval_ms: u64, alerts: Vec<Value>) -> Arc<Script> {
-        Arc::new(Script { interval_ms, alerts, quiet: AtomicBool::new(false) })
+        Arc::new(Script {
+            interval_ms,
+            alerts,
+            quiet: AtomicBool::new(false),
+            skip_seq: AtomicBool::new(false),
+            history_asks: AtomicUsize::new(0),
+            unserved: Default::default(),
+        })
+    }
+
+    fn unserved(&self) -> Vec<String> {
+        self.unserved.lock().unwrap().clone()
     }
 }
 
@@ -59,6 +76,7 @@ impl Foreign {
             .route(STREAM_PATH, get(upgrade))
             .route(HISTORICAL_PATH, get(history))
             .route("/healthz", get(|| async { axum::Json(json!({"status": "ok"})) }))
+            .fallback(unserved)
             .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -75,8 +93,16 @@ async fn upgrade(ws: WebSocketUpgrade, State(script): State<Arc<Script>>) -> axu
     ws.on_upgrade(move |socket| session(socket, script))
 }
 
+/// Any path this gateway does not serve: noted, and answered 404 as a
+/// plain web server answers it.
+async fn unserved(State(script): State<Arc<Script>>, uri: axum::http::Uri) -> axum::http::StatusCode {
+    script.unserved.lock().unwrap().push(uri.path().to_string());
+    axum::http::StatusCode::NOT_FOUND
+}
+
 /// No history kept: every metric has an empty past.
-async fn history(Query(q): Query<HashMap<String, String>>) -> axum::Json<Value> {
+async fn history(State(script): State<Arc<Script>>, Query(q): Query<HashMap<String, String>>) -> axum::Json<Value> {
+    script.history_asks.fetch_add(1, Ordering::SeqCst);
     let metric = q.get("metric").cloned().unwrap_or_default();
     axum::Json(json!({"metric": metric, "period": q.get("period"), "granularity": q.get("granularity"), "series": []}))
 }
@@ -124,6 +150,9 @@ async fn session(mut ws: WebSocket, script: Arc<Script>) {
                     continue;
                 }
                 seq += 1;
+                if script.skip_seq.swap(false, Ordering::SeqCst) {
+                    seq += 1;
+                }
                 let frame = json!({
                     "type": "metrics", "seq": seq, "timestamp": format_time(now_ms()),
                     "points": [{"metric": "active_users", "value": 1250}, {"metric": "orders_per_minute", "value": 45}]
@@ -238,6 +267,36 @@ async fn the_header_says_stale_when_a_gateway_goes_quiet_on_an_open_connection()
     // Data again, and the header follows it.
     gw.script.quiet.store(false, Ordering::SeqCst);
     screen.until_header("● LIVE").await;
+}
+
+#[tokio::test]
+async fn a_gateway_without_event_history_is_asked_once_and_costs_no_error() {
+    let gw = Foreign::start(Script::new(200, Vec::new())).await;
+    let screen = Screen::start(&gw.stream_url());
+    screen.until_header("● LIVE").await;
+    let events_asks = || gw.script.unserved().iter().filter(|p| *p == vigil::wire::EVENT_HISTORY_PATH).count();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    // The start-up backfill asks for events first, then for each metric's history.
+    while events_asks() == 0 || gw.script.history_asks.load(Ordering::SeqCst) < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no start-up backfill: {:?}", gw.script.unserved());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A lost frame: the gap is backfilled, metrics only, for this gateway
+    // said once that it keeps no events.
+    let before = gw.script.history_asks.load(Ordering::SeqCst);
+    gw.script.skip_seq.store(true, Ordering::SeqCst);
+    while SourceStats::read(&screen.stats.seq_gaps) == 0 || gw.script.history_asks.load(Ordering::SeqCst) < before + 2 {
+        assert!(tokio::time::Instant::now() < deadline, "the gap was not backfilled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(events_asks(), 1, "asked again: {:?}", gw.script.unserved());
+    assert_eq!(gw.script.unserved().len(), 1, "{:?}", gw.script.unserved());
+    // Its absence is neither an error nor a malformed frame.
+    assert_eq!(SourceStats::read(&screen.stats.malformed), 0);
+    assert_eq!(SourceStats::read(&screen.stats.backfill_errors), 0);
+    let (rows, scene) = screen.draw();
+    assert!(scene.link.last_malformed.is_none(), "{}", rows.join("\n"));
+    assert!(rows[rows.len() - 1].contains("0 malformed"), "{}", rows.join("\n"));
 }
 
 /// `vigil check --url` against the gateway, with `state_dir` as its state

@@ -704,3 +704,64 @@ async fn newcomers_see_the_current_status_and_unhealthy_system_alert() {
     assert_eq!((alert.state.as_str(), alert.severity.as_str()), ("firing", "critical"));
     gw.shutdown().await;
 }
+
+// ---------------------------------------------------------------- event history
+
+/// `GET /api/v1/events` with `query` and the token; the status and the
+/// events' (timestamp, text).
+async fn event_history(base: &str, query: &str, token: &str) -> (u16, Vec<(i64, String)>) {
+    let r = http().get(format!("{base}/api/v1/events{query}")).bearer_auth(token).send().await.unwrap();
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    let events = body["events"].as_array().map_or_else(Vec::new, |events| {
+        events
+            .iter()
+            .map(|e| (parse_time(e["timestamp"].as_str().unwrap()).unwrap(), e["text"].as_str().unwrap().to_string()))
+            .collect()
+    });
+    (status, events)
+}
+
+#[tokio::test]
+async fn event_history_answers_the_last_day_behind_the_token() {
+    let token = "t0ken-for-events";
+    let sim = Simulator::new(3, Scenario::BadDeploy);
+    let opts = ServeOptions { token: Some(token.into()), scenario: Scenario::BadDeploy, seed: 3, ..options() };
+    let gw = start(opts).await;
+    let base = gw.http_url();
+    let r = http().get(format!("{base}/api/v1/events")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.json::<Value>().await.unwrap()["error"].is_string());
+
+    // The gateway has just started, yet it knows the day before, as the
+    // simulator tells it: every deploy and rollback of the scenario.
+    let (status, all) = event_history(&base, "", token).await;
+    let asked_at = now_ms();
+    assert_eq!(status, 200);
+    let day = sim.events_between(asked_at - 86_400_000, asked_at);
+    let held: BTreeSet<(i64, String)> = all.iter().cloned().collect();
+    // The newest may have come after the answer; the oldest left the day meanwhile.
+    let expected: BTreeSet<(i64, String)> = day
+        .iter()
+        .filter(|e| e.timestamp.0 > asked_at - 86_400_000 + 60_000 && e.timestamp.0 < asked_at - 60_000)
+        .map(|e| (e.timestamp.0, e.text.clone()))
+        .collect();
+    assert!(expected.len() > 250, "a day of bad deploys: {}", expected.len());
+    assert!(expected.is_subset(&held), "missing: {:?}", expected.difference(&held).collect::<Vec<_>>());
+    assert!(all.windows(2).all(|w| w[0].0 <= w[1].0), "oldest first");
+
+    // `since` and `until` bound it, inclusive, and `kind` and labels narrow it.
+    let (since, until) = (day[day.len() - 4].timestamp.0, day[day.len() - 2].timestamp.0);
+    let q = format!("?since={}&until={}", vigil::wire::format_time(since), vigil::wire::format_time(until));
+    let (_, some) = event_history(&base, &q, token).await;
+    let want: Vec<(i64, String)> =
+        day[day.len() - 4..day.len() - 1].iter().map(|e| (e.timestamp.0, e.text.clone())).collect();
+    assert_eq!(some, want);
+    let (_, none) = event_history(&base, "?kind=config", token).await;
+    assert!(none.is_empty());
+    let (_, payments) = event_history(&base, "?service=payments", token).await;
+    assert!(!payments.is_empty() && payments.iter().all(|(_, text)| text.starts_with("payments ")), "{payments:?}");
+    let (bad, _) = event_history(&base, "?since=yesterday", token).await;
+    assert_eq!(bad, 400);
+    gw.shutdown().await;
+}

@@ -156,3 +156,45 @@ fn the_file_stays_within_its_size_limit() {
     assert!(back.core().store.get(&SeriesKey::new("metric_000")).is_none());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn restored_events_are_shown_reported_and_not_doubled_when_they_come_again() {
+    let dir = temp_dir("events");
+    let gateways = vec!["ws://gw:7878/api/v1/metrics/stream".to_string()];
+    let file = StateFile::new(&dir, &gateways);
+    let deploy = Event {
+        ts: T0 + 5_000,
+        kind: "deploy".into(),
+        text: "checkout v1.4.3 deployed".into(),
+        labels: [("service".to_string(), "checkout".to_string())].into(),
+    };
+    let mut before = pipeline();
+    before.apply(samples("active_users", T0, 120, true), T0 + 120_000);
+    before.apply(Update::Event(deploy.clone()), T0 + 5_000);
+    before.save(&file, T0 + 120_000).unwrap();
+
+    // The next start: the state comes back, then a timeline file that
+    // never held the deploy (one kept in another state dir, or lost).
+    let mut after = pipeline();
+    let now = T0 + 150_000;
+    after.restore(&file, now).unwrap();
+    let timeline = dir.join("timeline.json");
+    after.keep_timeline_in(timeline, now).unwrap();
+    // The gateway's history and the live stream bring it again.
+    after.apply(Update::Event(deploy.clone()), now);
+    after.apply(Update::Event(deploy.clone()), now + 1_000);
+    let scene = after.scene(now + 1_000);
+    assert_eq!(scene.events, vec![deploy.clone()], "shown once");
+    let in_timeline = after
+        .timeline()
+        .entries()
+        .filter(
+            |e| matches!(&e.what, vigil::core::incident::timeline::What::Event { text, .. } if *text == deploy.text),
+        )
+        .count();
+    assert_eq!(in_timeline, 1);
+    let report = after.incident_report(now, 15 * 60_000, now + 1_000);
+    let line = format!("- {} **deploy** {}", vigil::wire::format_time(deploy.ts), deploy.text);
+    assert!(report.markdown.contains(&line), "{}", report.markdown);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -231,6 +231,50 @@ fn a_heatmap_whose_data_stopped_says_stale() {
     assert!(text.contains("latency heatmap (stale)"), "{text}");
 }
 
+/// The heatmap's rows on screen: its panel's inner columns, from the row
+/// under its title to the one above its bottom border.
+fn heatmap_rows(text: &str) -> Vec<String> {
+    let lines: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+    let (top, start) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(y, l)| {
+            let s: String = l.iter().collect();
+            let at = s.find("┌ payments latency heatmap")?;
+            Some((y, s[..at].chars().count()))
+        })
+        .expect("a heatmap on the page");
+    let end = start + 1 + lines[top][start + 1..].iter().position(|c| *c == '┐').unwrap();
+    lines[top + 1..]
+        .iter()
+        .take_while(|l| l.get(start) == Some(&'│'))
+        .map(|l| l[start + 1..end].iter().collect())
+        .collect()
+}
+
+#[test]
+fn the_heatmap_fills_its_panel_over_a_time_axis() {
+    for (w, h) in [(120, 40), (200, 60)] {
+        let text = page_screen(1, &dark(), w, h);
+        let rows = heatmap_rows(&text);
+        let n = rows.len();
+        assert!(n >= 8, "{text}");
+        // Under the cells, the axis and its labels, as the line charts have them.
+        assert!(rows[n - 2].trim_start().starts_with('└') && rows[n - 2].trim_end().ends_with('─'), "{text}");
+        let labels = &rows[n - 1];
+        assert!(labels.trim_end().ends_with("now"), "{labels:?}");
+        let times = labels.split_whitespace().filter(|w| w.len() == 8 && w.matches(':').count() == 2).count();
+        assert_eq!(times, 2, "the window's start and middle: {labels:?}");
+        // The cells reach the right edge (the data covers the window) and
+        // every row of cells is used: the busiest band is shaded there.
+        let cells = &rows[..n - 2];
+        assert!(cells.iter().any(|r| !r.ends_with(' ')), "nothing at the right edge:\n{}", cells.join("\n"));
+        assert!(cells.iter().all(|r| r.chars().nth(7) == Some('│')), "{}", cells.join("\n"));
+        let shaded_rows = cells.iter().filter(|r| r.chars().skip(8).any(|c| c != ' ')).count();
+        assert!(shaded_rows >= 2, "{}", cells.join("\n"));
+    }
+}
+
 #[test]
 fn monochrome_carries_state_in_glyphs() {
     let mono = Theme::pick(None, true).unwrap();

@@ -396,10 +396,7 @@ impl Core {
                 self.alerts.apply(a)
             }
             Update::Event(e) => {
-                self.incidents.event(&e, now_ms);
-                self.data_version += 1;
-                self.events.push_front(e);
-                self.events.truncate(MAX_EVENTS);
+                self.add_event(e, now_ms);
             }
             Update::Status(b) => self.banner = b,
             Update::Conn(c) => {
@@ -715,13 +712,70 @@ impl Core {
         self.intent = intent;
     }
 
-    /// Takes a timeline read back from disk.
-    pub fn restore_timeline(&mut self, timeline: crate::core::incident::Timeline) {
+    /// Takes a timeline read back from disk. Events already held (read
+    /// from the saved state) join it, so a report has them even when the
+    /// timeline's file did not.
+    pub fn restore_timeline(&mut self, timeline: crate::core::incident::Timeline, now_ms: i64) {
         self.incidents.restore(timeline);
+        for e in &self.events {
+            self.incidents.event(e, now_ms);
+        }
+    }
+
+    /// Keeps an event, newest first, unless it is held already: the same
+    /// deploy arrives live, again from the gateway's event history after a
+    /// reconnect, and from the saved state. Events are told apart by time,
+    /// kind, text and labels (the stream's seq numbers a session, not the
+    /// event, and history has none). Returns whether it was new.
+    pub fn add_event(&mut self, e: Event, now_ms: i64) -> bool {
+        // Newest first: skip those newer, then look through those at the same instant.
+        let at = self.events.partition_point(|held| held.ts > e.ts);
+        if self.events.range(at..).take_while(|held| held.ts == e.ts).any(|held| *held == e) {
+            return false;
+        }
+        if at >= MAX_EVENTS {
+            // Older than everything a full list keeps.
+            return false;
+        }
+        self.incidents.event(&e, now_ms);
+        self.data_version += 1;
+        self.events.insert(at, e);
+        self.events.truncate(MAX_EVENTS);
+        true
     }
 }
 
 /// A label set as (name, value) pairs, for filters.
 pub fn label_pairs(labels: &Labels) -> impl Iterator<Item = (&str, &str)> {
     labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(ts: i64, text: &str) -> Event {
+        Event { ts, kind: "deploy".into(), text: text.into(), labels: Labels::new() }
+    }
+
+    #[test]
+    fn events_are_kept_newest_first_and_once() {
+        let mut core = Core::default();
+        let now = 1_751_279_400_000;
+        // Live first, then the history fetched on connecting, which holds it again.
+        assert!(core.add_event(event(now - 1_000, "live"), now));
+        assert!(core.add_event(event(now - 60_000, "older"), now));
+        assert!(!core.add_event(event(now - 1_000, "live"), now), "the same event again");
+        assert!(core.add_event(event(now - 1_000, "beside it"), now), "another at the same instant");
+        assert!(core.add_event(event(now - 30_000, "between"), now));
+        let texts: Vec<&str> = core.events().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, ["beside it", "live", "between", "older"]);
+        // A full list keeps the newest.
+        for i in 0..MAX_EVENTS as i64 {
+            core.add_event(event(now + i, "more"), now + i);
+        }
+        assert_eq!(core.events().count(), MAX_EVENTS);
+        assert!(!core.add_event(event(now - 120_000, "too old for the list"), now + 500));
+        assert!(core.events().all(|e| e.ts >= now));
+    }
 }

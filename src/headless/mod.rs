@@ -384,6 +384,15 @@ fn print_update<W: Write>(
     show: Show,
 ) -> io::Result<()> {
     let everything = show == Show::Everything;
+    if let Update::Event(e) = u {
+        // The same event comes live and again from the gateway's history:
+        // printed once.
+        let shown = e.clone();
+        if core.add_event(e, now) && everything {
+            out.item(&Item::Event(&shown), now)?;
+        }
+        return Ok(());
+    }
     match &u {
         Update::Samples { live, seq, .. } => {
             let (backfilled, seq) = (!live, *seq);
@@ -398,7 +407,6 @@ fn print_update<W: Write>(
             return written;
         }
         Update::Alert(a) => out.item(&Item::Alert(a), now)?,
-        Update::Event(e) if everything => out.item(&Item::Event(e), now)?,
         Update::Status(b) if everything => out.item(&Item::Status(b.as_ref()), now)?,
         Update::Conn(state) if everything => out.item(&Item::Conn { state, url }, now)?,
         Update::Malformed(why) if everything => out.item(&Item::Malformed(why), now)?,

@@ -1,9 +1,11 @@
 //! History on demand: when the screen asks for a span the store does not
 //! hold (a wide window just after start, or scrolling back), fetch it over
-//! REST from the gateways, preferred first, and feed it in as history.
+//! REST from the gateways, preferred first, and feed it in as history,
+//! with the span's events for the charts' markers.
 
 use super::SourceStats;
 use super::gateway::backfill::{self, Span};
+use super::gateway::events::EventRoutes;
 use super::gateway::link;
 use crate::core::model::{MetricMeta, SourceId, Update};
 use futures_util::StreamExt;
@@ -31,6 +33,7 @@ pub async fn serve(
     tx: mpsc::Sender<Update>,
     cancel: CancellationToken,
 ) {
+    let events = EventRoutes::default();
     loop {
         let req = tokio::select! {
             r = requests.recv() => match r {
@@ -43,6 +46,10 @@ pub async fn serve(
         for (url, stats) in urls.iter().zip(&stats) {
             let Ok(base) = link::http_base(url) else { continue };
             SourceStats::bump(&stats.backfills, 1);
+            tokio::select! {
+                _ = events.backfill(&http, &base, token.as_deref(), (req.from_ms, req.to_ms), stats, &tx) => {}
+                _ = cancel.cancelled() => return,
+            }
             let mut batches = std::pin::pin!(backfill::fetch(&http, &base, token.as_deref(), &req.metrics, span));
             let mut errors = 0;
             loop {

@@ -28,6 +28,11 @@ pub const EVENTS_PATH: &str = "/api/v1/metrics/events";
 pub const REALTIME_PATH: &str = "/api/v1/metrics/realtime";
 pub const HISTORICAL_PATH: &str = "/api/v1/metrics/historical";
 pub const ALERT_SUBSCRIBE_PATH: &str = "/api/v1/alerts/subscribe";
+/// Path of the events a gateway remembers (deploys and the like), asked for
+/// by time. Not part of the protocol: vigil's own gateway serves it so a
+/// dashboard that connects late still sees what happened before; other
+/// servers may well answer 404.
+pub const EVENT_HISTORY_PATH: &str = "/api/v1/events";
 
 /// A label set; ordered so that equal sets compare and hash equal.
 pub type Labels = BTreeMap<String, String>;
@@ -284,6 +289,14 @@ pub struct HistoricalResponse {
     pub series: Vec<HistoricalSeries>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<HistoricalPoint>>,
+}
+
+/// The body of `GET /api/v1/events`: the events asked for, oldest first,
+/// each with the fields of an `event` frame (no `seq`: they belong to no
+/// session).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventHistory {
+    pub events: Vec<EventFrame>,
 }
 
 /// The body of every REST error.

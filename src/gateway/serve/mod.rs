@@ -8,6 +8,7 @@
 
 mod alerts;
 mod auth;
+mod event_log;
 mod own_metrics;
 mod ratelimit;
 mod replay;
@@ -22,7 +23,7 @@ mod webhook;
 mod ws;
 
 use crate::gateway::sim::Scenario;
-use crate::wire::{ALERT_SUBSCRIBE_PATH, EVENTS_PATH, HISTORICAL_PATH, REALTIME_PATH, STREAM_PATH};
+use crate::wire::{ALERT_SUBSCRIBE_PATH, EVENT_HISTORY_PATH, EVENTS_PATH, HISTORICAL_PATH, REALTIME_PATH, STREAM_PATH};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -127,6 +128,11 @@ impl Gateway {
         if let Some(last) = shared.sim.status_between(t0 - 3_600_000, t0).last() {
             shared.note_status(last);
         }
+        // The day before the start, as a gateway running all along would
+        // remember it: a client must not miss the deploy behind an incident
+        // because the gateway restarted after it.
+        let past = shared.sim.events_between(t0 - event_log::KEEP_MS, t0);
+        shared.lock_events().extend(past, t0);
         let ticker = tokio::spawn(ticker::run(Arc::clone(&shared), engine, t0));
 
         let listener = listener.tap_io(|tcp| {
@@ -231,6 +237,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(EVENTS_PATH, get(sse::handler))
         .route(REALTIME_PATH, get(rest::realtime))
         .route(HISTORICAL_PATH, get(rest::historical))
+        .route(EVENT_HISTORY_PATH, get(event_log::handler))
         .route(ALERT_SUBSCRIBE_PATH, post(alerts::create).layer(DefaultBodyLimit::max(alerts::MAX_BODY)))
         .route(&subscribe_path, delete(alerts::delete))
         .route("/healthz", get(rest::healthz))

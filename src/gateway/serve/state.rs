@@ -7,6 +7,7 @@
 use super::ServeOptions;
 use super::alerts::SubscriptionBook;
 use super::auth::Token;
+use super::event_log::EventLog;
 use super::own_metrics::OwnMetrics;
 use super::ratelimit::{RateLimit, RateLimiter};
 use super::replay::ReplayLimits;
@@ -38,6 +39,8 @@ pub(crate) struct Shared {
     /// The last status change when it is not "ok": a banner newcomers must see too.
     pub current_status: Mutex<Option<StatusFrame>>,
     pub subscriptions: Mutex<SubscriptionBook>,
+    /// Events of the last day, for clients that connect after them.
+    pub events: Mutex<EventLog>,
     /// The simulated time of the newest tick (of the start, before the
     /// first tick): what a new subscriber is sent at once.
     pub last_tick_ms: AtomicI64,
@@ -70,6 +73,7 @@ impl Shared {
             active_alerts: Mutex::new(Vec::new()),
             current_status: Mutex::new(None),
             subscriptions: Mutex::new(SubscriptionBook::default()),
+            events: Mutex::new(EventLog::default()),
             last_tick_ms: AtomicI64::new(0),
             webhooks: WebhookSender::new(),
             metrics: OwnMetrics::default(),
@@ -135,6 +139,10 @@ impl Shared {
     pub fn latest_metrics(&self) -> MetricsFrame {
         let t = self.last_tick_ms.load(Ordering::Relaxed);
         MetricsFrame { seq: None, timestamp: WireTime(t), points: self.sim.sample(t) }
+    }
+
+    pub fn lock_events(&self) -> MutexGuard<'_, EventLog> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn lock_subscriptions(&self) -> MutexGuard<'_, SubscriptionBook> {

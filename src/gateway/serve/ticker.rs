@@ -80,7 +80,11 @@ fn tick(shared: &Arc<Shared>, engine: &mut RuleEngine, last_t: i64, t: i64) {
     }
 
     let mut others: Vec<ServerFrame> = Vec::new();
-    others.extend(shared.sim.events_between(last_t, t).into_iter().map(ServerFrame::Event));
+    let events = shared.sim.events_between(last_t, t);
+    if !events.is_empty() {
+        shared.lock_events().extend(events.iter().cloned(), t);
+    }
+    others.extend(events.into_iter().map(ServerFrame::Event));
     for status in shared.sim.status_between(last_t, t) {
         shared.note_status(&status);
         others.push(ServerFrame::Status(status));

@@ -57,8 +57,11 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint) -> Ended {
             Ok(_) => {}
             Err(e) => stream.malformed(&stats, e.to_string()).await,
         }
-        // Everything else since the last round, over `historical`.
+        // Everything else since the last round, over `historical`, and the
+        // events of the span, which polling has no other way to hear of.
         let from = stream.resume_from();
+        let span = (from, now);
+        stream.events.backfill(stream.http(), &ep.base, stream.token(), span, &stats, stream.sender()).await;
         if !stream.catalogue.is_empty() && now > from {
             let span = Span { from_ms: from, to_ms: now, step_ms: stream.interval_ms.max(1) };
             let mut batches =

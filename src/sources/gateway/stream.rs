@@ -5,6 +5,7 @@
 
 use crate::core::model::{MetricMeta, SourceId, Update};
 use crate::sources::gateway::backfill::{self, Span};
+use crate::sources::gateway::events::EventRoutes;
 use crate::sources::gateway::learn::{self, Pace};
 use crate::sources::{SourceStats, convert};
 use crate::wire::{self, Decoded, ServerFrame};
@@ -54,6 +55,8 @@ pub struct Stream {
     owed_from: Option<i64>,
     /// A seq gap was seen on a frame without data: backfill at the next metrics frame.
     pending_gap: bool,
+    /// Which gateways keep no event history, so none is asked twice.
+    pub events: EventRoutes,
 }
 
 impl Stream {
@@ -75,6 +78,7 @@ impl Stream {
             pace: Pace::default(),
             owed_from: None,
             pending_gap: false,
+            events: EventRoutes::default(),
         }
     }
 
@@ -84,6 +88,11 @@ impl Stream {
 
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// Where updates go, for work that hands on several at once.
+    pub fn sender(&self) -> &mpsc::Sender<Update> {
+        &self.tx
     }
 
     pub async fn emit(&self, u: Update) {
@@ -132,8 +141,12 @@ impl Stream {
         let span = Span { from_ms, to_ms, step_ms: self.interval_ms.max(1) };
         let (http, base, token) = (self.http.clone(), base.to_string(), self.token.clone());
         let (metrics, tx, stats) = (self.catalogue.clone(), self.tx.clone(), stats.clone());
+        let events = self.events.clone();
         SourceStats::bump(&stats.backfills, 1);
         tokio::spawn(async move {
+            // The events first: one small request, and the deploy behind
+            // what the charts will show is worth having before them.
+            events.backfill(&http, &base, token.as_deref(), (from_ms, to_ms), &stats, &tx).await;
             let mut batches = std::pin::pin!(backfill::fetch(&http, &base, token.as_deref(), &metrics, span));
             let mut complete = true;
             // One log line per backfill, not one per metric: a server with

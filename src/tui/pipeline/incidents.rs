@@ -36,7 +36,7 @@ impl Pipeline {
     pub fn keep_timeline_in(&mut self, file: PathBuf, now_ms: i64) -> Result<(), TimelineFileError> {
         let loaded = timeline_file::load(&file, now_ms);
         self.incidents.file = Some(file);
-        self.core.restore_timeline(loaded?);
+        self.core.restore_timeline(loaded?, now_ms);
         Ok(())
     }
 

@@ -177,7 +177,7 @@ impl Pipeline {
             event.kind = wire::sanitize(&event.kind);
             event.text = wire::sanitize(&event.text);
             event.labels = wire::sanitize_labels(&event.labels);
-            self.core.events.push_back(event);
+            self.core.add_event(event, now_ms);
         }
         let mut restored = 0;
         for s in saved.series {
