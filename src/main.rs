@@ -418,7 +418,7 @@ async fn start_feed(start: Start, cancel: CancellationToken) -> anyhow::Result<O
         return Ok(None);
     }
     let mut pipeline = Pipeline::new(feed.info.clone(), feed.stats.clone());
-    let state = config::cache_dir().map(|dir| StateFile::new(&dir, &plan.identity()));
+    let state = config::cache_dir().map(|dir| StateFile::for_plan(&dir, &plan));
     if let Some(file) = &state {
         // The last state shows at once, marked stale, until live data comes.
         match pipeline.restore(file, vigil::wire::now_ms()) {

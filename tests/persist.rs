@@ -198,3 +198,87 @@ fn restored_events_are_shown_reported_and_not_doubled_when_they_come_again() {
     assert!(report.markdown.contains(&line), "{}", report.markdown);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn connected_to(server: &str) -> Update {
+    Update::Conn(ConnState::Connected {
+        since_ms: T0,
+        server: server.into(),
+        url: "ws://gw".into(),
+        transport: Transport::Ws,
+    })
+}
+
+#[test]
+fn restored_data_of_another_producer_goes_when_the_gateway_says_who_it_is() {
+    let dir = temp_dir("producer");
+    let file = StateFile::new(&dir, &["ws://gw:7878/api/v1/metrics/stream".to_string()]);
+    let mut before = pipeline();
+    before.apply(connected_to("vigil/1.0 (sim tour seed 1)"), T0);
+    before.apply(samples("http_requests_total", T0, 60, true), T0 + 60_000);
+    before.apply(Update::Alert(alert("a-1", T0 + 50_000)), T0 + 50_000);
+    let event = Event { ts: T0 + 5_000, kind: "deploy".into(), text: "v2 out".into(), labels: Default::default() };
+    before.apply(Update::Event(event), T0 + 5_000);
+    before.save(&file, T0 + 60_000).unwrap();
+    let now = T0 + 90_000;
+    let key = SeriesKey::new("http_requests_total");
+
+    // The same producer: what came back is history to carry on from.
+    let mut same = Pipeline::new(SourceInfo::default(), vec![Arc::new(SourceStats::default())]);
+    assert_eq!(same.restore(&file, now).unwrap(), 1);
+    same.apply(connected_to("vigil/1.0 (sim tour seed 1)"), now);
+    assert_eq!(same.core().store.get(&key).unwrap().latest().map(|(t, _)| t), Some(T0 + 59_000));
+    assert_eq!(same.scene(now).alerts.len(), 1);
+    assert_eq!(same.scene(now).events.len(), 1);
+
+    // Shown at start, while nobody has said otherwise...
+    let mut other = Pipeline::new(SourceInfo::default(), vec![Arc::new(SourceStats::default())]);
+    assert_eq!(other.restore(&file, now).unwrap(), 1);
+    assert!(other.core().store.get(&key).unwrap().latest().is_some());
+    assert_eq!(other.scene(now).alerts.len(), 1);
+    // ...and gone once the gateway turns out to be another producer, before
+    // any of its data comes: nothing of the two is joined.
+    other.apply(connected_to("vigil/1.0 (sim error-burst seed 1)"), now);
+    assert_eq!(other.core().store.get(&key).unwrap().latest(), None);
+    let scene = other.scene(now);
+    assert!(scene.alerts.is_empty() && scene.events.is_empty(), "{:?} {:?}", scene.alerts, scene.events);
+    other.apply(samples("http_requests_total", now, 1, true), now);
+    assert_eq!(other.core().store.get(&key).unwrap().latest().map(|(t, _)| t), Some(now));
+    // What it saves now names the new producer.
+    other.save(&file, now).unwrap();
+    let text = std::fs::read_to_string(&file.path).unwrap();
+    assert!(text.contains("sim error-burst seed 1") && !text.contains("sim tour"), "{text}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_demo_keeps_one_state_per_scenario_and_seed() {
+    use vigil::gateway::sim::Scenario;
+    let dir = temp_dir("demo-names");
+    let plan = |scenario: Scenario, seed: u64| {
+        let mut config = vigil::config::Config::default();
+        config.demo.scenario = scenario;
+        config.demo.seed = seed;
+        vigil::feed::Plan {
+            config,
+            gateways: Vec::new(),
+            token: None,
+            config_path: None,
+            backfill: vigil::feed::START_BACKFILL,
+            sources: Vec::new(),
+        }
+    };
+    let tour = StateFile::for_plan(&dir, &plan(Scenario::Tour, 1));
+    assert_eq!(tour.path, dir.join("state-demo-tour-1.json"));
+    assert_eq!(tour.ledgers_path(), dir.join("slo-demo-tour-1.json"));
+    assert_ne!(StateFile::for_plan(&dir, &plan(Scenario::ErrorBurst, 1)), tour);
+    assert_ne!(StateFile::for_plan(&dir, &plan(Scenario::Tour, 2)), tour);
+
+    // A file of one scenario, copied under another's name, is not used.
+    let mut source = pipeline();
+    source.apply(samples("active_users", T0, 5, true), T0 + 5_000);
+    source.save(&tour, T0 + 5_000).unwrap();
+    let burst = StateFile::for_plan(&dir, &plan(Scenario::ErrorBurst, 1));
+    std::fs::copy(&tour.path, &burst.path).unwrap();
+    assert!(matches!(pipeline().restore(&burst, T0 + 6_000), Err(RestoreError::Foreign(_))));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -34,6 +34,7 @@ pub mod golden;
 pub mod incident;
 mod incidents;
 pub mod model;
+mod producer;
 pub mod query;
 pub mod slo;
 pub mod store;
@@ -175,6 +176,10 @@ pub struct Core {
     /// Wall clock of a restore, until live data arrives: alerts not heard
     /// of since then are forgotten at that point (they may have ended).
     pub(crate) restored_at: Option<i64>,
+    /// Who produced the data held, and what was read back from disk before
+    /// the gateway confirmed it is the same (see `producer.rs`).
+    producer: Option<String>,
+    unconfirmed: producer::Unconfirmed,
     setup: Setup,
     progress: Progress,
     /// Alert changes for the hook; `None` while nobody listens.
@@ -231,6 +236,8 @@ impl Core {
             intent: Intent::default(),
             incidents: Incidents::default(),
             restored_at: None,
+            producer: None,
+            unconfirmed: Default::default(),
             setup,
             progress: Progress::default(),
             told: None,
@@ -401,6 +408,11 @@ impl Core {
             Update::Status(b) => self.banner = b,
             Update::Conn(c) => {
                 self.incidents.link(&c, &self.setup.url, now_ms);
+                // Only a gateway says who it is; without one, the header's
+                // link names the kinds of sources instead.
+                if let (true, ConnState::Connected { server, .. }) = (self.setup.gateway, &c) {
+                    self.hello_from(server);
+                }
                 // What the gateway showed is no longer current: its panels
                 // turn stale now, not a few intervals later.
                 if !c.is_connected() && self.expire(SourceId::GATEWAY, now_ms) {

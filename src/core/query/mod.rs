@@ -562,8 +562,8 @@ fn on_grid(s: &Series, agg: Agg, span: &Span) -> Vec<Option<f64>> {
 
 /// New observations per cell, summed over series, as cumulative bucket
 /// counts. Each series is differenced against its own previous cell with
-/// data first (a drop in its count is a restart: the new histogram counts
-/// from zero), and only then added up; adding first would make a series that
+/// data first (a drop in its count or any bucket is a restart: the new
+/// histogram counts from zero), and only then added up; adding first would make a series that
 /// skips a cell, appears or restarts look like a surge or a reset of all.
 /// The first cell is differenced against the last histogram before the
 /// grid; no cell against one further back than a rate reaches
@@ -635,7 +635,7 @@ fn histogram_deltas(series: &[&Series], span: &Span) -> Deltas {
             let fits = h.buckets.len() == out.bounds.len() && h.buckets.iter().zip(&out.bounds).all(|(b, x)| b.0 == *x);
             let base = prev.filter(|(pt, p)| *pt >= span.time(i) - span.step_ms - reach && same_bounds(p, h));
             if let (true, Some((_, p))) = (fits, base) {
-                let restarted = h.count < p.count;
+                let restarted = derive::histogram_restarted(h, p);
                 let delta =
                     h.buckets.iter().zip(&p.buckets).map(|(n, o)| if restarted { n.1 } else { (n.1 - o.1).max(0.0) });
                 match out.cells[i].as_mut() {

@@ -115,7 +115,7 @@ impl SloSpec {
     pub fn counts(&self, reader: &Reader, to_ms: i64, window_ms: i64) -> Option<(f64, f64)> {
         if let (Some(latency), Some(under)) = (&self.latency, self.under) {
             let (all, good) = reader.counts_under(latency, under.as_secs_f64(), to_ms, window_ms)?;
-            return Some((good, all));
+            return Some((good.clamp(0.0, all.max(0.0)), all));
         }
         // Counters as rates over the window (resets handled there), times
         // its length: the increase, as Prometheus's `increase` gives it.
@@ -146,7 +146,7 @@ impl SloSpec {
             return reader
                 .counts_under_cells(latency, under.as_secs_f64(), &span)
                 .into_iter()
-                .filter_map(|(t, c)| c.map(|(all, good)| (t, (good, all))))
+                .filter_map(|(t, c)| c.map(|(all, good)| (t, (good.clamp(0.0, all.max(0.0)), all))))
                 .collect();
         }
         // Half-bucket steps: a rate's window is two steps, one bucket, so
@@ -272,6 +272,15 @@ impl SloBook {
         self.filled_at = None;
     }
 
+    /// Forgets every count kept, to be worked out again from the store at
+    /// the next evaluation: what was counted was of another producer.
+    pub fn forget_counts(&mut self) {
+        for l in &mut self.ledgers {
+            l.buckets.clear();
+        }
+        self.filled_at = None;
+    }
+
     /// Asks for the ledgers to be refilled at the next evaluation: history
     /// just arrived.
     pub fn history_arrived(&mut self) {
@@ -359,7 +368,9 @@ pub fn burn_rate(spec: &SloSpec, ledger: &Ledger, reader: &Reader, window_ms: i6
     // Past what the store holds at fine grain, the ledger answers.
     let (good, total) =
         if window_ms > 6 * HOUR { ledger.counts(now - window_ms, now)? } else { spec.counts(reader, now, window_ms)? };
-    (total > 0.0).then(|| (1.0 - good / total) / spec.allowed())
+    // Good events are a share of all of them: a ledger read from disk that
+    // says otherwise does not make the budget grow back.
+    (total > 0.0).then(|| (1.0 - good / total).clamp(0.0, 1.0) / spec.allowed())
 }
 
 /// A burn alert's id: a key for acks and timelines, apart from rules' and

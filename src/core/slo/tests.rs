@@ -168,6 +168,70 @@ fn a_latency_sli_counts_requests_under_the_threshold_between_bucket_bounds() {
 }
 
 #[test]
+fn a_histogram_of_another_producer_after_a_restore_never_burns_negative() {
+    let mut store = store_with(&[("latency", Kind::Histogram)]);
+    let put_hist = |store: &mut Store, sec: i64, b: [f64; 3]| {
+        let h =
+            HistogramValue { buckets: vec![(0.1, b[0]), (0.5, b[1]), (f64::INFINITY, b[2])], sum: 0.0, count: b[2] };
+        put(store, "latency", T0 + sec * 1000, Sample::Histogram(std::sync::Arc::new(h)));
+    };
+    // Read back from disk: five minutes of a producer whose answers were
+    // slow (1 of 100 under 0.1 s, 1 more under 0.5 s).
+    for sec in 0..300i64 {
+        let n = (sec + 1) as f64;
+        put_hist(&mut store, sec, [n, 2.0 * n, 100.0 * n]);
+    }
+    // Then another producer, fast (99 of 100 under 0.1 s), whose count
+    // happens to be higher: every cumulative count rose across the
+    // boundary, but its slow answers on their own fell.
+    for sec in 300..600i64 {
+        let k = (sec - 299) as f64;
+        put_hist(&mut store, sec, [20_000.0 + 99.0 * k, 20_000.0 + 99.0 * k, 30_000.0 + 100.0 * k]);
+    }
+    let s = spec(
+        r#"
+        name = "fast checkout"
+        objective = 99
+        latency = { metric = "latency" }
+        under = "300ms"
+    "#,
+    );
+    let reader = Reader::new(&store);
+    let now = T0 + 599_000;
+    let (good, total) = s.counts(&reader, now, 5 * MINUTE).unwrap();
+    // Differenced bucket by bucket, more answers came under 0.3 s than in
+    // all; good events are a share of all of them, and the burn is none.
+    assert!(good <= total, "{good} good of {total}");
+    let ledger = Ledger::for_spec(&s);
+    assert_eq!(burn_rate(&s, &ledger, &reader, 5 * MINUTE, now), Some(0.0));
+
+    // A fast producer read back, then a slow one whose fast bucket is
+    // below it though its count is higher: a reset, as Prometheus takes
+    // one, so the newer histogram counts from zero (300 answers under
+    // 0.1 s, 300 more under 0.5 s, of 70,000).
+    let mut store = store_with(&[("latency", Kind::Histogram)]);
+    for sec in 0..300i64 {
+        let n = (sec + 1) as f64;
+        put_hist(&mut store, sec, [90.0 * n, 95.0 * n, 100.0 * n]);
+    }
+    for sec in 300..600i64 {
+        let k = (sec - 299) as f64;
+        put_hist(&mut store, sec, [k, 2.0 * k, 40_000.0 + 100.0 * k]);
+    }
+    let reader = Reader::new(&store);
+    assert_eq!(s.counts(&reader, now, 5 * MINUTE), Some((450.0, 70_000.0)));
+    let burn = burn_rate(&s, &ledger, &reader, 5 * MINUTE, now).unwrap();
+    assert!((burn - (1.0 - 450.0 / 70_000.0) / 0.01).abs() < 1e-9, "{burn}");
+    // A ledger read from disk whose good outnumber its total does not
+    // make the budget grow back either.
+    let mut odd = Ledger::for_spec(&s);
+    for i in 0..80 {
+        odd.buckets.insert(now - i * ledger::BUCKET_MS, (120.0, 100.0));
+    }
+    assert_eq!(burn_rate(&s, &odd, &reader, 6 * HOUR + ledger::BUCKET_MS, now), Some(0.0));
+}
+
+#[test]
 fn ledgers_keep_what_the_store_forgot_and_refuse_another_sli() {
     let mut store = store_with(&[("requests", Kind::Counter), ("errors", Kind::Counter)]);
     traffic(&mut store, 0, 1800, |sec| if sec % 10 == 0 { 1.0 } else { 0.0 });

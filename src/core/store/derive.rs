@@ -77,12 +77,22 @@ pub fn ratio_by_time(num: &[(i64, f64)], den: &[(i64, f64)]) -> Vec<(i64, f64)> 
     num.iter().filter_map(|&(ts, n)| den.get(&ts).filter(|d| **d > 0.0).map(|d| (ts, n / d))).collect()
 }
 
+/// Whether `newer` restarted since `older`: its count or any cumulative
+/// bucket went down. Each bucket is a counter of its own that only grows
+/// within one life of the histogram, so a drop in one is a reset even when
+/// the count rose meanwhile (a restart followed by a busy spell, or another
+/// producer's data after a restore), as Prometheus takes a drop in any
+/// `_bucket` series.
+pub fn histogram_restarted(newer: &HistogramValue, older: &HistogramValue) -> bool {
+    newer.count < older.count || newer.buckets.iter().zip(&older.buckets).any(|(n, o)| n.1 < o.1)
+}
+
 /// The `q` quantile (0..=1) of the observations between two cumulative
 /// histograms, interpolating linearly inside the bucket as Prometheus does.
-/// `older` of `None`, or a reset (fewer observations than before), means
+/// `older` of `None`, or a reset (see [`histogram_restarted`]), means
 /// "since the start".
 pub fn quantile_between(newer: &HistogramValue, older: Option<&HistogramValue>, q: f64) -> Option<f64> {
-    let older = older.filter(|o| o.count <= newer.count && o.buckets.len() == newer.buckets.len());
+    let older = older.filter(|o| !histogram_restarted(newer, o) && o.buckets.len() == newer.buckets.len());
     let deltas: Vec<(f64, f64)> = newer
         .buckets
         .iter()
@@ -174,6 +184,42 @@ mod tests {
         assert!((p50 - 0.55).abs() < 1e-12);
         // A reset (count fell) falls back to the newer histogram alone.
         assert!(quantile_between(&older, Some(&newer), 0.5).is_some());
+    }
+
+    #[test]
+    fn a_histogram_whose_bucket_fell_restarted_though_its_count_rose() {
+        let hist = |b: [f64; 3]| HistogramValue {
+            buckets: vec![(0.1, b[0]), (1.0, b[1]), (f64::INFINITY, b[2])],
+            sum: 0.0,
+            count: b[2],
+        };
+        // More fast answers before than after: not the same life of the
+        // histogram, whatever the count says.
+        let older = hist([900.0, 950.0, 1000.0]);
+        let newer = hist([100.0, 1500.0, 1600.0]);
+        assert!(histogram_restarted(&newer, &older));
+        // One life: every bucket grows or stays.
+        assert!(!histogram_restarted(&newer, &newer));
+        assert!(!histogram_restarted(&hist([150.0, 1600.0, 1700.0]), &newer));
+        // Rounding may leave a bucket's own share a little under what it
+        // was; only cumulative counts tell a restart.
+        assert!(!histogram_restarted(&hist([101.0, 1500.0, 1601.0]), &newer));
+        // Since the start: the median of the newer one alone, in (0.1, 1].
+        let p50 = quantile_between(&newer, Some(&older), 0.5).unwrap();
+        assert_eq!(p50, quantile_between(&newer, None, 0.5).unwrap());
+        assert!(p50 > 0.1 && p50 <= 1.0, "{p50}");
+    }
+
+    #[test]
+    fn a_counter_read_back_above_the_live_one_is_a_reset() {
+        // A restored counter (left at 5000) and the live one of a restart
+        // (at 40, then 60): the rate counts the live value from zero and
+        // is never negative.
+        let pts = [(0, 4990.0), (1000, 5000.0), (2000, 40.0), (3000, 60.0)];
+        let r = rates(&pts, 2000);
+        assert!(r.iter().all(|&(_, v)| v >= 0.0), "{r:?}");
+        // (40 + 20) over the last 2 s.
+        assert_eq!(r.last(), Some(&(3000, 30.0)));
     }
 
     #[test]

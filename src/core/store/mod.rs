@@ -381,6 +381,19 @@ impl Store {
         true
     }
 
+    /// Empties a series, keeping its place (positions stay valid) and
+    /// telling readers it was rewritten, so nothing derived from what it
+    /// held is kept. Returns whether it existed.
+    pub fn wipe(&mut self, key: &SeriesKey) -> bool {
+        let Some(&i) = self.index.get(key) else { return false };
+        let series = &mut self.series[i].1;
+        let version = series.version + 1;
+        *series = Series::new(series.kind);
+        series.version = version;
+        series.rewritten = version;
+        true
+    }
+
     pub fn len(&self) -> usize {
         self.series.len()
     }

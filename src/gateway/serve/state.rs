@@ -25,6 +25,10 @@ use tokio_util::sync::CancellationToken;
 
 /// State shared by the routes, the connections and the ticker.
 pub(crate) struct Shared {
+    /// What `hello` names the server: the version, then what the data
+    /// comes from. Clients that kept data from an earlier run tell by it
+    /// whether this is still the producer of that data.
+    pub server: String,
     pub interval: Duration,
     pub clock_offset_ms: i64,
     pub send_queue: usize,
@@ -60,7 +64,16 @@ impl Shared {
         let interval = opts.interval.max(Duration::from_millis(1));
         // A session gets a metrics frame per tick plus the odd alert or event.
         let session_limits = ReplayLimits::for_stream(opts.replay_window, interval, 2);
+        // The simulator's output is a function of these and the time alone,
+        // so two gateways that agree on them produce the same series.
+        let offset = match opts.clock_offset_ms {
+            0 => String::new(),
+            ms => format!(", offset {ms} ms"),
+        };
+        let server =
+            format!("vigil/{} (sim {} seed {}{offset})", env!("CARGO_PKG_VERSION"), opts.scenario.name(), opts.seed);
         Ok(Shared {
+            server,
             interval,
             clock_offset_ms: opts.clock_offset_ms,
             send_queue: opts.send_queue.max(4),

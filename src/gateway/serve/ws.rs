@@ -48,7 +48,7 @@ async fn run(shared: Arc<Shared>, socket: WebSocket) {
     let mut session = format!("{:032x}", rand::random::<u128>());
     let hello = ServerFrame::Hello(Hello {
         protocol: PROTOCOL_VERSION,
-        server: format!("vigil/{}", env!("CARGO_PKG_VERSION")),
+        server: shared.server.clone(),
         session: session.clone(),
         seq: 0,
         interval_ms: shared.interval_ms() as u64,

@@ -6,6 +6,12 @@
 //! live data: restored series arrive as history, so their `last_live_ms`
 //! stays `None` and the screen marks them stale until live points come.
 //!
+//! The file is named after what produced its data as far as that is known
+//! before anything connects: the set of sources, and for the embedded demo
+//! its scenario and seed. Inside, it also keeps what the gateway's `hello`
+//! called itself; a gateway that turns out to be another producer (see
+//! `core/producer.rs`) has the restored data dropped before its own comes.
+//!
 //! JSON rather than a binary format: serde_json is already here, the file
 //! stays readable when something looks wrong, and timestamps are stored as
 //! differences, which keeps a full day of the demo to a few MB. Writes go to
@@ -17,10 +23,12 @@ mod format;
 
 use super::Pipeline;
 use crate::core::model::{OriginKind, SeriesKey};
+use crate::core::slo::ledger::Ledger;
 use crate::sources::convert;
 use crate::wire::{self, EventFrame, MetricInfo, WireTime};
 use format::{
-    Saved, SavedAlert, SavedSeries, VERSION, alert_frame, clean_alert, metric_kind, saved_tier, tier_slots, valid_name,
+    Saved, SavedAlert, SavedLedgers, SavedSeries, VERSION, alert_frame, clean_alert, metric_kind, saved_tier,
+    tier_slots, valid_name,
 };
 use serde_json::value::RawValue;
 use std::path::{Path, PathBuf};
@@ -64,9 +72,24 @@ pub struct StateFile {
 
 impl StateFile {
     /// `<dir>/state-<hash of the gateway URLs>.json`, or `state-demo.json`
-    /// for the embedded demo (no gateways).
+    /// for none.
     pub fn new(dir: &Path, gateways: &[String]) -> StateFile {
-        let source = source_name(gateways);
+        StateFile::named(dir, source_name(gateways))
+    }
+
+    /// The state file of what `plan` reads from: its sources (see
+    /// [`crate::feed::Plan::identity`]), or for the embedded demo its
+    /// scenario and seed (`state-demo-tour-1.json`), which decide every
+    /// value the demo produces.
+    pub fn for_plan(dir: &Path, plan: &crate::feed::Plan) -> StateFile {
+        if !plan.demo() {
+            return StateFile::new(dir, &plan.identity());
+        }
+        let demo = &plan.config.demo;
+        StateFile::named(dir, format!("demo-{}-{}", demo.scenario.name(), demo.seed))
+    }
+
+    fn named(dir: &Path, source: String) -> StateFile {
         StateFile { path: dir.join(format!("state-{source}.json")), source }
     }
 
@@ -88,26 +111,29 @@ impl StateFile {
 /// Largest ledgers file read back: a 30-day ledger is a few hundred KB.
 const MAX_LEDGER_BYTES: u64 = 16 << 20;
 
-/// The SLO ledgers saved in `path`; none when it is missing or unreadable
-/// (the store's day of history fills them again).
-fn load_ledgers(path: &Path) -> Vec<crate::core::slo::ledger::Ledger> {
+/// The SLO ledgers saved in `path` and who produced what they counted;
+/// none when it is missing or unreadable (the store's day of history fills
+/// them again).
+fn load_ledgers(path: &Path) -> (Option<String>, Vec<Ledger>) {
     let fits = std::fs::metadata(path).is_ok_and(|m| m.len() <= MAX_LEDGER_BYTES);
     let read = fits.then(|| std::fs::read_to_string(path).ok()).flatten();
     match read.map(|t| serde_json::from_str(&t)) {
-        Some(Ok(ledgers)) => ledgers,
+        Some(Ok(SavedLedgers::Tagged { producer, ledgers })) => (producer.map(|p| wire::sanitize(&p)), ledgers),
+        Some(Ok(SavedLedgers::Bare(ledgers))) => (None, ledgers),
         Some(Err(e)) => {
             tracing::warn!(error = %e, path = %path.display(), "saved SLO ledgers ignored");
-            Vec::new()
+            (None, Vec::new())
         }
-        None => Vec::new(),
+        None => (None, Vec::new()),
     }
 }
 
-fn save_ledgers(path: &Path, ledgers: &[crate::core::slo::ledger::Ledger]) -> std::io::Result<()> {
+fn save_ledgers(path: &Path, producer: Option<&str>, ledgers: &[Ledger]) -> std::io::Result<()> {
     if ledgers.is_empty() {
         return Ok(());
     }
-    let bytes = serde_json::to_vec(ledgers).map_err(std::io::Error::other)?;
+    let file = SavedLedgers::Tagged { producer: producer.map(str::to_string), ledgers: ledgers.to_vec() };
+    let bytes = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
     crate::atomic_file::write(path, &bytes)
 }
 
@@ -130,7 +156,8 @@ impl Pipeline {
     /// Loads a saved state before live data arrives; returns how many series
     /// came back. Values shown from it are stale until live points arrive.
     pub fn restore(&mut self, file: &StateFile, now_ms: i64) -> Result<usize, RestoreError> {
-        self.core.restore_ledgers(load_ledgers(&file.ledgers_path()));
+        let (producer, ledgers) = load_ledgers(&file.ledgers_path());
+        self.core.restore_ledgers_from(producer, ledgers);
         let size = match std::fs::metadata(&file.path) {
             Ok(m) => m.len(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RestoreError::Missing),
@@ -172,6 +199,7 @@ impl Pipeline {
             alert.updated_ms = a.updated_ms.min(now_ms);
             self.core.alerts.apply(alert);
         }
+        let events = saved.events.len().min(crate::core::MAX_EVENTS);
         for e in saved.events.iter().take(crate::core::MAX_EVENTS) {
             let mut event = convert::event(e);
             event.kind = wire::sanitize(&event.kind);
@@ -179,19 +207,21 @@ impl Pipeline {
             event.labels = wire::sanitize_labels(&event.labels);
             self.core.add_event(event, now_ms);
         }
-        let mut restored = 0;
+        let mut restored = Vec::new();
         for s in saved.series {
             if !valid_name(&s.metric) || s.labels.len() > wire::MAX_LABELS {
                 continue;
             }
             let key = SeriesKey { metric: s.metric, labels: wire::sanitize_labels(&s.labels) };
             let tiers = s.tiers.into_iter().map(tier_slots).collect();
-            if self.core.store.restore(key, convert::kind(s.kind), tiers) {
-                restored += 1;
+            if self.core.store.restore(key.clone(), convert::kind(s.kind), tiers) {
+                restored.push(key);
             }
         }
         self.core.restored_at = Some(now_ms);
-        restored
+        let count = restored.len();
+        self.core.restored_from(saved.producer.map(|p| wire::sanitize(&p)), restored, events);
+        count
     }
 
     /// Writes the state now; returns the bytes written. Waits (briefly) for
@@ -203,7 +233,7 @@ impl Pipeline {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        let ledgers = save_ledgers(&file.ledgers_path(), self.core.slos.ledgers());
+        let ledgers = save_ledgers(&file.ledgers_path(), self.core.producer(), self.core.slos.ledgers());
         let timeline = self.save_timeline(now_ms);
         let state = self.save_within(file, now_ms, MAX_STATE_BYTES);
         ledgers.and(timeline).and(state)
@@ -226,12 +256,13 @@ impl Pipeline {
         self.cache.last_save_ms = Some(now_ms);
         let snapshot = self.snapshot(&file.source, now_ms);
         let ledgers = self.core.slos.ledgers().to_vec();
+        let producer = self.core.producer().map(str::to_string);
         let saving = self.cache.saving.clone();
         tokio::task::spawn_blocking(move || {
             if let Err(e) = snapshot.write(&file.path, MAX_STATE_BYTES) {
                 tracing::warn!(error = %e, path = %file.path.display(), "cannot save the state");
             }
-            if let Err(e) = save_ledgers(&file.ledgers_path(), &ledgers) {
+            if let Err(e) = save_ledgers(&file.ledgers_path(), producer.as_deref(), &ledgers) {
                 tracing::warn!(error = %e, "cannot save the SLO ledgers");
             }
             saving.store(false, Ordering::Release);
@@ -291,6 +322,7 @@ impl Pipeline {
             head: Saved {
                 vigil_state: VERSION,
                 source: source.to_string(),
+                producer: self.core.producer().map(str::to_string),
                 saved_ms: now_ms,
                 interval_ms: self.core.interval_ms,
                 metrics,

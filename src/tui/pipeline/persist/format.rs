@@ -3,6 +3,7 @@
 //! columns, which keeps a day of the demo to a few MB of JSON.
 
 use crate::core::model::{Alert, HistogramValue, Kind, OriginKind, Sample};
+use crate::core::slo::ledger::Ledger;
 use crate::wire::{self, AlertFrame, EventFrame, Labels, MetricInfo, MetricKind, WireNum, WireTime};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -17,12 +18,30 @@ pub(super) struct Saved<S> {
     pub(super) vigil_state: u32,
     /// The gateways the state came from, as named in the file name.
     pub(super) source: String,
+    /// What the gateway that produced the data called itself in its
+    /// `hello`; absent when none said (and in files from before it was
+    /// kept). Data of another producer is not joined to the live data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) producer: Option<String>,
     pub(super) saved_ms: i64,
     pub(super) interval_ms: i64,
     pub(super) metrics: Vec<MetricInfo>,
     pub(super) alerts: Vec<SavedAlert>,
     pub(super) events: Vec<EventFrame>,
     pub(super) series: Vec<S>,
+}
+
+/// The SLO ledgers' file: the ledgers and who produced what they counted.
+/// Files from before the producer was kept hold the bare list.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+pub(super) enum SavedLedgers {
+    Tagged {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        producer: Option<String>,
+        ledgers: Vec<Ledger>,
+    },
+    Bare(Vec<Ledger>),
 }
 
 #[derive(Serialize, Deserialize)]
