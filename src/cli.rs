@@ -21,7 +21,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the metrics gateway (WebSocket, SSE and REST) over the simulator.
+    /// Run the metrics gateway (WebSocket, SSE and REST): over services'
+    /// /metrics pages, a Prometheus API and pushed points, or the simulator
+    /// when given no input.
     Serve(ServeArgs),
     /// Run the data layer without a screen and print what it receives.
     Tail(TailArgs),
@@ -212,19 +214,37 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR")]
-    pub bind: SocketAddr,
+    /// Config file whose [serve], [[alert]], [[slo]] and [alerting] apply
+    /// (default: config.toml in the platform config dir, when it exists).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7878].
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
     /// File holding the bearer token clients must send.
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
-    /// calm, long-tail, error-burst, cpu-saturation, bad-deploy, degraded or tour.
-    #[arg(long, default_value = "tour", value_name = "NAME")]
-    pub scenario: String,
-    /// Seed of the simulator's noise.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub seed: u64,
-    /// Time between frames.
-    #[arg(long, default_value = "1s", value_name = "DURATION")]
-    pub interval: humantime::Duration,
+    /// A service's /metrics page to read every interval (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub scrape: Vec<String>,
+    /// A Prometheus-compatible API to read the --match selectors from.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// A series selector read from --prometheus every interval, e.g.
+    /// '{job=~"checkout|payments"}' (repeatable).
+    #[arg(long = "match", value_name = "SELECTOR")]
+    pub matches: Vec<String>,
+    /// Play the simulator: the default with no other input;
+    /// --simulate=false serves only what producers push.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub simulate: Option<bool>,
+    /// calm, long-tail, error-burst, cpu-saturation, bad-deploy, degraded or tour [default: tour].
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+    /// Seed of the simulator's noise [default: 1].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Time between frames and between reads of the inputs [default: 1s].
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<humantime::Duration>,
 }

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,14 +164,48 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // a service manager's journal gets plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt().with_env_filter(env_filter("info")).with_ansi(ansi).with_writer(std::io::stderr).init();
-    let scenario: Scenario = args.scenario.parse().map_err(|e: String| anyhow::anyhow!("--scenario: {e}"))?;
-    let token = args.token_file.as_deref().map(feed::read_token).transpose()?;
+    let (config, _) = match args.config.as_deref() {
+        Some(path) => Config::load(Some(path))?,
+        None => match config::default_path().filter(|p| p.exists()) {
+            Some(path) => Config::load(Some(&path))?,
+            None => (Config::default(), None),
+        },
+    };
+    let serve = &config.serve;
+    let scenario: Scenario = match args.scenario.as_deref().or(serve.scenario.as_deref()) {
+        Some(name) => name.parse().map_err(|e: String| anyhow::anyhow!("--scenario: {e}"))?,
+        None => Scenario::Tour,
+    };
+    let bind = match (args.bind, serve.bind.as_deref()) {
+        (Some(b), _) => b,
+        (None, Some(b)) => {
+            b.parse().map_err(|_| anyhow::anyhow!("[serve] bind: {b:?} is not an address such as 0.0.0.0:7878"))?
+        }
+        (None, None) => SocketAddr::from(([127, 0, 0, 1], 7878)),
+    };
+    let token = args.token_file.as_deref().or(config.token_file.as_deref()).map(feed::read_token).transpose()?;
+    let pick = |flag: Vec<String>, conf: &Vec<String>| if flag.is_empty() { conf.clone() } else { flag };
+    let inputs = vigil::gateway::serve::Inputs {
+        scrape: pick(args.scrape, &serve.scrape),
+        prometheus: args.prometheus.or_else(|| serve.prometheus.clone()),
+        matches: pick(args.matches, &serve.matches),
+        simulate: args.simulate.or(serve.simulate),
+    };
+    inputs.check().map_err(anyhow::Error::msg)?;
+    let interval = args.interval.map(Duration::from).or(serve.interval).unwrap_or(Duration::from_secs(1));
     let opts = ServeOptions {
-        bind: args.bind,
+        bind,
         token,
         scenario,
-        seed: args.seed,
-        interval: (*args.interval).max(Duration::from_millis(10)),
+        seed: args.seed.or(serve.seed).unwrap_or(1),
+        interval: interval.max(Duration::from_millis(10)),
+        inputs,
+        rules: config.rules(),
+        push: vigil::gateway::serve::PushLimits {
+            max_bytes: serve.max_push_bytes,
+            max_points: serve.max_push_points,
+            ..Default::default()
+        },
         ..ServeOptions::default()
     };
     runtime()?.block_on(vigil::gateway::serve::run_until_signal(opts))

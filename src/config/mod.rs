@@ -3,9 +3,11 @@
 //! fails with its path, line and key.
 
 mod error;
+pub mod serve;
 pub mod sources;
 
 pub use error::ConfigError;
+pub use serve::ServeConfig;
 pub use sources::{SourceKind, SourceSpec, same_name};
 
 use crate::gateway::sim::Scenario;
@@ -37,6 +39,8 @@ pub struct Config {
     pub alerting: AlertingConfig,
     /// Service level objectives, `[[slo]]` tables.
     pub slo: Vec<crate::core::slo::SloSpec>,
+    /// What `vigil serve` is fed and how it listens.
+    pub serve: ServeConfig,
 }
 
 /// Which of the shipped alert rules apply.

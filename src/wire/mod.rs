@@ -33,6 +33,9 @@ pub const ALERT_SUBSCRIBE_PATH: &str = "/api/v1/alerts/subscribe";
 /// dashboard that connects late still sees what happened before; other
 /// servers may well answer 404.
 pub const EVENT_HISTORY_PATH: &str = "/api/v1/events";
+/// Where producers push points to our gateway: a `metrics` frame or a flat
+/// snapshot as the body. Our gateway's own route, beside the protocol's.
+pub const PUSH_PATH: &str = "/api/v1/metrics";
 
 /// A label set; ordered so that equal sets compare and hash equal.
 pub type Labels = BTreeMap<String, String>;

@@ -11,8 +11,100 @@
 pub mod prometheus;
 pub mod push;
 
-use crate::core::model::{Kind, MetricMeta, Observation, Sample};
+use crate::core::model::{Kind, MetricMeta, Observation, Sample, SourceId, SourceKind, Update};
+use crate::gateway::serve::ServeOptions;
+use crate::sources::SourceStats;
+use crate::sources::poller::{self, Pace};
 use crate::wire::{self, MetricInfo, MetricKind, Point, PointValue, WireNum};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Starts a reader for every input the options name, each sending its
+/// updates to `tx`; none when the gateway only simulates.
+pub async fn spawn(
+    opts: &ServeOptions,
+    cancel: CancellationToken,
+    tx: mpsc::Sender<Update>,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let inputs = &opts.inputs;
+    inputs.check().map_err(anyhow::Error::msg)?;
+    if !inputs.real() {
+        return Ok(Vec::new());
+    }
+    let tls = tokio::task::spawn_blocking(|| crate::sources::tls::client_config(None)).await??;
+    let http = crate::sources::tls::http_client(&tls)?;
+    let interval = opts.interval.max(std::time::Duration::from_millis(100));
+    let interval_ms = interval.as_millis() as i64;
+    // A read may take most of an interval, never less than a few seconds.
+    let timeout = interval.max(std::time::Duration::from_secs(5));
+    let pace = Pace { every: interval, timeout };
+    let mut tasks = Vec::new();
+    let mut next_id = 1u16;
+    for url in &inputs.scrape {
+        let id = SourceId(next_id);
+        next_id += 1;
+        let job = crate::sources::scrape::poll::default_job(url);
+        let stats = Arc::new(SourceStats::for_source(id, SourceKind::Scrape, &job, url, interval_ms));
+        let page = Page {
+            url: url.clone(),
+            http: http.clone(),
+            timeout,
+            extra: crate::sources::scrape::poll::target_labels(url, &job),
+            id,
+            interval_ms,
+            sent: Vec::new(),
+        };
+        tasks.push(tokio::spawn(poller::run(page, pace, stats, tx.clone(), cancel.clone())));
+    }
+    if let Some(base) = &inputs.prometheus {
+        let id = SourceId(next_id);
+        let client = crate::sources::prometheus::api::Client::new(http.clone(), base, None, timeout);
+        let stats = Arc::new(SourceStats::for_source(id, SourceKind::Prometheus, "prometheus", base, interval_ms));
+        let upstream = prometheus::Upstream::new(id, client, inputs.matches.clone(), interval_ms);
+        tasks.push(tokio::spawn(poller::run(upstream, pace, stats, tx.clone(), cancel.clone())));
+    }
+    Ok(tasks)
+}
+
+/// One service's `/metrics` page, read as the dashboard's scrape source
+/// reads it, but handing on only the series the page exposes: the golden
+/// signals are worked out by each screen from these, by the same
+/// catalogue, so the gateway adds no names of its own.
+struct Page {
+    url: String,
+    http: reqwest::Client,
+    timeout: std::time::Duration,
+    /// `job` and `instance`, put on every series.
+    extra: crate::core::model::Labels,
+    id: SourceId,
+    interval_ms: i64,
+    /// The metric names the catalogue was last sent with.
+    sent: Vec<String>,
+}
+
+impl poller::Polled for Page {
+    async fn read(&mut self) -> Result<Vec<Update>, String> {
+        let (text, openmetrics) =
+            crate::sources::scrape::poll::fetch_page(&self.http, &self.url, None, self.timeout).await?;
+        let now = wire::now_ms();
+        let parsed = crate::sources::scrape::parse_as(&text, openmetrics);
+        if let Some(e) = parsed.errors.first() {
+            tracing::warn!(url = %self.url, line = e.line, reason = %e.reason, bad = parsed.error_count, "bad lines on a scraped page");
+        }
+        let (metas, observations) = crate::sources::scrape::to_observations(&parsed.families, now, &self.extra);
+        let mut out = Vec::new();
+        let mut names: Vec<String> = metas.iter().map(|m| m.name.clone()).collect();
+        names.sort();
+        if names != self.sent {
+            out.push(Update::Catalogue { metrics: metas, interval_ms: self.interval_ms, source: self.id });
+            self.sent = names;
+        }
+        out.push(Update::Samples { observations, live: true, seq: None, source: self.id });
+        Ok(out)
+    }
+}
 
 /// An observation as a point of a `metrics` frame.
 pub fn point(o: &Observation) -> Point {

@@ -10,9 +10,75 @@
 //! same series whether the gateway scraped a service or read it from
 //! Prometheus.
 
-use crate::sources::prometheus::api::Series;
-use crate::sources::scrape::{Family, FamilyKind, RawSample};
+use crate::core::model::{Labels, SourceId, Update};
+use crate::sources::poller::Polled;
+use crate::sources::prometheus::api::{Client, Series};
+use crate::sources::scrape::{Family, FamilyKind, RawSample, to_observations};
+use crate::wire::now_ms;
 use std::collections::{BTreeMap, HashMap};
+
+/// How often the server's metadata is read again: types rarely change,
+/// and a new metric is typed by its shape until then.
+const METADATA_EVERY_MS: i64 = 10 * 60_000;
+
+/// One Prometheus-compatible API and the selectors read from it.
+pub struct Upstream {
+    pub id: SourceId,
+    pub client: Client,
+    pub selectors: Vec<String>,
+    pub interval_ms: i64,
+    types: HashMap<String, String>,
+    types_at: Option<i64>,
+    /// The metric names the catalogue was last sent with.
+    sent: Vec<String>,
+}
+
+impl Upstream {
+    pub fn new(id: SourceId, client: Client, selectors: Vec<String>, interval_ms: i64) -> Upstream {
+        Upstream { id, client, selectors, interval_ms, types: HashMap::new(), types_at: None, sent: Vec::new() }
+    }
+}
+
+impl Polled for Upstream {
+    /// Every selector at one instant, on a whole interval so that two
+    /// gateways (or one restarted) read the same instants.
+    async fn read(&mut self) -> Result<Vec<Update>, String> {
+        let now = now_ms();
+        if self.types_at.is_none_or(|t| now - t >= METADATA_EVERY_MS) {
+            // A server that keeps no metadata (or refuses it) still answers
+            // queries; shapes then decide the kinds.
+            match self.client.metadata().await {
+                Ok(types) => self.types = types,
+                Err(e) => tracing::debug!(error = %e, "no metadata; metric kinds go by shape"),
+            }
+            self.types_at = Some(now);
+        }
+        let at = now.div_euclid(self.interval_ms.max(1)) * self.interval_ms.max(1);
+        let mut series = Vec::new();
+        for selector in &self.selectors {
+            let answer = self.client.instant(selector, at).await.map_err(|e| format!("{selector}: {e}"))?;
+            if answer.dropped > 0 {
+                tracing::warn!(
+                    selector,
+                    dropped = answer.dropped,
+                    "a selector matched more series than one read takes"
+                );
+            }
+            series.extend(answer.series);
+        }
+        let fams = families(&series, &self.types, at);
+        let (metas, observations) = to_observations(&fams, at, &Labels::new());
+        let mut out = Vec::new();
+        let mut names: Vec<String> = metas.iter().map(|m| m.name.clone()).collect();
+        names.sort();
+        if names != self.sent {
+            out.push(Update::Catalogue { metrics: metas, interval_ms: self.interval_ms, source: self.id });
+            self.sent = names;
+        }
+        out.push(Update::Samples { observations, live: true, seq: None, source: self.id });
+        Ok(out)
+    }
+}
 
 /// Suffixes a sample may add to its family's name, longest first so that
 /// `_bucket` is tried before nothing.
@@ -116,8 +182,6 @@ pub fn check_selector(selector: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::Labels;
-    use crate::sources::scrape::to_observations;
 
     fn series(name: &str, labels: &[(&str, &str)], v: f64) -> Series {
         Series {

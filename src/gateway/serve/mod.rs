@@ -1,15 +1,21 @@
-//! The metrics gateway behind `vigil serve`: the simulator's data over the
-//! stream protocol (WebSocket and SSE), REST history and alert
-//! subscriptions, with optional bearer-token auth.
+//! The metrics gateway behind `vigil serve`: the simulator's data or real
+//! inputs (scraped pages, a Prometheus API, pushed points) over the stream
+//! protocol (WebSocket and SSE), REST history and alert subscriptions, with
+//! optional bearer-token auth.
 //!
-//! One ticker task produces every frame; connections only read actions and
-//! write what is queued for them. Sessions outlive connections so a client
-//! can `resume` after a drop.
+//! The simulator's frames come from one ticker task; real inputs' from the
+//! hub, which keeps them in the gateway's core and evaluates the rules
+//! there once for every screen. Connections only read actions and write
+//! what is queued for them. Sessions outlive connections so a client can
+//! `resume` after a drop.
 
 mod alerts;
 mod auth;
 mod event_log;
+mod held;
+mod hub;
 mod own_metrics;
+mod push;
 mod ratelimit;
 mod replay;
 mod rest;
@@ -22,13 +28,17 @@ mod ticker;
 mod webhook;
 mod ws;
 
+use crate::gateway::inputs;
 use crate::gateway::sim::Scenario;
-use crate::wire::{ALERT_SUBSCRIBE_PATH, EVENT_HISTORY_PATH, EVENTS_PATH, HISTORICAL_PATH, REALTIME_PATH, STREAM_PATH};
+use crate::wire::{
+    ALERT_SUBSCRIBE_PATH, EVENT_HISTORY_PATH, EVENTS_PATH, HISTORICAL_PATH, PUSH_PATH, REALTIME_PATH, STREAM_PATH,
+};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use axum::serve::ListenerExt;
+pub use push::PushLimits;
 use state::Shared;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -39,6 +49,8 @@ use tokio::task::JoinHandle;
 /// Send buffer asked for on accepted sockets: small enough that a stalled
 /// reader fills it (and its queue) after a few hundred KiB, not megabytes.
 const SEND_BUFFER_BYTES: usize = 256 * 1024;
+/// Updates from the inputs waiting for the hub.
+const INPUT_QUEUE: usize = 1024;
 /// How long shutdown waits for connections to say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -63,6 +75,61 @@ pub struct ServeOptions {
     pub send_queue: usize,
     /// Added to wall time to get simulated time; lets tests start inside an incident.
     pub clock_offset_ms: i64,
+    /// What else the gateway is fed, besides or instead of the simulator.
+    pub inputs: Inputs,
+    /// What one producer may push.
+    pub push: PushLimits,
+    /// The rules evaluated over real inputs and pushed points (the
+    /// simulator has its own).
+    pub rules: Vec<crate::core::alert::rules::RuleSpec>,
+}
+
+/// Real data for the gateway to serve.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inputs {
+    /// `/metrics` pages read every interval.
+    pub scrape: Vec<String>,
+    /// A Prometheus-compatible API, and the selectors read from it.
+    pub prometheus: Option<String>,
+    pub matches: Vec<String>,
+    /// Play the simulator: by default only when no other input is given.
+    pub simulate: Option<bool>,
+}
+
+impl Inputs {
+    /// Whether any real input is given.
+    pub fn real(&self) -> bool {
+        !self.scrape.is_empty() || self.prometheus.is_some()
+    }
+
+    /// Whether the simulator plays.
+    pub fn simulating(&self) -> bool {
+        self.simulate.unwrap_or(!self.real())
+    }
+
+    /// What is wrong with the inputs, in one line: selectors without a
+    /// server to ask or the other way round, a selector that cannot be one,
+    /// a URL that cannot be read.
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.prometheus, self.matches.is_empty()) {
+            (Some(_), true) => return Err("--prometheus needs at least one --match selector".into()),
+            (None, false) => return Err("--match needs --prometheus, the API to read it from".into()),
+            _ => {}
+        }
+        for m in &self.matches {
+            inputs::prometheus::check_selector(m).map_err(|e| format!("--match {m}: {e}"))?;
+        }
+        for url in self.scrape.iter().chain(self.prometheus.iter()) {
+            match reqwest::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => return Err(format!("{url:?} is not an http:// or https:// URL")),
+            }
+        }
+        if self.simulate == Some(false) && !self.real() {
+            tracing::info!("no simulator and no input to read: the gateway serves what producers push");
+        }
+        Ok(())
+    }
 }
 
 impl Default for ServeOptions {
@@ -77,6 +144,9 @@ impl Default for ServeOptions {
             session_ttl: Duration::from_secs(10 * 60),
             send_queue: 256,
             clock_offset_ms: 0,
+            inputs: Inputs::default(),
+            push: PushLimits::default(),
+            rules: crate::core::alert::defaults::rules(),
         }
     }
 }
@@ -94,6 +164,8 @@ impl fmt::Debug for ServeOptions {
             .field("session_ttl", &self.session_ttl)
             .field("send_queue", &self.send_queue)
             .field("clock_offset_ms", &self.clock_offset_ms)
+            .field("inputs", &self.inputs)
+            .field("push", &self.push)
             .finish()
     }
 }
@@ -103,7 +175,8 @@ pub struct Gateway {
     addr: SocketAddr,
     shared: Arc<Shared>,
     server: Option<JoinHandle<()>>,
-    ticker: Option<JoinHandle<()>>,
+    /// The ticker or hub and the inputs' readers.
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Gateway {
@@ -118,22 +191,14 @@ impl Gateway {
             .with_context(|| format!("cannot listen on {}", opts.bind))?;
         let addr = listener.local_addr()?;
 
+        let (updates, hub_rx) = tokio::sync::mpsc::channel(INPUT_QUEUE);
+        let mut tasks = vec![tokio::spawn(hub::run(Arc::clone(&shared), hub_rx))];
+        tasks.extend(inputs::spawn(&opts, shared.shutdown.clone(), updates).await?);
         let t0 = shared.sim_now();
         shared.last_tick_ms.store(t0, std::sync::atomic::Ordering::Relaxed);
-        let warm = Arc::clone(&shared);
-        let engine = tokio::task::spawn_blocking(move || ticker::warmed_engine(&warm, t0)).await?;
-        *shared.lock_active_alerts() = engine.current();
-        // Incidents are shorter than an hour, so the last hour's status
-        // changes say whether a banner is up right now.
-        if let Some(last) = shared.sim.status_between(t0 - 3_600_000, t0).last() {
-            shared.note_status(last);
+        if shared.simulating {
+            tasks.push(Self::start_simulator(&shared, t0).await?);
         }
-        // The day before the start, as a gateway running all along would
-        // remember it: a client must not miss the deploy behind an incident
-        // because the gateway restarted after it.
-        let past = shared.sim.events_between(t0 - event_log::KEEP_MS, t0);
-        shared.lock_events().extend(past, t0);
-        let ticker = tokio::spawn(ticker::run(Arc::clone(&shared), engine, t0));
 
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
@@ -149,8 +214,35 @@ impl Gateway {
                 tracing::error!(error = %e, "gateway server stopped");
             }
         });
-        tracing::info!(%addr, scenario = opts.scenario.name(), seed = opts.seed, auth = opts.token.is_some(), "gateway listening");
-        Ok(Gateway { addr, shared, server: Some(server), ticker: Some(ticker) })
+        if shared.simulating {
+            tracing::info!(%addr, scenario = opts.scenario.name(), seed = opts.seed, auth = opts.token.is_some(), "gateway listening");
+        }
+        if opts.inputs.real() {
+            let i = &opts.inputs;
+            tracing::info!(%addr, scrape = i.scrape.len(), prometheus = i.prometheus.as_deref().unwrap_or("-"), selectors = i.matches.len(), auth = opts.token.is_some(), "gateway listening, reading inputs");
+        } else if !shared.simulating {
+            tracing::info!(%addr, auth = opts.token.is_some(), "gateway listening for pushed points only");
+        }
+        Ok(Gateway { addr, shared, server: Some(server), tasks })
+    }
+
+    /// Warms the simulator's rules on the last minutes, fills the day's
+    /// events and the current banner, and starts its ticker.
+    async fn start_simulator(shared: &Arc<Shared>, t0: i64) -> anyhow::Result<JoinHandle<()>> {
+        let warm = Arc::clone(shared);
+        let engine = tokio::task::spawn_blocking(move || ticker::warmed_engine(&warm, t0)).await?;
+        *shared.lock_active_alerts() = engine.current();
+        // Incidents are shorter than an hour, so the last hour's status
+        // changes say whether a banner is up right now.
+        if let Some(last) = shared.sim.status_between(t0 - 3_600_000, t0).last() {
+            shared.note_status(last);
+        }
+        // The day before the start, as a gateway running all along would
+        // remember it: a client must not miss the deploy behind an incident
+        // because the gateway restarted after it.
+        let past = shared.sim.events_between(t0 - event_log::KEEP_MS, t0);
+        shared.lock_events().extend(past, t0);
+        Ok(tokio::spawn(ticker::run(Arc::clone(shared), engine, t0)))
     }
 
     /// The address actually bound.
@@ -190,8 +282,8 @@ impl Gateway {
             // A keep-alive connection that never finishes its request.
             server.abort();
         }
-        if let Some(ticker) = self.ticker.take() {
-            let _ = ticker.await;
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
         }
         tracing::info!("gateway stopped");
     }
@@ -238,6 +330,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(REALTIME_PATH, get(rest::realtime))
         .route(HISTORICAL_PATH, get(rest::historical))
         .route(EVENT_HISTORY_PATH, get(event_log::handler))
+        .route(PUSH_PATH, post(push::handler).layer(DefaultBodyLimit::disable()))
         .route(ALERT_SUBSCRIBE_PATH, post(alerts::create).layer(DefaultBodyLimit::max(alerts::MAX_BODY)))
         .route(&subscribe_path, delete(alerts::delete))
         .route("/healthz", get(rest::healthz))

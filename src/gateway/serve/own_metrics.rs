@@ -29,6 +29,7 @@ pub(crate) struct OwnMetrics {
     pub webhook_ok: AtomicU64,
     pub webhook_failed: AtomicU64,
     pub webhook_dropped: AtomicU64,
+    pub pushed_points: AtomicU64,
     http: Mutex<BTreeMap<String, RouteStats>>,
 }
 
@@ -108,6 +109,13 @@ impl OwnMetrics {
         {
             let _ = writeln!(out, "vigil_gateway_webhook_deliveries_total{{result=\"{result}\"}} {}", get(c));
         }
+        simple(
+            &mut out,
+            "vigil_gateway_pushed_points_total",
+            "counter",
+            "Points taken from producers over POST /api/v1/metrics.",
+            get(&self.pushed_points),
+        );
         self.render_http(&mut out);
         out
     }

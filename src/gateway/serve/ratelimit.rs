@@ -46,6 +46,12 @@ impl RateLimiter {
 
     /// Takes one token for `ip`; when none is left, how many whole seconds to wait.
     pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        self.take(ip, 1.0, now)
+    }
+
+    /// Takes `n` tokens for `ip` (a push's points); when fewer are left,
+    /// how many whole seconds until there are enough.
+    pub fn take(&self, ip: IpAddr, n: f64, now: Instant) -> Result<(), u64> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&ip) {
             self.forget_idle(&mut buckets, now);
@@ -55,11 +61,11 @@ impl RateLimiter {
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * limit.per_second).min(limit.burst);
         bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+        if bucket.tokens >= n {
+            bucket.tokens -= n;
             Ok(())
         } else {
-            let wait = (1.0 - bucket.tokens) / limit.per_second.max(f64::MIN_POSITIVE);
+            let wait = (n - bucket.tokens) / limit.per_second.max(f64::MIN_POSITIVE);
             Err(wait.ceil().max(1.0) as u64)
         }
     }

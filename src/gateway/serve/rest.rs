@@ -56,9 +56,15 @@ pub(crate) async fn method_not_allowed() -> Response {
 
 /// `GET /api/v1/metrics/realtime`: every unlabelled gauge and status, flat.
 pub(crate) async fn realtime(State(shared): State<Arc<Shared>>) -> Response {
-    let t = shared.sim_now();
+    let t = if shared.simulating { shared.sim_now() } else { crate::wire::now_ms() };
     let mut snapshot = Map::new();
-    for point in shared.sim.sample(t) {
+    for (metric, value) in shared.held().realtime() {
+        if let Ok(value) = serde_json::to_value(&value) {
+            snapshot.insert(metric, value);
+        }
+    }
+    let simulated = if shared.simulating { shared.sim.sample(t) } else { Vec::new() };
+    for point in simulated {
         if !point.labels.is_empty() {
             continue;
         }
@@ -161,6 +167,9 @@ pub(crate) async fn historical(State(shared): State<Arc<Shared>>, query: Pairs) 
     let q = HistoryQuery::parse(pairs(query)?, shared.sim_now()).map_err(|m| ApiError(StatusCode::BAD_REQUEST, m))?;
     if shared.kind_of(&q.metric).is_none() {
         return Err(ApiError(StatusCode::NOT_FOUND, format!("unknown metric {:?}", clip(&q.metric))));
+    }
+    if !shared.simulated(&q.metric) {
+        return Ok(Json(shared.held().history(&q)).into_response());
     }
     // Up to ten thousand simulator samples: keep them off the async workers.
     let work = Arc::clone(&shared);

@@ -309,6 +309,30 @@ impl SessionTable {
         }
     }
 
+    /// [`fan_out`](Self::fan_out) for a gateway fed by real inputs, whose
+    /// frames come whenever an input has points rather than once a tick: a
+    /// session that wants none of the points is sent no empty frame, and
+    /// with no points at all only `others` go out.
+    pub fn fan_out_sparse(
+        &mut self,
+        timestamp: i64,
+        points: &[Point],
+        others: &[ServerFrame],
+        m: &OwnMetrics,
+        now: Instant,
+    ) {
+        for s in self.sessions.values_mut().filter(|s| !s.subs.is_empty()) {
+            let mine: Vec<Point> = points.iter().filter(|p| s.subs.wants(&p.metric)).cloned().collect();
+            if !mine.is_empty() {
+                let frame = MetricsFrame { seq: None, timestamp: WireTime(timestamp), points: mine };
+                s.push(ServerFrame::Metrics(frame), m, now);
+            }
+            for other in others {
+                s.push(other.clone(), m, now);
+            }
+        }
+    }
+
     /// Drops sessions detached for longer than the TTL, and trims idle buffers.
     pub fn expire(&mut self, now: Instant) {
         let ttl = self.ttl;

@@ -8,7 +8,9 @@ use super::ServeOptions;
 use super::alerts::SubscriptionBook;
 use super::auth::Token;
 use super::event_log::EventLog;
+use super::held::Held;
 use super::own_metrics::OwnMetrics;
+use super::push::PushLimits;
 use super::ratelimit::{RateLimit, RateLimiter};
 use super::replay::ReplayLimits;
 use super::session::SessionTable;
@@ -33,6 +35,17 @@ pub(crate) struct Shared {
     pub clock_offset_ms: i64,
     pub send_queue: usize,
     pub sim: Simulator,
+    /// Whether the simulator plays (alone or beside real inputs).
+    pub simulating: bool,
+    /// Whether a metric not seen yet may still come, so a subscription to
+    /// it is kept rather than refused: real inputs and producers bring new
+    /// names at any time.
+    pub open_catalogue: bool,
+    /// The core real inputs and pushes are kept in.
+    held: Held,
+    pub push_limits: PushLimits,
+    /// Points a second each client may push.
+    pub push_budget: RateLimiter,
     pub catalogue: Vec<MetricInfo>,
     kinds: HashMap<String, MetricKind>,
     pub token: Option<Token>,
@@ -70,14 +83,37 @@ impl Shared {
             0 => String::new(),
             ms => format!(", offset {ms} ms"),
         };
-        let server =
-            format!("vigil/{} (sim {} seed {}{offset})", env!("CARGO_PKG_VERSION"), opts.scenario.name(), opts.seed);
+        let simulating = opts.inputs.simulating();
+        let version = env!("CARGO_PKG_VERSION");
+        let server = if opts.inputs.real() {
+            let sim = if simulating {
+                format!(", sim {} seed {}{offset}", opts.scenario.name(), opts.seed)
+            } else {
+                String::new()
+            };
+            format!("vigil/{version} (inputs {:08x}{sim})", inputs_digest(&opts.inputs))
+        } else {
+            format!("vigil/{version} (sim {} seed {}{offset})", opts.scenario.name(), opts.seed)
+        };
+        // The rules run over real data; over the simulator's they are its own.
+        let rules = if opts.inputs.real() || !simulating { opts.rules.clone() } else { Vec::new() };
+        let held = Held::new(rules, interval.as_millis() as i64);
+        let push_limits = opts.push;
+        let push_budget = RateLimiter::new(RateLimit {
+            burst: (push_limits.points_per_second * 2.0).max(push_limits.max_points as f64),
+            per_second: push_limits.points_per_second,
+        });
         Ok(Shared {
             server,
             interval,
             clock_offset_ms: opts.clock_offset_ms,
             send_queue: opts.send_queue.max(4),
             sim,
+            simulating,
+            open_catalogue: opts.inputs.real() || !simulating,
+            held,
+            push_limits,
+            push_budget,
             catalogue,
             kinds,
             token: opts.token.clone().map(Token::new),
@@ -108,9 +144,28 @@ impl Shared {
         t.div_euclid(self.interval_ms()) * self.interval_ms()
     }
 
-    /// The kind of a metric in the simulator's catalogue; `None` when unknown.
+    /// The kind of a metric the gateway serves; `None` when unknown.
     pub fn kind_of(&self, metric: &str) -> Option<MetricKind> {
-        self.kinds.get(metric).copied()
+        let sim = if self.simulating { self.kinds.get(metric).copied() } else { None };
+        sim.or_else(|| self.held.kind_of(metric))
+    }
+
+    /// Whether the simulator answers for a metric (its history is computed).
+    pub fn simulated(&self, metric: &str) -> bool {
+        self.simulating && self.kinds.contains_key(metric)
+    }
+
+    /// The core of real inputs and pushes.
+    pub fn held(&self) -> &Held {
+        &self.held
+    }
+
+    /// What `hello` lists: the simulator's metrics when it plays, then
+    /// every one the inputs and producers brought.
+    pub fn catalogue(&self) -> Vec<MetricInfo> {
+        let mut out = if self.simulating { self.catalogue.clone() } else { Vec::new() };
+        out.extend(self.held.catalogue().into_iter().filter(|m| !self.simulated(&m.name)));
+        out
     }
 
     /// A fresh id for a WebSocket connection.
@@ -137,7 +192,8 @@ impl Shared {
     /// current degraded status, if any, then the alerts now active.
     pub fn greeting(&self) -> Vec<ServerFrame> {
         let status = self.current_status.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let alerts = self.lock_active_alerts().clone();
+        let mut alerts = self.lock_active_alerts().clone();
+        alerts.extend(self.held.active_alerts());
         status
             .into_iter()
             .map(ServerFrame::Status)
@@ -151,7 +207,10 @@ impl Shared {
     /// next tick.
     pub fn latest_metrics(&self) -> MetricsFrame {
         let t = self.last_tick_ms.load(Ordering::Relaxed);
-        MetricsFrame { seq: None, timestamp: WireTime(t), points: self.sim.sample(t) }
+        let mut points = if self.simulating { self.sim.sample(t) } else { Vec::new() };
+        let now = now_ms();
+        points.extend(self.held.latest(now - super::hub::current_for(self.interval)));
+        MetricsFrame { seq: None, timestamp: WireTime(if self.simulating { t } else { now }), points }
     }
 
     pub fn lock_events(&self) -> MutexGuard<'_, EventLog> {
@@ -205,4 +264,21 @@ impl Drop for LiveGuard {
             self.shared.live.drained.notify_waiters();
         }
     }
+}
+
+/// A short, stable digest of what the inputs read, for `hello`'s server
+/// name: another set of inputs is another producer (FNV-1a).
+fn inputs_digest(inputs: &super::Inputs) -> u32 {
+    let mut parts: Vec<&str> = inputs.scrape.iter().map(String::as_str).collect();
+    parts.sort();
+    parts.extend(inputs.prometheus.as_deref());
+    let mut matches: Vec<&str> = inputs.matches.iter().map(String::as_str).collect();
+    matches.sort();
+    parts.extend(matches);
+    let mut h: u32 = 0x811c_9dc5;
+    for b in parts.join("\n").bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
 }

@@ -52,7 +52,7 @@ async fn run(shared: Arc<Shared>, socket: WebSocket) {
         session: session.clone(),
         seq: 0,
         interval_ms: shared.interval_ms() as u64,
-        metrics: shared.catalogue.clone(),
+        metrics: shared.catalogue(),
     });
     let Ok(hello) = serde_json::to_string(&hello) else { return };
     {
@@ -206,7 +206,7 @@ fn handle_text(shared: &Shared, conn: &ConnHandle, session: &mut String, text: &
                 return send_error(conn, "unsubscribe needs \"metric\" or \"metrics\"");
             }
             let (known, unknown) = split_known(shared, &names);
-            let catalogue: Vec<String> = shared.catalogue.iter().map(|m| m.name.clone()).collect();
+            let catalogue: Vec<String> = shared.catalogue().into_iter().map(|m| m.name).collect();
             if let Some(s) = shared.lock_sessions().get_mut(session) {
                 s.subs.remove(known.iter().copied(), &catalogue);
             }
@@ -228,7 +228,9 @@ fn handle_text(shared: &Shared, conn: &ConnHandle, session: &mut String, text: &
 
 /// Splits requested names into those in the catalogue (or `*`) and the rest.
 fn split_known<'a>(shared: &Shared, names: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
-    names.iter().partition(|n| **n == "*" || shared.kind_of(n).is_some())
+    names.iter().partition(|n| {
+        **n == "*" || shared.kind_of(n).is_some() || (shared.open_catalogue && crate::wire::valid_name(n))
+    })
 }
 
 fn report_unknown(conn: &ConnHandle, unknown: &[&str]) {

@@ -91,8 +91,19 @@ impl Polled for Scrape {
 
 /// Reads the page: its text and whether it is OpenMetrics.
 async fn fetch(opts: &Options) -> Result<(String, bool), String> {
-    let request = opts.http.get(&opts.url).header(reqwest::header::ACCEPT, ACCEPT).timeout(opts.timeout);
-    let request = crate::sources::auth::apply(opts.auth.as_ref(), request).map_err(|e| e.to_string())?;
+    fetch_page(&opts.http, &opts.url, opts.auth.as_ref(), opts.timeout).await
+}
+
+/// Reads a `/metrics` page as a scrape does (the gateway's scrapes too):
+/// its text and whether it is OpenMetrics.
+pub async fn fetch_page(
+    http: &reqwest::Client,
+    url: &str,
+    auth: Option<&Auth>,
+    timeout: Duration,
+) -> Result<(String, bool), String> {
+    let request = http.get(url).header(reqwest::header::ACCEPT, ACCEPT).timeout(timeout);
+    let request = crate::sources::auth::apply(auth, request).map_err(|e| e.to_string())?;
     let mut response = request.send().await.map_err(|e| crate::sources::error_chain(&e.without_url()))?;
     let status = response.status();
     if !status.is_success() {

@@ -1,0 +1,77 @@
+//! The task that runs a gateway fed by real inputs: it takes every input's
+//! updates into the gateway's core, sends their points on to the screens
+//! as soon as they arrive (a scrape or a push is one frame, at its own
+//! time), and once an interval evaluates the rules and SLOs and sends what
+//! changed. The simulator's gateway has its ticker instead.
+
+use super::state::Shared;
+use crate::core::model::Update;
+use crate::wire::{MetricsFrame, ServerFrame, WireTime, now_ms};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Runs until shutdown.
+pub(crate) async fn run(shared: Arc<Shared>, mut updates: mpsc::Receiver<Update>) {
+    let held = shared.held();
+    let mut tick = tokio::time::interval(shared.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // With no input left (or none given) pushes still come, and the rules
+    // still run over what they bring.
+    let mut open = true;
+    loop {
+        tokio::select! {
+            _ = shared.shutdown.cancelled() => break,
+            update = updates.recv(), if open => match update {
+                Some(update) => take(&shared, update),
+                None => open = false,
+            },
+            _ = tick.tick() => {
+                let alerts = held.evaluate(now_ms());
+                if !alerts.is_empty() {
+                    let others = alerts.into_iter().map(ServerFrame::Alert).collect();
+                    publish(&shared, now_ms(), Vec::new(), others);
+                }
+            }
+        }
+    }
+    tracing::debug!("hub stopped");
+}
+
+/// Takes one update into the core and sends its points on at once.
+pub(crate) fn take(shared: &Shared, update: Update) {
+    let taken = shared.held().take(update, now_ms());
+    for (t, points) in taken.frames {
+        publish(shared, t, points, Vec::new());
+    }
+}
+
+/// Hands every session and the SSE hub one frame of points (when there are
+/// any) and the other frames after it.
+fn publish(shared: &Shared, t: i64, points: Vec<crate::wire::Point>, others: Vec<ServerFrame>) {
+    let now = Instant::now();
+    {
+        let mut sessions = shared.lock_sessions();
+        sessions.fan_out_sparse(t, &points, &others, &shared.metrics, now);
+        if !points.is_empty() {
+            shared.last_tick_ms.store(t, Ordering::Relaxed);
+        }
+        sessions.expire(now);
+        shared.metrics.sessions.store(sessions.len() as u64, Ordering::Relaxed);
+    }
+    let mut frames = Vec::with_capacity(others.len() + 1);
+    if !points.is_empty() {
+        frames.push(ServerFrame::Metrics(MetricsFrame { seq: None, timestamp: WireTime(t), points }));
+    }
+    frames.extend(others);
+    if !frames.is_empty() {
+        shared.sse.publish(frames, now);
+    }
+}
+
+/// How long a point stays current for a newcomer: a few intervals, so a
+/// scrape that is a little late still counts.
+pub(crate) fn current_for(interval: Duration) -> i64 {
+    (interval.as_millis() as i64 * 3).max(5_000)
+}

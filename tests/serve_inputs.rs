@@ -1,0 +1,247 @@
+//! `vigil serve` on real data: a service's `/metrics` page scraped once per
+//! interval for every screen, and points pushed by a producer.
+
+mod common;
+
+use common::real::Exporter;
+use common::{Client, ServeChild, WAIT};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use vigil::gateway::serve::{Inputs, PushLimits, ServeOptions};
+use vigil::wire::{PUSH_PATH, PointValue, ServerFrame, WireNum};
+
+/// A pass-through in front of the exporter's `/metrics` that counts the
+/// requests reaching it: what the gateway costs the service.
+async fn counting_proxy(target: String) -> (String, Arc<AtomicU64>) {
+    let count = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&count);
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let (http, target, counted) = (http.clone(), target.clone(), Arc::clone(&counted));
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let resp = http.get(format!("{target}/metrics")).send().await.unwrap();
+                let ct = resp
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("text/plain")
+                    .to_string();
+                ([("content-type", ct)], resp.text().await.unwrap())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/metrics", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, count)
+}
+
+/// `vigil tail` of one metric from a gateway: its live points by
+/// (timestamp, labels), once it has printed `want` distinct timestamps.
+fn tail_points(stream_url: &str, metric: &str, want: usize) -> BTreeMap<(String, String), Value> {
+    let dir = common::real::TempDir::new("serve-tail");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["tail", "--url", stream_url, "--metric", metric, "--since", "1s"])
+        .env("VIGIL_CACHE_DIR", dir.path())
+        .env("VIGIL_STATE_DIR", dir.path())
+        .env_remove("VIGIL_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vigil tail starts");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut seen = BTreeMap::new();
+    let mut stamps = std::collections::BTreeSet::new();
+    while stamps.len() < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            panic!("tail printed {} timestamps of {metric}, not {want}", stamps.len());
+        };
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if v["type"] == "point" && v["metric"] == metric && v["backfilled"] != true {
+            let ts = v["timestamp"].as_str().unwrap().to_string();
+            stamps.insert(ts.clone());
+            seen.insert((ts, v["labels"].to_string()), v["value"].clone());
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scraped_page_reaches_every_screen_from_one_read_per_interval() {
+    let exporter = Exporter::start(&["--rate", "100", "--error-ratio", "0.05", "--seed", "5"]).await;
+    let (page, reads) = counting_proxy(exporter.url()).await;
+    let started = Instant::now();
+    let gw =
+        tokio::task::spawn_blocking(move || ServeChild::start(&["--scrape", &page, "--interval", "1s"])).await.unwrap();
+    let url = gw.stream_url();
+    let (a, b) = (url.clone(), url.clone());
+    let (ta, tb) = tokio::join!(
+        tokio::task::spawn_blocking(move || tail_points(&a, "http_requests_total", 6)),
+        tokio::task::spawn_blocking(move || tail_points(&b, "http_requests_total", 6)),
+    );
+    let (ta, tb) = (ta.unwrap(), tb.unwrap());
+    let elapsed = started.elapsed().as_secs_f64();
+    let reads = reads.load(Ordering::SeqCst) as f64;
+
+    // The same scrape, seen by both: where their spans overlap, the same
+    // series with the same values at the same instants.
+    let common: Vec<_> = ta.keys().filter(|k| tb.contains_key(*k)).collect();
+    assert!(common.len() >= 3, "the two tails share too little: {ta:?} / {tb:?}");
+    for k in &common {
+        assert_eq!(ta[*k], tb[*k], "{k:?}");
+    }
+    // Series keep the names and labels the service exposes, plus job and instance.
+    assert!(
+        common.iter().any(|(_, labels)| labels.contains("\"status\":\"500\"") && labels.contains("\"instance\"")),
+        "{common:?}"
+    );
+    // One read an interval, whatever the number of screens (with a read's
+    // worth of slack for the start and the end).
+    assert!(reads <= elapsed + 2.0, "{reads} reads in {elapsed:.1}s for two screens");
+    assert!(reads >= 3.0, "{reads} reads in {elapsed:.1}s");
+    gw.stop();
+}
+
+fn push_options() -> ServeOptions {
+    ServeOptions {
+        inputs: Inputs { simulate: Some(false), ..Inputs::default() },
+        push: PushLimits { max_points: 100, max_bytes: 64 << 10, ..PushLimits::default() },
+        ..common::options()
+    }
+}
+
+async fn post(url: &str, body: &str) -> (u16, Value) {
+    let resp = common::http()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn numbers(frame: &ServerFrame, metric: &str) -> Vec<f64> {
+    match frame {
+        ServerFrame::Metrics(m) => m
+            .points
+            .iter()
+            .filter(|p| p.metric == metric)
+            .filter_map(|p| match p.value {
+                Some(PointValue::Number(WireNum(v))) => Some(v),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn pushed_points_arrive_once_in_order_and_a_bad_body_changes_nothing() {
+    let gw = common::start(push_options()).await;
+    let push = format!("{}{PUSH_PATH}", gw.http_url());
+    let mut client = Client::connect(&gw, None).await;
+    client.expect_hello().await;
+    // Subscribed before the metric exists: a producer may come later.
+    client.subscribe("orders_per_minute").await;
+
+    let t0 = vigil::wire::now_ms() - 10_000;
+    for (i, v) in [41.0, 42.5, 40.0].iter().enumerate() {
+        let at = vigil::wire::format_time(t0 + i as i64 * 1_000);
+        let body = json!({"type":"metrics","timestamp":at,"points":[{"metric":"orders_per_minute","value":v}]});
+        let (status, answer) = post(&push, &body.to_string()).await;
+        assert_eq!((status, answer["accepted"].as_u64()), (200, Some(1)), "{answer}");
+    }
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let frame = tokio::time::timeout(WAIT, client.next()).await.expect("pushed points arrive");
+        got.extend(numbers(&frame, "orders_per_minute"));
+    }
+    assert_eq!(got, [41.0, 42.5, 40.0], "once each, in order");
+
+    // A body whose second point is bad: 400 naming it, and its first point
+    // is not used either.
+    let bad = json!({"type":"metrics","points":[
+        {"metric":"orders_per_minute","value":99},
+        {"metric":"orders_per_minute","labels":{"region":7},"value":1}]});
+    let (status, answer) = post(&push, &bad.to_string()).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"].as_str().unwrap().starts_with("points[1].labels.region:"), "{answer}");
+    let realtime: Value = common::http()
+        .get(format!("{}/api/v1/metrics/realtime", gw.http_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(realtime["orders_per_minute"], json!(40.0), "{realtime}");
+    // The next good push is the next thing the screen sees.
+    let (status, _) = post(&push, r#"{"orders_per_minute": 43}"#).await;
+    assert_eq!(status, 200);
+    let next = loop {
+        let frame = tokio::time::timeout(WAIT, client.next()).await.expect("the flat snapshot arrives");
+        let n = numbers(&frame, "orders_per_minute");
+        if !n.is_empty() {
+            break n;
+        }
+    };
+    assert_eq!(next, [43.0]);
+
+    // Limits: too many points, too large a body; each says which.
+    let many: Vec<Value> = (0..101).map(|i| json!({"metric":"m","labels":{"i":i.to_string()},"value":1})).collect();
+    let (status, answer) = post(&push, &json!({"type":"metrics","points":many}).to_string()).await;
+    assert_eq!(status, 413, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("101 points"), "{answer}");
+    let (status, answer) = post(&push, &format!(r#"{{"note":"{}"}}"#, "x".repeat(70_000))).await;
+    assert_eq!(status, 413, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("bytes"), "{answer}");
+
+    // History over REST holds what was pushed.
+    let hist: Value = common::http()
+        .get(format!("{}/api/v1/metrics/historical?metric=orders_per_minute&period=1m&granularity=1s", gw.http_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let values: Vec<f64> = hist["data"].as_array().unwrap().iter().filter_map(|p| p["value"].as_f64()).collect();
+    assert!(values.starts_with(&[41.0, 42.5, 40.0]), "{hist}");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn pushes_need_the_token_like_every_route() {
+    let opts = ServeOptions { token: Some("s3cret".into()), ..push_options() };
+    let gw = common::start(opts).await;
+    let push = format!("{}{PUSH_PATH}", gw.http_url());
+    let (status, _) = post(&push, r#"{"active_users": 5}"#).await;
+    assert_eq!(status, 401);
+    let resp = common::http().post(&push).bearer_auth("s3cret").body(r#"{"active_users": 5}"#).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    gw.shutdown().await;
+}
