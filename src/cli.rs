@@ -224,8 +224,10 @@ pub struct ServeArgs {
     /// File holding the bearer token clients must send.
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
-    /// A service's /metrics page to read every interval (repeatable).
-    #[arg(long, value_name = "URL")]
+    /// A service's /metrics page to read every interval, as NAME=URL to
+    /// name the service (its job and service labels) or a bare URL
+    /// (named by its host and port); repeatable.
+    #[arg(long, value_name = "[NAME=]URL")]
     pub scrape: Vec<String>,
     /// A Prometheus-compatible API to read the --match selectors from.
     #[arg(long, value_name = "URL")]

@@ -245,3 +245,75 @@ async fn pushes_need_the_token_like_every_route() {
     assert_eq!(resp.status().as_u16(), 200);
     gw.shutdown().await;
 }
+
+/// The lines `vigil tail --alerts` prints until `done` says enough, or 90 s.
+fn tail_alerts(stream_url: &str, mut done: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
+    let dir = common::real::TempDir::new("serve-alerts");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["tail", "--url", stream_url, "--alerts"])
+        .env("VIGIL_CACHE_DIR", dir.path())
+        .env("VIGIL_STATE_DIR", dir.path())
+        .env_remove("VIGIL_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vigil tail starts");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut lines = Vec::new();
+    while !done(&lines) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left.min(Duration::from_millis(500))) {
+            Ok(line) => lines.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => {}
+            Err(e) => {
+                let _ = child.kill();
+                panic!("{e}; lines so far: {lines:?}");
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_runs_the_rules_once_for_every_screen() {
+    let exporter = Exporter::start(&["--rate", "100", "--error-ratio", "0.05", "--seed", "9"]).await;
+    let page = format!("shop={}/metrics", exporter.url());
+    let gw =
+        tokio::task::spawn_blocking(move || ServeChild::start(&["--scrape", &page, "--interval", "1s"])).await.unwrap();
+    let url = gw.stream_url();
+    // Until the gateway's error-rate alert for the service has come, and a
+    // few seconds more in which a screen's own rules would have spoken.
+    let mut seen_at: Option<Instant> = None;
+    let lines = tokio::task::spawn_blocking(move || {
+        tail_alerts(&url, |lines| {
+            let gateway_alert = lines
+                .iter()
+                .any(|l| l["type"] == "alert" && l["id"].as_str().is_some_and(|id| id.starts_with("error rate:shop:")));
+            if gateway_alert && seen_at.is_none() {
+                seen_at = Some(Instant::now());
+            }
+            seen_at.is_some_and(|t| t.elapsed() > Duration::from_secs(3))
+        })
+    })
+    .await
+    .unwrap();
+    let shop: Vec<&Value> = lines.iter().filter(|l| l["labels"]["service"] == "shop").collect();
+    assert!(shop.iter().all(|l| l["type"] == "alert"), "the screen ran rules of its own: {shop:?}");
+    assert!(lines.iter().all(|l| l["type"] != "rule_alert"), "{lines:?}");
+    let first = shop[0];
+    assert_eq!(first["labels"], json!({"service": "shop"}));
+    assert!(first["summary"].as_str().unwrap().contains("shop answers"), "{first}");
+    gw.stop();
+}

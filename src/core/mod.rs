@@ -165,6 +165,9 @@ pub struct Core {
     slos_from: Arc<Vec<SloSpec>>,
     spare_ledgers: Vec<Ledger>,
     evaluated_at: Option<i64>,
+    /// The gateway evaluates the rules: the core keeps the list it was
+    /// given but runs none of it.
+    rules_upstream: bool,
     /// Whether the rules were played over the start-up backfill yet, and
     /// how many changes that replay went through.
     rules_replayed: bool,
@@ -232,6 +235,7 @@ impl Core {
             spare_ledgers: Vec::new(),
             evaluated_at: None,
             rules_replayed: false,
+            rules_upstream: false,
             replayed_changes: 0,
             intent: Intent::default(),
             incidents: Incidents::default(),
@@ -433,6 +437,13 @@ impl Core {
                 }
             }
             Update::Malformed(why) => self.last_malformed = Some(why),
+            Update::RulesUpstream => {
+                if !self.rules_upstream {
+                    self.rules_upstream = true;
+                    self.rules = RuleSet::default();
+                    self.alerts.forget(OriginKind::Rule);
+                }
+            }
             Update::Backfilled { from_ms, complete, .. } => {
                 self.progress.backfill.get_or_insert((from_ms, complete));
                 // The first backfill is the start-up one: history is in, so
@@ -545,7 +556,9 @@ impl Core {
             self.rules_from = rules;
             return;
         }
-        self.rules = RuleSet::new(rules.to_vec());
+        if !self.rules_upstream {
+            self.rules = RuleSet::new(rules.to_vec());
+        }
         self.rules_from = rules;
         self.alerts.forget(OriginKind::Rule);
     }
@@ -673,7 +686,8 @@ impl Core {
     /// rules' reach.
     pub fn replay_rules_from(&mut self, from_ms: Option<i64>, now_ms: i64) -> usize {
         let started = std::time::Instant::now();
-        self.rules = RuleSet::new(self.rules_from.to_vec());
+        let rules = if self.rules_upstream { Vec::new() } else { self.rules_from.to_vec() };
+        self.rules = RuleSet::new(rules);
         self.alerts.forget(OriginKind::Rule);
         let reach = (now_ms - self.rules.reach_ms()).max(self.earliest_ms.unwrap_or(now_ms));
         let from = from_ms.unwrap_or(reach);

@@ -460,6 +460,9 @@ pub enum Update {
     Conn(ConnState),
     /// A frame that could not be used; the text says why.
     Malformed(String),
+    /// The gateway evaluates the alert rules itself and streams their
+    /// alerts: the core runs none of its own, so no alert is listed twice.
+    RulesUpstream,
     /// A REST backfill of (from, to] has handed on everything it fetched,
     /// so history up to `to_ms` is as complete as the gateway could make
     /// it; `complete` is false when some metric could not be read.

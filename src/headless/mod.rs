@@ -282,7 +282,7 @@ impl Refusals {
                 };
                 (fatal && !self.heard_from_gateway).then_some((*class, why))
             }
-            Update::Conn(_) | Update::Malformed(_) | Update::Backfilled { .. } => None,
+            Update::Conn(_) | Update::Malformed(_) | Update::Backfilled { .. } | Update::RulesUpstream => None,
             _ => {
                 self.heard_from_gateway = true;
                 None
@@ -417,6 +417,7 @@ fn print_update<W: Write>(
         | Update::Conn(_)
         | Update::Malformed(_)
         | Update::Backfilled { .. }
+        | Update::RulesUpstream
         | Update::Query { .. }
         | Update::Muted { .. } => {}
     }

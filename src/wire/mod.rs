@@ -110,7 +110,20 @@ pub struct Hello {
     pub interval_ms: u64,
     #[serde(default)]
     pub metrics: Vec<MetricInfo>,
+    /// What the server does beyond the protocol (our gateway's additions):
+    /// [`CAP_RULES`] when it evaluates the alert rules itself. Absent from
+    /// other servers' hellos, which is the same as none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
 }
+
+/// A hello capability: the gateway evaluates the alert rules for every
+/// screen and streams their alerts, so a screen runs none of its own.
+pub const CAP_RULES: &str = "rules";
+/// A hello capability: `GET /api/v1/events` answers the events of the last day.
+pub const CAP_EVENTS: &str = "events";
+/// A hello capability: producers may push points to `POST /api/v1/metrics`.
+pub const CAP_INGEST: &str = "ingest";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricsFrame {

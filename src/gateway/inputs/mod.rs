@@ -42,20 +42,14 @@ pub async fn spawn(
     let pace = Pace { every: interval, timeout };
     let mut tasks = Vec::new();
     let mut next_id = 1u16;
-    for url in &inputs.scrape {
+    for spec in &inputs.scrape {
         let id = SourceId(next_id);
         next_id += 1;
-        let job = crate::sources::scrape::poll::default_job(url);
+        let (job, url) = named(spec);
+        let mut extra = crate::sources::scrape::poll::target_labels(url, &job);
+        extra.insert("service".into(), job.clone());
         let stats = Arc::new(SourceStats::for_source(id, SourceKind::Scrape, &job, url, interval_ms));
-        let page = Page {
-            url: url.clone(),
-            http: http.clone(),
-            timeout,
-            extra: crate::sources::scrape::poll::target_labels(url, &job),
-            id,
-            interval_ms,
-            sent: Vec::new(),
-        };
+        let page = Page { url: url.to_string(), http: http.clone(), timeout, extra, id, interval_ms, sent: Vec::new() };
         tasks.push(tokio::spawn(poller::run(page, pace, stats, tx.clone(), cancel.clone())));
     }
     if let Some(base) = &inputs.prometheus {
@@ -66,6 +60,31 @@ pub async fn spawn(
         tasks.push(tokio::spawn(poller::run(upstream, pace, stats, tx.clone(), cancel.clone())));
     }
     Ok(tasks)
+}
+
+/// A `--scrape` value: `NAME=URL` names the service (its `job` and
+/// `service` labels); a bare URL is named by its host and port.
+pub fn named(spec: &str) -> (String, &str) {
+    match spec.split_once('=') {
+        Some((name, url)) if !name.is_empty() && !name.contains("://") && !name.contains('/') => {
+            (name.to_string(), url)
+        }
+        _ => (crate::sources::scrape::poll::default_job(spec), spec),
+    }
+}
+
+/// Gives a series without a `service` label its `job` as one, which is
+/// what the dashboard's pages and the shipped rules group by.
+pub fn with_service(update: &mut Update) {
+    if let Update::Samples { observations, .. } = update {
+        for o in observations {
+            if !o.key.labels.contains_key("service")
+                && let Some(job) = o.key.labels.get("job").cloned()
+            {
+                o.key.labels.insert("service".into(), job);
+            }
+        }
+    }
 }
 
 /// One service's `/metrics` page, read as the dashboard's scrape source

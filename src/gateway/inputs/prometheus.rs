@@ -75,7 +75,9 @@ impl Polled for Upstream {
             out.push(Update::Catalogue { metrics: metas, interval_ms: self.interval_ms, source: self.id });
             self.sent = names;
         }
-        out.push(Update::Samples { observations, live: true, seq: None, source: self.id });
+        let mut samples = Update::Samples { observations, live: true, seq: None, source: self.id };
+        super::with_service(&mut samples);
+        out.push(samples);
         Ok(out)
     }
 }

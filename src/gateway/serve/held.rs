@@ -21,6 +21,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 /// The gateway's core and catalogue.
 pub(crate) struct Held {
     core: Mutex<Core>,
+    /// Whether any rule runs here (the simulator's gateway has its own).
+    has_rules: bool,
     catalogue: RwLock<Catalogue>,
 }
 
@@ -61,9 +63,14 @@ impl Held {
     pub fn new(rules: Vec<RuleSpec>, every_ms: i64) -> Held {
         let setup = Setup { every_ms: Some(every_ms.max(1_000)), ..Setup::default() };
         let mut core = Core::new(setup);
+        let has_rules = !rules.is_empty();
         core.set_rules(Arc::new(rules));
         core.tell_changes();
-        Held { core: Mutex::new(core), catalogue: RwLock::new(Catalogue::default()) }
+        Held { core: Mutex::new(core), has_rules, catalogue: RwLock::new(Catalogue::default()) }
+    }
+
+    pub fn has_rules(&self) -> bool {
+        self.has_rules
     }
 
     fn core(&self) -> MutexGuard<'_, Core> {

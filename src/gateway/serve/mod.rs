@@ -119,7 +119,8 @@ impl Inputs {
         for m in &self.matches {
             inputs::prometheus::check_selector(m).map_err(|e| format!("--match {m}: {e}"))?;
         }
-        for url in self.scrape.iter().chain(self.prometheus.iter()) {
+        let pages = self.scrape.iter().map(|s| inputs::named(s).1);
+        for url in pages.chain(self.prometheus.iter().map(String::as_str)) {
             match reqwest::Url::parse(url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
                 _ => return Err(format!("{url:?} is not an http:// or https:// URL")),

@@ -155,6 +155,16 @@ impl Shared {
         self.simulating && self.kinds.contains_key(metric)
     }
 
+    /// What `hello` says the gateway does beyond the protocol.
+    pub fn capabilities(&self) -> Vec<String> {
+        let mut caps = Vec::new();
+        if self.held.has_rules() {
+            caps.push(crate::wire::CAP_RULES.to_string());
+        }
+        caps.extend([crate::wire::CAP_EVENTS.to_string(), crate::wire::CAP_INGEST.to_string()]);
+        caps
+    }
+
     /// The core of real inputs and pushes.
     pub fn held(&self) -> &Held {
         &self.held

@@ -53,6 +53,7 @@ async fn run(shared: Arc<Shared>, socket: WebSocket) {
         seq: 0,
         interval_ms: shared.interval_ms() as u64,
         metrics: shared.catalogue(),
+        capabilities: shared.capabilities(),
     });
     let Ok(hello) = serde_json::to_string(&hello) else { return };
     {

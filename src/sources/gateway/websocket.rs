@@ -126,6 +126,9 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
         transport: Transport::Ws,
     };
     stream.emit(Update::Conn(connected)).await;
+    if hello.as_ref().is_some_and(|h| h.capabilities.iter().any(|c| c == wire::CAP_RULES)) {
+        stream.emit(Update::RulesUpstream).await;
+    }
 
     let mut ended = Ended::alive();
     let mut last_rx = Instant::now();
