@@ -61,6 +61,7 @@ fn alert(id: &str, updated_ms: i64) -> Alert {
         starts_at: Some(updated_ms),
         ends_at: None,
         updated_ms,
+        open_start: false,
     }
 }
 
