@@ -121,6 +121,7 @@ fn gateway_alert(id: &str, metric: &str, now: i64) -> Alert {
         starts_at: Some(now - 60_000),
         ends_at: None,
         updated_ms: now,
+        open_start: false,
     }
 }
 

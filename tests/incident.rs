@@ -83,6 +83,7 @@ fn gateway_alert(state: AlertState, at: i64) -> Update {
         starts_at: Some(at),
         ends_at: (state == AlertState::Resolved).then_some(at),
         updated_ms: at,
+        open_start: false,
     })
 }
 

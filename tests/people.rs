@@ -52,6 +52,7 @@ fn alert(id: &str, state: AlertState, severity: Severity, service: &str) -> Aler
         starts_at: Some(T0 - 60_000),
         ends_at: None,
         updated_ms: T0,
+        open_start: false,
     }
 }
 

@@ -2,6 +2,8 @@
 //! restored values are stale until live data arrives, and a bad file is
 //! ignored rather than fatal.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use vigil::core::model::{
@@ -61,6 +63,7 @@ fn alert(id: &str, updated_ms: i64) -> Alert {
         starts_at: Some(updated_ms),
         ends_at: None,
         updated_ms,
+        open_start: false,
     }
 }
 
@@ -280,5 +283,150 @@ fn the_demo_keeps_one_state_per_scenario_and_seed() {
     let burst = StateFile::for_plan(&dir, &plan(Scenario::ErrorBurst, 1));
     std::fs::copy(&tour.path, &burst.path).unwrap();
     assert!(matches!(pipeline().restore(&burst, T0 + 6_000), Err(RestoreError::Foreign(_))));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The dashboard's data path as `vigil --url` runs it, without a terminal:
+/// the saved state restored first, then the rules, the start-up history and
+/// live data, as `main` sets the pipeline going.
+struct Dashboard {
+    feed: vigil::feed::Feed,
+    pipeline: tokio::task::JoinHandle<Pipeline>,
+    scenes: tokio::sync::watch::Receiver<Arc<Scene>>,
+    cancel: tokio_util::sync::CancellationToken,
+}
+
+impl Dashboard {
+    async fn start(url: &str, file: &StateFile, backfill: std::time::Duration) -> Dashboard {
+        let args = vigil::cli::SourceArgs { urls: vec![url.to_string()], ..Default::default() };
+        let mut plan = vigil::feed::plan(&args).unwrap();
+        plan.backfill = backfill;
+        let mut feed = vigil::feed::Feed::start(&plan).await.unwrap();
+        let mut p = Pipeline::new(feed.info.clone(), feed.stats.clone());
+        match p.restore(file, vigil::wire::now_ms()) {
+            Ok(_) | Err(RestoreError::Missing) => {}
+            Err(e) => panic!("the saved state: {e}"),
+        }
+        p.set_rules(Arc::new(plan.config.rules()));
+        p.fetch_history_with(feed.history.clone());
+        let (scene_tx, scenes) = tokio::sync::watch::channel(Arc::new(Scene::default()));
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let pipeline = tokio::spawn(vigil::tui::pipeline::run(p, feed.take_updates(), None, scene_tx, cancel.clone()));
+        Dashboard { feed, pipeline, scenes, cancel }
+    }
+
+    /// Waits (up to `wait`) for the payments error-rate alert to stand as
+    /// `ok` wants it.
+    async fn payments(&mut self, wait: std::time::Duration, ok: impl Fn(&Alert) -> bool) -> Alert {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let scene = self.scenes.borrow_and_update().clone();
+            if let Some(a) = scene.alerts.iter().find(|a| a.id == PAYMENTS).filter(|a| ok(a)) {
+                return a.clone();
+            }
+            let now = tokio::time::Instant::now();
+            assert!(now < deadline, "no payments alert as wanted; alerts {:?}", scene.alerts);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.scenes.changed()).await;
+        }
+    }
+
+    /// Stops it as quitting does, saving the state.
+    async fn stop(self, file: &StateFile) {
+        self.cancel.cancel();
+        let pipeline = self.pipeline.await.unwrap();
+        pipeline.save(file, vigil::wire::now_ms()).unwrap();
+        self.feed.stop().await;
+    }
+}
+
+const PAYMENTS: &str = "rule:error rate:service=payments";
+
+/// How far apart two runs' starts of one alert may be: one evaluation step.
+const STEP_MS: i64 = vigil::core::alert::rules::REPLAY_STEP_MS;
+
+/// A restart during an incident (the saved state plus a live gateway) keeps
+/// the alert's start: the second run, whose gateway backfill reaches back a
+/// minute only, finds it in the saved history; `check` and `tail --alerts`
+/// against the same gateway say the same start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_during_an_incident_keeps_the_alerts_start() {
+    use std::time::Duration;
+    use vigil::gateway::sim::{Scenario, Simulator};
+    let serve =
+        tokio::task::spawn_blocking(|| common::ServeChild::start(&["--scenario", "error-burst"])).await.unwrap();
+    let url = serve.stream_url();
+    let dir = temp_dir("restart-incident");
+    let file = StateFile::new(&dir, std::slice::from_ref(&url));
+    let sim = Simulator::new(1, Scenario::ErrorBurst);
+
+    // First run: until payments' error rate fires while its incident still
+    // burns, so it stays firing minutes after (a round is ten minutes).
+    let mut first = Dashboard::start(&url, &file, Duration::from_secs(15 * 60)).await;
+    let before = first
+        .payments(Duration::from_secs(12 * 60), |a| {
+            a.state == AlertState::Firing && sim.incident_at(vigil::wire::now_ms()).is_some()
+        })
+        .await;
+    let start = before.start().expect("a start");
+    assert!(!start.at_least, "fifteen minutes of history reach its start: {before:?}");
+    first.stop(&file).await;
+
+    // Second run, same cache, the gateway still running.
+    let mut second = Dashboard::start(&url, &file, Duration::from_secs(60)).await;
+    let after = second.payments(Duration::from_secs(60), |a| a.starts_at.is_some()).await;
+    let again = after.start().unwrap();
+    assert!((again.at_ms - start.at_ms).abs() <= STEP_MS && !again.at_least, "{before:?}\nthen {after:?}");
+    second.stop(&file).await;
+
+    // `check` and `tail --alerts` read the gateway's history and agree.
+    let vigil = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+                .args(args)
+                .env_remove("VIGIL_TOKEN")
+                .output()
+                .expect("vigil runs")
+        })
+    };
+    let check = vigil(["check", "--url", &url, "--format", "json", "--timeout", "60s"].map(String::from).to_vec());
+    let check = check.await.unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let listed = report["alerts"].as_array().unwrap().iter().find(|a| a["rule"] == "error rate");
+    let listed = listed.unwrap_or_else(|| panic!("check lists no error rate: {report}"));
+    let since = vigil::wire::parse_time(listed["since"].as_str().unwrap()).unwrap();
+    assert!((since - start.at_ms).abs() <= STEP_MS, "check: {listed}, the dashboard {start:?}");
+    assert_eq!(listed["since_at_least"], false, "{listed}");
+
+    let tail_started = vigil::wire::now_ms();
+    let args = ["tail", "--url", &url, "--alerts", "--since", "30m", "--duration", "20s"];
+    let tail = vigil(args.map(String::from).to_vec()).await.unwrap();
+    assert_eq!(tail.status.code(), Some(0), "{}", String::from_utf8_lossy(&tail.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&tail.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let payments: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["type"] == "rule_alert" && l["rule"] == "error rate" && l["group"]["service"] == "payments")
+        .collect();
+    let last = payments.last().unwrap_or_else(|| panic!("tail told nothing of payments: {lines:?}"));
+    let since = vigil::wire::parse_time(last["since"].as_str().unwrap()).unwrap();
+    assert!((since - start.at_ms).abs() <= STEP_MS, "tail: {last}, the dashboard {start:?}");
+    // What happened before tail started is told as history, never as live.
+    // A gateway's alert is told so by its first line.
+    let mut heard = std::collections::HashSet::new();
+    let time = |v: &serde_json::Value| v.as_str().map(|t| vigil::wire::parse_time(t).unwrap());
+    for l in &lines {
+        let before_start = match l["type"].as_str() {
+            Some("rule_alert") => time(&l["at"]).is_some_and(|t| t < tail_started),
+            Some("alert") if heard.insert(l["id"].to_string()) && l["state"] != "resolved" => {
+                time(&l["starts_at"]).is_some_and(|t| t < tail_started)
+            }
+            _ => false,
+        };
+        if before_start {
+            assert_eq!(l["replayed"], true, "told as live: {l}");
+        }
+    }
+    assert!(lines.iter().any(|l| l["replayed"] == true), "{lines:?}");
+    serve.stop();
     let _ = std::fs::remove_dir_all(dir);
 }

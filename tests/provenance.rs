@@ -56,6 +56,7 @@ fn alert(id: &str, origin: Origin, metric: &str, labels: &[(&str, &str)]) -> Ale
         starts_at: Some(T0),
         ends_at: None,
         updated_ms: T0,
+        open_start: false,
     }
 }
 

@@ -98,6 +98,7 @@ fn alert(id: &str, state: AlertState, severity: Severity, starts: i64) -> Alert 
         starts_at: Some(starts),
         ends_at: None,
         updated_ms: starts,
+        open_start: false,
     }
 }
 

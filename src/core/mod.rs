@@ -683,15 +683,19 @@ impl Core {
     }
 
     /// [`Core::replay_rules`] from `from_ms` when given, else from the
-    /// rules' reach.
+    /// rules' reach; further back when that does not reach the start of an
+    /// alert still shown (see [`replay_to_starts`]).
     pub fn replay_rules_from(&mut self, from_ms: Option<i64>, now_ms: i64) -> usize {
         let started = std::time::Instant::now();
-        let rules = if self.rules_upstream { Vec::new() } else { self.rules_from.to_vec() };
-        self.rules = RuleSet::new(rules);
         self.alerts.forget(OriginKind::Rule);
-        let reach = (now_ms - self.rules.reach_ms()).max(self.earliest_ms.unwrap_or(now_ms));
-        let from = from_ms.unwrap_or(reach);
-        let changes = self.rules.replay(&self.store, from, now_ms, REPLAY_STEP_MS);
+        // The history held, however it came: restored from the state file,
+        // fetched over REST, or seen live.
+        let floor = self.store.oldest_ms().unwrap_or(now_ms).min(now_ms);
+        let first_try = from_ms.unwrap_or((now_ms - self.rules.reach_ms()).max(floor));
+        // A gateway that evaluates the rules leaves none to replay here.
+        let specs: &[RuleSpec] = if self.rules_upstream { &[] } else { &self.rules_from };
+        let (rules, changes, from) = replay_to_starts(specs, &self.store, first_try, floor, now_ms);
+        self.rules = rules;
         // Filed in time order, so a resolved alert keeps the start its
         // firing had, and the book ends as the replay's last instant left it.
         for (at, o) in &changes {
@@ -771,6 +775,37 @@ impl Core {
     }
 }
 
+/// Plays `specs` over `store` from `from_ms` to `now_ms`, then again over
+/// twice the span, and so on down to `floor_ms` (the oldest history held),
+/// while an alert the replay leaves shown was already breaching at its
+/// first verdict: its start lies further back. The rules' reach is enough
+/// to know where each group stands, not when its alert began; an alert on
+/// for an hour would otherwise start anew at every restart. The search
+/// stops where the alerts' starts are found, so its cost follows the
+/// longest alert, not the history held. Returns the rules as the last
+/// replay left them, its changes and where it began.
+fn replay_to_starts(
+    specs: &[RuleSpec],
+    store: &Store,
+    mut from_ms: i64,
+    floor_ms: i64,
+    now_ms: i64,
+) -> (RuleSet, Vec<(i64, crate::core::alert::rules::Outcome)>, i64) {
+    use crate::core::alert::engine::Change;
+    loop {
+        let mut rules = RuleSet::new(specs.to_vec());
+        let changes = rules.replay(store, from_ms, now_ms, REPLAY_STEP_MS);
+        // A resolved alert stays listed a while, with its start.
+        let listed = |at: i64| now_ms - at < crate::core::alert::KEEP_RESOLVED_MS;
+        let open = rules.any_open()
+            || changes.iter().any(|(at, o)| o.open && o.change == Some(Change::Resolved) && listed(*at));
+        if !open || from_ms <= floor_ms {
+            return (rules, changes, from_ms);
+        }
+        from_ms = (now_ms - 2 * (now_ms - from_ms).max(REPLAY_STEP_MS)).max(floor_ms);
+    }
+}
+
 /// A label set as (name, value) pairs, for filters.
 pub fn label_pairs(labels: &Labels) -> impl Iterator<Item = (&str, &str)> {
     labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))
@@ -803,5 +838,65 @@ mod tests {
         assert_eq!(core.events().count(), MAX_EVENTS);
         assert!(!core.add_event(event(now - 120_000, "too old for the list"), now + 500));
         assert!(core.events().all(|e| e.ts >= now));
+    }
+
+    use crate::core::model::{Kind, MetricMeta, Observation, Sample, SeriesKey};
+
+    const RULE: &str = r#"
+        name = "error rate"
+        metric = "errors"
+        divide_by = { metric = "requests" }
+        by = "service"
+        op = ">"
+        threshold = 0.01
+        for = "2m"
+        over = "1m"
+    "#;
+
+    /// A core whose store holds `api`'s counters from `from_s` to `to_s`
+    /// seconds, failing 5% of requests from 300 s on.
+    fn core_with_history(from_s: i64, to_s: i64) -> Core {
+        let mut core = Core::default();
+        core.store.learn(&[
+            MetricMeta { name: "requests".into(), kind: Kind::Counter, unit: String::new(), help: String::new() },
+            MetricMeta { name: "errors".into(), kind: Kind::Counter, unit: String::new(), help: String::new() },
+        ]);
+        for sec in from_s..=to_s {
+            let errors = 5.0 * (sec - 300).max(0) as f64;
+            for (metric, v) in [("requests", 100.0 * sec as f64), ("errors", errors)] {
+                let key = SeriesKey::new(metric).with("service", "api");
+                core.store.insert(&Observation { key, ts: sec * 1000, sample: Sample::Number(v) }, None);
+            }
+        }
+        core.set_rules(Arc::new(vec![toml::from_str(RULE).unwrap()]));
+        core
+    }
+
+    fn api(core: &Core) -> Alert {
+        core.alerts().get("rule:error rate:service=api").cloned().expect("the api alert")
+    }
+
+    #[test]
+    fn a_replay_reaches_back_to_where_a_long_alert_began() {
+        // Firing for most of an hour: far more than the rule's reach of
+        // three minutes, which alone would have it fire anew at the end.
+        let mut core = core_with_history(0, 3_000);
+        core.replay_rules(3_000_000);
+        let a = api(&core);
+        assert_eq!((a.state, a.starts_at, a.open_start), (AlertState::Firing, Some(440_000), false), "{a:?}");
+        assert!(core.rules().any_open() == a.open_start);
+    }
+
+    #[test]
+    fn a_start_before_the_history_held_is_only_a_bound() {
+        // The history begins at 1000 s, mid-breach: it fired at the first
+        // instant the data can show, `for` after its window was held (the
+        // oldest point sits in a coarse slot, so within a step of that).
+        let mut core = core_with_history(1_000, 3_000);
+        core.replay_rules(3_000_000);
+        let start = api(&core).start().expect("a start");
+        assert!(start.at_least, "{start:?}");
+        let first = 1_000_000 + 60_000 + 120_000;
+        assert!((first..=first + REPLAY_STEP_MS).contains(&start.at_ms), "{start:?}");
     }
 }

@@ -213,13 +213,36 @@ pub struct Alert {
     pub value: Option<f64>,
     pub threshold: Option<f64>,
     pub summary: String,
+    /// When it began: for a gateway's or an Alertmanager's alert, the
+    /// `starts_at` they give; for a rule's, when it fired (or went
+    /// pending), as the history held shows it. Read it through
+    /// [`Alert::start`], which says whether it is only a bound.
     pub starts_at: Option<i64>,
     pub ends_at: Option<i64>,
     /// When this client last heard of the alert.
     pub updated_ms: i64,
+    /// The alert was already on where the history held begins: it began
+    /// at `starts_at` or before, and is said to be on "since at least"
+    /// then. Only a rule's alert can be; others' say when they began.
+    pub open_start: bool,
+}
+
+/// When an alert began, as every view tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Start {
+    pub at_ms: i64,
+    /// It may have begun earlier: the history held does not reach back to
+    /// its start ("since at least").
+    pub at_least: bool,
 }
 
 impl Alert {
+    /// When the alert began, and whether that is only a bound: the one
+    /// answer the list, the detail, `check` and `tail` all give.
+    pub fn start(&self) -> Option<Start> {
+        self.starts_at.map(|at_ms| Start { at_ms, at_least: self.open_start })
+    }
+
     /// The name of the rule behind the alert, which silences match as
     /// `alertname`: a rule's name; an SLO's name and burn alert
     /// (`checkout availability:fast burn`, as SLOs share burn alert names);

@@ -427,7 +427,8 @@ impl Report {
     fn write_text(&self, out: &mut impl Write) -> io::Result<()> {
         for a in &self.alerts {
             let who = a.who();
-            let since = a.since.as_deref().map(|s| format!("  since {s}")).unwrap_or_default();
+            let at_least = if a.since_at_least { "at least " } else { "" };
+            let since = a.since.as_deref().map(|s| format!("  since {at_least}{s}")).unwrap_or_default();
             writeln!(out, "{:<8} {:<8} {who}{since}  {}", a.state.to_uppercase(), a.severity, sanitize(&a.summary))?;
         }
         for s in &self.slos {
@@ -524,6 +525,9 @@ pub struct AlertJson {
     severity_rank: Severity,
     /// Since when it has been in this state (firing: since it fired).
     pub since: Option<String>,
+    /// The history fetched does not reach back to its start: it has been
+    /// in this state since `since` at least.
+    pub since_at_least: bool,
     pub value: Option<WireNum>,
     pub threshold: WireNum,
     pub summary: String,
@@ -559,7 +563,8 @@ impl AlertJson {
             state: a.state.name(),
             severity: a.severity.name(),
             severity_rank: a.severity,
-            since: a.starts_at.map(format_time),
+            since: a.start().map(|s| format_time(s.at_ms)),
+            since_at_least: a.start().is_some_and(|s| s.at_least),
             value: a.value.map(WireNum),
             threshold: WireNum(a.threshold.unwrap_or(f64::NAN)),
             summary: a.summary.clone(),
@@ -650,6 +655,7 @@ mod tests {
             phase: crate::core::alert::engine::Phase::Firing { since: 1_751_279_400_000, quiet_since: None },
             value: Some(0.05),
             change: None,
+            open: false,
         };
         let alert = crate::core::alert::rule_alert(rule, &o, None, 1_751_279_460_000).unwrap();
         let mut r = Report { rules: 9, alerts: AlertJson::of(&alert).into_iter().collect(), ..Report::default() };
@@ -680,6 +686,7 @@ mod tests {
             starts_at: Some(1_751_279_400_000),
             ends_at: None,
             updated_ms: 1_751_279_460_000,
+            open_start: false,
         };
         let json = AlertJson::of(&alert).unwrap();
         assert_eq!((json.source, json.name.as_str(), json.rule.as_str()), ("gateway", "queue-deep", ""));

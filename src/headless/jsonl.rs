@@ -31,7 +31,7 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
                 },
             )
         }
-        Item::Alert(a) => to_line(
+        Item::Alert { alert: a, replayed } => to_line(
             out,
             &AlertLine {
                 kind: "alert",
@@ -45,6 +45,7 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
                 summary: &a.summary,
                 starts_at: a.starts_at.map(format_time),
                 ends_at: a.ends_at.map(format_time),
+                replayed,
             },
         ),
         Item::Event(e) => to_line(
@@ -93,7 +94,7 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
                 summary: &alert.summary,
             },
         ),
-        Item::RuleAlert { at, rule, group, change, state, value, replayed } => to_line(
+        Item::RuleAlert { at, rule, group, change, state, value, replayed, start } => to_line(
             out,
             &RuleAlertLine {
                 kind: "rule_alert",
@@ -106,6 +107,8 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
                 value: value.map(WireNum),
                 threshold: WireNum(rule.threshold),
                 summary: rule.summary_for(group, value),
+                since: start.map(|s| format_time(s.at_ms)),
+                since_at_least: start.is_some_and(|s| s.at_least),
                 replayed,
             },
         ),
@@ -126,6 +129,10 @@ struct RuleAlertLine<'a> {
     value: Option<WireNum>,
     threshold: WireNum,
     summary: String,
+    /// When the alert began, as `check` says it: the history fetched may
+    /// not reach back to its start (`since_at_least`).
+    since: Option<String>,
+    since_at_least: bool,
     #[serde(skip_serializing_if = "is_false")]
     replayed: bool,
 }
@@ -225,6 +232,9 @@ struct AlertLine<'a> {
     summary: &'a str,
     starts_at: Option<String>,
     ends_at: Option<String>,
+    /// How the alert already stood when tail started, not a change seen live.
+    #[serde(skip_serializing_if = "is_false")]
+    replayed: bool,
 }
 
 #[derive(Serialize)]
@@ -443,8 +453,9 @@ mod tests {
             starts_at: Some(T - 60_000),
             ends_at: None,
             updated_ms: T,
+            open_start: false,
         };
-        let j = line(&Item::Alert(&a));
+        let j = line(&Item::Alert { alert: &a, replayed: false });
         assert_eq!(
             (j["type"].as_str(), j["state"].as_str(), j["severity"].as_str()),
             (Some("alert"), Some("firing"), Some("critical"))
@@ -539,13 +550,15 @@ mod tests {
             state: "nodata",
             value: None,
             replayed: true,
+            start: None,
         };
         let j = line(&no_data);
         assert_eq!(
             j,
             json!({"type":"rule_alert","at":"2025-06-30T10:30:00Z","rule":"error rate","group":{"service":"payments"},
                    "change":"no_data","state":"nodata","severity":"critical","value":null,"threshold":0.01,
-                   "summary":"payments answers no data of requests with a server error, above 1.00%","replayed":true})
+                   "summary":"payments answers no data of requests with a server error, above 1.00%",
+                   "since":null,"since_at_least":false,"replayed":true})
         );
         let live = Item::RuleAlert {
             at: T,
@@ -555,16 +568,20 @@ mod tests {
             state: "firing",
             value: Some(0.05),
             replayed: false,
+            start: Some(crate::core::model::Start { at_ms: T - 60_000, at_least: true }),
         };
         let j = line(&live);
         assert_eq!((j["state"].as_str(), j["value"].as_f64()), (Some("firing"), Some(0.05)));
+        // Its start is where the history held begins: said as a bound.
+        assert_eq!((j["since"].as_str(), j["since_at_least"].as_bool()), (Some("2025-06-30T10:29:00Z"), Some(true)));
         assert!(j.get("replayed").is_none(), "{j}");
         let mut text = Vec::new();
         super::super::text::write(&mut text, &live, T).unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(
             text.starts_with("2025-06-30T10:30:00Z ")
-                && text.contains(r#"firing    critical error rate{service="payments"}"#),
+                && text.contains(r#"firing    critical error rate{service="payments"}"#)
+                && text.ends_with("  since at least 2025-06-30T10:29:00Z\n"),
             "{text}"
         );
     }
@@ -584,6 +601,7 @@ mod tests {
             starts_at: Some(T),
             ends_at: None,
             updated_ms: T,
+            open_start: false,
         };
         let change = crate::core::alert::engine::Change::Firing;
         let j = line(&Item::SloAlert { at: T, alert: &a, change });

@@ -53,6 +53,14 @@ enum Show {
     Alerts,
 }
 
+/// What `tail` prints, and since when it has been watching: what happened
+/// before is history, told as such, never as a change seen live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Printing {
+    show: Show,
+    started_ms: i64,
+}
+
 /// One thing `tail` prints.
 #[derive(Debug, Clone, Copy)]
 pub enum Item<'a> {
@@ -62,7 +70,13 @@ pub enum Item<'a> {
         seq: Option<u64>,
         backfilled: bool,
     },
-    Alert(&'a Alert),
+    /// A gateway's or an Alertmanager's alert frame; `replayed` when it
+    /// tells of a state the alert was already in before `tail` started
+    /// (the alerts under way when it connected), not of a change seen live.
+    Alert {
+        alert: &'a Alert,
+        replayed: bool,
+    },
     Event(&'a Event),
     /// A status banner; `None` when the gateway cleared it.
     Status(Option<&'a StatusBanner>),
@@ -91,6 +105,8 @@ pub enum Item<'a> {
         state: &'static str,
         value: Option<f64>,
         replayed: bool,
+        /// When the alert began, as every view says it.
+        start: Option<crate::core::model::Start>,
     },
     /// A change of an SLO's burn alert, seen at `at`.
     SloAlert {
@@ -135,10 +151,11 @@ pub fn tail(args: TailArgs) -> anyhow::Result<i32> {
             print_sources(&feed, updates, stop, &mut out).await
         } else {
             let show = if args.alerts { Show::Alerts } else { Show::Everything };
+            let printing = Printing { show, started_ms: now_ms() };
             let mut core = Core::new(setup_of(&feed));
             core.set_rules(Arc::new(rules));
             core.set_slos(Arc::new(slos));
-            print_data(&feed, updates, stop, &mut out, &args.metrics, show, core).await
+            print_data(&feed, updates, stop, &mut out, &args.metrics, printing, core).await
         };
         feed.stop().await;
         anyhow::Ok(exit_code(ended, &mut out)?)
@@ -306,7 +323,7 @@ async fn print_data<W: Write>(
     stop: impl Future<Output = ()>,
     out: &mut Printer<W>,
     metrics: &[String],
-    show: Show,
+    printing: Printing,
     mut core: Core,
 ) -> io::Result<Ended> {
     let mut stop = std::pin::pin!(stop);
@@ -326,7 +343,7 @@ async fn print_data<W: Write>(
                 let now = now_ms();
                 for u in buf.drain(..) {
                     let refused = refusals.check(&u, &feed.stats);
-                    print_update(u, &mut core, metrics, &feed.info.url, out, now, show)?;
+                    print_update(u, &mut core, metrics, &feed.info.url, out, now, printing)?;
                     print_told(&mut core, out, now)?;
                     if let Some((_, why)) = refused {
                         return Ok(Ended::Refused(why));
@@ -355,7 +372,8 @@ fn print_told<W: Write>(core: &mut Core, out: &mut Printer<W>, now: i64) -> io::
                 let state = t.after.as_ref().map_or("inactive", |a| a.state.name());
                 let (at, change, value, replayed) = (t.at_ms, t.step, t.value, t.replayed);
                 let group = group.as_ref();
-                out.item(&Item::RuleAlert { at, rule: spec, group, change, state, value, replayed }, now)?;
+                let start = alert.start();
+                out.item(&Item::RuleAlert { at, rule: spec, group, change, state, value, replayed, start }, now)?;
             }
             // A burn alert that went away without resolving (one that never
             // fired) has nothing to show.
@@ -381,9 +399,9 @@ fn print_update<W: Write>(
     url: &str,
     out: &mut Printer<W>,
     now: i64,
-    show: Show,
+    printing: Printing,
 ) -> io::Result<()> {
-    let everything = show == Show::Everything;
+    let everything = printing.show == Show::Everything;
     if let Update::Event(e) = u {
         // The same event comes live and again from the gateway's history:
         // printed once.
@@ -406,7 +424,18 @@ fn print_update<W: Write>(
             });
             return written;
         }
-        Update::Alert(a) => out.item(&Item::Alert(a), now)?,
+        Update::Alert(a) => {
+            // The first word of an alert already in its state before tail
+            // started (what a gateway says of its alerts on connecting) is
+            // how it stood, not news.
+            let since = match a.state {
+                AlertState::Resolved => a.ends_at,
+                _ => a.starts_at,
+            };
+            let unheard = core.alerts().get(&a.id).is_none();
+            let replayed = unheard && since.is_some_and(|t| t < printing.started_ms);
+            out.item(&Item::Alert { alert: a, replayed }, now)?
+        }
         Update::Status(b) if everything => out.item(&Item::Status(b.as_ref()), now)?,
         Update::Conn(state) if everything => out.item(&Item::Conn { state, url }, now)?,
         Update::Malformed(why) if everything => out.item(&Item::Malformed(why), now)?,
@@ -490,7 +519,8 @@ mod tests {
         let mut out = Printer { out: Vec::new(), format: TailFormat::Jsonl };
         let mut core = Core::default();
         for u in updates {
-            print_update(u.clone(), &mut core, metrics, "ws://gw/s", &mut out, 0, Show::Everything).unwrap();
+            let printing = Printing { show: Show::Everything, started_ms: 0 };
+            print_update(u.clone(), &mut core, metrics, "ws://gw/s", &mut out, 0, printing).unwrap();
         }
         String::from_utf8(out.out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }

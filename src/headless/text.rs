@@ -36,7 +36,7 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
                 value(&obs.sample)
             )
         }
-        Item::Alert(a) => {
+        Item::Alert { alert: a, .. } => {
             let (state, severity) = (a.state.name(), a.severity.name());
             let at = format_time(a.ends_at.or(a.starts_at).unwrap_or(now_ms));
             let figures = match (a.value, a.threshold) {
@@ -77,7 +77,7 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
             series(&crate::core::incident::timeline::alert_name(alert), &alert.labels),
             alert.summary
         ),
-        Item::RuleAlert { at, rule, group, change, value, replayed, .. } => {
+        Item::RuleAlert { at, rule, group, change, value, replayed, start, .. } => {
             let change = change.map_or("", |c| c.name());
             let severity = crate::core::model::Severity::from(rule.severity).name();
             let who = match group {
@@ -87,9 +87,14 @@ pub fn write<W: Write + ?Sized>(out: &mut W, item: &Item, now_ms: i64) -> io::Re
             let tag = if replayed { "replay" } else { "rule" };
             // Group values come from the network: sanitised when decoded,
             // and quoted here as a series' labels are.
+            let since = match start {
+                Some(s) if s.at_least => format!("  since at least {}", format_time(s.at_ms)),
+                Some(s) => format!("  since {}", format_time(s.at_ms)),
+                None => String::new(),
+            };
             writeln!(
                 out,
-                "{:<TIME_W$}  {tag:<TAG_W$}  {change:<9} {severity:<8} {who}  {}",
+                "{:<TIME_W$}  {tag:<TAG_W$}  {change:<9} {severity:<8} {who}  {}{since}",
                 format_time(at),
                 rule.summary_for(group, value)
             )

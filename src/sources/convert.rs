@@ -94,6 +94,7 @@ pub fn alert(a: &wire::AlertFrame, now_ms: i64) -> Alert {
         starts_at: a.starts_at.map(|t| t.0),
         ends_at: a.ends_at.map(|t| t.0),
         updated_ms: now_ms,
+        open_start: false,
     }
 }
 

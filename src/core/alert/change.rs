@@ -95,6 +95,7 @@ mod tests {
             starts_at: Some(1_751_279_400_000),
             ends_at: None,
             updated_ms: 0,
+            open_start: false,
         };
         let mut c = StateChange::new(&alert, "firing", "firing", Some("pending"), 1_751_279_401_500);
         c.acked_by = Some("alice".into());
@@ -130,6 +131,7 @@ mod tests {
             starts_at: Some(1_751_279_400_000),
             ends_at: None,
             updated_ms: 0,
+            open_start: false,
         };
         let v: serde_json::Value =
             serde_json::from_slice(&StateChange::new(&alert, "firing", "firing", None, 0).to_json()).unwrap();

@@ -17,7 +17,7 @@ use crate::core::model::{Alert, AlertState, Severity};
 use std::collections::{BTreeMap, HashMap};
 
 /// Resolved alerts stay listed this long, so a flap is still visible.
-const KEEP_RESOLVED_MS: i64 = 15 * 60_000;
+pub(crate) const KEEP_RESOLVED_MS: i64 = 15 * 60_000;
 /// Most alerts held; the oldest resolved go first.
 const MAX_ALERTS: usize = 500;
 
@@ -139,6 +139,11 @@ pub fn rule_alert(rule: &rules::RuleSpec, o: &rules::Outcome, before: Option<&Al
         Phase::NoData { since, firing_since } => (AlertState::NoData, Some(firing_since.unwrap_or(since)), None),
         Phase::Resolved { at } => (AlertState::Resolved, before.and_then(|a| a.starts_at), Some(at)),
     };
+    // A resolved alert's start is the one it had while on.
+    let open_start = match o.phase {
+        Phase::Resolved { .. } => before.map_or(o.open, |a| a.open_start),
+        _ => o.open,
+    };
     let group = o.group.as_ref();
     Some(Alert {
         id: rule_alert_id(o),
@@ -156,6 +161,7 @@ pub fn rule_alert(rule: &rules::RuleSpec, o: &rules::Outcome, before: Option<&Al
         starts_at,
         ends_at,
         updated_ms: now_ms,
+        open_start,
     })
 }
 
@@ -197,6 +203,7 @@ mod tests {
             starts_at: Some(starts),
             ends_at: None,
             updated_ms: starts,
+            open_start: false,
         }
     }
 

@@ -266,6 +266,9 @@ pub struct Outcome {
     pub value: Option<f64>,
     /// What this evaluation changed, if anything.
     pub change: Option<Change>,
+    /// The condition already held at the group's first verdict: the alert
+    /// began then or before, as far as the history held can tell.
+    pub open: bool,
 }
 
 /// Rules and where each of their groups stands.
@@ -274,11 +277,22 @@ pub struct RuleSet {
     rules: Vec<RuleSpec>,
     /// By rule position and group value ("" without `by`).
     phases: HashMap<(usize, String), Phase>,
+    /// Groups that have had a verdict: a breach at a group's first one may
+    /// have begun before anything this set was shown.
+    judged: std::collections::HashSet<(usize, String)>,
+    /// Groups whose breach under way was already there at their first
+    /// verdict (see [`Outcome::open`]).
+    open: std::collections::HashSet<(usize, String)>,
 }
 
 impl RuleSet {
     pub fn new(rules: Vec<RuleSpec>) -> Self {
-        RuleSet { rules, phases: HashMap::new() }
+        RuleSet { rules, ..RuleSet::default() }
+    }
+
+    /// Whether some group's breach under way began before its first verdict.
+    pub fn any_open(&self) -> bool {
+        !self.open.is_empty()
     }
 
     pub fn rules(&self) -> &[RuleSpec] {
@@ -314,18 +328,33 @@ impl RuleSet {
             };
             for (group, value) in values {
                 let verdict = value.map(|v| v.is_finite() && rule.op.holds(v, rule.threshold));
-                let before = self.phases.get(&(i, group.clone())).copied().unwrap_or(Phase::Inactive);
+                let key = (i, group);
+                let before = self.phases.get(&key).copied().unwrap_or(Phase::Inactive);
                 let (phase, change) = engine::step(before, verdict, now, timing);
+                // A breach that starts now began here, unless this is the
+                // first the group is seen at all: then it may be older.
+                let begins = matches!(change, Some(Change::Pending) | Some(Change::Firing))
+                    && !matches!(before, Phase::Pending { .. } | Phase::Firing { .. });
+                let open = if begins { !self.judged.contains(&key) } else { self.open.contains(&key) };
+                if verdict.is_some() {
+                    self.judged.insert(key.clone());
+                }
                 // A resolved alert is told once; after that the group is
                 // inactive again (and silence no longer concerns it).
                 if matches!(phase, Phase::Inactive | Phase::Resolved { .. }) {
-                    self.phases.remove(&(i, group.clone()));
+                    self.phases.remove(&key);
+                    self.open.remove(&key);
                 } else {
-                    self.phases.insert((i, group.clone()), phase);
+                    self.phases.insert(key.clone(), phase);
+                    if open {
+                        self.open.insert(key.clone());
+                    } else {
+                        self.open.remove(&key);
+                    }
                 }
                 if phase != Phase::Inactive || change.is_some() {
-                    let group = rule.by.clone().map(|label| (label, group));
-                    out.push(Outcome { index: i, rule: rule.name.clone(), group, phase, value, change });
+                    let group = rule.by.clone().map(|label| (label, key.1));
+                    out.push(Outcome { index: i, rule: rule.name.clone(), group, phase, value, change, open });
                 }
             }
         }
@@ -559,6 +588,33 @@ mod tests {
         let api = now.iter().find(|o| o.group.as_ref().is_some_and(|g| g.1 == "api")).unwrap();
         assert_eq!((api.phase, api.change), (Phase::Firing { since: 440_000, quiet_since: None }, None));
         assert_eq!(rules.reach_ms(), (120 + 60) * 1000);
+    }
+
+    #[test]
+    fn a_breach_already_there_at_the_first_verdict_has_an_open_start() {
+        // Joined in the middle of the burst, the rule cannot tell when it
+        // began: pending and firing say so, and so does the resolve.
+        let store = burst_history();
+        let mut rules = RuleSet::new(vec![rule(ERROR_RATE)]);
+        let changes = rules.replay(&store, 400_000, 899_000, 10_000);
+        assert_eq!(
+            when(&changes),
+            [
+                (460, "api".to_string(), Change::Pending),
+                (580, "api".to_string(), Change::Firing),
+                (650, "api".to_string(), Change::Resolved),
+            ]
+        );
+        assert!(changes.iter().all(|(_, o)| o.open), "{changes:?}");
+        assert!(!rules.any_open(), "over once resolved");
+        // From before it, the start is known; "web", healthy, never counts.
+        let mut rules = RuleSet::new(vec![rule(ERROR_RATE)]);
+        let changes = rules.replay(&store, 0, 500_000, 10_000);
+        assert!(changes.iter().all(|(_, o)| !o.open), "{changes:?}");
+        // Still on where the replay ends: open until it ends.
+        let mut rules = RuleSet::new(vec![rule(ERROR_RATE)]);
+        rules.replay(&store, 400_000, 600_000, 10_000);
+        assert!(rules.any_open());
     }
 
     #[test]

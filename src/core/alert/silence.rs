@@ -78,6 +78,7 @@ mod tests {
             starts_at: Some(0),
             ends_at: None,
             updated_ms: 0,
+            open_start: false,
         }
     }
 

@@ -331,6 +331,7 @@ mod tests {
             starts_at,
             ends_at: None,
             updated_ms,
+            open_start: false,
         }
     }
 

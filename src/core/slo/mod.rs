@@ -406,6 +406,7 @@ fn burn_alert(spec: &SloSpec, alert: &BurnAlert, phase: Phase, long: Option<f64>
         starts_at,
         ends_at,
         updated_ms: now,
+        open_start: false,
     })
 }
 

@@ -394,6 +394,15 @@ impl Store {
         true
     }
 
+    /// How far back the history held reaches, restored history included:
+    /// the oldest point of any series, at whatever resolution. A coarse
+    /// slot counts from its newest point, the one it surely holds (its own
+    /// start is a boundary, not a point).
+    pub fn oldest_ms(&self) -> Option<i64> {
+        let oldest = |s: &Series| s.tiers.iter().filter_map(|t| t.slots().front().map(|f| f.newest)).min();
+        self.series.iter().filter_map(|(_, s)| oldest(s)).min()
+    }
+
     pub fn len(&self) -> usize {
         self.series.len()
     }

@@ -448,6 +448,7 @@ pub fn to_alerts(snapshot: &Snapshot, source_name: &str, now_ms: i64) -> Vec<Ale
                 starts_at: Some(a.starts_at_ms),
                 ends_at: a.ends_at_ms,
                 updated_ms: now_ms,
+                open_start: false,
             }
         })
         .collect()

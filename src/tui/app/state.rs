@@ -800,6 +800,7 @@ mod tests {
                 starts_at: None,
                 ends_at: None,
                 updated_ms: 0,
+                open_start: false,
             })
             .collect();
         Scene { alerts, ..Scene::default() }

@@ -164,12 +164,20 @@ fn facts(a: &Alert, detail: Option<&AlertDetail>, ctx: &Ctx) -> Vec<Line<'static
     lines.push(Line::from(vs));
     // A paused picture keeps to the times of day, which stand still.
     let live = ctx.scene.time.live;
-    let when = match (a.starts_at, a.ends_at) {
-        (Some(s), Some(e)) => format!("started {} · ended {} after {}", clock(s), clock(e), age(e - s)),
+    let when = match (a.start(), a.ends_at) {
+        // The history held does not reach its start: it began then or before.
+        (Some(s), Some(e)) if s.at_least => {
+            format!("started {} or before · ended {} after at least {}", clock(s.at_ms), clock(e), age(e - s.at_ms))
+        }
+        (Some(s), None) if s.at_least && live => {
+            format!("since at least {} · for at least {}", clock(s.at_ms), age(now - s.at_ms))
+        }
+        (Some(s), None) if s.at_least => format!("since at least {}", clock(s.at_ms)),
+        (Some(s), Some(e)) => format!("started {} · ended {} after {}", clock(s.at_ms), clock(e), age(e - s.at_ms)),
         (None, Some(e)) if live => format!("ended {} ({} ago)", clock(e), age(now - e)),
         (None, Some(e)) => format!("ended {}", clock(e)),
-        (Some(s), None) if live => format!("started {} · for {}", clock(s), age(now - s)),
-        (Some(s), None) => format!("started {}", clock(s)),
+        (Some(s), None) if live => format!("started {} · for {}", clock(s.at_ms), age(now - s.at_ms)),
+        (Some(s), None) => format!("started {}", clock(s.at_ms)),
         (None, None) => "start not known".to_string(),
     };
     lines.push(Line::styled(when, t.text()));

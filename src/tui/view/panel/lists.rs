@@ -76,9 +76,11 @@ pub fn alerts(frame: &mut Frame, area: Rect, title: &str, limit: Option<usize>, 
                 Severity::Warning => "warn",
                 Severity::Info => "info",
             };
-            let since = match (a.state, a.ends_at, a.starts_at) {
+            let since = match (a.state, a.ends_at, a.start()) {
                 (AlertState::Resolved, Some(end), _) => format!("ended {} ago", age(shown_ms - end)),
-                (_, _, Some(start)) => format!("for {}", age(shown_ms - start)),
+                // The history held does not reach its start.
+                (_, _, Some(s)) if s.at_least => format!("for at least {}", age(shown_ms - s.at_ms)),
+                (_, _, Some(s)) => format!("for {}", age(shown_ms - s.at_ms)),
                 _ => String::new(),
             };
             let value = match (a.value, a.threshold) {
