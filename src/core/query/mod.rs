@@ -531,9 +531,8 @@ fn on_grid(s: &Series, agg: Agg, span: &Span) -> Vec<Option<f64>> {
     let mut grid = vec![None; span.cells()];
     let first = span.time(0) - span.step_ms;
     let read = |from: i64| -> Vec<(i64, f64)> {
-        s.stitched(from)
+        s.stitched_until(from, span.to_ms)
             .into_iter()
-            .filter(|(t, _)| *t <= span.to_ms)
             .filter_map(|(t, v)| v.as_number().map(|n| (t, n)))
             .filter(|(_, v)| v.is_finite())
             .collect()
@@ -619,7 +618,7 @@ fn histogram_deltas(series: &[&Series], span: &Span) -> Deltas {
         // the grid would differ depending on where it starts.
         let mut prev: Option<(i64, &HistogramValue)> = None;
         let mut last: Vec<Option<(i64, &HistogramValue)>> = vec![None; span.cells()];
-        for (t, v) in s.stitched(first - reach) {
+        for (t, v) in s.stitched_until(first - reach, span.to_ms) {
             let Sample::Histogram(h) = v else { continue };
             match span.cell_of(t) {
                 Some(i) => last[i] = Some((t, h.as_ref())),

@@ -101,6 +101,13 @@ impl Series {
     /// still holds it: raw points where the raw ring reaches, coarser slots
     /// before that. Oldest first.
     pub fn stitched(&self, from_ms: i64) -> Vec<(i64, &Sample)> {
+        self.stitched_until(from_ms, i64::MAX)
+    }
+
+    /// [`Series::stitched`] up to `to_ms`, inclusive. A reader evaluating a
+    /// past instant (a rule replayed over a day) stops there instead of
+    /// reading on to now at every step.
+    pub fn stitched_until(&self, from_ms: i64, to_ms: i64) -> Vec<(i64, &Sample)> {
         let mut parts: Vec<Vec<(i64, &Sample)>> = Vec::new();
         let mut before = i64::MAX;
         for tier in &self.tiers {
@@ -108,8 +115,11 @@ impl Series {
             // By newest: a coarse slot that began before `from_ms` but took
             // points after it counts as after.
             let start = slots.partition_point(|s| s.newest < from_ms);
-            let part: Vec<(i64, &Sample)> =
-                slots.range(start..).take_while(|s| s.newest < before).map(|s| (s.newest, &s.sample)).collect();
+            let part: Vec<(i64, &Sample)> = slots
+                .range(start..)
+                .take_while(|s| s.newest < before && s.newest <= to_ms)
+                .map(|s| (s.newest, &s.sample))
+                .collect();
             if let Some(first) = tier.first_ts() {
                 before = before.min(first);
             }
