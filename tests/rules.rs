@@ -136,7 +136,9 @@ fn after_the_start_up_backfill_a_long_breach_is_firing_at_once() {
         .collect();
     p.apply(Update::Samples { observations: history, live: false, seq: None, source: SourceId::GATEWAY }, now);
     p.apply(Update::Backfilled { from_ms: T0 - 1000, to_ms: now, complete: true }, now);
-    // The rule's reach is its `for` and window (40 s): pending as soon as a
-    // whole window is held within it (at 270 s), firing 30 s later, now.
-    assert_eq!(state(&p), Some((AlertState::Firing, Some(now))));
+    // Firing at once, and since when the data shows it began: a whole
+    // window (10 s) held, then `for` (30 s), 40 s after the history's
+    // first point, though that is far beyond the rule's reach of 40 s
+    // back from now (the replay goes back until it finds the start).
+    assert_eq!(state(&p), Some((AlertState::Firing, Some(T0 + 40_000))));
 }

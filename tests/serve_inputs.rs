@@ -4,11 +4,9 @@
 mod common;
 
 use common::real::Exporter;
-use common::{Client, ServeChild, WAIT};
+use common::{Client, ServeChild, TailChild, WAIT};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -47,33 +45,13 @@ async fn counting_proxy(target: String) -> (String, Arc<AtomicU64>) {
 /// `vigil tail` of one metric from a gateway: its live points by
 /// (timestamp, labels), once it has printed `want` distinct timestamps.
 fn tail_points(stream_url: &str, metric: &str, want: usize) -> BTreeMap<(String, String), Value> {
-    let dir = common::real::TempDir::new("serve-tail");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["tail", "--url", stream_url, "--metric", metric, "--since", "1s"])
-        .env("VIGIL_CACHE_DIR", dir.path())
-        .env("VIGIL_STATE_DIR", dir.path())
-        .env_remove("VIGIL_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("vigil tail starts");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let tail = TailChild::start(&["--url", stream_url, "--metric", metric, "--since", "1s"]);
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut seen = BTreeMap::new();
     let mut stamps = std::collections::BTreeSet::new();
     while stamps.len() < want {
         let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(line) = rx.recv_timeout(left) else {
-            let _ = child.kill();
+        let Ok(line) = tail.lines.recv_timeout(left) else {
             panic!("tail printed {} timestamps of {metric}, not {want}", stamps.len());
         };
         let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
@@ -83,8 +61,6 @@ fn tail_points(stream_url: &str, metric: &str, want: usize) -> BTreeMap<(String,
             seen.insert((ts, v["labels"].to_string()), v["value"].clone());
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
     seen
 }
 
@@ -248,41 +224,17 @@ async fn pushes_need_the_token_like_every_route() {
 
 /// The lines `vigil tail --alerts` prints until `done` says enough, or 90 s.
 fn tail_alerts(stream_url: &str, mut done: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
-    let dir = common::real::TempDir::new("serve-alerts");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["tail", "--url", stream_url, "--alerts"])
-        .env("VIGIL_CACHE_DIR", dir.path())
-        .env("VIGIL_STATE_DIR", dir.path())
-        .env_remove("VIGIL_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("vigil tail starts");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let tail = TailChild::start(&["--url", stream_url, "--alerts"]);
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut lines = Vec::new();
     while !done(&lines) {
         let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left.min(Duration::from_millis(500))) {
+        match tail.lines.recv_timeout(left.min(Duration::from_millis(500))) {
             Ok(line) => lines.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => {}
-            Err(e) => {
-                let _ = child.kill();
-                panic!("{e}; lines so far: {lines:?}");
-            }
+            Err(e) => panic!("{e}; lines so far: {lines:?}"),
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
     lines
 }
 

@@ -355,3 +355,46 @@ impl Drop for ServeChild {
         }
     }
 }
+
+/// `vigil tail ARGS` as its own process with a cache and state dir of its
+/// own: its stdout lines come through [`TailChild::lines`]. Killed on drop.
+pub struct TailChild {
+    child: std::process::Child,
+    pub lines: std::sync::mpsc::Receiver<String>,
+    _dir: real::TempDir,
+}
+
+impl TailChild {
+    pub fn start(args: &[&str]) -> TailChild {
+        use std::io::BufRead;
+        let dir = real::TempDir::new("tail");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .arg("tail")
+            .args(args)
+            .env("VIGIL_CACHE_DIR", dir.path())
+            .env("VIGIL_STATE_DIR", dir.path())
+            .env_remove("VIGIL_TOKEN")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("vigil tail starts");
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        TailChild { child, lines, _dir: dir }
+    }
+}
+
+impl Drop for TailChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -87,6 +87,29 @@ pub fn with_service(update: &mut Update) {
     }
 }
 
+/// What one read of an input gives: a catalogue when its metric names
+/// changed since `sent` (which it updates), then its samples, each series
+/// with a `service` label.
+fn read_out(
+    sent: &mut Vec<String>,
+    metas: Vec<MetricMeta>,
+    observations: Vec<Observation>,
+    interval_ms: i64,
+    source: SourceId,
+) -> Vec<Update> {
+    let mut out = Vec::new();
+    let mut names: Vec<String> = metas.iter().map(|m| m.name.clone()).collect();
+    names.sort();
+    if names != *sent {
+        out.push(Update::Catalogue { metrics: metas, interval_ms, source });
+        *sent = names;
+    }
+    let mut samples = Update::Samples { observations, live: true, seq: None, source };
+    with_service(&mut samples);
+    out.push(samples);
+    out
+}
+
 /// One service's `/metrics` page, read as the dashboard's scrape source
 /// reads it, but handing on only the series the page exposes: the golden
 /// signals are worked out by each screen from these, by the same
@@ -113,15 +136,7 @@ impl poller::Polled for Page {
             tracing::warn!(url = %self.url, line = e.line, reason = %e.reason, bad = parsed.error_count, "bad lines on a scraped page");
         }
         let (metas, observations) = crate::sources::scrape::to_observations(&parsed.families, now, &self.extra);
-        let mut out = Vec::new();
-        let mut names: Vec<String> = metas.iter().map(|m| m.name.clone()).collect();
-        names.sort();
-        if names != self.sent {
-            out.push(Update::Catalogue { metrics: metas, interval_ms: self.interval_ms, source: self.id });
-            self.sent = names;
-        }
-        out.push(Update::Samples { observations, live: true, seq: None, source: self.id });
-        Ok(out)
+        Ok(read_out(&mut self.sent, metas, observations, self.interval_ms, self.id))
     }
 }
 

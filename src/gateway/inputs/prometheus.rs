@@ -68,17 +68,7 @@ impl Polled for Upstream {
         }
         let fams = families(&series, &self.types, at);
         let (metas, observations) = to_observations(&fams, at, &Labels::new());
-        let mut out = Vec::new();
-        let mut names: Vec<String> = metas.iter().map(|m| m.name.clone()).collect();
-        names.sort();
-        if names != self.sent {
-            out.push(Update::Catalogue { metrics: metas, interval_ms: self.interval_ms, source: self.id });
-            self.sent = names;
-        }
-        let mut samples = Update::Samples { observations, live: true, seq: None, source: self.id };
-        super::with_service(&mut samples);
-        out.push(samples);
-        Ok(out)
+        Ok(super::read_out(&mut self.sent, metas, observations, self.interval_ms, self.id))
     }
 }
 
