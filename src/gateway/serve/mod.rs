@@ -126,9 +126,6 @@ impl Inputs {
                 _ => return Err(format!("{url:?} is not an http:// or https:// URL")),
             }
         }
-        if self.simulate == Some(false) && !self.real() {
-            tracing::info!("no simulator and no input to read: the gateway serves what producers push");
-        }
         Ok(())
     }
 }

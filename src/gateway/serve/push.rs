@@ -81,9 +81,17 @@ pub(crate) async fn handler(
         return response;
     }
     let at = pushed.timestamp.unwrap_or_else(now_ms);
-    let held = shared.held();
-    held.learn(&pushed.kinds);
-    hub::take(&shared, crate::gateway::serve::held::Held::pushed(pushed.points, at));
+    // Folding up to a body's worth of points into the core and fanning
+    // them out takes the store's and the sessions' locks: not on an async worker.
+    let work = Arc::clone(&shared);
+    let taken = tokio::task::spawn_blocking(move || {
+        work.held().learn(&pushed.kinds);
+        hub::take(&work, crate::gateway::serve::held::Held::pushed(pushed.points, at));
+    })
+    .await;
+    if taken.is_err() {
+        return ApiError(StatusCode::INTERNAL_SERVER_ERROR, "the points could not be taken".into()).into_response();
+    }
     shared.metrics.pushed_points.fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
     (StatusCode::OK, Json(serde_json::json!({"accepted": count}))).into_response()
 }

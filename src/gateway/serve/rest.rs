@@ -168,12 +168,13 @@ pub(crate) async fn historical(State(shared): State<Arc<Shared>>, query: Pairs) 
     if shared.kind_of(&q.metric).is_none() {
         return Err(ApiError(StatusCode::NOT_FOUND, format!("unknown metric {:?}", clip(&q.metric))));
     }
-    if !shared.simulated(&q.metric) {
-        return Ok(Json(shared.held().history(&q)).into_response());
-    }
-    // Up to ten thousand simulator samples: keep them off the async workers.
+    // Up to ten thousand samples per series, computed by the simulator or
+    // read from the store under its lock: keep them off the async workers.
     let work = Arc::clone(&shared);
-    match tokio::task::spawn_blocking(move || build_history(&work, q)).await {
+    let answer = tokio::task::spawn_blocking(move || {
+        if work.simulated(&q.metric) { build_history(&work, q) } else { work.held().history(&q) }
+    });
+    match answer.await {
         Ok(body) => Ok(Json(body).into_response()),
         Err(_) => Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, "history could not be computed".into())),
     }
