@@ -463,12 +463,7 @@ async fn start_feed(start: Start, cancel: CancellationToken) -> anyhow::Result<O
         }
         pipeline.save_periodically(file.clone());
     }
-    let w = wanted.borrow_and_update().clone();
-    pipeline.set_dashboard(w.dashboard);
-    pipeline.set_rules(w.rules);
-    pipeline.set_slos(w.slos);
-    pipeline.set_view(w.view);
-    pipeline.set_detail(w.detail);
+    pipeline.want(&mut wanted);
     pipeline.fetch_history_with(feed.history.clone());
     pipeline.query_with(feed.promql.clone());
     people(&mut pipeline, &plan.config, wishes);

@@ -138,6 +138,9 @@ async fn bad_deploy_started_after_its_deploy_shows_the_deploy_on_the_chart_and_i
             scene.events.iter().map(|e| (format_time(e.ts), &e.text)).collect::<Vec<_>>()
         );
     };
+    // The window asked for before the pipeline started is the one shown
+    // (the deploy can lie beyond the default 15 minutes).
+    assert_eq!(scene.time.window_ms, WINDOW_MS);
     let marks = markers(&scene);
     let at = marks.iter().position(|m| *m == (deploy.timestamp.0, deploy.text.clone()));
     assert!(at.is_some(), "no marker for {deploy:?} in {marks:?}");

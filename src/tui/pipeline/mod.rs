@@ -270,6 +270,19 @@ impl Pipeline {
         self.core.replay_rules(now_ms)
     }
 
+    /// Takes up the screen's latest wishes: dashboard, view, rules, SLOs,
+    /// detail; then asks for what they need.
+    pub fn want(&mut self, wanted: &mut watch::Receiver<Wanted>) {
+        let w = wanted.borrow_and_update().clone();
+        self.set_dashboard(w.dashboard);
+        self.set_view(w.view);
+        self.set_rules(w.rules);
+        self.set_slos(w.slos);
+        self.set_detail(w.detail);
+        self.want_history(now_ms());
+        self.want_queries(now_ms());
+    }
+
     /// What the user is looking at: page, window, instant, filter.
     pub fn set_view(&mut self, view: ViewRequest) {
         self.view = view;
@@ -483,6 +496,10 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_tick = tokio::time::Instant::now();
+    // What is wanted already counts: a receiver starts with its value seen.
+    if let Some(w) = wanted.as_mut() {
+        pipeline.want(w);
+    }
     let mut wishes = pipeline.people.wishes.take();
     let mut exports = pipeline.incidents.exports.take();
     loop {
@@ -509,15 +526,8 @@ pub async fn run(
             changed = async { wanted.as_mut()?.changed().await.ok() }, if wanted.is_some() => {
                 match changed {
                     Some(()) => {
-                        let w = wanted.as_mut().map(|w| w.borrow_and_update().clone());
-                        if let Some(w) = w {
-                            pipeline.set_dashboard(w.dashboard);
-                            pipeline.set_view(w.view);
-                            pipeline.set_rules(w.rules);
-                            pipeline.set_slos(w.slos);
-                            pipeline.set_detail(w.detail);
-                            pipeline.want_history(now_ms());
-                            pipeline.want_queries(now_ms());
+                        if let Some(w) = wanted.as_mut() {
+                            pipeline.want(w);
                         }
                     }
                     // The screen is gone; keep serving whatever still listens.
