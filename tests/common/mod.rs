@@ -323,6 +323,10 @@ impl ServeChild {
         self.addr
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The lines it has written on stderr so far (the last 200).
     pub fn said(&self) -> Vec<String> {
         self.output.lock().unwrap().clone()
