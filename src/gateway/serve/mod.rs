@@ -297,26 +297,47 @@ impl Drop for Gateway {
 
 /// Runs a gateway until SIGINT or SIGTERM.
 pub async fn run_until_signal(opts: ServeOptions) -> anyhow::Result<()> {
+    // Listened for before the gateway says where it listens: whoever reads
+    // that line (a service manager, a test) may stop it at once, and a
+    // SIGTERM that came before the handler would kill it without a clean
+    // shutdown.
+    let mut stop = StopSignals::listen()?;
     let gateway = Gateway::start(opts).await?;
     // The one line a person starting the gateway needs to see.
     eprintln!("vigil gateway listening on {} (stream {})", gateway.http_url(), gateway.stream_url());
-    wait_for_signal().await?;
+    stop.wait().await;
     gateway.shutdown().await;
     Ok(())
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// SIGINT and SIGTERM, caught from the moment this is made.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r?,
-            _ = term.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn listen() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
         }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
     }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Every route, behind (outermost first) request metrics, the rate limit and auth.
