@@ -31,6 +31,15 @@ const MAX_BYTES: usize = 64 << 20;
 /// A span ending later than this before now may still change upstream (a
 /// late scrape, an instant read with the lookback reaching a newer sample).
 const SETTLING_MS: i64 = 5 * 60_000;
+/// How long a span that ends in the last minutes is kept: long enough
+/// that screens arriving together share it, short enough that a late
+/// scrape shows soon.
+const RECENT_TTL_MS: i64 = 30_000;
+/// A span starts on a multiple of this many steps, so that screens whose
+/// windows begin a few steps apart (they connected a few seconds apart)
+/// ask the same span; the steps before their window are left out of their
+/// answers.
+const BLOCK_STEPS: i64 = 60;
 /// How long the upstream's metric types are trusted.
 const TYPES_FOR_MS: i64 = 10 * 60_000;
 /// How long one upstream read may take: a span of a day is a big answer.
@@ -228,7 +237,7 @@ impl Inner {
     async fn fetch(inner: Arc<Inner>, span: Span, now_ms: i64) -> Result<Published, String> {
         let read = inner.read_span(&span).await;
         if let Ok(series) = &read {
-            let stale_at = (span.to_ms > now_ms - SETTLING_MS).then(|| now_ms + span.step_ms.max(inner.interval_ms));
+            let stale_at = (span.to_ms > now_ms - SETTLING_MS).then(|| now_ms + span.step_ms.max(RECENT_TTL_MS));
             lock(&inner.cache).put(span.clone(), Arc::clone(series), stale_at);
         }
         lock(&inner.flights).remove(&span);
@@ -293,7 +302,8 @@ pub(crate) fn span_of(q: &HistoryQuery, held_oldest: Option<i64>, interval_ms: i
     // once an interval: a finer grid would only repeat points.
     let floor = interval_ms.max(1000);
     let step = if g >= floor { g } else { (floor + g - 1) / g * g };
-    let from = (first + step - 1).div_euclid(step) * step;
+    let block = step * BLOCK_STEPS;
+    let from = first.div_euclid(block) * block;
     let to = last.min(before_held).div_euclid(step) * step;
     (from <= to).then(|| Span { metric: q.metric.clone(), from_ms: from, to_ms: to, step_ms: step })
 }
@@ -385,13 +395,16 @@ pub(crate) fn merge(
 ) -> HistoricalResponse {
     let mut series: BTreeMap<Labels, Vec<HistoricalPoint>> =
         held.series.drain(..).map(|s| (s.labels, s.data)).collect();
+    // The span may start before the window asked for (see BLOCK_STEPS).
+    let first = q.timestamps().next().unwrap_or(i64::MAX);
     for (labels, points) in upstream {
         if !q.matchers.iter().all(|(k, v)| labels.get(k) == Some(v)) {
             continue;
         }
         let data = series.entry(labels.clone()).or_default();
         let first_held = data.first().map_or(i64::MAX, |p| p.timestamp.0);
-        let mut joined: Vec<HistoricalPoint> = points.iter().filter(|p| p.timestamp.0 < first_held).cloned().collect();
+        let mut joined: Vec<HistoricalPoint> =
+            points.iter().filter(|p| p.timestamp.0 >= first && p.timestamp.0 < first_held).cloned().collect();
         joined.append(data);
         *data = joined;
     }
@@ -419,9 +432,12 @@ mod tests {
         let hour = q(&[("metric", "m"), ("period", "1h"), ("granularity", "1m")], now);
         // Nothing held: the whole span, its steps on the minute.
         let all = span_of(&hour, None, 1_000).unwrap();
-        assert_eq!((all.from_ms % 60_000, all.to_ms % 60_000, all.step_ms), (0, 0, 60_000));
+        assert_eq!((all.from_ms % 3_600_000, all.to_ms % 60_000, all.step_ms), (0, 0, 60_000));
         assert_eq!(all.to_ms, 1_751_279_400_000);
-        assert_eq!(all.to_ms - all.from_ms, 59 * 60_000);
+        // From 09:00, which every window starting before 10:00 shares;
+        // this one starts at 09:31.
+        let window = hour.timestamps().next().unwrap();
+        assert_eq!((all.from_ms, window), (1_751_277_600_000 - 3_600_000, 1_751_275_860_000));
         // Two screens a few seconds apart ask the same span.
         let later = q(&[("metric", "m"), ("period", "1h"), ("granularity", "1m")], now + 15_000);
         assert_eq!(span_of(&later, None, 1_000), Some(all.clone()));
