@@ -59,6 +59,8 @@ pub(crate) struct Span {
 /// reads publish it: each series by its labels, points oldest first.
 type Published = Arc<Vec<(Labels, Vec<HistoricalPoint>)>>;
 type Flight = Shared<BoxFuture<'static, Result<Published, String>>>;
+/// Family name to type word, as the upstream's metadata gives them.
+type Types = Arc<HashMap<String, String>>;
 
 struct Kept {
     series: Published,
@@ -143,7 +145,8 @@ struct Inner {
     client: Client,
     selectors: Vec<String>,
     interval_ms: i64,
-    types: Mutex<Option<(i64, Arc<HashMap<String, String>>)>>,
+    /// The upstream's metric types, and when they were read.
+    types: Mutex<Option<(i64, Types)>>,
     cache: Mutex<Cache>,
     flights: Mutex<HashMap<Span, Flight>>,
     counts: Counts,
@@ -276,7 +279,7 @@ impl Inner {
     /// The upstream's metric types, read again every ten minutes; a
     /// server without metadata leaves the kinds to the series' shapes, as
     /// it does for the live reads.
-    async fn types(&self) -> Arc<HashMap<String, String>> {
+    async fn types(&self) -> Types {
         let now = crate::wire::now_ms();
         if let Some((at, types)) = lock(&self.types).as_ref()
             && now - at < TYPES_FOR_MS
