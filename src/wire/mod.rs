@@ -305,6 +305,11 @@ pub struct HistoricalResponse {
     pub series: Vec<HistoricalSeries>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<HistoricalPoint>>,
+    /// Set when part of the span could not be read (our gateway's upstream
+    /// did not answer for what lies before its own store): why, in one
+    /// line. An addition to the protocol; absent means the answer is whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<String>,
 }
 
 /// The body of `GET /api/v1/events`: the events asked for, oldest first,

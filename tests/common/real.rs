@@ -355,6 +355,28 @@ impl Prometheus {
         body["data"].clone()
     }
 
+    /// The first sample's value of `promql` evaluated at `at_ms`, or
+    /// `None` when the result is empty; an error answer fails the test.
+    pub async fn query_value_at(&self, promql: &str, at_ms: i64) -> Option<f64> {
+        let url = format!("{}/api/v1/query", self.url());
+        let time = format!("{:.3}", at_ms as f64 / 1000.0);
+        let resp = self.http.get(&url).query(&[("query", promql), ("time", &time)]).send().await;
+        let body: Value = resp.unwrap_or_else(|e| panic!("query {promql:?}: {e}")).json().await.unwrap();
+        assert_eq!(body["status"], "success", "query {promql:?} at {time}: {body}");
+        body["data"]["result"].get(0)?.get("value")?.get(1)?.as_str()?.parse().ok()
+    }
+
+    /// Requests Prometheus has answered on `handler` (such as
+    /// `/api/v1/query_range`), all status codes, from its own `/metrics`.
+    pub async fn requests_on(&self, handler: &str) -> f64 {
+        let text = self.http.get(format!("{}/metrics", self.url())).send().await.unwrap().text().await.unwrap();
+        let wanted = format!("handler=\"{handler}\"");
+        text.lines()
+            .filter(|l| l.starts_with("prometheus_http_requests_total{") && l.contains(&wanted))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// The first sample's value of an instant query (a vector's first
     /// element, or a scalar), or `None` when the result is empty.
     pub async fn query_value(&self, promql: &str) -> Option<f64> {

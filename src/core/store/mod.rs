@@ -84,6 +84,11 @@ impl Series {
         self.tiers.iter().find_map(|t| t.slots().back().map(|s| (s.newest, &s.sample)))
     }
 
+    /// The time of the oldest point any tier still holds.
+    pub fn oldest(&self) -> Option<i64> {
+        self.tiers.iter().filter_map(|t| t.slots().front().map(|f| f.newest)).min()
+    }
+
     /// Points from `from_ms` on, at the finest resolution that reaches back that far.
     pub fn since(&self, from_ms: i64) -> Vec<(i64, &Sample)> {
         let tier = self

@@ -74,7 +74,7 @@ impl Polled for Upstream {
 
 /// Suffixes a sample may add to its family's name, longest first so that
 /// `_bucket` is tried before nothing.
-const SUFFIXES: [&str; 5] = ["_bucket", "_count", "_total", "_sum", "_created"];
+pub(crate) const SUFFIXES: [&str; 5] = ["_bucket", "_count", "_total", "_sum", "_created"];
 
 /// The families an instant answer holds, each sample at `at_ms`. `types`
 /// is the server's metadata (family name to type word); a name it does not

@@ -160,6 +160,12 @@ impl Held {
         out
     }
 
+    /// The time of the oldest point the store holds of `metric`: history
+    /// before it must come from elsewhere.
+    pub fn oldest_of(&self, metric: &str) -> Option<i64> {
+        self.core().store.of_metric(metric).filter_map(|(_, s)| s.oldest()).min()
+    }
+
     /// History from the store: for every series of the metric that the
     /// matchers take, the newest value in each granularity step.
     pub fn history(&self, q: &HistoryQuery) -> HistoricalResponse {
@@ -199,6 +205,7 @@ impl Held {
             granularity: q.granularity.clone(),
             series,
             data,
+            partial: None,
         }
     }
 

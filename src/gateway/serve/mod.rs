@@ -25,6 +25,7 @@ mod signals;
 mod sse;
 mod state;
 mod ticker;
+mod upstream_history;
 mod webhook;
 mod ws;
 
@@ -189,6 +190,11 @@ impl Gateway {
             .with_context(|| format!("cannot listen on {}", opts.bind))?;
         let addr = listener.local_addr()?;
 
+        if let Some(base) = &opts.inputs.prometheus {
+            let history =
+                upstream_history::UpstreamHistory::connect(base, &opts.inputs.matches, shared.interval_ms()).await?;
+            let _ = shared.upstream.set(history);
+        }
         let (updates, hub_rx) = tokio::sync::mpsc::channel(INPUT_QUEUE);
         let mut tasks = vec![tokio::spawn(hub::run(Arc::clone(&shared), hub_rx))];
         tasks.extend(inputs::spawn(&opts, shared.shutdown.clone(), updates).await?);

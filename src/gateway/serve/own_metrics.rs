@@ -182,7 +182,11 @@ pub(crate) async fn track(State(shared): State<Arc<Shared>>, req: Request, next:
 
 /// `GET /metrics`.
 pub(crate) async fn handler(State(shared): State<Arc<Shared>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], shared.metrics.render()).into_response()
+    let mut text = shared.metrics.render();
+    if let Some(upstream) = shared.upstream.get() {
+        upstream.render_metrics(&mut text);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 #[cfg(test)]

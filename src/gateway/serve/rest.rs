@@ -1,6 +1,7 @@
 //! The read-only REST routes: health, the realtime snapshot and history.
 
 use super::state::Shared;
+use super::upstream_history;
 use crate::wire::{
     ErrorBody, HistoricalPoint, HistoricalResponse, HistoricalSeries, Labels, MetricKind, PointValue, WireTime,
     format_duration_ms, format_time, parse_duration_ms, parse_time, sanitize,
@@ -83,7 +84,7 @@ pub(crate) async fn realtime(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 /// A validated historical query.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HistoryQuery {
     pub metric: String,
     pub period_ms: i64,
@@ -168,16 +169,37 @@ pub(crate) async fn historical(State(shared): State<Arc<Shared>>, query: Pairs) 
     if shared.kind_of(&q.metric).is_none() {
         return Err(ApiError(StatusCode::NOT_FOUND, format!("unknown metric {:?}", clip(&q.metric))));
     }
+    let simulated = shared.simulated(&q.metric);
+    // What lies before the store comes from the upstream, when there is one.
+    let upstream = shared.upstream.get().filter(|_| !simulated);
+    let span = upstream.and_then(|u| u.span(&q, shared.held().oldest_of(&q.metric)));
+    let from_upstream = async {
+        match (upstream, span) {
+            (Some(u), Some(span)) => Some(u.read(span, crate::wire::now_ms()).await),
+            _ => None,
+        }
+    };
     // Up to ten thousand samples per series, computed by the simulator or
     // read from the store under its lock: keep them off the async workers.
     let work = Arc::clone(&shared);
-    let answer = tokio::task::spawn_blocking(move || {
-        if work.simulated(&q.metric) { build_history(&work, q) } else { work.held().history(&q) }
-    });
-    match answer.await {
-        Ok(body) => Ok(Json(body).into_response()),
-        Err(_) => Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, "history could not be computed".into())),
-    }
+    let query = q.clone();
+    let answer =
+        tokio::task::spawn_blocking(
+            move || {
+                if simulated { build_history(&work, query) } else { work.held().history(&query) }
+            },
+        );
+    let (answer, before) = tokio::join!(answer, from_upstream);
+    let Ok(body) = answer else {
+        return Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, "history could not be computed".into()));
+    };
+    let body = match before {
+        None => body,
+        Some(Ok(series)) => upstream_history::merge(body, &series, &q),
+        // What the store holds, and why the rest is missing.
+        Some(Err(why)) => HistoricalResponse { partial: Some(why), ..body },
+    };
+    Ok(Json(body).into_response())
 }
 
 fn build_history(shared: &Shared, q: HistoryQuery) -> HistoricalResponse {
@@ -194,7 +216,7 @@ fn build_history(shared: &Shared, q: HistoryQuery) -> HistoricalResponse {
     let series: Vec<HistoricalSeries> =
         series.into_iter().map(|(labels, data)| HistoricalSeries { labels, data }).collect();
     let data = (series.len() == 1).then(|| series[0].data.clone());
-    HistoricalResponse { metric: q.metric, period: q.period, granularity: q.granularity, series, data }
+    HistoricalResponse { metric: q.metric, period: q.period, granularity: q.granularity, series, data, partial: None }
 }
 
 /// Client text echoed in an error is made printable and short.

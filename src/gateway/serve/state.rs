@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     pub open_catalogue: bool,
     /// The core real inputs and pushes are kept in.
     held: Held,
+    /// With `--prometheus`: history from before what `held` keeps.
+    pub upstream: std::sync::OnceLock<super::upstream_history::UpstreamHistory>,
     pub push_limits: PushLimits,
     /// Points a second each client may push.
     pub push_budget: RateLimiter,
@@ -112,6 +114,7 @@ impl Shared {
             simulating,
             open_catalogue: opts.inputs.real() || !simulating,
             held,
+            upstream: std::sync::OnceLock::new(),
             push_limits,
             push_budget,
             catalogue,
