@@ -285,22 +285,23 @@ impl Stream {
 
     /// Takes in what a data frame at `ts` names before its points reach
     /// the store. Metrics not seen before join the catalogue, so a later
-    /// gap can be backfilled; when no `hello` announced the catalogue, the
-    /// core is told of them (with the kind their values suggest) and of the
-    /// interval once the frames' spacing shows it. A backfill owed because
-    /// nothing had named the metrics runs now, up to this frame.
+    /// gap can be backfilled, and the core is told of them with the kind
+    /// their values suggest: a `hello` lists only what the gateway knew
+    /// when the connection opened (a gateway on real inputs may not have
+    /// read them yet), and a counter taken for a gauge would be charted as
+    /// its raw total. When no `hello` announced the catalogue, the core
+    /// also learns the interval once the frames' spacing shows it. A
+    /// backfill owed because nothing had named the metrics runs now, up to
+    /// this frame.
     async fn learn(&mut self, ts: i64, points: &[wire::Point], base: &str, stats: &Arc<SourceStats>) {
         let added = learn::add_metrics(&mut self.catalogue, points);
-        if !self.announced {
-            let paced = self.pace.note(ts);
-            if let Some(interval) = paced {
-                self.interval_ms = interval;
-            }
-            if added || paced.is_some() {
-                let metrics = self.catalogue.clone();
-                self.emit(Update::Catalogue { metrics, interval_ms: self.interval_ms, source: SourceId::GATEWAY })
-                    .await;
-            }
+        let paced = if self.announced { None } else { self.pace.note(ts) };
+        if let Some(interval) = paced {
+            self.interval_ms = interval;
+        }
+        if added || paced.is_some() {
+            let metrics = self.catalogue.clone();
+            self.emit(Update::Catalogue { metrics, interval_ms: self.interval_ms, source: SourceId::GATEWAY }).await;
         }
         if let Some(from) = self.owed_from.take() {
             self.backfill(base, stats, from, ts);
