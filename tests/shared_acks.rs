@@ -479,3 +479,36 @@ fn wishes_go_to_the_gateways_book_only_when_it_offers_one() {
     ui.hear(&scene, T0);
     assert_eq!(ui.view(T0, false, (0, 0)).message.unwrap().0, "something else", "said once");
 }
+
+/// A silenced alert is still sent to screens, marked, but calls no
+/// webhook: of two subscriptions crossing alike, only the unsilenced one's
+/// webhook is called.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silenced_alerts_call_no_webhook() {
+    let state = TempDir::new("acks-webhook");
+    let gw = common::start(ServeOptions {
+        scenario: Scenario::Calm,
+        state_dir: Some(state.path().to_path_buf()),
+        ..common::options()
+    })
+    .await;
+    let http = common::http();
+    let silence = json!({"matchers": [{"name": "metric", "value": "cpu_usage_percent"}, {"name": "service", "value": "checkout"}],
+        "ends_at": format_time(now_ms() + 600_000), "created_by": "ops"});
+    let (status, made) = send(http.post(format!("{}/api/v1/silences", gw.http_url())).json(&silence)).await;
+    assert_eq!(status, 201, "{made}");
+    let (hook, mut calls) = common::webhook_receiver().await;
+    // The silenced one first: its crossing comes no later than the other's.
+    for service in ["checkout", "api"] {
+        let sub = json!({"metric": "cpu_usage_percent", "threshold": 0, "service": service,
+            "notification_method": "webhook", "url": hook});
+        let (status, answer) = send(http.post(format!("{}/api/v1/alerts/subscribe", gw.http_url())).json(&sub)).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let first = tokio::time::timeout(WAIT, calls.recv()).await.expect("a webhook call").unwrap();
+    assert_eq!(first["labels"]["service"], "api", "{first}");
+    assert!(first.get("silenced_by").is_none(), "{first}");
+    common::wait_for_metric_line(&gw, "vigil_gateway_webhook_deliveries_total{result=\"ok\"} 1").await;
+    assert!(calls.try_recv().is_err(), "the silenced subscription called its webhook");
+    gw.shutdown().await;
+}
