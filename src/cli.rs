@@ -221,7 +221,9 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:7878].
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<SocketAddr>,
-    /// File holding the bearer token clients must send.
+    /// File holding the bearer token clients must send, or several, one
+    /// a line, each after its owner's name (alice TOKEN): that name signs
+    /// the acks and silences made with it.
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
     /// A service's /metrics page to read every interval, as NAME=URL to

@@ -121,16 +121,10 @@ fn sources(config: &Config, args: &SourceArgs) -> anyhow::Result<Vec<SourceSpec>
 }
 
 /// Reads a bearer token from a file; the token never appears in messages.
+/// The file holds the token alone, or one line of a gateway's token file
+/// (`alice TOKEN`; see `config::token_file`).
 pub fn read_token(path: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read token file {}", path.display()))?;
-    let token = text.trim().to_string();
-    anyhow::ensure!(!token.is_empty(), "token file {} is empty", path.display());
-    anyhow::ensure!(
-        token.chars().all(|c| c.is_ascii_graphic()),
-        "token file {} holds characters a header cannot carry",
-        path.display()
-    );
-    Ok(token)
+    crate::config::token_file::read_one(path)
 }
 
 /// A running data path.
@@ -143,6 +137,8 @@ pub struct Feed {
     pub control: mpsc::Sender<Control>,
     /// Asks for a span of history the store lacks.
     pub history: mpsc::Sender<history::Request>,
+    /// Changes for the gateway's book of acks and silences, when it keeps one.
+    pub book: mpsc::Sender<crate::sources::gateway::book::Call>,
     /// Tells the Prometheus sources which queries are wanted.
     pub promql: watch::Sender<Arc<Wants>>,
     gateway: Option<Gateway>,
@@ -177,6 +173,8 @@ impl Feed {
                 bind: "127.0.0.1:0".parse()?,
                 scenario: plan.config.demo.scenario,
                 seed: plan.config.demo.seed,
+                // The demo's one screen keeps its acks and silences in its own file.
+                shared_book: false,
                 ..ServeOptions::default()
             };
             Gateway::start(opts).await.context("cannot start the demo gateway").map(Some)
@@ -207,6 +205,7 @@ impl Feed {
         let (tx, updates) = mpsc::channel(CHANNEL);
         let mut stats: Vec<Arc<SourceStats>> = urls.iter().map(|u| Arc::new(SourceStats::for_url(u))).collect();
         let (history, history_rx) = mpsc::channel(4);
+        let (book, book_rx) = mpsc::channel(16);
         let mut tasks = Vec::new();
         if !urls.is_empty() {
             // The demo gateway is our own and alone: no reason to stagger the first dial.
@@ -231,6 +230,14 @@ impl Feed {
             let link = Link::new(opts, tx.clone(), stats.clone(), control_rx)?;
             tasks.push(tokio::spawn(link.run(cancel.clone())));
             tasks.push(tokio::spawn(fetcher));
+            let book_opts = crate::sources::gateway::book::Options {
+                urls: urls.clone(),
+                stats: stats.clone(),
+                token: plan.token.clone(),
+                http: http.clone(),
+            };
+            let calls = crate::sources::gateway::book::serve(book_rx, book_opts, tx.clone(), cancel.clone());
+            tasks.push(tokio::spawn(calls));
         }
         let (promql, promql_rx) = watch::channel(Arc::new(Wants::default()));
         let mut first_prometheus = true;
@@ -290,7 +297,7 @@ impl Feed {
         }
         let url = urls.first().or(plan.sources.first().map(|s| &s.url)).cloned().unwrap_or_default();
         let info = SourceInfo { url, demo };
-        Ok(Feed { updates, stats, info, control, history, promql, gateway, tasks, cancel })
+        Ok(Feed { updates, stats, info, control, history, book, promql, gateway, tasks, cancel })
     }
 
     /// Takes the update channel, leaving an empty one behind.

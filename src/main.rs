@@ -183,7 +183,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         (None, None) => SocketAddr::from(([127, 0, 0, 1], 7878)),
     };
-    let token = args.token_file.as_deref().or(config.token_file.as_deref()).map(feed::read_token).transpose()?;
+    // A gateway's token file may name whose each token is (see config::token_file).
+    let tokens = args.token_file.as_deref().or(config.token_file.as_deref()).map(config::token_file::read_all);
+    let named_tokens = tokens.transpose()?.unwrap_or_default().into_iter().map(|t| (t.user, t.token)).collect();
     let pick = |flag: Vec<String>, conf: &Vec<String>| if flag.is_empty() { conf.clone() } else { flag };
     let inputs = vigil::gateway::serve::Inputs {
         scrape: pick(args.scrape, &serve.scrape),
@@ -195,7 +197,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let interval = args.interval.map(Duration::from).or(serve.interval).unwrap_or(Duration::from_secs(1));
     let opts = ServeOptions {
         bind,
-        token,
+        named_tokens,
+        state_dir: serve.state_dir.clone().or_else(config::cache_dir),
         scenario,
         seed: args.seed.or(serve.seed).unwrap_or(1),
         interval: interval.max(Duration::from_millis(10)),
@@ -465,6 +468,7 @@ async fn start_feed(start: Start, cancel: CancellationToken) -> anyhow::Result<O
     }
     pipeline.want(&mut wanted);
     pipeline.fetch_history_with(feed.history.clone());
+    pipeline.call_book_with(feed.book.clone());
     pipeline.query_with(feed.promql.clone());
     people(&mut pipeline, &plan.config, wishes);
     incidents(&mut pipeline, &plan.config, state.as_ref(), exports);

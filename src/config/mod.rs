@@ -5,6 +5,7 @@
 mod error;
 pub mod serve;
 pub mod sources;
+pub mod token_file;
 
 pub use error::ConfigError;
 pub use serve::ServeConfig;

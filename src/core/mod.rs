@@ -45,6 +45,7 @@ pub use incidents::Incidents;
 use crate::core::alert::AlertBook;
 use crate::core::alert::intent::{Hush, Intent, Wish};
 use crate::core::alert::rules::{REPLAY_STEP_MS, RuleSet, RuleSpec};
+use crate::core::alert::upstream::Upstream;
 use crate::core::model::{
     Alert, AlertState, ConnState, Event, Labels, Muted, OriginKind, SourceId, StatusBanner, Update,
 };
@@ -174,6 +175,8 @@ pub struct Core {
     replayed_changes: usize,
     /// Acknowledgements and silences.
     pub(crate) intent: Intent,
+    /// What the gateway's book says of its alerts, when it keeps one.
+    pub(crate) upstream: Upstream,
     /// The incident timeline.
     pub(crate) incidents: Incidents,
     /// Wall clock of a restore, until live data arrives: alerts not heard
@@ -238,6 +241,7 @@ impl Core {
             rules_upstream: false,
             replayed_changes: 0,
             intent: Intent::default(),
+            upstream: Upstream::default(),
             incidents: Incidents::default(),
             restored_at: None,
             producer: None,
@@ -266,12 +270,17 @@ impl Core {
     }
 
     fn tell(&mut self, mut t: Told) {
-        let Some(told) = &mut self.told else { return };
-        if let Some(alert) = t.after.as_ref().or(t.before.as_ref()) {
-            t.acked_by = self.intent.acked_by(&alert.id).map(str::to_string);
-            t.silenced = self.intent.silenced(alert, t.at_ms).is_some();
+        if self.told.is_none() {
+            return;
         }
-        told.push_back(t);
+        if let Some(alert) = t.after.as_ref().or(t.before.as_ref()) {
+            let hush = self.hush_of(alert, t.at_ms).unwrap_or_default();
+            t.acked_by = hush.acked_by;
+            t.silenced = hush.silenced.is_some();
+        }
+        if let Some(told) = &mut self.told {
+            told.push_back(t);
+        }
     }
 
     // ------------------------------------------------------------ reading
@@ -312,6 +321,26 @@ impl Core {
         &self.intent
     }
 
+    /// What the gateway's book says of its alerts.
+    pub fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+
+    /// How one alert stands with people: by the gateway's book when that
+    /// speaks for it, else by vigil's own.
+    pub fn hush_of(&self, alert: &Alert, now_ms: i64) -> Option<Hush> {
+        if self.upstream.holds(alert) {
+            self.upstream.marks(&alert.id).and_then(|m| m.hush(now_ms))
+        } else {
+            self.intent.hush(alert, now_ms)
+        }
+    }
+
+    /// Whether a silence (the gateway's or vigil's own) keeps `alert` quiet.
+    pub fn silenced(&self, alert: &Alert, now_ms: i64) -> bool {
+        self.hush_of(alert, now_ms).is_some_and(|h| h.silenced.is_some())
+    }
+
     pub fn timeline(&self) -> &crate::core::incident::Timeline {
         self.incidents.timeline()
     }
@@ -340,11 +369,12 @@ impl Core {
     /// and what another system keeps quiet.
     pub fn hush(&self, now_ms: i64) -> BTreeMap<String, Hush> {
         let intent = &self.intent;
-        let mut hush: BTreeMap<String, Hush> = if intent.acks.is_empty() && intent.silences.is_empty() {
-            BTreeMap::new()
-        } else {
-            self.alerts.sorted().iter().filter_map(|a| Some((a.id.clone(), intent.hush(a, now_ms)?))).collect()
-        };
+        let mut hush: BTreeMap<String, Hush> =
+            if intent.acks.is_empty() && intent.silences.is_empty() && self.upstream.is_empty() {
+                BTreeMap::new()
+            } else {
+                self.alerts.sorted().iter().filter_map(|a| Some((a.id.clone(), self.hush_of(a, now_ms)?))).collect()
+            };
         // Unless a silence of vigil's own covers it already.
         for m in self.muted.values().flatten() {
             if self.alerts.get(&m.alert_id).is_some() {
@@ -427,6 +457,12 @@ impl Core {
             Update::Muted { source, muted } => {
                 self.muted.insert(source, muted);
             }
+            Update::BookUpstream(offered) => self.upstream.offer(offered),
+            Update::Marked { id, marks } => {
+                self.upstream.note(id, marks);
+            }
+            // For the screen's status bar: the pipeline shows it.
+            Update::BookError(_) => {}
             Update::Query { key, error } => {
                 let changed = match error {
                     Some(e) => self.query_errors.insert(key, e.clone()).is_none_or(|old| old != e),
@@ -607,6 +643,8 @@ impl Core {
         self.alerts.prune(now_ms);
         let pruned = self.alerts.len() != alerts_before;
         let intent = self.intent.prune(&self.alerts, now_ms);
+        let alerts = &self.alerts;
+        self.upstream.retain(|id| alerts.get(id).is_some());
         Evaluated { shown: rules_changed || pruned || intent, intent }
     }
 

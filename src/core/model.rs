@@ -486,6 +486,20 @@ pub enum Update {
     /// The gateway evaluates the alert rules itself and streams their
     /// alerts: the core runs none of its own, so no alert is listed twice.
     RulesUpstream,
+    /// Whether the gateway keeps the book of acknowledgements and silences
+    /// for every screen (its `hello` offers the `acks` capability): its
+    /// alerts are then acknowledged and silenced there, not in a local file.
+    BookUpstream(bool),
+    /// What the gateway's book says of one of its alerts, as its latest
+    /// frame carried it (nothing when it carried none): sent before that
+    /// frame's [`Update::Alert`], so the change is told with it.
+    Marked {
+        id: String,
+        marks: crate::core::alert::upstream::Marks,
+    },
+    /// A call to the gateway's book failed; why, in one line, for the
+    /// screen's status bar.
+    BookError(String),
     /// A REST backfill of (from, to] has handed on everything it fetched,
     /// so history up to `to_ms` is as complete as the gateway could make
     /// it; `complete` is false when some metric could not be read.

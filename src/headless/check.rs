@@ -277,7 +277,7 @@ fn judge(feed: &Feed, mut p: Picture, timeout: Duration) -> Report {
     // Others' alerts count unless they are kept quiet: by the Alertmanager
     // that sent them, or by a silence set on the dashboard.
     let muted: std::collections::BTreeSet<&str> = core.muted().map(|m| m.alert_id.as_str()).collect();
-    let quiet = |a: &Alert| muted.contains(a.id.as_str()) || core.intent().silenced(a, now).is_some();
+    let quiet = |a: &Alert| muted.contains(a.id.as_str()) || core.silenced(a, now);
     report.alerts = core
         .alerts()
         .sorted()

@@ -299,7 +299,12 @@ impl Refusals {
                 };
                 (fatal && !self.heard_from_gateway).then_some((*class, why))
             }
-            Update::Conn(_) | Update::Malformed(_) | Update::Backfilled { .. } | Update::RulesUpstream => None,
+            Update::Conn(_)
+            | Update::Malformed(_)
+            | Update::Backfilled { .. }
+            | Update::RulesUpstream
+            | Update::BookUpstream(_)
+            | Update::BookError(_) => None,
             _ => {
                 self.heard_from_gateway = true;
                 None
@@ -447,6 +452,9 @@ fn print_update<W: Write>(
         | Update::Malformed(_)
         | Update::Backfilled { .. }
         | Update::RulesUpstream
+        | Update::BookUpstream(_)
+        | Update::Marked { .. }
+        | Update::BookError(_)
         | Update::Query { .. }
         | Update::Muted { .. } => {}
     }

@@ -98,6 +98,17 @@ pub fn alert(a: &wire::AlertFrame, now_ms: i64) -> Alert {
     }
 }
 
+/// What a gateway's book says of the alert, as its frame carries it.
+pub fn marks(a: &wire::AlertFrame) -> crate::core::alert::upstream::Marks {
+    let m = &a.marks;
+    crate::core::alert::upstream::Marks {
+        acked_by: m.acked_by.clone(),
+        acked_at_ms: m.acked_at.map(|t| t.0),
+        silenced: m.silenced_until.map(|t| (t.0, m.silenced_by.clone().unwrap_or_default())),
+        silence_ids: m.silence_ids.clone(),
+    }
+}
+
 pub fn event(e: &wire::EventFrame) -> Event {
     Event { ts: e.timestamp.0, kind: e.kind.clone(), text: e.text.clone(), labels: e.labels.clone() }
 }

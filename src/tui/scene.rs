@@ -320,6 +320,9 @@ pub struct Scene {
     /// The view this scene was worked out for, so the screen can tell the
     /// answer to a key from data for the view before it.
     pub view: crate::tui::pipeline::ViewRequest,
+    /// A line for the status bar from the pipeline (a call to the
+    /// gateway's book that failed), numbered so it is said once.
+    pub notice: Option<(u64, String)>,
 }
 
 /// What the detail pane shows of one alert beyond its row in the list.

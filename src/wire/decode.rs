@@ -4,7 +4,7 @@
 
 mod metrics;
 
-use super::text::{sanitize, sanitize_labels};
+use super::text::{MAX_LABELS, sanitize, sanitize_labels};
 use super::{Point, PointValue, ServerFrame, WireNum, parse_special, parse_time};
 use serde_json::{Map, Value};
 
@@ -165,6 +165,10 @@ fn sanitize_frame(frame: &mut ServerFrame) {
             a.metric = sanitize(&a.metric);
             a.summary = sanitize(&a.summary);
             a.labels = sanitize_labels(&a.labels);
+            let m = &mut a.marks;
+            m.acked_by = m.acked_by.as_deref().map(sanitize);
+            m.silenced_by = m.silenced_by.as_deref().map(sanitize);
+            m.silence_ids = m.silence_ids.iter().take(MAX_LABELS).map(String::as_str).map(sanitize).collect();
         }
         ServerFrame::Event(e) => {
             e.kind = sanitize(&e.kind);

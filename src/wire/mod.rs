@@ -37,6 +37,16 @@ pub const EVENT_HISTORY_PATH: &str = "/api/v1/events";
 /// snapshot as the body. Our gateway's own route, beside the protocol's.
 pub const PUSH_PATH: &str = "/api/v1/metrics";
 
+/// Our gateway's shared silences: `POST` makes one, `GET` lists them,
+/// `DELETE {SILENCES_PATH}/{id}` expires one. Our gateway's own route, with
+/// the [`CAP_ACKS`] capability.
+pub const SILENCES_PATH: &str = "/api/v1/silences";
+/// The acknowledgements our gateway holds (`GET`).
+pub const ACKS_PATH: &str = "/api/v1/acks";
+/// An alert's acknowledgement is `{ALERTS_PATH}/{id}/ack` (`POST` to give
+/// it, `DELETE` to take it back).
+pub const ALERTS_PATH: &str = "/api/v1/alerts";
+
 /// A label set; ordered so that equal sets compare and hash equal.
 pub type Labels = BTreeMap<String, String>;
 
@@ -124,6 +134,11 @@ pub const CAP_RULES: &str = "rules";
 pub const CAP_EVENTS: &str = "events";
 /// A hello capability: producers may push points to `POST /api/v1/metrics`.
 pub const CAP_INGEST: &str = "ingest";
+/// A hello capability: the gateway keeps one book of acknowledgements and
+/// silences for every screen (the routes under [`ALERTS_PATH`],
+/// [`SILENCES_PATH`] and [`ACKS_PATH`]), and its `alert` frames carry what
+/// it says of each alert ([`AlertMarks`]), sent again whenever that changes.
+pub const CAP_ACKS: &str = "acks";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricsFrame {
@@ -156,6 +171,51 @@ pub struct AlertFrame {
     pub starts_at: Option<WireTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends_at: Option<WireTime>,
+    /// Who acknowledged or silenced the alert, on a gateway with the
+    /// [`CAP_ACKS`] capability; fields beside the protocol's, which other
+    /// clients ignore.
+    /// (Boxed: most alerts carry none, and every frame is as large as the
+    /// largest kind.)
+    #[serde(flatten)]
+    pub marks: Box<AlertMarks>,
+}
+
+/// What a gateway's shared book says of one alert: an `alert` frame's
+/// additional fields. A frame without them, from a gateway that offers
+/// [`CAP_ACKS`], says the alert is neither acknowledged nor silenced.
+/// A field of the wrong type is read as absent: the alert itself matters
+/// more than its marks.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AlertMarks {
+    /// Who acknowledged it, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
+    pub acked_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
+    pub acked_at: Option<WireTime>,
+    /// Who made the silence covering it that ends last, and when that ends.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
+    pub silenced_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient")]
+    pub silenced_until: Option<WireTime>,
+    /// Every active silence covering it, by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "lenient")]
+    pub silence_ids: Vec<String>,
+}
+
+impl AlertMarks {
+    pub fn is_empty(&self) -> bool {
+        *self == AlertMarks::default()
+    }
+}
+
+/// A field read if it has the expected shape, else left at its default.
+fn lenient<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).unwrap_or_default())
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,8 +10,10 @@ pub mod defaults;
 pub mod engine;
 pub mod intent;
 pub mod intent_file;
+pub mod matcher;
 pub mod rules;
 pub mod silence;
+pub mod upstream;
 
 use crate::core::model::{Alert, AlertState, Severity};
 use std::collections::{BTreeMap, HashMap};

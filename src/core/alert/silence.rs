@@ -51,10 +51,17 @@ impl Silence {
 /// the name, a silence of one rule's alert for a service would hush every
 /// other rule's alert for that service too.
 pub fn match_labels(alert: &Alert) -> Labels {
-    let mut labels = alert.labels.clone();
-    labels.entry("alertname".into()).or_insert_with(|| alert.name().into_owned());
-    if !alert.metric.is_empty() {
-        labels.entry("metric".into()).or_insert_with(|| alert.metric.clone());
+    labels_named(&alert.name(), &alert.metric, &alert.labels)
+}
+
+/// [`match_labels`] from an alert's parts: the gateway matches its own
+/// alert frames with it (a frame's name is its id's first part), so a
+/// silence a screen makes from an alert there covers the same alerts.
+pub fn labels_named(name: &str, metric: &str, labels: &Labels) -> Labels {
+    let mut labels = labels.clone();
+    labels.entry("alertname".into()).or_insert_with(|| name.to_string());
+    if !metric.is_empty() {
+        labels.entry("metric".into()).or_insert_with(|| metric.to_string());
     }
     labels
 }

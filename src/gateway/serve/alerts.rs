@@ -136,6 +136,7 @@ fn crossing(
         summary: format!("{} {side} {} (subscription {})", sub.metric, sub.threshold, sub.id),
         starts_at: Some(WireTime(start)),
         ends_at: end.map(WireTime),
+        marks: Default::default(),
     }
 }
 

@@ -10,25 +10,43 @@ use axum::response::Response;
 use std::fmt;
 use std::sync::Arc;
 
-/// The token a client must present. Its `Debug` never shows it, so it cannot
-/// leak into logs by way of a derived `Debug` somewhere up the chain.
+/// The tokens a client may present, each with the name of the person it
+/// belongs to when the token file gives one. Its `Debug` never shows them,
+/// so they cannot leak into logs by way of a derived `Debug` somewhere up
+/// the chain.
 #[derive(Clone)]
-pub(crate) struct Token(String);
+pub(crate) struct Token(Vec<(Option<String>, String)>);
+
+/// Who made a request, as far as its token says: acks and silences made
+/// with a named token are signed with that name, whatever the body says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Caller {
+    pub user: Option<String>,
+}
 
 impl Token {
-    pub fn new(token: String) -> Self {
-        Token(token)
+    /// Several tokens, each with its user's name if any.
+    pub fn many(tokens: Vec<(Option<String>, String)>) -> Self {
+        Token(tokens)
     }
 
-    /// Whether an `Authorization` header value carries this token.
-    pub fn admits(&self, header: Option<&HeaderValue>) -> bool {
-        let Some(value) = header.and_then(|h| h.to_str().ok()) else {
-            return false;
-        };
-        let Some((scheme, presented)) = value.trim().split_once(' ') else {
-            return false;
-        };
-        scheme.eq_ignore_ascii_case("bearer") && constant_time_eq(presented.trim().as_bytes(), self.0.as_bytes())
+    /// Who the token an `Authorization` header carries belongs to; `None`
+    /// when it carries none of the tokens. Every token is compared, so
+    /// timing does not tell which one came close.
+    pub fn caller(&self, header: Option<&HeaderValue>) -> Option<Caller> {
+        let value = header.and_then(|h| h.to_str().ok())?;
+        let (scheme, presented) = value.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let presented = presented.trim().as_bytes();
+        let mut found = None;
+        for (user, token) in &self.0 {
+            if constant_time_eq(presented, token.as_bytes()) && found.is_none() {
+                found = Some(Caller { user: user.clone() });
+            }
+        }
+        found
     }
 }
 
@@ -50,12 +68,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-/// Middleware: 401 unless the request carries the gateway's token (when it has one).
-pub(crate) async fn require_token(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+/// Middleware: 401 unless the request carries one of the gateway's tokens
+/// (when it has any); the handlers learn whose it was as a [`Caller`].
+pub(crate) async fn require_token(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
     let Some(token) = &shared.token else {
+        req.extensions_mut().insert(Caller::default());
         return next.run(req).await;
     };
-    if token.admits(req.headers().get(header::AUTHORIZATION)) {
+    if let Some(caller) = token.caller(req.headers().get(header::AUTHORIZATION)) {
+        req.extensions_mut().insert(caller);
         return next.run(req).await;
     }
     // Deliberately silent about what was presented: it might be a real token.
@@ -71,15 +92,25 @@ mod tests {
 
     #[test]
     fn admits_only_the_exact_token() {
-        let t = Token::new("s3cret".into());
+        let t = Token::many(vec![(None, "s3cret".into())]);
         let h = |s: &str| HeaderValue::from_str(s).unwrap();
-        assert!(t.admits(Some(&h("Bearer s3cret"))));
-        assert!(t.admits(Some(&h("bearer s3cret"))));
-        assert!(!t.admits(Some(&h("Bearer s3cre"))));
-        assert!(!t.admits(Some(&h("Bearer s3crett"))));
-        assert!(!t.admits(Some(&h("Basic s3cret"))));
-        assert!(!t.admits(Some(&h("s3cret"))));
-        assert!(!t.admits(None));
+        assert!(t.caller(Some(&h("Bearer s3cret"))).is_some());
+        assert!(t.caller(Some(&h("bearer s3cret"))).is_some());
+        assert!(t.caller(Some(&h("Bearer s3cre"))).is_none());
+        assert!(t.caller(Some(&h("Bearer s3crett"))).is_none());
+        assert!(t.caller(Some(&h("Basic s3cret"))).is_none());
+        assert!(t.caller(Some(&h("s3cret"))).is_none());
+        assert!(t.caller(None).is_none());
         assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+    }
+
+    #[test]
+    fn a_named_token_says_whose_it_is() {
+        let t = Token::many(vec![(Some("alice".into()), "AAA".into()), (None, "BBB".into())]);
+        let h = |s: &str| HeaderValue::from_str(s).unwrap();
+        assert_eq!(t.caller(Some(&h("Bearer AAA"))), Some(Caller { user: Some("alice".into()) }));
+        assert_eq!(t.caller(Some(&h("Bearer BBB"))), Some(Caller { user: None }));
+        assert_eq!(t.caller(Some(&h("Bearer CCC"))), None);
+        assert!(!format!("{t:?}").contains("AAA"));
     }
 }

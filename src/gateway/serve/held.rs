@@ -242,5 +242,6 @@ pub(crate) fn alert_frame(a: &Alert) -> AlertFrame {
         summary: a.summary.clone(),
         starts_at: a.starts_at.map(WireTime),
         ends_at: a.ends_at.map(WireTime),
+        marks: Default::default(),
     }
 }

@@ -28,8 +28,13 @@ pub(crate) async fn run(shared: Arc<Shared>, mut updates: mpsc::Receiver<Update>
                 None => open = false,
             },
             _ = tick.tick() => {
-                let alerts = held.evaluate(now_ms());
+                let mut alerts = held.evaluate(now_ms());
                 if !alerts.is_empty() {
+                    // No change to the book goes out between marking and sending.
+                    let mut book = shared.lock_book();
+                    if book.mark(&mut alerts, now_ms()) {
+                        book.save_or_log();
+                    }
                     let others = alerts.into_iter().map(ServerFrame::Alert).collect();
                     publish(&shared, now_ms(), Vec::new(), others);
                 }

@@ -11,6 +11,10 @@
 
 mod alerts;
 mod auth;
+mod book;
+mod book_body;
+mod book_file;
+mod book_rest;
 mod event_log;
 mod held;
 mod hub;
@@ -32,7 +36,8 @@ mod ws;
 use crate::gateway::inputs;
 use crate::gateway::sim::Scenario;
 use crate::wire::{
-    ALERT_SUBSCRIBE_PATH, EVENT_HISTORY_PATH, EVENTS_PATH, HISTORICAL_PATH, PUSH_PATH, REALTIME_PATH, STREAM_PATH,
+    ACKS_PATH, ALERT_SUBSCRIBE_PATH, ALERTS_PATH, EVENT_HISTORY_PATH, EVENTS_PATH, HISTORICAL_PATH, PUSH_PATH,
+    REALTIME_PATH, SILENCES_PATH, STREAM_PATH,
 };
 use anyhow::Context;
 use axum::Router;
@@ -43,6 +48,7 @@ pub use push::PushLimits;
 use state::Shared;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -60,8 +66,20 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct ServeOptions {
     /// Address to listen on; port 0 picks a free one.
     pub bind: SocketAddr,
-    /// Bearer token every request must carry; `None` means no auth.
+    /// Bearer token every request must carry; `None` (with no
+    /// `named_tokens`) means no auth.
     pub token: Option<String>,
+    /// More tokens, each with the name of the person it belongs to (the
+    /// `NAME TOKEN` lines of a token file): what is acknowledged or
+    /// silenced with one is signed with that name.
+    pub named_tokens: Vec<(Option<String>, String)>,
+    /// Keep one book of acks and silences for every screen (the `acks`
+    /// capability). The demo gateway inside a dashboard does not: its one
+    /// screen keeps its own file, as with any gateway without the book.
+    pub shared_book: bool,
+    /// Where what must outlive a restart is kept (the book of acks and
+    /// silences); `None` keeps it in memory only.
+    pub state_dir: Option<PathBuf>,
     /// Incident script the simulator plays.
     pub scenario: Scenario,
     /// Seed of the simulator's noise.
@@ -136,6 +154,9 @@ impl Default for ServeOptions {
         ServeOptions {
             bind: SocketAddr::from(([127, 0, 0, 1], 7878)),
             token: None,
+            named_tokens: Vec::new(),
+            shared_book: true,
+            state_dir: None,
             scenario: Scenario::Tour,
             seed: 1,
             interval: Duration::from_secs(1),
@@ -156,6 +177,9 @@ impl fmt::Debug for ServeOptions {
         f.debug_struct("ServeOptions")
             .field("bind", &self.bind)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("named_tokens", &self.named_tokens.iter().map(|(user, _)| user).collect::<Vec<_>>())
+            .field("shared_book", &self.shared_book)
+            .field("state_dir", &self.state_dir)
             .field("scenario", &self.scenario)
             .field("seed", &self.seed)
             .field("interval", &self.interval)
@@ -197,6 +221,9 @@ impl Gateway {
         }
         let (updates, hub_rx) = tokio::sync::mpsc::channel(INPUT_QUEUE);
         let mut tasks = vec![tokio::spawn(hub::run(Arc::clone(&shared), hub_rx))];
+        if shared.book_offered {
+            tasks.push(tokio::spawn(book::run(Arc::clone(&shared))));
+        }
         tasks.extend(inputs::spawn(&opts, shared.shutdown.clone(), updates).await?);
         let t0 = shared.sim_now();
         shared.last_tick_ms.store(t0, std::sync::atomic::Ordering::Relaxed);
@@ -349,7 +376,16 @@ impl StopSignals {
 /// Every route, behind (outermost first) request metrics, the rate limit and auth.
 fn router(shared: Arc<Shared>) -> Router {
     let subscribe_path = format!("{ALERT_SUBSCRIBE_PATH}/{{id}}");
-    Router::new()
+    let mut routes = Router::new();
+    if shared.book_offered {
+        let body = || DefaultBodyLimit::max(book_rest::MAX_BODY);
+        routes = routes
+            .route(&format!("{ALERTS_PATH}/{{id}}/ack"), post(book_rest::ack).layer(body()).delete(book_rest::unack))
+            .route(ACKS_PATH, get(book_rest::acks))
+            .route(SILENCES_PATH, post(book_rest::create_silence).layer(body()).get(book_rest::silences))
+            .route(&format!("{SILENCES_PATH}/{{id}}"), delete(book_rest::expire_silence));
+    }
+    routes
         .route(STREAM_PATH, get(ws::handler))
         .route(EVENTS_PATH, get(sse::handler))
         .route(REALTIME_PATH, get(rest::realtime))

@@ -245,6 +245,7 @@ fn frame(rule: &dyn Rule, a: &Active, ended: Option<i64>) -> AlertFrame {
         summary: rule.summary(&a.breach),
         starts_at: Some(WireTime(a.since)),
         ends_at: ended.map(WireTime),
+        marks: Default::default(),
     }
 }
 

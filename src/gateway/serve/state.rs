@@ -7,6 +7,7 @@
 use super::ServeOptions;
 use super::alerts::SubscriptionBook;
 use super::auth::Token;
+use super::book::Book;
 use super::event_log::EventLog;
 use super::held::Held;
 use super::own_metrics::OwnMetrics;
@@ -58,6 +59,12 @@ pub(crate) struct Shared {
     /// The last status change when it is not "ok": a banner newcomers must see too.
     pub current_status: Mutex<Option<StatusFrame>>,
     pub subscriptions: Mutex<SubscriptionBook>,
+    /// The acks and silences every screen shares, when the gateway keeps
+    /// them (see `book.rs`). Locked before any other lock it is held with:
+    /// while it is held, no other alert frame goes out.
+    book: Mutex<Book>,
+    /// Whether the gateway offers the book (the `acks` capability).
+    pub book_offered: bool,
     /// Events of the last day, for clients that connect after them.
     pub events: Mutex<EventLog>,
     /// The simulated time of the newest tick (of the start, before the
@@ -119,12 +126,18 @@ impl Shared {
             push_budget,
             catalogue,
             kinds,
-            token: opts.token.clone().map(Token::new),
+            token: token_of(opts),
             sessions: Mutex::new(SessionTable::new(session_limits, opts.session_ttl)),
             sse: SseHub::new(session_limits, opts.send_queue.max(16)),
             active_alerts: Mutex::new(Vec::new()),
             current_status: Mutex::new(None),
             subscriptions: Mutex::new(SubscriptionBook::default()),
+            book: Mutex::new(if opts.shared_book {
+                Book::open(opts.state_dir.as_deref().map(super::book_file::path_in))
+            } else {
+                Book::default()
+            }),
+            book_offered: opts.shared_book,
             events: Mutex::new(EventLog::default()),
             last_tick_ms: AtomicI64::new(0),
             webhooks: WebhookSender::new(),
@@ -165,6 +178,9 @@ impl Shared {
             caps.push(crate::wire::CAP_RULES.to_string());
         }
         caps.extend([crate::wire::CAP_EVENTS.to_string(), crate::wire::CAP_INGEST.to_string()]);
+        if self.book_offered {
+            caps.push(crate::wire::CAP_ACKS.to_string());
+        }
         caps
     }
 
@@ -205,8 +221,8 @@ impl Shared {
     /// current degraded status, if any, then the alerts now active.
     pub fn greeting(&self) -> Vec<ServerFrame> {
         let status = self.current_status.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut alerts = self.lock_active_alerts().clone();
-        alerts.extend(self.held.active_alerts());
+        let alerts = super::book::active_alerts(self);
+        let alerts = self.lock_book().marked(alerts, crate::wire::now_ms());
         status
             .into_iter()
             .map(ServerFrame::Status)
@@ -228,6 +244,10 @@ impl Shared {
 
     pub fn lock_events(&self) -> MutexGuard<'_, EventLog> {
         self.events.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn lock_book(&self) -> MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn lock_subscriptions(&self) -> MutexGuard<'_, SubscriptionBook> {
@@ -277,6 +297,13 @@ impl Drop for LiveGuard {
             self.shared.live.drained.notify_waiters();
         }
     }
+}
+
+/// Every token a client may present: the options' own, and the named ones.
+fn token_of(opts: &ServeOptions) -> Option<Token> {
+    let mut all: Vec<(Option<String>, String)> = opts.token.iter().map(|t| (None, t.clone())).collect();
+    all.extend(opts.named_tokens.iter().cloned());
+    (!all.is_empty()).then(|| Token::many(all))
 }
 
 /// A short, stable digest of what the inputs read, for `hello`'s server

@@ -69,10 +69,20 @@ fn tick(shared: &Arc<Shared>, engine: &mut RuleEngine, last_t: i64, t: i64) {
     let mut alerts = engine.evaluate(&shared.sim, t);
     *shared.lock_active_alerts() = engine.current();
     let crossings = shared.lock_subscriptions().evaluate(t, &points, sim::lower_is_worse);
-    for (frame, delivery) in crossings {
+    // Held to the end of the tick: no change to the book goes out between
+    // marking these alerts and sending them (see `book.rs`).
+    let mut book = shared.lock_book();
+    let wall = crate::wire::now_ms();
+    for (mut frame, delivery) in crossings {
         match delivery {
             Delivery::Websocket => alerts.push(frame),
-            Delivery::Webhook(url) => match serde_json::to_string(&ServerFrame::Alert(frame)) {
+            Delivery::Webhook(_) if book.silenced(&frame, wall) => {
+                tracing::debug!(id = %frame.id, "silenced: no webhook");
+            }
+            Delivery::Webhook(url) => match serde_json::to_string(&ServerFrame::Alert({
+                book.mark(std::slice::from_mut(&mut frame), wall);
+                frame
+            })) {
                 Ok(body) => spawn_delivery(shared, url, body),
                 Err(e) => tracing::error!(error = %e, "could not serialise a webhook alert"),
             },
@@ -88,6 +98,9 @@ fn tick(shared: &Arc<Shared>, engine: &mut RuleEngine, last_t: i64, t: i64) {
     for status in shared.sim.status_between(last_t, t) {
         shared.note_status(&status);
         others.push(ServerFrame::Status(status));
+    }
+    if book.mark(&mut alerts, wall) {
+        book.save_or_log();
     }
     others.extend(alerts.into_iter().map(ServerFrame::Alert));
 
@@ -106,4 +119,5 @@ fn tick(shared: &Arc<Shared>, engine: &mut RuleEngine, last_t: i64, t: i64) {
     frames.push(metrics);
     frames.extend(others);
     shared.sse.publish(frames, now);
+    drop(book);
 }

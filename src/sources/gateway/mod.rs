@@ -8,6 +8,7 @@
 
 pub mod backfill;
 pub mod backoff;
+pub mod book;
 pub mod events;
 pub mod learn;
 pub mod link;

@@ -273,7 +273,10 @@ impl Stream {
                 SourceStats::bump(&stats.points, observations.len() as u64);
                 self.emit(Update::Samples { observations, live: true, seq, source: SourceId::GATEWAY }).await;
             }
-            ServerFrame::Alert(a) => self.emit(Update::Alert(convert::alert(&a, now))).await,
+            ServerFrame::Alert(a) => {
+                self.emit(Update::Marked { id: a.id.clone(), marks: convert::marks(&a) }).await;
+                self.emit(Update::Alert(convert::alert(&a, now))).await
+            }
             ServerFrame::Event(e) => self.emit(Update::Event(convert::event(&e))).await,
             ServerFrame::Status(s) => self.emit(Update::Status(convert::status(&s, now))).await,
             ServerFrame::Error(e) => self.malformed(stats, format!("server says: {}", e.message)).await,

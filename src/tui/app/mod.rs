@@ -243,6 +243,7 @@ pub async fn run(
                         lp.view_asked = None;
                     }
                     lp.ui.follow(&lp.scene);
+                    lp.ui.hear(&lp.scene, now_ms());
                     // The selection may have moved to a neighbour: its detail is wanted now.
                     lp.send_wanted();
                     lp.alarms(&mut term);

@@ -80,6 +80,8 @@ pub struct UiState {
     /// The selected alert's detail pane was put away (Enter); it opens
     /// with the selection otherwise.
     detail_hidden: bool,
+    /// The number of the pipeline's last notice said.
+    notice_said: u64,
 }
 
 impl UiState {
@@ -107,6 +109,7 @@ impl UiState {
             marker: None,
             selected: None,
             detail_hidden: false,
+            notice_said: 0,
         };
         s.go_to(Page::Dashboard(0));
         s
@@ -251,6 +254,15 @@ impl UiState {
 
     /// Keeps the selection on a new scene: on the same alert where it is
     /// still listed, else on whichever took its place.
+    /// Says the pipeline's newest notice on the status bar, once.
+    pub fn hear(&mut self, scene: &Scene, now_ms: i64) {
+        let Some((n, text)) = &scene.notice else { return };
+        if *n > self.notice_said {
+            self.notice_said = *n;
+            self.say(text.clone(), Level::Warn, now_ms);
+        }
+    }
+
     pub fn follow(&mut self, scene: &Scene) {
         let Some((id, at)) = &self.selected else { return };
         if scene.alerts.iter().any(|a| a.id == *id) {

@@ -290,6 +290,10 @@ impl Pipeline {
 
     /// Folds one update in; `now_ms` is the wall clock.
     pub fn apply(&mut self, update: Update, now_ms: i64) {
+        if let Update::BookError(why) = update {
+            self.notice(why);
+            return;
+        }
         self.core.apply(update, now_ms);
         self.tell_hook();
     }
@@ -463,6 +467,7 @@ impl Pipeline {
             sources: self.source_rows.clone(),
             slos: core.slos.status().to_vec(),
             detail: self.alert_detail(&span, asked_ms),
+            notice: self.people.notice.clone(),
         }
     }
 }

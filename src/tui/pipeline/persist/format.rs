@@ -158,6 +158,7 @@ pub(super) fn alert_frame(a: Alert) -> AlertFrame {
         summary: a.summary,
         starts_at: a.starts_at.map(WireTime),
         ends_at: a.ends_at.map(WireTime),
+        marks: Default::default(),
     }
 }
 
