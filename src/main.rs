@@ -193,6 +193,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     inputs.check().map_err(anyhow::Error::msg)?;
     let interval = args.interval.map(Duration::from).or(serve.interval).unwrap_or(Duration::from_secs(1));
+    if serve.state_dir().is_none() {
+        tracing::warn!("no state dir (set [serve] state_dir): the gateway keeps nothing across restarts");
+    }
     let opts = ServeOptions {
         bind,
         token,
@@ -206,6 +209,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_points: serve.max_push_points,
             ..Default::default()
         },
+        state_dir: serve.state_dir(),
+        save_every: serve.save_every.max(Duration::from_secs(1)),
         ..ServeOptions::default()
     };
     runtime()?.block_on(vigil::gateway::serve::run_until_signal(opts))

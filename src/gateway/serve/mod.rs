@@ -22,9 +22,11 @@ mod rest;
 mod rules;
 mod session;
 mod signals;
+mod snapshot;
 mod sse;
 mod state;
 mod ticker;
+mod wal;
 mod webhook;
 mod ws;
 
@@ -82,6 +84,11 @@ pub struct ServeOptions {
     /// The rules evaluated over real inputs and pushed points (the
     /// simulator has its own).
     pub rules: Vec<crate::core::alert::rules::RuleSpec>,
+    /// Where the held store and the push log are kept across restarts;
+    /// `None` keeps nothing (the dashboard's embedded demo, tests).
+    pub state_dir: Option<std::path::PathBuf>,
+    /// How often the held store is saved there.
+    pub save_every: Duration,
 }
 
 /// Real data for the gateway to serve.
@@ -145,6 +152,8 @@ impl Default for ServeOptions {
             inputs: Inputs::default(),
             push: PushLimits::default(),
             rules: crate::core::alert::defaults::rules(),
+            state_dir: None,
+            save_every: Duration::from_secs(60),
         }
     }
 }
@@ -164,6 +173,8 @@ impl fmt::Debug for ServeOptions {
             .field("clock_offset_ms", &self.clock_offset_ms)
             .field("inputs", &self.inputs)
             .field("push", &self.push)
+            .field("state_dir", &self.state_dir)
+            .field("save_every", &self.save_every)
             .finish()
     }
 }
@@ -189,8 +200,19 @@ impl Gateway {
             .with_context(|| format!("cannot listen on {}", opts.bind))?;
         let addr = listener.local_addr()?;
 
+        // What was kept is back before any input or producer adds to it.
+        let mut tasks = Vec::new();
+        if let Some(dir) = opts.state_dir.clone() {
+            let work = Arc::clone(&shared);
+            let opened = tokio::task::spawn_blocking(move || {
+                snapshot::Kept::open(&dir, &work.state_key, work.held())
+                    .with_context(|| format!("cannot keep the gateway's store in {}", dir.display()))
+            });
+            shared.keep(opened.await??);
+            tasks.push(tokio::spawn(snapshot::run(Arc::clone(&shared), opts.save_every)));
+        }
         let (updates, hub_rx) = tokio::sync::mpsc::channel(INPUT_QUEUE);
-        let mut tasks = vec![tokio::spawn(hub::run(Arc::clone(&shared), hub_rx))];
+        tasks.push(tokio::spawn(hub::run(Arc::clone(&shared), hub_rx)));
         tasks.extend(inputs::spawn(&opts, shared.shutdown.clone(), updates).await?);
         let t0 = shared.sim_now();
         shared.last_tick_ms.store(t0, std::sync::atomic::Ordering::Relaxed);
@@ -283,6 +305,9 @@ impl Gateway {
         for task in self.tasks.drain(..) {
             let _ = task.await;
         }
+        // Every push answered is in the log already; saving now leaves the
+        // next start nothing to replay, and keeps what the inputs read.
+        snapshot::save_now(&self.shared).await;
         tracing::info!("gateway stopped");
     }
 }
