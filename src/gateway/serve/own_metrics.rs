@@ -182,7 +182,17 @@ pub(crate) async fn track(State(shared): State<Arc<Shared>>, req: Request, next:
 
 /// `GET /metrics`.
 pub(crate) async fn handler(State(shared): State<Arc<Shared>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], shared.metrics.render()).into_response()
+    let mut text = shared.metrics.render();
+    if let Some(kept) = shared.kept() {
+        let stats = &kept.log.stats;
+        let (records, flushes) = (stats.records.load(Ordering::Relaxed), stats.flushes.load(Ordering::Relaxed));
+        let help = "Pushes appended to the push log.";
+        simple(&mut text, "vigil_gateway_push_log_records_total", "counter", help, records);
+        // Fewer flushes than records: pushes that came together shared one.
+        let help = "Flushes of the push log to disk.";
+        simple(&mut text, "vigil_gateway_push_log_flushes_total", "counter", help, flushes);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 #[cfg(test)]

@@ -60,11 +60,12 @@ impl Kept {
             let (pushes, damaged) = (replayed.records, replayed.damaged);
             tracing::info!(dir = %dir.display(), series, pushes, damaged, "held store restored");
         }
-        let saved = (replayed.records == 0).then(|| held.version());
+        let replayed_any = replayed.records > 0 || replayed.damaged > 0;
+        let saved = (!replayed_any).then(|| held.version());
         let kept = Kept { key: key.to_string(), path, log, saved: Mutex::new(saved) };
         // What was replayed goes into a snapshot at once, so the log it
-        // came from can go.
-        if replayed.records > 0 {
+        // came from (and any damage in it, warned of once) can go.
+        if replayed_any {
             kept.save(held)?;
         }
         Ok(kept)

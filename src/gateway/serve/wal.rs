@@ -93,7 +93,9 @@ impl PushLog {
         let mut replayed = Replayed::default();
         let mut last = from.saturating_sub(1);
         for (generation, path) in generations(dir, &prefix)? {
-            if generation < from {
+            // Older ones are in the snapshot; an empty one (a start with no
+            // push after it) holds nothing.
+            if generation < from || std::fs::metadata(&path)?.len() == 0 {
                 std::fs::remove_file(&path)?;
                 continue;
             }
@@ -264,6 +266,16 @@ mod tests {
         let (_log, seen, _) = open(&d, turned);
         assert_eq!(seen.iter().map(|e| e.body.as_slice()).collect::<Vec<_>>(), [b"after"]);
         // Without one, every generation left is replayed.
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn starts_without_pushes_leave_one_empty_generation() {
+        let d = dir("empty");
+        for _ in 0..3 {
+            drop(open(&d, 0));
+        }
+        assert_eq!(generations(&d, "gateway-k.").unwrap().len(), 1);
         std::fs::remove_dir_all(&d).unwrap();
     }
 
