@@ -1,6 +1,7 @@
 //! Files written whole or not at all: a temp file in the same directory,
-//! flushed to disk, then renamed over the old one. A crash mid-write leaves
-//! the old file, never half of the new one.
+//! flushed to disk, then renamed over the old one, and the rename itself
+//! flushed. A crash mid-write leaves the old file, never half of the new
+//! one; once `write` returns, a crash leaves the new one.
 
 use std::io::Write;
 use std::path::Path;
@@ -24,5 +25,20 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result
+    result?;
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => sync_dir(dir),
+        None => sync_dir(Path::new(".")),
+    }
+}
+
+/// Flushes a directory's entries (files created, renamed or removed in
+/// it) to disk. Where a directory cannot be opened for that (Windows), the
+/// file system keeps its entries without being asked.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }

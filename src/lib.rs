@@ -11,8 +11,9 @@
 //!   the `wire` types with the dashboard and is reached over the network,
 //!   even in demo mode.
 //!
-//! `dashboards` says what to show, `config` reads files and flags, and
-//! `feed` starts the sources a config asks for.
+//! `dashboards` says what to show, `config` reads files and flags, `feed`
+//! starts the sources a config asks for, and `persist` writes a core's
+//! store to disk and reads it back, for the dashboard and the gateway.
 
 pub mod atomic_file;
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod feed;
 pub mod gateway;
 pub mod headless;
 pub mod hook;
+pub mod persist;
 pub mod sources;
 pub mod tui;
 pub mod wire;

@@ -195,10 +195,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     inputs.check().map_err(anyhow::Error::msg)?;
     let interval = args.interval.map(Duration::from).or(serve.interval).unwrap_or(Duration::from_secs(1));
+    if serve.state_dir().is_none() {
+        tracing::warn!("no state dir (set [serve] state_dir): the gateway keeps nothing across restarts");
+    }
     let opts = ServeOptions {
         bind,
         named_tokens,
-        state_dir: serve.state_dir.clone().or_else(config::cache_dir),
         scenario,
         seed: args.seed.or(serve.seed).unwrap_or(1),
         interval: interval.max(Duration::from_millis(10)),
@@ -209,6 +211,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_points: serve.max_push_points,
             ..Default::default()
         },
+        state_dir: serve.state_dir(),
+        save_every: serve.save_every.max(Duration::from_secs(1)),
         ..ServeOptions::default()
     };
     runtime()?.block_on(vigil::gateway::serve::run_until_signal(opts))

@@ -5,7 +5,8 @@
 //!
 //! May import: `wire` (the protocol), `core` (the gateway keeps what it
 //! serves in a core, as a dashboard does), the sources' readers of
-//! `/metrics` pages and Prometheus answers, and its own parts. Never the
+//! `/metrics` pages and Prometheus answers, `persist` (its held store on
+//! disk, in the dashboard's format), and its own parts. Never the
 //! TUI: a dashboard reaches the gateway only over the network, even in demo
 //! mode.
 

@@ -265,20 +265,32 @@ pub struct ServeChild {
     child: std::process::Child,
     addr: std::net::SocketAddr,
     output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The state dir it was given when the test gave none.
+    _dir: Option<real::TempDir>,
 }
 
 /// What `vigil serve` prints first on stderr once it listens.
 const LISTENING: &str = "vigil gateway listening on http://";
 
 impl ServeChild {
-    /// Runs `vigil serve --bind 127.0.0.1:0 ARGS` and waits (up to 30 s)
-    /// until it says where it listens. Blocking: call it off the async
-    /// workers (`spawn_blocking`) in async tests.
+    /// Runs `vigil serve --bind 127.0.0.1:0 ARGS` with a state dir of its
+    /// own and waits (up to 30 s) until it says where it listens. Blocking:
+    /// call it off the async workers (`spawn_blocking`) in async tests.
     pub fn start(args: &[&str]) -> ServeChild {
+        let dir = real::TempDir::new("serve");
+        let mut child = ServeChild::start_in(dir.path(), args);
+        child._dir = Some(dir);
+        child
+    }
+
+    /// [`ServeChild::start`] keeping its state in `dir`, as a gateway
+    /// restarted on the same machine does.
+    pub fn start_in(dir: &std::path::Path, args: &[&str]) -> ServeChild {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(args)
+            .env("VIGIL_STATE_DIR", dir)
             .env_remove("VIGIL_TOKEN")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -316,7 +328,7 @@ impl ServeChild {
                 panic!("vigil serve never said where it listens ({e}; {status:?}):\n{said}");
             }
         };
-        ServeChild { child, addr, output }
+        ServeChild { child, addr, output, _dir: None }
     }
 
     pub fn addr(&self) -> std::net::SocketAddr {
@@ -347,6 +359,13 @@ impl ServeChild {
         let _ = std::process::Command::new("kill").args(["-TERM", &pid]).status();
         let status = self.child.wait().expect("vigil serve exits");
         assert!(status.success(), "vigil serve exited with {status} on SIGTERM");
+    }
+
+    /// SIGKILL, as a crash or the OOM killer stops it: nothing runs after.
+    pub fn kill(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
+        let _ = self.child.wait();
     }
 }
 

@@ -11,6 +11,7 @@ use crate::core::alert::rules::RuleSpec;
 use crate::core::model::{Alert, AlertState, Observation, Sample, SourceId, Update};
 use crate::core::{Core, Setup};
 use crate::gateway::inputs;
+use crate::persist::{self, GatewayPart, Restored, Snapshot};
 use crate::wire::{
     AlertFrame, HistoricalPoint, HistoricalResponse, HistoricalSeries, Labels, MetricInfo, MetricKind, Point,
     PointValue, WireNum, WireTime,
@@ -213,6 +214,41 @@ impl Held {
     pub fn pushed(points: Vec<Point>, at_ms: i64) -> Update {
         let observations = crate::sources::convert::into_observations(at_ms, points);
         Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }
+    }
+
+    /// Points pushed before a restart, read back from the push log: history,
+    /// not live data, so no screen takes them for current values.
+    pub fn replayed(points: Vec<Point>, at_ms: i64) -> Update {
+        let observations = crate::sources::convert::into_observations(at_ms, points);
+        Update::Samples { observations, live: false, seq: None, source: SourceId::GATEWAY }
+    }
+
+    /// Bumped by every change to what is held: a save with nothing new to
+    /// write is skipped.
+    pub fn version(&self) -> u64 {
+        self.core().data_version
+    }
+
+    /// A copy of the store and the catalogue for the state file, with the
+    /// version it was taken at.
+    pub fn snapshot(&self, source: &str, now_ms: i64, log_generation: u64) -> (Snapshot, u64) {
+        let catalogue = self.catalogue();
+        let core = self.core();
+        let part = GatewayPart { catalogue, log_generation };
+        (persist::snapshot(&core, source, now_ms).with_gateway(part), core.data_version)
+    }
+
+    /// Puts a saved state back, catalogue included; returns how many
+    /// series came back.
+    pub fn restore(&self, restored: Restored, now_ms: i64) -> usize {
+        let infos = restored.gateway().map(|g| g.catalogue.clone()).unwrap_or_default();
+        let infos = infos.into_iter().filter(|m| persist::valid_name(&m.name)).map(|m| MetricInfo {
+            unit: crate::wire::sanitize(&m.unit),
+            help: crate::wire::sanitize(&m.help),
+            ..m
+        });
+        self.catalogue.write().unwrap_or_else(|e| e.into_inner()).learn(infos);
+        persist::put_back(&mut self.core(), restored, now_ms)
     }
 }
 

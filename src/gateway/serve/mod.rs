@@ -26,10 +26,12 @@ mod rest;
 mod rules;
 mod session;
 mod signals;
+mod snapshot;
 mod sse;
 mod state;
 mod ticker;
 mod upstream_history;
+mod wal;
 mod webhook;
 mod ws;
 
@@ -48,7 +50,6 @@ pub use push::PushLimits;
 use state::Shared;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -77,9 +78,6 @@ pub struct ServeOptions {
     /// capability). The demo gateway inside a dashboard does not: its one
     /// screen keeps its own file, as with any gateway without the book.
     pub shared_book: bool,
-    /// Where what must outlive a restart is kept (the book of acks and
-    /// silences); `None` keeps it in memory only.
-    pub state_dir: Option<PathBuf>,
     /// Incident script the simulator plays.
     pub scenario: Scenario,
     /// Seed of the simulator's noise.
@@ -101,6 +99,12 @@ pub struct ServeOptions {
     /// The rules evaluated over real inputs and pushed points (the
     /// simulator has its own).
     pub rules: Vec<crate::core::alert::rules::RuleSpec>,
+    /// Where what must outlive a restart is kept: the held store, the push
+    /// log, and the book of acks and silences; `None` keeps nothing on disk
+    /// (the dashboard's embedded demo, tests).
+    pub state_dir: Option<std::path::PathBuf>,
+    /// How often the held store is saved there.
+    pub save_every: Duration,
 }
 
 /// Real data for the gateway to serve.
@@ -156,7 +160,6 @@ impl Default for ServeOptions {
             token: None,
             named_tokens: Vec::new(),
             shared_book: true,
-            state_dir: None,
             scenario: Scenario::Tour,
             seed: 1,
             interval: Duration::from_secs(1),
@@ -167,6 +170,8 @@ impl Default for ServeOptions {
             inputs: Inputs::default(),
             push: PushLimits::default(),
             rules: crate::core::alert::defaults::rules(),
+            state_dir: None,
+            save_every: Duration::from_secs(60),
         }
     }
 }
@@ -179,7 +184,6 @@ impl fmt::Debug for ServeOptions {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("named_tokens", &self.named_tokens.iter().map(|(user, _)| user).collect::<Vec<_>>())
             .field("shared_book", &self.shared_book)
-            .field("state_dir", &self.state_dir)
             .field("scenario", &self.scenario)
             .field("seed", &self.seed)
             .field("interval", &self.interval)
@@ -189,6 +193,8 @@ impl fmt::Debug for ServeOptions {
             .field("clock_offset_ms", &self.clock_offset_ms)
             .field("inputs", &self.inputs)
             .field("push", &self.push)
+            .field("state_dir", &self.state_dir)
+            .field("save_every", &self.save_every)
             .finish()
     }
 }
@@ -214,13 +220,24 @@ impl Gateway {
             .with_context(|| format!("cannot listen on {}", opts.bind))?;
         let addr = listener.local_addr()?;
 
+        // What was kept is back before any input or producer adds to it.
+        let mut tasks = Vec::new();
+        if let Some(dir) = opts.state_dir.clone() {
+            let work = Arc::clone(&shared);
+            let opened = tokio::task::spawn_blocking(move || {
+                snapshot::Kept::open(&dir, &work.state_key, work.held())
+                    .with_context(|| format!("cannot keep the gateway's store in {}", dir.display()))
+            });
+            shared.keep(opened.await??);
+            tasks.push(tokio::spawn(snapshot::run(Arc::clone(&shared), opts.save_every)));
+        }
         if let Some(base) = &opts.inputs.prometheus {
             let history =
                 upstream_history::UpstreamHistory::connect(base, &opts.inputs.matches, shared.interval_ms()).await?;
             let _ = shared.upstream.set(history);
         }
         let (updates, hub_rx) = tokio::sync::mpsc::channel(INPUT_QUEUE);
-        let mut tasks = vec![tokio::spawn(hub::run(Arc::clone(&shared), hub_rx))];
+        tasks.push(tokio::spawn(hub::run(Arc::clone(&shared), hub_rx)));
         if shared.book_offered {
             tasks.push(tokio::spawn(book::run(Arc::clone(&shared))));
         }
@@ -316,6 +333,9 @@ impl Gateway {
         for task in self.tasks.drain(..) {
             let _ = task.await;
         }
+        // Every push answered is in the log already; saving now leaves the
+        // next start nothing to replay, and keeps what the inputs read.
+        snapshot::save_now(&self.shared).await;
         tracing::info!("gateway stopped");
     }
 }

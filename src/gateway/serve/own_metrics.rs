@@ -186,6 +186,15 @@ pub(crate) async fn handler(State(shared): State<Arc<Shared>>) -> Response {
     if let Some(upstream) = shared.upstream.get() {
         upstream.render_metrics(&mut text);
     }
+    if let Some(kept) = shared.kept() {
+        let stats = &kept.log.stats;
+        let (records, flushes) = (stats.records.load(Ordering::Relaxed), stats.flushes.load(Ordering::Relaxed));
+        let help = "Pushes appended to the push log.";
+        simple(&mut text, "vigil_gateway_push_log_records_total", "counter", help, records);
+        // Fewer flushes than records: pushes that came together shared one.
+        let help = "Flushes of the push log to disk.";
+        simple(&mut text, "vigil_gateway_push_log_flushes_total", "counter", help, flushes);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 

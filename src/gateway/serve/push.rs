@@ -2,7 +2,8 @@
 //! script, a service), taken into the gateway's core and sent to every
 //! screen at once. Behind the same token as every other route.
 //!
-//! Nothing of a refused body is used: it is judged whole first. A body over
+//! Nothing of a refused body is used: it is judged whole first. A body
+//! taken is in the push log on disk before the producer hears 2xx. A body over
 //! the size limit or with too many points gets 413, a producer pushing more
 //! points a second than its share gets 429 with `Retry-After`; each says
 //! which limit and what it is.
@@ -56,9 +57,9 @@ pub(crate) async fn handler(
     };
     // Judging a large body is CPU work: off the async workers.
     let work = Arc::clone(&shared);
+    let body = bytes.clone();
     let parsed =
-        tokio::task::spawn_blocking(move || push::parse(&bytes, work.push_limits.max_points, |m| work.kind_of(m)))
-            .await;
+        tokio::task::spawn_blocking(move || push::parse(&body, work.push_limits.max_points, |m| work.kind_of(m))).await;
     let pushed = match parsed {
         Ok(Ok(p)) => p,
         Ok(Err(e @ IngestError::TooMany { .. })) => {
@@ -83,14 +84,28 @@ pub(crate) async fn handler(
     let at = pushed.timestamp.unwrap_or_else(now_ms);
     // Folding up to a body's worth of points into the core and fanning
     // them out takes the store's and the sessions' locks: not on an async worker.
+    // The body is on disk before its points are applied or answered for:
+    // a 2xx promises they survive a crash (see `wal.rs`).
     let work = Arc::clone(&shared);
     let taken = tokio::task::spawn_blocking(move || {
+        let _logged = work.kept().map(|k| k.log.log(at, &bytes)).transpose()?;
         work.held().learn(&pushed.kinds);
         hub::take(&work, crate::gateway::serve::held::Held::pushed(pushed.points, at));
+        Ok::<(), std::io::Error>(())
     })
     .await;
-    if taken.is_err() {
-        return ApiError(StatusCode::INTERNAL_SERVER_ERROR, "the points could not be taken".into()).into_response();
+    match taken {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot write to the push log; a push was refused");
+            return error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the points could not be written to the push log, so none were taken; retry later",
+            );
+        }
+        Err(_) => {
+            return ApiError(StatusCode::INTERNAL_SERVER_ERROR, "the points could not be taken".into()).into_response();
+        }
     }
     shared.metrics.pushed_points.fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
     (StatusCode::OK, Json(serde_json::json!({"accepted": count}))).into_response()

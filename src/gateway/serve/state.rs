@@ -15,13 +15,14 @@ use super::push::PushLimits;
 use super::ratelimit::{RateLimit, RateLimiter};
 use super::replay::ReplayLimits;
 use super::session::SessionTable;
+use super::snapshot::Kept;
 use super::sse::SseHub;
 use super::webhook::WebhookSender;
 use crate::gateway::sim::Simulator;
 use crate::wire::{AlertFrame, MetricInfo, MetricKind, MetricsFrame, ServerFrame, StatusFrame, WireTime, now_ms};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +47,13 @@ pub(crate) struct Shared {
     held: Held,
     /// With `--prometheus`: history from before what `held` keeps.
     pub upstream: std::sync::OnceLock<super::upstream_history::UpstreamHistory>,
+    /// What the held store's files in the state dir are named by: the
+    /// inputs, as `server` names them without the version, so a gateway
+    /// fed otherwise never restores this one's data, and an upgrade keeps it.
+    pub state_key: String,
+    /// The held store's state file and push log, once opened at start;
+    /// unset when the gateway keeps nothing on disk.
+    kept: OnceLock<Kept>,
     pub push_limits: PushLimits,
     /// Points a second each client may push.
     pub push_budget: RateLimiter,
@@ -94,6 +102,7 @@ impl Shared {
         };
         let simulating = opts.inputs.simulating();
         let version = env!("CARGO_PKG_VERSION");
+        let state_key = state_key(opts, simulating);
         let server = if opts.inputs.real() {
             let sim = if simulating {
                 format!(", sim {} seed {}{offset}", opts.scenario.name(), opts.seed)
@@ -122,6 +131,8 @@ impl Shared {
             open_catalogue: opts.inputs.real() || !simulating,
             held,
             upstream: std::sync::OnceLock::new(),
+            state_key,
+            kept: OnceLock::new(),
             push_limits,
             push_budget,
             catalogue,
@@ -187,6 +198,18 @@ impl Shared {
     /// The core of real inputs and pushes.
     pub fn held(&self) -> &Held {
         &self.held
+    }
+
+    /// The held store's files, when the gateway keeps them.
+    pub fn kept(&self) -> Option<&Kept> {
+        self.kept.get()
+    }
+
+    /// Sets where the held store is kept; once, at start.
+    pub fn keep(&self, kept: Kept) {
+        if self.kept.set(kept).is_err() {
+            tracing::warn!("the held store's files were opened twice; the second is ignored");
+        }
     }
 
     /// What `hello` lists: the simulator's metrics when it plays, then
@@ -304,6 +327,19 @@ fn token_of(opts: &ServeOptions) -> Option<Token> {
     let mut all: Vec<(Option<String>, String)> = opts.token.iter().map(|t| (None, t.clone())).collect();
     all.extend(opts.named_tokens.iter().cloned());
     (!all.is_empty()).then(|| Token::many(all))
+}
+
+/// The name of the held store's files: the inputs' digest, and the
+/// simulator's scenario and seed when it plays (the held store then has
+/// only what producers pushed, but another scenario is another producer).
+fn state_key(opts: &ServeOptions, simulating: bool) -> String {
+    let inputs = format!("inputs-{:08x}", inputs_digest(&opts.inputs));
+    let sim = format!("sim-{}-{}", opts.scenario.name(), opts.seed);
+    match (opts.inputs.real(), simulating) {
+        (true, true) => format!("{inputs}-{sim}"),
+        (false, true) => sim,
+        (_, false) => inputs,
+    }
 }
 
 /// A short, stable digest of what the inputs read, for `hello`'s server

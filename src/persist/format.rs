@@ -9,33 +9,48 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Format of the file; any other is ignored.
-pub(super) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// The file. `S` is a series: raw JSON when writing (each series is
 /// serialised on its own, to keep within the size limit), typed when reading.
 #[derive(Serialize, Deserialize)]
-pub(super) struct Saved<S> {
-    pub(super) vigil_state: u32,
+pub(crate) struct Saved<S> {
+    pub(crate) vigil_state: u32,
     /// The gateways the state came from, as named in the file name.
-    pub(super) source: String,
+    pub(crate) source: String,
     /// What the gateway that produced the data called itself in its
     /// `hello`; absent when none said (and in files from before it was
     /// kept). Data of another producer is not joined to the live data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) producer: Option<String>,
-    pub(super) saved_ms: i64,
-    pub(super) interval_ms: i64,
-    pub(super) metrics: Vec<MetricInfo>,
-    pub(super) alerts: Vec<SavedAlert>,
-    pub(super) events: Vec<EventFrame>,
-    pub(super) series: Vec<S>,
+    pub(crate) producer: Option<String>,
+    pub(crate) saved_ms: i64,
+    pub(crate) interval_ms: i64,
+    pub(crate) metrics: Vec<MetricInfo>,
+    pub(crate) alerts: Vec<SavedAlert>,
+    pub(crate) events: Vec<EventFrame>,
+    /// What a gateway keeps beside its store; absent in a dashboard's file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) gateway: Option<GatewayPart>,
+    pub(crate) series: Vec<S>,
+}
+
+/// A gateway's own part of its state file.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+pub struct GatewayPart {
+    /// The catalogue `hello` lists, pushed metrics' kinds included: they
+    /// are in no input's catalogue, and without them the restored series
+    /// would be of metrics the gateway does not know.
+    pub catalogue: Vec<MetricInfo>,
+    /// The first generation of the push log the file does not cover: the
+    /// generations before it were taken into the store before it was saved.
+    pub log_generation: u64,
 }
 
 /// The SLO ledgers' file: the ledgers and who produced what they counted.
 /// Files from before the producer was kept hold the bare list.
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
-pub(super) enum SavedLedgers {
+pub(crate) enum SavedLedgers {
     Tagged {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         producer: Option<String>,
@@ -45,51 +60,51 @@ pub(super) enum SavedLedgers {
 }
 
 #[derive(Serialize, Deserialize)]
-pub(super) struct SavedAlert {
+pub(crate) struct SavedAlert {
     #[serde(flatten)]
-    pub(super) alert: AlertFrame,
-    pub(super) updated_ms: i64,
+    pub(crate) alert: AlertFrame,
+    pub(crate) updated_ms: i64,
     /// Who made the alert; absent in files from before it was saved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) origin: Option<OriginKind>,
+    pub(crate) origin: Option<OriginKind>,
 }
 
 #[derive(Serialize, Deserialize)]
-pub(super) struct SavedSeries {
-    pub(super) metric: String,
+pub(crate) struct SavedSeries {
+    pub(crate) metric: String,
     #[serde(default)]
-    pub(super) labels: Labels,
-    pub(super) kind: MetricKind,
+    pub(crate) labels: Labels,
+    pub(crate) kind: MetricKind,
     /// Finest first, as `store::TIERS`.
-    pub(super) tiers: Vec<SavedTier>,
+    pub(crate) tiers: Vec<SavedTier>,
 }
 
 /// One tier, as columns: newest timestamps (the first absolute, then each
 /// the difference to the one before), samples folded per slot (empty when
 /// all are 1, as in the raw tier), and values.
 #[derive(Serialize, Deserialize, Default)]
-pub(super) struct SavedTier {
-    pub(super) t: Vec<i64>,
+pub(crate) struct SavedTier {
+    pub(crate) t: Vec<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(super) n: Vec<u32>,
-    pub(super) v: Vec<SavedSample>,
+    pub(crate) n: Vec<u32>,
+    pub(crate) v: Vec<SavedSample>,
 }
 
 /// Shapes differ, so the untagged form is unambiguous: numbers (or the
 /// protocol's non-finite strings), `{"s": text}`, `{"b": buckets, ...}`.
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
-pub(super) enum SavedSample {
+pub(crate) enum SavedSample {
     Number(WireNum),
     Text { s: String },
     Histogram { b: Vec<(WireNum, WireNum)>, sum: WireNum, count: WireNum },
 }
 
-pub(super) fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 256 && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
 }
 
-pub(super) fn saved_tier(tier: &crate::core::store::Tier) -> SavedTier {
+pub(crate) fn saved_tier(tier: &crate::core::store::Tier) -> SavedTier {
     let mut out = SavedTier::default();
     let mut prev = 0;
     for slot in tier.slots() {
@@ -112,7 +127,7 @@ pub(super) fn saved_tier(tier: &crate::core::store::Tier) -> SavedTier {
     out
 }
 
-pub(super) fn tier_slots(tier: SavedTier) -> Vec<(i64, u32, Sample)> {
+pub(crate) fn tier_slots(tier: SavedTier) -> Vec<(i64, u32, Sample)> {
     let mut ts = 0i64;
     let counts = tier.n.into_iter().chain(std::iter::repeat(1));
     tier.t
@@ -135,7 +150,7 @@ pub(super) fn tier_slots(tier: SavedTier) -> Vec<(i64, u32, Sample)> {
         .collect()
 }
 
-pub(super) fn metric_kind(kind: Kind) -> MetricKind {
+pub(crate) fn metric_kind(kind: Kind) -> MetricKind {
     match kind {
         Kind::Gauge => MetricKind::Gauge,
         Kind::Counter => MetricKind::Counter,
@@ -144,7 +159,7 @@ pub(super) fn metric_kind(kind: Kind) -> MetricKind {
     }
 }
 
-pub(super) fn alert_frame(a: Alert) -> AlertFrame {
+pub(crate) fn alert_frame(a: Alert) -> AlertFrame {
     let (state, severity) = (a.state.name(), a.severity.name());
     AlertFrame {
         seq: None,
@@ -162,7 +177,7 @@ pub(super) fn alert_frame(a: Alert) -> AlertFrame {
     }
 }
 
-pub(super) fn clean_alert(mut a: AlertFrame) -> AlertFrame {
+pub(crate) fn clean_alert(mut a: AlertFrame) -> AlertFrame {
     for text in [&mut a.id, &mut a.metric, &mut a.summary, &mut a.state, &mut a.severity] {
         *text = wire::sanitize(text);
     }
