@@ -149,12 +149,15 @@ async fn run(gateway: &ServeChild, pace: Option<f64>) -> Outcome {
     let pid = gateway.pid();
     let cpu_before = cpu_seconds(pid);
     let start = Instant::now();
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     let url = format!("{}{PUSH_PATH}", gateway.http_url());
     let mut producers = Vec::new();
     for p in 0..PRODUCERS {
+        // Each producer from an address of its own, as separate jobs are:
+        // the gateway's request and point budgets are per client address.
+        let from = std::net::IpAddr::from([127, 0, 0, 2 + p as u8]);
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).local_address(from).build().unwrap();
         let every = pace.map(|rate| Duration::from_secs_f64(POINTS_PER_BODY as f64 * PRODUCERS as f64 / rate));
-        producers.push(tokio::spawn(producer(http.clone(), url.clone(), p, every, start + run_for())));
+        producers.push(tokio::spawn(producer(http, url.clone(), p, every, start + run_for())));
     }
     let (mut accepted, mut refused, mut ack_ms) = (0, 0, Vec::new());
     for p in producers {
