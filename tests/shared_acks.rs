@@ -26,25 +26,13 @@ use vigil::tui::app::state::{Effect, UiState};
 use vigil::tui::pipeline::{self, Pipeline, ViewRequest, Wanted};
 use vigil::tui::scene::Scene;
 use vigil::tui::view::Page;
-use vigil::wire::{AlertFrame, CAP_ACKS, PointValue, ServerFrame, format_time, now_ms};
+use vigil::wire::{AlertFrame, CAP_ACKS, ServerFrame, format_time, now_ms};
 
 /// The built-in dashboard's Alerts page.
 const ALERTS_PAGE: usize = 3;
 /// How long the incident must still burn when the gateway starts: the
 /// test's ack ends when the alert resolves.
 const STILL_BURNING_MS: i64 = 150_000;
-
-/// Checkout's CPU at `t`, as the simulator computes it.
-fn checkout_cpu(sim: &Simulator, t: i64) -> f64 {
-    sim.sample_metric("cpu_usage_percent", t)
-        .into_iter()
-        .find(|p| p.labels.get("service").map(String::as_str) == Some("checkout"))
-        .and_then(|p| match p.value {
-            Some(PointValue::Number(n)) => Some(n.0),
-            _ => None,
-        })
-        .unwrap()
-}
 
 /// A clock offset that starts the gateway 65 s into a stretch of checkout's
 /// CPU above 80 % that burns on for at least [`STILL_BURNING_MS`]: its
@@ -55,7 +43,7 @@ fn offset_into_a_long_breach(sim: &Simulator) -> i64 {
     loop {
         let crossing = common::cpu_crossing(sim, from);
         let start = crossing + 65_000;
-        let lasts = (crossing..start + STILL_BURNING_MS).step_by(1000).all(|t| checkout_cpu(sim, t) > 80.0);
+        let lasts = (crossing..start + STILL_BURNING_MS).step_by(1000).all(|t| common::checkout_cpu(sim, t) > 80.0);
         if lasts {
             return start - now;
         }

@@ -233,19 +233,22 @@ impl SseReader {
     }
 }
 
+/// Checkout's CPU at `t`, as the simulator computes it.
+pub fn checkout_cpu(sim: &Simulator, t: i64) -> f64 {
+    sim.sample_metric("cpu_usage_percent", t)
+        .into_iter()
+        .find(|p| p.labels.get("service").map(String::as_str) == Some("checkout"))
+        .and_then(|p| match p.value {
+            Some(PointValue::Number(n)) => Some(n.0),
+            _ => None,
+        })
+        .unwrap()
+}
+
 /// The first time after `from` when checkout's CPU goes over 80 % and stays
 /// there for at least 75 s, found from the simulator itself.
 pub fn cpu_crossing(sim: &Simulator, from: i64) -> i64 {
-    let cpu = |t: i64| {
-        sim.sample_metric("cpu_usage_percent", t)
-            .into_iter()
-            .find(|p| p.labels.get("service").map(String::as_str) == Some("checkout"))
-            .and_then(|p| match p.value {
-                Some(PointValue::Number(n)) => Some(n.0),
-                _ => None,
-            })
-            .unwrap()
-    };
+    let cpu = |t: i64| checkout_cpu(sim, t);
     let mut t = from - from.rem_euclid(1000);
     let limit = from + 3 * 3_600_000;
     while t < limit {
