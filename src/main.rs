@@ -206,6 +206,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         interval: interval.max(Duration::from_millis(10)),
         inputs,
         rules: config.rules(),
+        slos: config.slos(false),
         push: vigil::gateway::serve::PushLimits {
             max_bytes: serve.max_push_bytes,
             max_points: serve.max_push_points,

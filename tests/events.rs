@@ -6,21 +6,17 @@
 
 mod common;
 
+use common::screen::{Ask, Screen};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio_util::sync::CancellationToken;
-use vigil::config::Config;
+use tokio::sync::oneshot;
 use vigil::core::incident::ExportRequest;
-use vigil::dashboards::Dashboard;
 use vigil::gateway::serve::ServeOptions;
 use vigil::gateway::sim::{Scenario, Simulator};
-use vigil::sources::SourceStats;
-use vigil::sources::gateway::link::{Link, LinkOptions};
-use vigil::tui::pipeline::{self, Pipeline, ViewRequest, Wanted};
-use vigil::tui::scene::{PanelBody, Scene, SourceInfo};
+use vigil::tui::pipeline::ViewRequest;
+use vigil::tui::scene::{PanelBody, Scene};
 use vigil::tui::theme::Theme;
 use vigil::tui::view::{self, UiView};
 use vigil::wire::{EventFrame, format_time, now_ms};
@@ -93,51 +89,25 @@ async fn bad_deploy_started_after_its_deploy_shows_the_deploy_on_the_chart_and_i
         common::start(ServeOptions { scenario: Scenario::BadDeploy, clock_offset_ms: offset, ..common::options() })
             .await;
 
-    let url = gw.stream_url();
-    let cancel = CancellationToken::new();
-    let stats = Arc::new(SourceStats::for_url(&url));
-    let (tx, rx) = mpsc::channel(1024);
-    let opts = LinkOptions {
-        urls: vec![url.clone()],
-        token: None,
-        // What a start-up fetches: covers the deploy however far back the
-        // timetable put it.
-        backfill: Duration::from_secs(30 * 60),
-        tls: vigil::sources::tls::client_config(None).unwrap(),
-        first_jitter: false,
-        timing: Default::default(),
-    };
-    let (_control, control_rx) = mpsc::channel(1);
-    let link = Link::new(opts, tx, vec![stats.clone()], control_rx).unwrap();
-    let source = tokio::spawn(link.run(cancel.clone()));
-    let p = Pipeline::new(SourceInfo { url: url.clone(), demo: None }, vec![stats.clone()]);
     let view = ViewRequest { page: 0, window_ms: WINDOW_MS, ..ViewRequest::default() };
-    let (_wanted, wanted_rx) = watch::channel(Wanted {
-        dashboard: Arc::new(Dashboard::built_in()),
-        view,
-        rules: Arc::new(Config::default().rules()),
-        slos: Default::default(),
-        detail: None,
-    });
-    let (scene_tx, mut scenes) = watch::channel(Arc::new(Scene::default()));
-    let pipeline = tokio::spawn(pipeline::run(p, rx, Some(wanted_rx), scene_tx, cancel.clone()));
+    // What a start-up fetches: covers the deploy however far back the
+    // timetable put it.
+    let ask = Ask { view, backfill: Duration::from_secs(30 * 60), ..Ask::default() };
+    let mut tui = Screen::start(&gw.stream_url(), ask);
 
     // Both events in the list, and the latency chart drawn.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let scene = loop {
-        tokio::time::timeout(Duration::from_secs(5), scenes.changed()).await.ok();
-        let scene = scenes.borrow_and_update().clone();
-        let listed = |e: &EventFrame| scene.events.iter().any(|s| s.ts == e.timestamp.0 && s.text == e.text);
-        // The chart is drawn once its history has come too.
-        if listed(&deploy) && listed(&rollback) && charted(&scene) {
-            break scene;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the deploy never showed; events held: {:?}",
-            scene.events.iter().map(|e| (format_time(e.ts), &e.text)).collect::<Vec<_>>()
-        );
-    };
+    let scene = tui
+        .until(WAIT, |scene| {
+            let listed = |e: &EventFrame| scene.events.iter().any(|s| s.ts == e.timestamp.0 && s.text == e.text);
+            // The chart is drawn once its history has come too.
+            if listed(&deploy) && listed(&rollback) && charted(scene) {
+                Ok(Arc::clone(scene))
+            } else {
+                let held: Vec<_> = scene.events.iter().map(|e| (format_time(e.ts), &e.text)).collect();
+                Err(format!("the deploy never showed; events held: {held:?}"))
+            }
+        })
+        .await;
     // The window asked for before the pipeline started is the one shown
     // (the deploy can lie beyond the default 15 minutes).
     assert_eq!(scene.time.window_ms, WINDOW_MS);
@@ -160,9 +130,7 @@ async fn bad_deploy_started_after_its_deploy_shows_the_deploy_on_the_chart_and_i
     assert!(selected.contains(&note), "no {note:?} under the chart:\n{selected}");
 
     // The export, as `E` asks for it: the deploy is among the events.
-    cancel.cancel();
-    let _ = source.await;
-    let p = pipeline.await.unwrap();
+    let p = tui.stop().await;
     let dir = std::env::temp_dir().join(format!("vigil-events-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("report.md");

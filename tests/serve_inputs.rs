@@ -269,3 +269,64 @@ async fn the_gateway_runs_the_rules_once_for_every_screen() {
     assert!(first["summary"].as_str().unwrap().contains("shop answers"), "{first}");
     gw.stop();
 }
+
+/// An SLO on the pushed service's requests: 99.5 % answered without a
+/// server error.
+const SHOP_SLO: &str = r#"
+[[slo]]
+name = "shop availability"
+objective = 99.5
+window = "30d"
+total = { metric = "http_requests_total", labels = { service = "shop" } }
+bad = { signal = "errors", labels = { service = "shop" } }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_raises_slo_burn_alerts_once_for_every_screen() {
+    let path = std::path::Path::new("slo.toml");
+    let slos = vigil::config::Config::parse(SHOP_SLO, path).unwrap().slos(false);
+    let opts = ServeOptions { slos: slos.clone(), push: PushLimits::default(), ..push_options() };
+    let gw = common::start(opts).await;
+    let push = format!("{}{PUSH_PATH}", gw.http_url());
+    // Seventy minutes of the shop's counters, one push a minute, a tenth of
+    // requests failing: twenty times the budget's pace, over both windows
+    // of the fast burn (an hour, and five minutes).
+    let now = vigil::wire::now_ms();
+    let (mut ok, mut failed) = (0.0, 0.0);
+    for minute in (0..=70).rev() {
+        ok += 5_400.0;
+        failed += 600.0;
+        let at = vigil::wire::format_time(now - minute * 60_000);
+        let body = json!({"type":"metrics","timestamp":at,"points":[
+            {"metric":"http_requests_total","labels":{"service":"shop","status":"200"},"value":ok},
+            {"metric":"http_requests_total","labels":{"service":"shop","status":"500"},"value":failed},
+        ]});
+        let (status, answer) = post(&push, &body.to_string()).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+
+    // A screen that tracks the same SLO and fetched the same hour: it works
+    // out the burn itself (its SLO panel says so) but lists only the
+    // gateway's alert.
+    let ask = common::screen::Ask { backfill: Duration::from_secs(75 * 60), slos, ..Default::default() };
+    let mut screen = common::screen::Screen::start(&gw.stream_url(), ask);
+    let burns = |a: &&vigil::core::model::Alert| a.summary.contains("fast burn");
+    let (alerts, status) = screen
+        .until(Duration::from_secs(90), |scene| {
+            let own = scene.slos.iter().find(|s| s.name == "shop availability");
+            let listed: Vec<_> = scene.alerts.iter().filter(burns).cloned().collect();
+            match own {
+                Some(s) if s.firing.iter().any(|f| f == "fast burn") && !listed.is_empty() => Ok((listed, s.clone())),
+                _ => Err(format!("SLO panel {own:?}, burn alerts listed {listed:?}")),
+            }
+        })
+        .await;
+    assert_eq!(alerts.len(), 1, "one fast burn alert, the gateway's: {alerts:?}");
+    assert_eq!(alerts[0].origin.kind(), vigil::core::model::OriginKind::Gateway, "{alerts:?}");
+    assert_eq!(alerts[0].labels.get("slo").map(String::as_str), Some("shop availability"));
+    // A tenth failing against a half-percent budget is a burn of 20.
+    let long = alerts[0].value.expect("the burn rate");
+    assert!((long - 20.0).abs() < 1.0, "burn {long} over the hour; the screen's own: {status:?}");
+    screen.stop().await;
+    gw.shutdown().await;
+}

@@ -7,19 +7,14 @@
 mod common;
 
 use common::real::{Exporter, Prometheus, TempDir};
+use common::screen::{Ask, Screen};
 use common::{ServeChild, WAIT};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
-use tokio_util::sync::CancellationToken;
-use vigil::config::Config;
 use vigil::dashboards::Dashboard;
-use vigil::sources::SourceStats;
-use vigil::sources::gateway::link::{Link, LinkOptions};
-use vigil::tui::pipeline::{self, Pipeline, ViewRequest, Wanted};
-use vigil::tui::scene::{PanelBody, Scene, SourceInfo};
+use vigil::tui::pipeline::ViewRequest;
+use vigil::tui::scene::{PanelBody, Scene};
 use vigil::wire::{HISTORICAL_PATH, now_ms};
 
 /// Prometheus scrapes every second, so a few seconds of waiting gives it
@@ -288,40 +283,12 @@ async fn the_services_page_shows_what_prometheus_computes() {
 
     // A screen's data path, as `vigil --url` runs it, on the Services page
     // of the built-in dashboard for the exporter's service.
-    let cancel = CancellationToken::new();
-    let stats = Arc::new(SourceStats::for_url(&url));
-    let (tx, rx) = mpsc::channel(1024);
-    let opts = LinkOptions {
-        urls: vec![url.clone()],
-        token: None,
-        backfill: Duration::from_secs(5 * 60),
-        tls: vigil::sources::tls::client_config(None).unwrap(),
-        first_jitter: false,
-        timing: Default::default(),
-    };
-    let (_control, control_rx) = mpsc::channel(1);
-    let link = Link::new(opts, tx, vec![stats.clone()], control_rx).unwrap();
-    let source = tokio::spawn(link.run(cancel.clone()));
     let dashboard = Dashboard::built_in();
     let page = dashboard.find_page("services").expect("a Services page");
     // Five minutes on screen: the page's rates and quantiles then look
     // back 30 s at each instant (its shortest window).
     let view = ViewRequest { page, window_ms: 5 * 60_000, choice: Some("shop".into()), ..ViewRequest::default() };
-    let (_wanted, wanted_rx) = watch::channel(Wanted {
-        dashboard: Arc::new(dashboard),
-        view,
-        rules: Arc::new(Config::default().rules()),
-        slos: Default::default(),
-        detail: None,
-    });
-    let (scene_tx, mut scenes) = watch::channel(Arc::new(Scene::default()));
-    let pipeline = tokio::spawn(pipeline::run(
-        Pipeline::new(SourceInfo { url: url.clone(), demo: None }, vec![stats.clone()]),
-        rx,
-        Some(wanted_rx),
-        scene_tx,
-        cancel.clone(),
-    ));
+    let mut screen = Screen::start(&url, Ask { dashboard, view, ..Ask::default() });
 
     // The page's newest instant, against Prometheus evaluated at that
     // instant over the same 30 s. The two read the same scrapes at
@@ -337,8 +304,8 @@ async fn the_services_page_shows_what_prometheus_computes() {
     let deadline = Instant::now() + LONG_WAIT;
     let mut last = String::new();
     loop {
-        tokio::time::timeout(Duration::from_secs(5), scenes.changed()).await.ok();
-        let scene = scenes.borrow_and_update().clone();
+        tokio::time::timeout(Duration::from_secs(5), screen.scenes.changed()).await.ok();
+        let scene = screen.scenes.borrow_and_update().clone();
         let traffic = lines(&scene, "shop traffic by status");
         let errors = lines(&scene, "shop error ratio");
         let latency = lines(&scene, "shop latency");
@@ -382,9 +349,7 @@ async fn the_services_page_shows_what_prometheus_computes() {
         }
         assert!(Instant::now() < deadline, "the Services page never agreed with Prometheus; last: {last}");
     }
-    cancel.cancel();
-    let _ = source.await;
-    let _ = pipeline.await;
+    screen.stop().await;
     gw.stop();
 }
 

@@ -169,6 +169,8 @@ pub struct Core {
     /// The gateway evaluates the rules: the core keeps the list it was
     /// given but runs none of it.
     rules_upstream: bool,
+    /// The gateway raises the SLOs' burn alerts (see [`Update::SlosUpstream`]).
+    slos_upstream: bool,
     /// Whether the rules were played over the start-up backfill yet, and
     /// how many changes that replay went through.
     rules_replayed: bool,
@@ -239,6 +241,7 @@ impl Core {
             evaluated_at: None,
             rules_replayed: false,
             rules_upstream: false,
+            slos_upstream: false,
             replayed_changes: 0,
             intent: Intent::default(),
             upstream: Upstream::default(),
@@ -480,6 +483,12 @@ impl Core {
                     self.alerts.forget(OriginKind::Rule);
                 }
             }
+            Update::SlosUpstream => {
+                if !self.slos_upstream {
+                    self.slos_upstream = true;
+                    self.alerts.forget(OriginKind::Slo);
+                }
+            }
             Update::Backfilled { from_ms, complete, .. } => {
                 self.progress.backfill.get_or_insert((from_ms, complete));
                 // The first backfill is the start-up one: history is in, so
@@ -531,7 +540,11 @@ impl Core {
                 self.last_live_ms = Some(now_ms);
             }
             self.forget_restored_alerts();
-        } else {
+        }
+        // Points from before the ledgers' newest settled bucket (history, or
+        // a producer pushing what it missed) are counted again soon.
+        let oldest = observations.iter().map(|o| o.ts).min().unwrap_or(newest);
+        if !live || oldest < now_ms - crate::core::slo::ledger::BUCKET_MS {
             self.slos.history_arrived();
         }
     }
@@ -652,7 +665,11 @@ impl Core {
     /// anything shown changed.
     pub fn evaluate_slos(&mut self, now_ms: i64) -> bool {
         let before = self.slos.status().to_vec();
-        let changes = self.slos.evaluate(&self.store, now_ms);
+        let mut changes = self.slos.evaluate(&self.store, now_ms);
+        // The gateway's burn alerts come as its alert frames.
+        if self.slos_upstream {
+            changes.clear();
+        }
         let changed = !changes.is_empty() || before != self.slos.status();
         for (id, alert, change) in changes {
             let alert = alert.map(|mut a| {

@@ -486,6 +486,10 @@ pub enum Update {
     /// The gateway evaluates the alert rules itself and streams their
     /// alerts: the core runs none of its own, so no alert is listed twice.
     RulesUpstream,
+    /// The gateway works out the SLOs and streams their burn alerts: the
+    /// core still shows budgets and burn rates, but raises none of those
+    /// alerts, so none is listed twice.
+    SlosUpstream,
     /// Whether the gateway keeps the book of acknowledgements and silences
     /// for every screen (its `hello` offers the `acks` capability): its
     /// alerts are then acknowledged and silenced there, not in a local file.

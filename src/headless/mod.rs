@@ -303,6 +303,7 @@ impl Refusals {
             | Update::Malformed(_)
             | Update::Backfilled { .. }
             | Update::RulesUpstream
+            | Update::SlosUpstream
             | Update::BookUpstream(_)
             | Update::BookError(_) => None,
             _ => {
@@ -452,6 +453,7 @@ fn print_update<W: Write>(
         | Update::Malformed(_)
         | Update::Backfilled { .. }
         | Update::RulesUpstream
+        | Update::SlosUpstream
         | Update::BookUpstream(_)
         | Update::Marked { .. }
         | Update::BookError(_)

@@ -130,6 +130,10 @@ pub struct Hello {
 /// A hello capability: the gateway evaluates the alert rules for every
 /// screen and streams their alerts, so a screen runs none of its own.
 pub const CAP_RULES: &str = "rules";
+/// A hello capability: the gateway works out the SLOs of its config and
+/// streams their burn alerts, so a screen that tracks the same SLOs shows
+/// their budgets but raises none of those alerts itself.
+pub const CAP_SLOS: &str = "slos";
 /// A hello capability: `GET /api/v1/events` answers the events of the last day.
 pub const CAP_EVENTS: &str = "events";
 /// A hello capability: producers may push points to `POST /api/v1/metrics`.

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod real;
+pub mod screen;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;

@@ -9,6 +9,7 @@
 use super::rest::HistoryQuery;
 use crate::core::alert::rules::RuleSpec;
 use crate::core::model::{Alert, AlertState, Observation, Sample, SourceId, Update};
+use crate::core::slo::SloSpec;
 use crate::core::{Core, Setup};
 use crate::gateway::inputs;
 use crate::persist::{self, GatewayPart, Restored, Snapshot};
@@ -24,6 +25,8 @@ pub(crate) struct Held {
     core: Mutex<Core>,
     /// Whether any rule runs here (the simulator's gateway has its own).
     has_rules: bool,
+    /// Whether any SLO's burn alerts are raised here.
+    has_slos: bool,
     catalogue: RwLock<Catalogue>,
 }
 
@@ -60,18 +63,24 @@ pub(crate) struct Taken {
 }
 
 impl Held {
-    /// A core that evaluates `rules` every `every_ms`.
-    pub fn new(rules: Vec<RuleSpec>, every_ms: i64) -> Held {
+    /// A core that evaluates `rules` and `slos` every `every_ms`.
+    pub fn new(rules: Vec<RuleSpec>, slos: Vec<SloSpec>, every_ms: i64) -> Held {
         let setup = Setup { every_ms: Some(every_ms.max(1_000)), ..Setup::default() };
         let mut core = Core::new(setup);
         let has_rules = !rules.is_empty();
+        let has_slos = !slos.is_empty();
         core.set_rules(Arc::new(rules));
+        core.set_slos(Arc::new(slos));
         core.tell_changes();
-        Held { core: Mutex::new(core), has_rules, catalogue: RwLock::new(Catalogue::default()) }
+        Held { core: Mutex::new(core), has_rules, has_slos, catalogue: RwLock::new(Catalogue::default()) }
     }
 
     pub fn has_rules(&self) -> bool {
         self.has_rules
+    }
+
+    pub fn has_slos(&self) -> bool {
+        self.has_slos
     }
 
     fn core(&self) -> MutexGuard<'_, Core> {

@@ -99,6 +99,9 @@ pub struct ServeOptions {
     /// The rules evaluated over real inputs and pushed points (the
     /// simulator has its own).
     pub rules: Vec<crate::core::alert::rules::RuleSpec>,
+    /// The SLOs whose budgets and burn alerts are worked out over real
+    /// inputs and pushed points, once for every screen.
+    pub slos: Vec<crate::core::slo::SloSpec>,
     /// Where what must outlive a restart is kept: the held store, the push
     /// log, and the book of acks and silences; `None` keeps nothing on disk
     /// (the dashboard's embedded demo, tests).
@@ -170,6 +173,7 @@ impl Default for ServeOptions {
             inputs: Inputs::default(),
             push: PushLimits::default(),
             rules: crate::core::alert::defaults::rules(),
+            slos: Vec::new(),
             state_dir: None,
             save_every: Duration::from_secs(60),
         }

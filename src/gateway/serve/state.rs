@@ -114,8 +114,10 @@ impl Shared {
             format!("vigil/{version} (sim {} seed {}{offset})", opts.scenario.name(), opts.seed)
         };
         // The rules run over real data; over the simulator's they are its own.
-        let rules = if opts.inputs.real() || !simulating { opts.rules.clone() } else { Vec::new() };
-        let held = Held::new(rules, interval.as_millis() as i64);
+        let own = opts.inputs.real() || !simulating;
+        let rules = if own { opts.rules.clone() } else { Vec::new() };
+        let slos = if own { opts.slos.clone() } else { Vec::new() };
+        let held = Held::new(rules, slos, interval.as_millis() as i64);
         let push_limits = opts.push;
         let push_budget = RateLimiter::new(RateLimit {
             burst: (push_limits.points_per_second * 2.0).max(push_limits.max_points as f64),
@@ -187,6 +189,9 @@ impl Shared {
         let mut caps = Vec::new();
         if self.held.has_rules() {
             caps.push(crate::wire::CAP_RULES.to_string());
+        }
+        if self.held.has_slos() {
+            caps.push(crate::wire::CAP_SLOS.to_string());
         }
         caps.extend([crate::wire::CAP_EVENTS.to_string(), crate::wire::CAP_INGEST.to_string()]);
         if self.book_offered {

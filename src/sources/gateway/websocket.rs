@@ -129,6 +129,9 @@ pub async fn run(stream: &mut Stream, ep: &mut Endpoint, tls: &Arc<rustls::Clien
     if hello.as_ref().is_some_and(|h| h.capabilities.iter().any(|c| c == wire::CAP_RULES)) {
         stream.emit(Update::RulesUpstream).await;
     }
+    if hello.as_ref().is_some_and(|h| h.capabilities.iter().any(|c| c == wire::CAP_SLOS)) {
+        stream.emit(Update::SlosUpstream).await;
+    }
     if let Some(hello) = &hello {
         stream.emit(Update::BookUpstream(hello.capabilities.iter().any(|c| c == wire::CAP_ACKS))).await;
     }
