@@ -211,6 +211,35 @@ async fn pushed_points_arrive_once_in_order_and_a_bad_body_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_push_larger_than_a_frame_reaches_screens_as_several_frames_under_the_limit() {
+    let gw = common::start(ServeOptions { push: PushLimits::default(), ..push_options() }).await;
+    let mut client = Client::connect(&gw, None).await;
+    client.expect_hello().await;
+    client.subscribe("queue_depth").await;
+    // 20,000 points of about 90 bytes each: nearly 2 MiB as one frame,
+    // past the 1 MiB either side of the protocol may refuse.
+    let points: Vec<Value> = (0..20_000)
+        .map(|i| json!({"metric":"queue_depth","labels":{"queue":format!("orders-{i:05}"),"region":"eu-west"},"value":i}))
+        .collect();
+    let body = json!({"type":"metrics","points":points}).to_string();
+    let push = format!("{}{PUSH_PATH}", gw.http_url());
+    let (status, answer) = post(&push, &body).await;
+    assert_eq!((status, answer["accepted"].as_u64()), (200, Some(20_000)), "{answer}");
+    // The test client refuses a frame over 1 MiB, as the protocol allows.
+    let (mut got, mut frames) = (Vec::new(), 0);
+    while got.len() < 20_000 {
+        let frame = tokio::time::timeout(WAIT, client.next()).await.expect("the pushed points arrive");
+        let values = numbers(&frame, "queue_depth");
+        frames += usize::from(!values.is_empty());
+        got.extend(values);
+    }
+    assert!(frames >= 2, "{frames} frames");
+    let sent: Vec<f64> = (0..20_000).map(f64::from).collect();
+    assert_eq!(got, sent, "every point once, in order");
+    gw.shutdown().await;
+}
+
+#[tokio::test]
 async fn pushes_need_the_token_like_every_route() {
     let opts = ServeOptions { token: Some("s3cret".into()), ..push_options() };
     let gw = common::start(opts).await;

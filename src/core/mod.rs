@@ -397,6 +397,18 @@ impl Core {
         self.apply_noting(update, now_ms, &mut |_| {});
     }
 
+    /// [`Core::apply`] for samples the caller keeps: a gateway sends the
+    /// same points on to its screens after they are folded in.
+    pub fn apply_samples(
+        &mut self,
+        observations: &[crate::core::model::Observation],
+        live: bool,
+        source: SourceId,
+        now_ms: i64,
+    ) {
+        self.samples(observations, live, source, now_ms, &mut |_| {});
+    }
+
     /// [`Core::apply`], calling `added` with every point the store did not
     /// hold before (`tail` prints each point once this way).
     pub fn apply_noting(

@@ -102,6 +102,9 @@ where
             };
             match msg {
                 Message::Text(text) => {
+                    // Either side may refuse a larger frame (PROTOCOL.md).
+                    let len = text.len();
+                    assert!(len <= vigil::wire::MAX_FRAME_BYTES, "a frame of {len} bytes, over the protocol's 1 MiB");
                     let frame: ServerFrame =
                         serde_json::from_str(text.as_str()).unwrap_or_else(|e| panic!("bad frame {text}: {e}"));
                     return Read::Frame(frame);

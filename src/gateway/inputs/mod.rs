@@ -142,7 +142,13 @@ impl poller::Polled for Page {
 
 /// An observation as a point of a `metrics` frame.
 pub fn point(o: &Observation) -> Point {
-    let (value, histogram) = match &o.sample {
+    let (value, histogram) = wire_value(&o.sample);
+    Point { metric: o.key.metric.clone(), labels: o.key.labels.clone(), value, histogram }
+}
+
+/// A sample as a point carries it: a value or a histogram.
+fn wire_value(sample: &Sample) -> (Option<PointValue>, Option<wire::Histogram>) {
+    match sample {
         Sample::Number(v) => (Some(PointValue::Number(WireNum(*v))), None),
         Sample::Text(t) => (Some(PointValue::Text(t.to_string())), None),
         Sample::Histogram(h) => (
@@ -153,16 +159,22 @@ pub fn point(o: &Observation) -> Point {
                 count: WireNum(h.count),
             }),
         ),
-    };
-    Point { metric: o.key.metric.clone(), labels: o.key.labels.clone(), value, histogram }
+    }
+}
+
+/// [`point`] for an observation the caller is done with: its name and
+/// labels move into the point.
+pub fn into_point(o: Observation) -> Point {
+    let (value, histogram) = wire_value(&o.sample);
+    Point { metric: o.key.metric, labels: o.key.labels, value, histogram }
 }
 
 /// Observations grouped by their time, oldest first, as the points of one
 /// frame each: a frame has one timestamp.
-pub fn frames(observations: &[Observation]) -> Vec<(i64, Vec<Point>)> {
+pub fn into_frames(observations: Vec<Observation>) -> Vec<(i64, Vec<Point>)> {
     let mut by_time: std::collections::BTreeMap<i64, Vec<Point>> = std::collections::BTreeMap::new();
     for o in observations {
-        by_time.entry(o.ts).or_default().push(point(o));
+        by_time.entry(o.ts).or_default().push(into_point(o));
     }
     by_time.into_iter().collect()
 }
@@ -197,7 +209,7 @@ mod tests {
             Observation { key: SeriesKey::new("b"), ts: 1_000, sample: Sample::Text(Arc::from("up")) },
             Observation { key: SeriesKey::new("c"), ts: 2_000, sample: Sample::Histogram(Arc::new(h)) },
         ];
-        let frames = frames(&obs);
+        let frames = into_frames(obs.clone());
         assert_eq!(frames.iter().map(|(t, p)| (*t, p.len())).collect::<Vec<_>>(), [(1_000, 1), (2_000, 2)]);
         let back: Vec<Observation> = frames.iter().flat_map(|(t, p)| convert::observations(*t, p)).collect();
         assert_eq!(back[0], obs[1]);

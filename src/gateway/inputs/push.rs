@@ -41,6 +41,41 @@ fn invalid(path: impl Into<String>, message: impl Into<String>) -> IngestError {
     IngestError::Invalid { path: path.into(), message: message.into() }
 }
 
+/// Where a value lies in the body. It is spelt out only for an error: a
+/// body that passes (thousands of points) allocates no path at all.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    /// A snapshot's metric name, quoted, as sent.
+    Name(&'a str),
+    /// A snapshot's metric value, by the metric's name.
+    Key(&'a str),
+    /// `points[i]`.
+    Point(usize),
+    /// A fixed field of what `.0` is.
+    Field(&'a At<'a>, &'static str),
+    /// A label of the point `.0`'s labels, by its name as sent.
+    Label(&'a At<'a>, &'a str),
+    /// `buckets[i]` of the histogram `.0`.
+    Bucket(&'a At<'a>, usize),
+}
+
+impl At<'_> {
+    fn path(&self) -> String {
+        match self {
+            At::Name(key) => format!("{:?}", clip(key)),
+            At::Key(key) => clip(key),
+            At::Point(i) => format!("points[{i}]"),
+            At::Field(of, name) => format!("{}.{name}", of.path()),
+            At::Label(of, name) => format!("{}.{}", of.path(), clip(name)),
+            At::Bucket(of, i) => format!("{}.buckets[{i}]", of.path()),
+        }
+    }
+
+    fn invalid(&self, message: impl Into<String>) -> IngestError {
+        invalid(self.path(), message)
+    }
+}
+
 /// Judges a whole body. `known` gives the kind a metric already has in the
 /// gateway, so a push cannot turn a counter into text.
 pub fn parse(
@@ -48,24 +83,9 @@ pub fn parse(
     max_points: usize,
     known: impl Fn(&str) -> Option<MetricKind>,
 ) -> Result<Pushed, IngestError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| invalid("$", format!("not JSON: {e}")))?;
-    let Value::Object(obj) = value else {
-        return Err(invalid("$", "expected an object: a metrics frame or a flat snapshot"));
-    };
-    let timestamp = match obj.get("timestamp") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(
-            parse_time(s).ok_or_else(|| invalid("timestamp", "not an RFC 3339 time such as 2025-06-30T10:30:00Z"))?,
-        ),
-        Some(_) => return Err(invalid("timestamp", "expected an RFC 3339 string")),
-    };
-    let points = match obj.get("type") {
-        Some(Value::String(t)) if t == "metrics" => frame_points(&obj, max_points)?,
-        Some(Value::String(t)) => {
-            return Err(invalid("type", format!("only \"metrics\" frames are taken, not {:?}", clip(t))));
-        }
-        Some(_) => return Err(invalid("type", "expected a string")),
-        None => snapshot_points(&obj, max_points)?,
+    let (timestamp, points) = match fast::frame(body, max_points) {
+        Some(taken) => taken,
+        None => careful(body, max_points)?,
     };
     let mut kinds: Vec<(String, MetricKind)> = Vec::new();
     for (i, p) in points.iter().enumerate() {
@@ -84,6 +104,32 @@ pub fn parse(
         }
     }
     Ok(Pushed { timestamp, points, kinds })
+}
+
+/// The whole body through a `serde_json::Value`, judged field by field so
+/// the first fault is named by its path. Every body the fast path declines
+/// comes here, so the two never disagree on what is refused.
+fn careful(body: &[u8], max_points: usize) -> Result<(Option<i64>, Vec<Point>), IngestError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| invalid("$", format!("not JSON: {e}")))?;
+    let Value::Object(mut obj) = value else {
+        return Err(invalid("$", "expected an object: a metrics frame or a flat snapshot"));
+    };
+    let timestamp = match obj.get("timestamp") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(
+            parse_time(s).ok_or_else(|| invalid("timestamp", "not an RFC 3339 time such as 2025-06-30T10:30:00Z"))?,
+        ),
+        Some(_) => return Err(invalid("timestamp", "expected an RFC 3339 string")),
+    };
+    let points = match obj.get("type") {
+        Some(Value::String(t)) if t == "metrics" => frame_points(&mut obj, max_points)?,
+        Some(Value::String(t)) => {
+            return Err(invalid("type", format!("only \"metrics\" frames are taken, not {:?}", clip(t))));
+        }
+        Some(_) => return Err(invalid("type", "expected a string")),
+        None => snapshot_points(obj, max_points)?,
+    };
+    Ok((timestamp, points))
 }
 
 /// The kind a pushed point is read as: a histogram is one, text is a
@@ -114,8 +160,10 @@ fn kind_name(k: MetricKind) -> &'static str {
     }
 }
 
-fn frame_points(obj: &Map<String, Value>, max_points: usize) -> Result<Vec<Point>, IngestError> {
-    let raw = match obj.get("points") {
+/// The points of a frame, their names and texts moved out of the parsed
+/// body rather than copied.
+fn frame_points(obj: &mut Map<String, Value>, max_points: usize) -> Result<Vec<Point>, IngestError> {
+    let raw = match obj.remove("points") {
         Some(Value::Array(a)) => a,
         Some(_) => return Err(invalid("points", "expected an array")),
         None => return Err(invalid("points", "missing: a metrics frame carries its points")),
@@ -123,10 +171,10 @@ fn frame_points(obj: &Map<String, Value>, max_points: usize) -> Result<Vec<Point
     if raw.len() > max_points {
         return Err(IngestError::TooMany { count: raw.len(), limit: max_points });
     }
-    raw.iter().enumerate().map(|(i, p)| point(p, &format!("points[{i}]"))).collect()
+    raw.into_iter().enumerate().map(|(i, p)| point(p, At::Point(i))).collect()
 }
 
-fn snapshot_points(obj: &Map<String, Value>, max_points: usize) -> Result<Vec<Point>, IngestError> {
+fn snapshot_points(obj: Map<String, Value>, max_points: usize) -> Result<Vec<Point>, IngestError> {
     let count = obj.keys().filter(|k| *k != "timestamp").count();
     if count > max_points {
         return Err(IngestError::TooMany { count, limit: max_points });
@@ -136,121 +184,126 @@ fn snapshot_points(obj: &Map<String, Value>, max_points: usize) -> Result<Vec<Po
         if key == "timestamp" {
             continue;
         }
-        check_name(key, &format!("{key:?}"))?;
-        let value = scalar(value, &clip(key))?;
-        points.push(Point { metric: key.clone(), labels: Labels::new(), value: Some(value), histogram: None });
+        check_name(&key, At::Name(&key))?;
+        let value = scalar(value, At::Key(&key))?;
+        points.push(Point { metric: key, labels: Labels::new(), value: Some(value), histogram: None });
     }
     Ok(points)
 }
 
-fn point(raw: &Value, path: &str) -> Result<Point, IngestError> {
-    let Value::Object(p) = raw else {
-        return Err(invalid(path, "expected an object"));
+fn point(raw: Value, at: At) -> Result<Point, IngestError> {
+    let Value::Object(mut p) = raw else {
+        return Err(at.invalid("expected an object"));
     };
-    let metric = match p.get("metric") {
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => return Err(invalid(format!("{path}.metric"), "expected a string")),
-        None => return Err(invalid(format!("{path}.metric"), "missing")),
+    let metric_at = At::Field(&at, "metric");
+    let metric = match p.remove("metric") {
+        Some(Value::String(s)) => s,
+        Some(_) => return Err(metric_at.invalid("expected a string")),
+        None => return Err(metric_at.invalid("missing")),
     };
-    check_name(&metric, &format!("{path}.metric"))?;
-    let labels = match p.get("labels") {
+    check_name(&metric, metric_at)?;
+    let labels_at = At::Field(&at, "labels");
+    let labels = match p.remove("labels") {
         None | Some(Value::Null) => Labels::new(),
-        Some(Value::Object(l)) => labels(l, &format!("{path}.labels"))?,
-        Some(_) => return Err(invalid(format!("{path}.labels"), "expected an object of strings")),
+        Some(Value::Object(l)) => labels(l, labels_at)?,
+        Some(_) => return Err(labels_at.invalid("expected an object of strings")),
     };
-    let value = match p.get("value") {
+    let value = match p.remove("value") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(scalar(v, &format!("{path}.value"))?),
+        Some(v) => Some(scalar(v, At::Field(&at, "value"))?),
     };
     let histogram = match p.get("histogram") {
         None | Some(Value::Null) => None,
-        Some(h) => Some(histogram(h, &format!("{path}.histogram"))?),
+        Some(h) => Some(histogram(h, At::Field(&at, "histogram"))?),
     };
     match (&value, &histogram) {
-        (None, None) => Err(invalid(path, "needs a `value` or a `histogram`")),
-        (Some(_), Some(_)) => Err(invalid(path, "has both `value` and `histogram`; send one")),
+        (None, None) => Err(at.invalid("needs a `value` or a `histogram`")),
+        (Some(_), Some(_)) => Err(at.invalid("has both `value` and `histogram`; send one")),
         _ => Ok(Point { metric, labels, value, histogram }),
     }
 }
 
-fn labels(l: &Map<String, Value>, path: &str) -> Result<Labels, IngestError> {
+fn labels(l: Map<String, Value>, at: At) -> Result<Labels, IngestError> {
     if l.len() > crate::wire::MAX_LABELS {
-        return Err(invalid(path, format!("{} labels, over the limit of {}", l.len(), crate::wire::MAX_LABELS)));
+        return Err(at.invalid(format!("{} labels, over the limit of {}", l.len(), crate::wire::MAX_LABELS)));
     }
     let mut out = Labels::new();
     for (k, v) in l {
-        let here = format!("{path}.{}", clip(k));
-        if k.is_empty() || k.len() > MAX_NAME || !label_name(k) {
-            return Err(invalid(here, "a label name is [a-zA-Z_][a-zA-Z0-9_]*"));
+        let here = At::Label(&at, &k);
+        if k.is_empty() || k.len() > MAX_NAME || !label_name(&k) {
+            return Err(here.invalid("a label name is [a-zA-Z_][a-zA-Z0-9_]*"));
         }
         let Value::String(v) = v else {
-            return Err(invalid(here, "expected a string"));
+            return Err(here.invalid("expected a string"));
         };
-        check_text(v, &here)?;
-        out.insert(k.clone(), v.clone());
+        check_text(&v, here)?;
+        out.insert(k, v);
     }
     Ok(out)
 }
 
 /// A number, one of the protocol's spellings of a non-finite one, or a
 /// status text.
-fn scalar(v: &Value, path: &str) -> Result<PointValue, IngestError> {
+fn scalar(v: Value, at: At) -> Result<PointValue, IngestError> {
     match v {
         Value::Number(n) => {
-            n.as_f64().map(|f| PointValue::Number(WireNum(f))).ok_or_else(|| invalid(path, "number out of range"))
+            n.as_f64().map(|f| PointValue::Number(WireNum(f))).ok_or_else(|| at.invalid("number out of range"))
         }
-        Value::String(s) => match parse_special(s) {
+        Value::String(s) => match parse_special(&s) {
             Some(f) => Ok(PointValue::Number(WireNum(f))),
             None => {
-                check_text(s, path)?;
-                Ok(PointValue::Text(s.clone()))
+                check_text(&s, at)?;
+                Ok(PointValue::Text(s))
             }
         },
-        _ => Err(invalid(path, "expected a number, \"NaN\", \"+Inf\", \"-Inf\" or a status text")),
+        _ => Err(at.invalid("expected a number, \"NaN\", \"+Inf\", \"-Inf\" or a status text")),
     }
 }
 
-fn number(v: &Value, path: &str) -> Result<f64, IngestError> {
-    match scalar(v, path)? {
-        PointValue::Number(WireNum(f)) => Ok(f),
-        PointValue::Text(_) => Err(invalid(path, "expected a number")),
+fn number(v: &Value, at: At) -> Result<f64, IngestError> {
+    match v {
+        Value::Number(n) => n.as_f64().ok_or_else(|| at.invalid("number out of range")),
+        Value::String(s) => parse_special(s).ok_or_else(|| at.invalid("expected a number")),
+        _ => Err(at.invalid("expected a number")),
     }
 }
 
 /// Cumulative buckets with rising bounds and counts that never fall, as
 /// every reader of a histogram assumes.
-fn histogram(h: &Value, path: &str) -> Result<Histogram, IngestError> {
+fn histogram(h: &Value, at: At) -> Result<Histogram, IngestError> {
     let Value::Object(h) = h else {
-        return Err(invalid(path, "expected an object with buckets, sum and count"));
+        return Err(at.invalid("expected an object with buckets, sum and count"));
     };
+    let buckets_at = At::Field(&at, "buckets");
     let Some(Value::Array(raw)) = h.get("buckets") else {
-        return Err(invalid(format!("{path}.buckets"), "expected an array of [bound, count] pairs"));
+        return Err(buckets_at.invalid("expected an array of [bound, count] pairs"));
     };
     if raw.is_empty() || raw.len() > crate::wire::MAX_BUCKETS {
-        return Err(invalid(
-            format!("{path}.buckets"),
-            format!("between 1 and {} buckets, not {}", crate::wire::MAX_BUCKETS, raw.len()),
-        ));
+        return Err(buckets_at.invalid(format!(
+            "between 1 and {} buckets, not {}",
+            crate::wire::MAX_BUCKETS,
+            raw.len()
+        )));
     }
     let mut buckets = Vec::with_capacity(raw.len());
     let mut last: Option<(f64, f64)> = None;
     for (i, b) in raw.iter().enumerate() {
-        let here = format!("{path}.buckets[{i}]");
+        let here = At::Bucket(&at, i);
         let pair = match b {
             Value::Array(pair) if pair.len() == 2 => pair,
-            _ => return Err(invalid(here, "expected a [bound, count] pair")),
+            _ => return Err(here.invalid("expected a [bound, count] pair")),
         };
-        let le = number(&pair[0], &here)?;
-        let count = number(&pair[1], &here)?;
+        let le = number(&pair[0], here)?;
+        let count = number(&pair[1], here)?;
         if le.is_nan() || !count.is_finite() || count < 0.0 {
-            return Err(invalid(here, "a bound is a number and a count is finite and not negative"));
+            return Err(here.invalid("a bound is a number and a count is finite and not negative"));
         }
         if let Some((le0, c0)) = last {
             if le <= le0 {
-                return Err(invalid(here, "bounds must rise"));
+                return Err(here.invalid("bounds must rise"));
             }
             if count < c0 {
-                return Err(invalid(here, "counts are cumulative and must not fall"));
+                return Err(here.invalid("counts are cumulative and must not fall"));
             }
         }
         last = Some((le, count));
@@ -258,32 +311,142 @@ fn histogram(h: &Value, path: &str) -> Result<Histogram, IngestError> {
     }
     let sum = match h.get("sum") {
         None => 0.0,
-        Some(v) => number(v, &format!("{path}.sum"))?,
+        Some(v) => number(v, At::Field(&at, "sum"))?,
     };
     let count = match h.get("count") {
         // The +Inf bucket holds every observation when there is one.
         None => last.filter(|(le, _)| *le == f64::INFINITY).map(|(_, c)| c).unwrap_or(0.0),
-        Some(v) => number(v, &format!("{path}.count"))?,
+        Some(v) => number(v, At::Field(&at, "count"))?,
     };
     Ok(Histogram { buckets, sum: WireNum(sum), count: WireNum(count) })
 }
 
-fn check_name(name: &str, path: &str) -> Result<(), IngestError> {
+/// The fast path for what nearly every producer sends: a `metrics` frame of
+/// numbers and texts, read straight into typed structs with no `Value`
+/// tree and no copy of what it holds. Anything else it declines (`None`):
+/// another shape, a histogram (whose buckets need the careful checks), or
+/// any point the careful path would refuse. It judges points with the same
+/// checks, so it takes exactly the bodies the careful path takes.
+mod fast {
+    use super::{At, MAX_NAME, check_name, check_text, label_name};
+    use crate::wire::{Labels, Point, PointValue, WireNum, parse_special, parse_time};
+    use serde::Deserialize;
+    use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+    use std::borrow::Cow;
+    use std::fmt;
+
+    #[derive(Deserialize)]
+    struct Frame<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Cow<'a, str>,
+        #[serde(default, borrow)]
+        timestamp: Option<Cow<'a, str>>,
+        points: Vec<RawPoint>,
+    }
+
+    #[derive(Deserialize)]
+    struct RawPoint {
+        metric: String,
+        #[serde(default)]
+        labels: Option<Labels>,
+        #[serde(default)]
+        value: Option<Scalar>,
+        #[serde(default)]
+        histogram: Option<IgnoredAny>,
+    }
+
+    /// A pushed value: a number, the protocol's `"NaN"` and `"±Inf"`, or a
+    /// status text. (Unlike a screen's decoder, a push takes no numbers
+    /// spelt as strings: the producer is told, not guessed for.)
+    struct Scalar(PointValue);
+
+    impl<'de> Deserialize<'de> for Scalar {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(ScalarVisitor)
+        }
+    }
+
+    struct ScalarVisitor;
+
+    impl Visitor<'_> for ScalarVisitor {
+        type Value = Scalar;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number or a string")
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+            Ok(Scalar(PointValue::Number(WireNum(v))))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+            Ok(Scalar(PointValue::Number(WireNum(v as f64))))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+            Ok(Scalar(PointValue::Number(WireNum(v as f64))))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+            self.visit_string(v.to_string())
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+            Ok(Scalar(match parse_special(&v) {
+                Some(f) => PointValue::Number(WireNum(f)),
+                None => PointValue::Text(v),
+            }))
+        }
+    }
+
+    /// The frame's time and points, when the whole body passes.
+    pub(super) fn frame(body: &[u8], max_points: usize) -> Option<(Option<i64>, Vec<Point>)> {
+        let frame: Frame = serde_json::from_slice(body).ok()?;
+        if frame.kind != "metrics" || frame.points.len() > max_points {
+            return None;
+        }
+        let timestamp = match &frame.timestamp {
+            None => None,
+            Some(t) => Some(parse_time(t)?),
+        };
+        let points = frame.points.into_iter().map(point).collect::<Option<Vec<Point>>>()?;
+        Some((timestamp, points))
+    }
+
+    fn point(p: RawPoint) -> Option<Point> {
+        // Only the verdict matters here: a fault sends the body to the
+        // careful path, which names it.
+        let here = At::Point(0);
+        if p.histogram.is_some() || check_name(&p.metric, here).is_err() {
+            return None;
+        }
+        let labels = p.labels.unwrap_or_default();
+        if labels.len() > crate::wire::MAX_LABELS {
+            return None;
+        }
+        for (k, v) in &labels {
+            if k.is_empty() || k.len() > MAX_NAME || !label_name(k) || check_text(v, here).is_err() {
+                return None;
+            }
+        }
+        let value = p.value?.0;
+        if let PointValue::Text(t) = &value {
+            check_text(t, here).ok()?;
+        }
+        Some(Point { metric: p.metric, labels, value: Some(value), histogram: None })
+    }
+}
+
+fn check_name(name: &str, at: At) -> Result<(), IngestError> {
     if name.is_empty() || name.len() > MAX_NAME || !crate::wire::valid_name(name) {
-        return Err(invalid(path, "a metric name is [a-zA-Z_:][a-zA-Z0-9_:]*"));
+        return Err(at.invalid("a metric name is [a-zA-Z_:][a-zA-Z0-9_:]*"));
     }
     Ok(())
 }
 
 /// Text goes to screens: control characters are refused here rather than
 /// stripped later, so the producer learns of them.
-fn check_text(s: &str, path: &str) -> Result<(), IngestError> {
+fn check_text(s: &str, at: At) -> Result<(), IngestError> {
     let chars = s.chars().count();
     if chars > MAX_TEXT {
-        return Err(invalid(path, format!("text of {chars} characters, over the limit of {MAX_TEXT}")));
+        return Err(at.invalid(format!("text of {chars} characters, over the limit of {MAX_TEXT}")));
     }
     if s.chars().any(char::is_control) {
-        return Err(invalid(path, "control characters are not allowed"));
+        return Err(at.invalid("control characters are not allowed"));
     }
     Ok(())
 }
@@ -380,6 +543,46 @@ mod tests {
         assert_eq!(path_of(r#"{"type":"metrics","points":[{"metric":"system_health","value":3}]}"#), "points[0].value");
         // Gauge and counter are both numbers; the name decides only a new metric's kind.
         assert!(parse_str(r#"{"type":"metrics","points":[{"metric":"x_total","value":1},{"metric":"x_total","labels":{"a":"b"},"value":2}]}"#).is_ok());
+    }
+
+    #[test]
+    fn the_fast_path_takes_what_the_careful_path_takes_and_nothing_else() {
+        let bodies = [
+            r#"{"type":"metrics","timestamp":"2025-06-30T10:30:01Z","points":[{"metric":"a","value":1},{"metric":"b_total","labels":{"s":"x"},"value":"NaN"},{"metric":"h","value":"degraded","labels":null}]}"#,
+            r#"{"type":"metrics","points":[{"metric":"a","value":-2.5e3,"extra":[1]}]}"#,
+            r#"{"type":"metrics","points":[]}"#,
+            r#"{"type":"metrics","timestamp":null,"points":[{"metric":"a","value":18446744073709551615}]}"#,
+            r#"{"type":"metrics","points":[{"metric":"a","value":1,"value":2}]}"#,
+            r#"{"type":"metrics","points":[{"metric":"9a","value":1}]}"#,
+            r#"{"type":"metrics","points":[{"metric":"a","labels":{"9":"x"},"value":1}]}"#,
+            r#"{"type":"metrics","points":[{"metric":"a","labels":{"s":1},"value":1}]}"#,
+            "{\"type\":\"metrics\",\"points\":[{\"metric\":\"a\",\"value\":\"bad\\u001b\"}]}",
+            r#"{"type":"metrics","points":[{"metric":"a","value":null}]}"#,
+            r#"{"type":"metrics","points":[{"metric":"a","value":true}]}"#,
+            r#"{"type":"metrics","points":[{"metric":"h","histogram":{"buckets":[[1,5]]}}]}"#,
+            r#"{"type":"metrics","timestamp":"yesterday","points":[{"metric":"a","value":1}]}"#,
+            r#"{"type":"alert","points":[{"metric":"a","value":1}]}"#,
+            r#"{"active_users":5}"#,
+        ];
+        for body in bodies {
+            let careful = careful(body.as_bytes(), 100);
+            match fast::frame(body.as_bytes(), 100) {
+                // Compared as printed: NaN is never equal to itself.
+                Some(taken) => {
+                    assert_eq!(format!("{:?}", Ok::<_, IngestError>(taken)), format!("{careful:?}"), "{body}")
+                }
+                // Declined: the careful path refuses it, or it is a shape
+                // the fast path leaves alone (a histogram, a snapshot, a
+                // field given twice).
+                None => assert!(
+                    careful.is_err()
+                        || body.contains("histogram")
+                        || !body.contains("\"type\"")
+                        || body.contains(r#""value":1,"value""#),
+                    "declined a body the careful path takes: {body}"
+                ),
+            }
+        }
     }
 
     #[test]

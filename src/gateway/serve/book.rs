@@ -300,7 +300,8 @@ pub(crate) fn send_changes(shared: &Shared, book: &mut Book, now_ms: i64) {
     }
     tracing::debug!(alerts = frames.len(), "alert marks changed; sending them again");
     let now = Instant::now();
-    shared.lock_sessions().fan_out_sparse(now_ms, &[], &frames, &shared.metrics, now);
+    let none = super::frame_text::PointsText::new(now_ms, &[]);
+    shared.lock_sessions().fan_out_sparse(&none, &frames, &shared.metrics, now);
     shared.sse.publish(frames, now);
 }
 

@@ -90,17 +90,18 @@ impl Held {
     /// Folds one input's update into the core and says what to send.
     pub fn take(&self, update: Update, now_ms: i64) -> Taken {
         let mut taken = Taken::default();
-        match &update {
-            Update::Catalogue { metrics, .. } => {
-                let infos = metrics.iter().map(inputs::metric_info);
-                taken.catalogue = self.catalogue.write().unwrap_or_else(|e| e.into_inner()).learn(infos);
-            }
-            Update::Samples { observations, live: true, .. } => {
-                taken.frames = inputs::frames(observations);
-            }
-            _ => {}
+        if let Update::Catalogue { metrics, .. } = &update {
+            let infos = metrics.iter().map(inputs::metric_info);
+            taken.catalogue = self.catalogue.write().unwrap_or_else(|e| e.into_inner()).learn(infos);
         }
-        self.core().apply(update, now_ms);
+        match update {
+            // Folded in first, then moved into the screens' frames.
+            Update::Samples { observations, live: true, source, .. } => {
+                self.core().apply_samples(&observations, true, source, now_ms);
+                taken.frames = inputs::into_frames(observations);
+            }
+            update => self.core().apply(update, now_ms),
+        }
         taken
     }
 
@@ -219,10 +220,13 @@ impl Held {
         }
     }
 
-    /// Points pushed to the gateway, as the update its core takes.
-    pub fn pushed(points: Vec<Point>, at_ms: i64) -> Update {
+    /// Folds points pushed for `at_ms` into the core and hands them back
+    /// for the screens. Names and labels move into the store's input and
+    /// back out, never copied: a push may hold thousands of points.
+    pub fn take_pushed(&self, points: Vec<Point>, at_ms: i64, now_ms: i64) -> Vec<Point> {
         let observations = crate::sources::convert::into_observations(at_ms, points);
-        Update::Samples { observations, live: true, seq: None, source: SourceId::GATEWAY }
+        self.core().apply_samples(&observations, true, SourceId::GATEWAY, now_ms);
+        observations.into_iter().map(inputs::into_point).collect()
     }
 
     /// Points pushed before a restart, read back from the push log: history,

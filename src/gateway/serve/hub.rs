@@ -4,6 +4,7 @@
 //! time), and once an interval evaluates the rules and SLOs and sends what
 //! changed. The simulator's gateway has its ticker instead.
 
+use super::frame_text::PointsText;
 use super::state::Shared;
 use crate::core::model::Update;
 use crate::wire::{MetricsFrame, ServerFrame, WireTime, now_ms};
@@ -52,26 +53,45 @@ pub(crate) fn take(shared: &Shared, update: Update) {
     }
 }
 
-/// Hands every session and the SSE hub one frame of points (when there are
-/// any) and the other frames after it.
+/// Takes points a producer pushed for `at` into the core and sends them on
+/// at once, as one frame (or several, when large).
+pub(crate) fn take_pushed(shared: &Shared, points: Vec<crate::wire::Point>, at: i64) {
+    let points = shared.held().take_pushed(points, at, now_ms());
+    publish(shared, at, points, Vec::new());
+}
+
+/// Hands every session and the SSE hub the points (when there are any)
+/// and the other frames after them. The points are written as JSON once for
+/// every reader.
 fn publish(shared: &Shared, t: i64, points: Vec<crate::wire::Point>, others: Vec<ServerFrame>) {
     let now = Instant::now();
+    let text = PointsText::new(t, &points);
     {
         let mut sessions = shared.lock_sessions();
-        sessions.fan_out_sparse(t, &points, &others, &shared.metrics, now);
+        sessions.fan_out_sparse(&text, &others, &shared.metrics, now);
         if !points.is_empty() {
             shared.last_tick_ms.store(t, Ordering::Relaxed);
         }
         sessions.expire(now);
         shared.metrics.sessions.store(sessions.len() as u64, Ordering::Relaxed);
     }
-    let mut frames = Vec::with_capacity(others.len() + 1);
-    if !points.is_empty() {
-        frames.push(ServerFrame::Metrics(MetricsFrame { seq: None, timestamp: WireTime(t), points }));
+    let time = text.time().to_string();
+    let runs = text.into_runs();
+    // The SSE stream keeps each frame beside its text (its clients may ask
+    // for some metrics only): the points move into the frames they went in.
+    let mut rest = points.into_iter();
+    let mut at = 0;
+    let mut written = Vec::with_capacity(runs.len());
+    for (range, body) in runs {
+        let part: Vec<_> = rest.by_ref().skip(range.start - at).take(range.len()).collect();
+        at = range.end;
+        written.push((ServerFrame::Metrics(MetricsFrame { seq: None, timestamp: WireTime(t), points: part }), body));
     }
-    frames.extend(others);
-    if !frames.is_empty() {
-        shared.sse.publish(frames, now);
+    if !written.is_empty() {
+        shared.sse.publish_written(&time, written, now);
+    }
+    if !others.is_empty() {
+        shared.sse.publish(others, now);
     }
 }
 

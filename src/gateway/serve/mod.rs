@@ -16,6 +16,7 @@ mod book_body;
 mod book_file;
 mod book_rest;
 mod event_log;
+mod frame_text;
 mod held;
 mod hub;
 mod own_metrics;

@@ -90,7 +90,7 @@ pub(crate) async fn handler(
     let taken = tokio::task::spawn_blocking(move || {
         let _logged = work.kept().map(|k| k.log.log(at, &bytes)).transpose()?;
         work.held().learn(&pushed.kinds);
-        hub::take(&work, crate::gateway::serve::held::Held::pushed(pushed.points, at));
+        hub::take_pushed(&work, pushed.points, at);
         Ok::<(), std::io::Error>(())
     })
     .await;

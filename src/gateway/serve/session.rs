@@ -2,6 +2,7 @@
 //! reached and the frames it may still ask for again. A session outlives its
 //! connection, so a client that lost its socket can `resume` where it was.
 
+use super::frame_text::PointsText;
 use super::own_metrics::OwnMetrics;
 use super::replay::{Replay, ReplayBuffer, ReplayLimits};
 use crate::wire::{MetricsFrame, Point, ResetFrame, ServerFrame, WireTime};
@@ -144,12 +145,24 @@ impl Session {
         let seq = self.seq + 1;
         frame.set_seq(seq);
         let text = match serde_json::to_string(&frame) {
-            Ok(text) => Utf8Bytes::from(text),
+            Ok(text) => text,
             Err(e) => {
                 tracing::error!(error = %e, "could not serialise a frame");
                 return;
             }
         };
+        self.send(seq, text, metrics, now);
+    }
+
+    /// [`Session::push`] for a frame `write` writes given its seq.
+    pub fn push_written(&mut self, write: impl FnOnce(u64) -> String, metrics: &OwnMetrics, now: Instant) {
+        let seq = self.seq + 1;
+        self.send(seq, write(seq), metrics, now);
+    }
+
+    /// Buffers and offers the frame numbered `seq`.
+    fn send(&mut self, seq: u64, text: String, metrics: &OwnMetrics, now: Instant) {
+        let text = Utf8Bytes::from(text);
         self.seq = seq;
         self.buffer.push(seq, text.clone(), text.len(), now);
         let Some(conn) = &self.conn else { return };
@@ -313,19 +326,14 @@ impl SessionTable {
     /// frames come whenever an input has points rather than once a tick: a
     /// session that wants none of the points is sent no empty frame, and
     /// with no points at all only `others` go out.
-    pub fn fan_out_sparse(
-        &mut self,
-        timestamp: i64,
-        points: &[Point],
-        others: &[ServerFrame],
-        m: &OwnMetrics,
-        now: Instant,
-    ) {
+    ///
+    /// The points come written once for every session (a push may hold
+    /// thousands), and a session's share of them may go as several frames
+    /// of the same time, each under the protocol's size limit.
+    pub fn fan_out_sparse(&mut self, points: &PointsText, others: &[ServerFrame], m: &OwnMetrics, now: Instant) {
         for s in self.sessions.values_mut().filter(|s| !s.subs.is_empty()) {
-            let mine: Vec<Point> = points.iter().filter(|p| s.subs.wants(&p.metric)).cloned().collect();
-            if !mine.is_empty() {
-                let frame = MetricsFrame { seq: None, timestamp: WireTime(timestamp), points: mine };
-                s.push(ServerFrame::Metrics(frame), m, now);
+            for body in points.bodies(|metric| s.subs.wants(metric)) {
+                s.push_written(|seq| points.frame(seq, &body), m, now);
             }
             for other in others {
                 s.push(other.clone(), m, now);

@@ -47,6 +47,22 @@ impl SseHub {
         SseHub { state: Mutex::new(HubState { seq: 0, buffer: ReplayBuffer::new(limits) }), tx }
     }
 
+    /// [`SseHub::publish`] for metrics frames whose points are already
+    /// written (see `frame_text`): each frame, and its points as JSON.
+    pub fn publish_written(&self, time: &str, frames: Vec<(ServerFrame, String)>, now: Instant) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for (mut frame, body) in frames {
+            let seq = state.seq + 1;
+            frame.set_seq(seq);
+            let json = super::frame_text::frame(seq, time, &body);
+            state.seq = seq;
+            let bytes = json.len();
+            let entry = Arc::new(SseEntry { seq, frame, json });
+            state.buffer.push(seq, Arc::clone(&entry), bytes, now);
+            let _ = self.tx.send(entry);
+        }
+    }
+
     /// Numbers, buffers and broadcasts frames, in order.
     pub fn publish(&self, frames: Vec<ServerFrame>, now: Instant) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
