@@ -8,7 +8,7 @@
 mod common;
 
 use common::real::TempDir;
-use common::{ServeChild, TailChild};
+use common::{Client, ServeChild, TailChild};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -309,5 +309,91 @@ async fn a_gateway_fed_otherwise_does_not_restore_anothers_data() {
     let names: BTreeSet<String> =
         files(dir.path(), ".json").iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert_eq!(names.len(), 2, "a state file per set of inputs: {names:?}");
+    gw.stop();
+}
+
+/// The shipped error-rate rule with a `for` and a window of seconds rather
+/// than minutes.
+const QUICK_ERROR_RULE: &str = r#"
+[[alert]]
+name = "error rate"
+signal = "errors"
+divide_by = { metric = "http_requests_total" }
+by = "service"
+op = ">"
+threshold = 0.01
+for = "5s"
+over = "10s"
+severity = "critical"
+summary = "{service} answers {value} of requests with a server error"
+"#;
+
+/// The first alert frame of the error-rate rule in `state` that `client`
+/// reads (it subscribes first), within a generous wait.
+async fn error_alert(client: &mut Client, state: &str) -> vigil::wire::AlertFrame {
+    client.subscribe("http_requests_total").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no {state} error-rate alert within a minute");
+        if let common::Read::Frame(vigil::wire::ServerFrame::Alert(a)) = client.read_within(left).await
+            && a.id.starts_with("error rate:")
+            && a.state == state
+        {
+            return a;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_firing_before_a_restart_is_firing_after_it_from_the_same_start() {
+    let dir = TempDir::new("restart-rules");
+    let config = dir.path().join("rules.toml");
+    std::fs::write(&config, QUICK_ERROR_RULE).unwrap();
+    let config = config.to_str().unwrap().to_string();
+    let args = ["--simulate=false", "--config", &config, "--interval", "1s"];
+    let gw = start_in(dir.path(), &args).await;
+    // A shop's counters pushed once a second until the stop: healthy
+    // for longer than the rule's window (a replay judges only whole
+    // windows), then failing a tenth of its requests.
+    let push = format!("{}{}", gw.http_url(), vigil::wire::PUSH_PATH);
+    let pusher = tokio::spawn(async move {
+        let (mut ok, mut failed) = (0.0, 0.0);
+        for second in 0.. {
+            ok += 90.0;
+            failed += if second < 15 { 0.0 } else { 10.0 };
+            let body = json!({"type":"metrics","points":[
+                {"metric":"http_requests_total","labels":{"service":"shop","status":"200"},"value":ok},
+                {"metric":"http_requests_total","labels":{"service":"shop","status":"500"},"value":failed},
+            ]});
+            let _ = common::http().post(&push).json(&body).send().await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    let mut client = Client::connect_url(&gw.stream_url(), None).await;
+    client.expect_hello().await;
+    let before = error_alert(&mut client, "firing").await;
+    let started = before.starts_at.expect("a firing alert has a start").0;
+    // Long enough after the start that an alert begun anew after the
+    // restart could not pass for the same one.
+    while now_ms() - started < 20_000 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    drop(client);
+    gw.stop();
+
+    let gw = start_in(dir.path(), &args).await;
+    let mut client = Client::connect_url(&gw.stream_url(), None).await;
+    client.expect_hello().await;
+    // The alerts under way are sent at the first subscribe: firing at once,
+    // from the start the held data shows (found on the replay's 10 s steps).
+    let after = error_alert(&mut client, "firing").await;
+    let restarted = after.starts_at.expect("a firing alert has a start").0;
+    assert!(
+        (restarted - started).abs() <= 10_000,
+        "started {started} before the restart, {restarted} after: {after:?}"
+    );
+    assert_eq!(after.labels.get("service").map(String::as_str), Some("shop"));
+    pusher.abort();
     gw.stop();
 }

@@ -60,7 +60,12 @@ pub enum Read {
 impl Client {
     /// Connects, optionally with a bearer token.
     pub async fn connect(gw: &Gateway, token: Option<&str>) -> Client {
-        let mut request = gw.stream_url().into_client_request().unwrap();
+        Client::connect_url(&gw.stream_url(), token).await
+    }
+
+    /// Connects to the stream at `url` (a gateway in another process).
+    pub async fn connect_url(url: &str, token: Option<&str>) -> Client {
+        let mut request = url.into_client_request().unwrap();
         if let Some(token) = token {
             request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
         }

@@ -132,6 +132,20 @@ impl Held {
         core.take_told().into_iter().filter_map(|t| t.after.or(t.before)).map(|a| alert_frame(&a)).collect()
     }
 
+    /// Plays the rules over the history held, after a restart restored it:
+    /// an alert that was firing before the stop is firing again at once,
+    /// from where the data says it started, not pending anew. The changes
+    /// the replay went through are history, not news for the screens.
+    pub fn replay_rules(&self, now_ms: i64) -> usize {
+        if !self.has_rules {
+            return 0;
+        }
+        let mut core = self.core();
+        let changes = core.replay_rules(now_ms);
+        core.take_told();
+        changes
+    }
+
     /// The alerts now pending or firing, for a screen that arrives later.
     pub fn active_alerts(&self) -> Vec<AlertFrame> {
         let core = self.core();

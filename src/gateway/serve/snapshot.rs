@@ -58,7 +58,8 @@ impl Kept {
         let (log, replayed) = PushLog::open(dir, key, from, |entry| replay(held, entry))?;
         if series > 0 || replayed.records > 0 || replayed.damaged > 0 {
             let (pushes, damaged) = (replayed.records, replayed.damaged);
-            tracing::info!(dir = %dir.display(), series, pushes, damaged, "held store restored");
+            let changes = held.replay_rules(now_ms());
+            tracing::info!(dir = %dir.display(), series, pushes, damaged, changes, "held store restored, rules replayed");
         }
         let replayed_any = replayed.records > 0 || replayed.damaged > 0;
         let saved = (!replayed_any).then(|| held.version());
