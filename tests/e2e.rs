@@ -352,7 +352,12 @@ async fn client_fills_a_gateway_restart_with_no_missing_data() {
         let hole = missing(&ts, grid(from, to), from, to);
         assert!(hole.is_empty(), "{key:?}: not backfilled in ({from}, {to}]: {hole:?}");
         let first_up = new_ticks[0];
-        assert!(ts.iter().any(|&t| t > last_old && t < first_up), "{key:?}: nothing between the gateways");
+        assert!(
+            ts.iter().any(|&t| t > last_old && t < first_up),
+            "{key:?}: nothing between the gateways: last old tick {last_old}, first new {first_up}, \
+             backfill ({from}, {to}], held {:?}",
+            ts.iter().filter(|&&t| t > last_old - 1_000 && t < first_up + 1_000).collect::<Vec<_>>()
+        );
         // ...and so is every tick of the new gateway since the client
         // subscribed again. (Ticks between the reset and that subscription
         // are neither streamed nor backfilled: the backfill ends where the
