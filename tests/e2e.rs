@@ -311,6 +311,10 @@ async fn client_fills_a_gateway_restart_with_no_missing_data() {
     stop(gw).await;
     let old_ticks = old_ticks.finished().await;
     wait_for("a failed dial during the outage", || client.stat(|s| &s.reconnects) >= reconnects + 2).await;
+    // An outage of a few ticks at least: one shorter than a tick leaves
+    // nothing between the gateways to fill, and nothing to check.
+    let outage_until = old_ticks.last().unwrap() + 3 * INTERVAL_MS;
+    wait_for("an outage of a few ticks", || vigil::wire::now_ms() > outage_until).await;
     let gw = serve().await;
     let new_ticks = Observer::start(&gw.stream_url(), "active_users").await;
     proxy.relay_to(Some(gw.addr().to_string()));
