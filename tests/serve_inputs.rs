@@ -166,14 +166,7 @@ async fn pushed_points_arrive_once_in_order_and_a_bad_body_changes_nothing() {
     let (status, answer) = post(&push, &bad.to_string()).await;
     assert_eq!(status, 400, "{answer}");
     assert!(answer["error"].as_str().unwrap().starts_with("points[1].labels.region:"), "{answer}");
-    let realtime: Value = common::http()
-        .get(format!("{}/api/v1/metrics/realtime", gw.http_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let realtime = common::get_json(&format!("{}/api/v1/metrics/realtime", gw.http_url())).await;
     assert_eq!(realtime["orders_per_minute"], json!(40.0), "{realtime}");
     // The next good push is the next thing the screen sees.
     let (status, _) = post(&push, r#"{"orders_per_minute": 43}"#).await;
@@ -197,14 +190,8 @@ async fn pushed_points_arrive_once_in_order_and_a_bad_body_changes_nothing() {
     assert!(answer["error"].as_str().unwrap().contains("bytes"), "{answer}");
 
     // History over REST holds what was pushed.
-    let hist: Value = common::http()
-        .get(format!("{}/api/v1/metrics/historical?metric=orders_per_minute&period=1m&granularity=1s", gw.http_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let query = "metric=orders_per_minute&period=1m&granularity=1s";
+    let hist = common::get_json(&format!("{}/api/v1/metrics/historical?{query}", gw.http_url())).await;
     let values: Vec<f64> = hist["data"].as_array().unwrap().iter().filter_map(|p| p["value"].as_f64()).collect();
     assert!(values.starts_with(&[41.0, 42.5, 40.0]), "{hist}");
     gw.shutdown().await;

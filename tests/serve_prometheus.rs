@@ -353,25 +353,6 @@ async fn the_services_page_shows_what_prometheus_computes() {
     gw.stop();
 }
 
-/// The shipped "error rate" rule (`src/core/alert/defaults.toml`) with
-/// its waits shortened: two minutes of `for` after five of `over` would
-/// make this test many minutes long for nothing it checks. The same signal,
-/// divisor, grouping and threshold decide.
-const FAST_ERROR_RULE: &str = r#"
-[[alert]]
-name = "error rate"
-signal = "errors"
-divide_by = { metric = "http_requests_total" }
-by = "service"
-op = ">"
-threshold = 0.01
-for = "5s"
-over = "30s"
-severity = "critical"
-unit = "ratio"
-summary = "{service} answers {value} of requests with a server error, above {threshold}"
-"#;
-
 /// `vigil check --url STREAM`'s exit code and output.
 fn check(stream: &str) -> (i32, String) {
     let dir = TempDir::new("check");
@@ -391,7 +372,7 @@ fn check(stream: &str) -> (i32, String) {
 async fn check_fails_while_the_exporter_errs_and_passes_when_it_does_not() {
     let dir = TempDir::new("rules");
     let config = dir.path().join("config.toml");
-    std::fs::write(&config, FAST_ERROR_RULE).unwrap();
+    std::fs::write(&config, common::quick_error_rule("30s")).unwrap();
     let config = config.display().to_string();
     let ((_bad_exporter, bad_prom), (_good_exporter, good_prom)) = tokio::join!(shop("0.05"), shop("0"));
     let bad = gateway(&bad_prom, &["--config", &config]).await;

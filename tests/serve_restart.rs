@@ -154,14 +154,7 @@ async fn every_acknowledged_push_survives_a_kill() {
         want.len(),
         &lost[..3.min(lost.len())]
     );
-    let realtime: Value = common::http()
-        .get(format!("{}{}", gw.http_url(), vigil::wire::REALTIME_PATH))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let realtime = common::get_json(&format!("{}{}", gw.http_url(), vigil::wire::REALTIME_PATH)).await;
     assert_eq!(realtime["restart_flat_gauge"], json!(42.5), "{realtime}");
 
     // A screen that connects now backfills them from before the restart.
@@ -312,22 +305,6 @@ async fn a_gateway_fed_otherwise_does_not_restore_anothers_data() {
     gw.stop();
 }
 
-/// The shipped error-rate rule with a `for` and a window of seconds rather
-/// than minutes.
-const QUICK_ERROR_RULE: &str = r#"
-[[alert]]
-name = "error rate"
-signal = "errors"
-divide_by = { metric = "http_requests_total" }
-by = "service"
-op = ">"
-threshold = 0.01
-for = "5s"
-over = "10s"
-severity = "critical"
-summary = "{service} answers {value} of requests with a server error"
-"#;
-
 /// The first alert frame of the error-rate rule in `state` that `client`
 /// reads (it subscribes first), within a generous wait.
 async fn error_alert(client: &mut Client, state: &str) -> vigil::wire::AlertFrame {
@@ -349,7 +326,7 @@ async fn error_alert(client: &mut Client, state: &str) -> vigil::wire::AlertFram
 async fn an_alert_firing_before_a_restart_is_firing_after_it_from_the_same_start() {
     let dir = TempDir::new("restart-rules");
     let config = dir.path().join("rules.toml");
-    std::fs::write(&config, QUICK_ERROR_RULE).unwrap();
+    std::fs::write(&config, common::quick_error_rule("10s")).unwrap();
     let config = config.to_str().unwrap().to_string();
     let args = ["--simulate=false", "--config", &config, "--interval", "1s"];
     let gw = start_in(dir.path(), &args).await;

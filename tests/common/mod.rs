@@ -44,6 +44,34 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(WAIT).build().unwrap()
 }
 
+/// `GET url`, read as JSON.
+pub async fn get_json(url: &str) -> Value {
+    http().get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// The shipped "error rate" rule (`src/core/alert/defaults.toml`) with its
+/// waits shortened to `for = "5s"` and the window `over`: two minutes of
+/// `for` after five of `over` would make a test many minutes long for
+/// nothing it checks. The same signal, divisor, grouping and threshold decide.
+pub fn quick_error_rule(over: &str) -> String {
+    format!(
+        r#"
+[[alert]]
+name = "error rate"
+signal = "errors"
+divide_by = {{ metric = "http_requests_total" }}
+by = "service"
+op = ">"
+threshold = 0.01
+for = "5s"
+over = "{over}"
+severity = "critical"
+unit = "ratio"
+summary = "{{service}} answers {{value}} of requests with a server error, above {{threshold}}"
+"#
+    )
+}
+
 /// A WebSocket client that speaks in decoded frames.
 pub struct Client<S = MaybeTlsStream<TcpStream>> {
     pub ws: WebSocketStream<S>,

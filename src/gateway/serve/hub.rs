@@ -78,15 +78,16 @@ fn publish(shared: &Shared, t: i64, points: Vec<crate::wire::Point>, others: Vec
     let time = text.time().to_string();
     let runs = text.into_runs();
     // The SSE stream keeps each frame beside its text (its clients may ask
-    // for some metrics only): the points move into the frames they went in.
+    // for some metrics only): the points move into the frames they went in,
+    // whose runs follow one another from the first point to the last.
     let mut rest = points.into_iter();
-    let mut at = 0;
-    let mut written = Vec::with_capacity(runs.len());
-    for (range, body) in runs {
-        let part: Vec<_> = rest.by_ref().skip(range.start - at).take(range.len()).collect();
-        at = range.end;
-        written.push((ServerFrame::Metrics(MetricsFrame { seq: None, timestamp: WireTime(t), points: part }), body));
-    }
+    let written: Vec<_> = runs
+        .into_iter()
+        .map(|(range, body)| {
+            let part = rest.by_ref().take(range.len()).collect();
+            (ServerFrame::Metrics(MetricsFrame { seq: None, timestamp: WireTime(t), points: part }), body)
+        })
+        .collect();
     if !written.is_empty() {
         shared.sse.publish_written(&time, written, now);
     }
